@@ -1,0 +1,86 @@
+// Package runtime defines how the broker runs one action of one bundle. The
+// implementations (Kubernetes pods, Docker containers, and an in-process
+// runtime for tests) live in sub-packages; the broker only sees Runtime.
+package runtime
+
+import (
+	"context"
+	"errors"
+)
+
+// Actions a bundle implements (playbooks of the same name).
+const (
+	ActionProvision   = "provision"
+	ActionUpdate      = "update"
+	ActionDeprovision = "deprovision"
+	ActionBind        = "bind"
+	ActionUnbind      = "unbind"
+	ActionTest        = "test"
+)
+
+// Action is one run of one bundle action.
+type Action struct {
+	// Name is provision, update, deprovision, bind, unbind or test.
+	Name string
+	// OperationID is the broker's operation token; runtimes label what they
+	// create with it so that a restarted broker can find it again.
+	OperationID string
+	// Image is the bundle image; Runtime the bundle's runtime label (1 or 2).
+	Image   string
+	Runtime int
+	// FQName is the catalog name <registry>-<bundle>.
+	FQName     string
+	InstanceID string
+	BindingID  string
+	// Namespace is the target namespace from the request context.
+	Namespace string
+	// ExtraVars is the whole --extra-vars JSON object: _apb_* vars,
+	// namespace, cluster and the user's parameters.
+	ExtraVars map[string]any
+	// Secrets are names of Secrets (in the broker namespace) to mount at
+	// /etc/apb-secrets/apb-<name> (Automation Broker's secrets: rules).
+	Secrets []string
+}
+
+// Result is what a finished action produced.
+type Result struct {
+	// Credentials are what asb_encode_binding stored (nil if none).
+	Credentials map[string]any
+	// DashboardURL from the apb_dashboard_url annotation.
+	DashboardURL string
+	// LastDescription is the last apb_last_operation annotation seen.
+	LastDescription string
+}
+
+// Progress receives last_operation descriptions while an action runs.
+type Progress func(description string)
+
+// Runtime runs bundle actions.
+type Runtime interface {
+	// Name identifies the runtime in logs and errors ("kubernetes", ...).
+	Name() string
+	// Run starts the action and waits for it to finish. A failed action
+	// returns an error whose text is safe to show the user; a bundle without
+	// the action's playbook returns ErrActionNotFound.
+	Run(ctx context.Context, a Action, progress Progress) (*Result, error)
+	// Attach waits for an action started before a broker restart, found by
+	// a.OperationID. It returns ErrNotStarted when nothing was started for
+	// that operation, so the caller may Run it.
+	Attach(ctx context.Context, a Action, progress Progress) (*Result, error)
+}
+
+var (
+	// ErrActionNotFound: the bundle has no playbook for the action (exit 8).
+	ErrActionNotFound = errors.New("bundle does not implement this action")
+	// ErrNotStarted: Attach found nothing running for the operation.
+	ErrNotStarted = errors.New("action was never started")
+)
+
+// ActionError is a failure the bundle reported (exit code, termination
+// message); its Message is shown in last_operation.
+type ActionError struct {
+	ExitCode int
+	Message  string
+}
+
+func (e *ActionError) Error() string { return e.Message }
