@@ -1,0 +1,115 @@
+// Package config reads the Automation Broker's config file: the same YAML
+// sections and keys, so an existing config.yaml works unchanged, plus a few
+// keys of this broker's own (marked below).
+package config
+
+import "time"
+
+// DefaultPath is where Automation Broker's asbd looked by default.
+const DefaultPath = "/etc/ansible-service-broker/config.yaml"
+
+// Config is the whole file.
+type Config struct {
+	Registry  []Registry
+	Dao       Dao
+	Log       Log
+	OpenShift OpenShift
+	Broker    Broker
+	Secrets   []SecretRule
+}
+
+// Registry is one entry of the registry: list.
+type Registry struct {
+	Type        string // apiv2, dockerhub, quay, openshift, local_openshift, local
+	Name        string
+	URL         string
+	User        string
+	Pass        string
+	Token       string
+	Org         string
+	Tag         string
+	Images      []string
+	Namespaces  []string
+	FailOnError bool
+	WhiteList   []string
+	BlackList   []string
+	AuthType    string // "", config, secret, file
+	AuthName    string
+	SkipVerify  bool // skip_verify_tls
+	// Path is the directory of bundle sources for type local (ours).
+	Path string
+}
+
+// Dao is the dao: section (state store).
+type Dao struct {
+	Type           string // etcd (default) or crd (refused: not supported)
+	EtcdHost       string
+	EtcdPort       int
+	EtcdCAFile     string
+	EtcdClientCert string
+	EtcdClientKey  string
+	// EtcdDataDir is where the embedded etcd keeps its data when no
+	// etcd_host is set (ours; default /var/lib/openstack-service-broker/etcd).
+	EtcdDataDir string
+}
+
+// Log is the log: section.
+type Log struct {
+	Logfile string
+	Stdout  bool
+	Level   string
+	Color   bool
+}
+
+// OpenShift is the openshift: section (cluster and sandbox settings).
+type OpenShift struct {
+	Host                 string
+	CAFile               string
+	BearerTokenFile      string
+	Namespace            string
+	SandboxRole          string
+	ImagePullPolicy      string
+	KeepNamespace        bool
+	KeepNamespaceOnError bool
+}
+
+// AuthProvider is one entry of broker.auth.
+type AuthProvider struct {
+	Type    string
+	Enabled bool
+}
+
+// Broker is the broker: section.
+type Broker struct {
+	DevBroker           bool
+	LaunchAPBOnBind     bool
+	BootstrapOnStartup  bool
+	RefreshInterval     time.Duration
+	Recovery            bool
+	OutputRequest       bool
+	SSLCert             string
+	SSLCertKey          string
+	AutoEscalate        bool
+	DashboardRedirector string
+	UserAuthRule        string
+	Auth                []AuthProvider
+
+	// Ours.
+	// ListenAddress defaults to 0.0.0.0:1338 like asbd.
+	ListenAddress string
+	// PlainHTTP serves without TLS (local profile only).
+	PlainHTTP bool
+	// BasicAuthDir holds the files username and password
+	// (default /var/run/asb-auth, as asbd).
+	BasicAuthDir string
+	// Runtime selects the action runtime: kubernetes (default), docker, or
+	// none (operations fail with a clear description).
+	Runtime string
+}
+
+// SecretRule is one entry of secrets: which Secret goes to which bundle.
+type SecretRule struct {
+	Title   string
+	APBName string
+	Secret  string
+}
