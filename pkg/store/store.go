@@ -1,0 +1,456 @@
+package store
+
+import (
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/url"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"time"
+
+	clientv3 "go.etcd.io/etcd/client/v3"
+	"go.etcd.io/etcd/server/v3/embed"
+	"go.etcd.io/etcd/server/v3/etcdserver/api/v3client"
+	"go.uber.org/zap"
+
+	"github.com/openstack-service-broker/openstack-service-broker/pkg/apb"
+)
+
+// Key prefixes of the Automation Broker's layout.
+const (
+	prefixSpec        = "/spec/"
+	prefixInstance    = "/service_instance/"
+	prefixBinding     = "/bind_instance/"
+	prefixState       = "/state/"
+	prefixCredentials = "/extracted_credentials/"
+)
+
+// Config says which etcd to use.
+type Config struct {
+	// Endpoints of an external cluster; empty starts an embedded etcd.
+	Endpoints []string
+	CAFile    string
+	CertFile  string
+	KeyFile   string
+	// DataDir of the embedded etcd.
+	DataDir string
+	// RequestTimeout bounds every call (default 5 s).
+	RequestTimeout time.Duration
+}
+
+// Store is the etcd-backed state.
+type Store struct {
+	cli     *clientv3.Client
+	embed   *embed.Etcd
+	timeout time.Duration
+	log     *slog.Logger
+}
+
+// Open connects to an external etcd, or starts an embedded one in DataDir.
+func Open(ctx context.Context, cfg Config, log *slog.Logger) (*Store, error) {
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	s := &Store{timeout: cfg.RequestTimeout, log: log}
+	if s.timeout == 0 {
+		s.timeout = 5 * time.Second
+	}
+	if len(cfg.Endpoints) == 0 {
+		if err := s.startEmbedded(ctx, cfg.DataDir); err != nil {
+			return nil, err
+		}
+		return s, nil
+	}
+	tlsCfg, err := clientTLS(cfg)
+	if err != nil {
+		return nil, err
+	}
+	cli, err := clientv3.New(clientv3.Config{
+		Endpoints:   cfg.Endpoints,
+		DialTimeout: s.timeout,
+		TLS:         tlsCfg,
+		Logger:      zap.NewNop(),
+		Context:     ctx,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("connecting to etcd %v: %w", cfg.Endpoints, err)
+	}
+	s.cli = cli
+	if err := s.Healthy(ctx); err != nil {
+		cli.Close()
+		return nil, fmt.Errorf("etcd %v: %w", cfg.Endpoints, err)
+	}
+	return s, nil
+}
+
+func clientTLS(cfg Config) (*tls.Config, error) {
+	if cfg.CAFile == "" && cfg.CertFile == "" && cfg.KeyFile == "" {
+		return nil, nil
+	}
+	t := &tls.Config{MinVersion: tls.VersionTLS12}
+	if cfg.CAFile != "" {
+		pem, err := os.ReadFile(cfg.CAFile)
+		if err != nil {
+			return nil, fmt.Errorf("dao.etcd_ca_file: %w", err)
+		}
+		pool := x509.NewCertPool()
+		if !pool.AppendCertsFromPEM(pem) {
+			return nil, fmt.Errorf("dao.etcd_ca_file %s: no PEM certificate in it", cfg.CAFile)
+		}
+		t.RootCAs = pool
+	}
+	if cfg.CertFile != "" && cfg.KeyFile != "" {
+		cert, err := tls.LoadX509KeyPair(cfg.CertFile, cfg.KeyFile)
+		if err != nil {
+			return nil, fmt.Errorf("dao.etcd_client_cert/etcd_client_key: %w", err)
+		}
+		t.Certificates = []tls.Certificate{cert}
+	}
+	return t, nil
+}
+
+// freeLoopbackURL reserves a port on 127.0.0.1 for the embedded etcd's
+// listeners; the broker talks to it in-process, but etcd still binds them.
+func freeLoopbackURL() (url.URL, error) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return url.URL{}, err
+	}
+	addr := l.Addr().String()
+	l.Close()
+	return url.URL{Scheme: "http", Host: addr}, nil
+}
+
+func (s *Store) startEmbedded(ctx context.Context, dir string) error {
+	if dir == "" {
+		return errors.New("embedded etcd needs a data directory (dao.etcd_data_dir)")
+	}
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return fmt.Errorf("embedded etcd data dir: %w", err)
+	}
+	cfg := embed.NewConfig()
+	cfg.Name = "osb"
+	cfg.Dir = filepath.Clean(dir)
+	cfg.LogLevel = "error"
+	cfg.Logger = "zap"
+	var urls [2]url.URL
+	for i := range urls {
+		u, err := freeLoopbackURL()
+		if err != nil {
+			return fmt.Errorf("embedded etcd: reserving a port: %w", err)
+		}
+		urls[i] = u
+	}
+	cfg.ListenClientUrls, cfg.AdvertiseClientUrls = []url.URL{urls[0]}, []url.URL{urls[0]}
+	cfg.ListenPeerUrls, cfg.AdvertisePeerUrls = []url.URL{urls[1]}, []url.URL{urls[1]}
+	cfg.InitialCluster = cfg.InitialClusterFromName(cfg.Name)
+	e, err := embed.StartEtcd(cfg)
+	if err != nil {
+		return fmt.Errorf("starting embedded etcd in %s: %w", dir, err)
+	}
+	select {
+	case <-e.Server.ReadyNotify():
+	case err := <-e.Err():
+		e.Close()
+		return fmt.Errorf("embedded etcd: %w", err)
+	case <-time.After(60 * time.Second):
+		e.Close()
+		return errors.New("embedded etcd did not become ready in 60 s")
+	case <-ctx.Done():
+		e.Close()
+		return ctx.Err()
+	}
+	s.embed = e
+	s.cli = v3client.New(e.Server)
+	s.log.Info("embedded etcd started", "data_dir", dir)
+	return nil
+}
+
+// Close stops the client and the embedded etcd, if any.
+func (s *Store) Close() error {
+	err := s.cli.Close()
+	if s.embed != nil {
+		s.embed.Close()
+	}
+	return err
+}
+
+// Healthy checks etcd answers a read.
+func (s *Store) Healthy(ctx context.Context) error {
+	ctx, cancel := context.WithTimeout(ctx, s.timeout)
+	defer cancel()
+	if _, err := s.cli.Get(ctx, "/health", clientv3.WithCountOnly()); err != nil {
+		return wrapUnavailable(err)
+	}
+	return nil
+}
+
+func wrapUnavailable(err error) error {
+	if err == nil {
+		return nil
+	}
+	return fmt.Errorf("%w: %v", ErrUnavailable, err)
+}
+
+func (s *Store) get(ctx context.Context, key string, v any) (int64, error) {
+	ctx, cancel := context.WithTimeout(ctx, s.timeout)
+	defer cancel()
+	resp, err := s.cli.Get(ctx, key)
+	if err != nil {
+		return 0, wrapUnavailable(err)
+	}
+	if len(resp.Kvs) == 0 {
+		return 0, ErrNotFound
+	}
+	if err := json.Unmarshal(resp.Kvs[0].Value, v); err != nil {
+		return 0, fmt.Errorf("decoding %s: %w", key, err)
+	}
+	return resp.Kvs[0].ModRevision, nil
+}
+
+// list calls fn for every value under prefix.
+func (s *Store) list(ctx context.Context, prefix string, fn func(key string, rev int64, value []byte) error) error {
+	ctx, cancel := context.WithTimeout(ctx, s.timeout)
+	defer cancel()
+	resp, err := s.cli.Get(ctx, prefix, clientv3.WithPrefix())
+	if err != nil {
+		return wrapUnavailable(err)
+	}
+	for _, kv := range resp.Kvs {
+		if err := fn(string(kv.Key), kv.ModRevision, kv.Value); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// GetInstance reads one instance.
+func (s *Store) GetInstance(ctx context.Context, id string) (*ServiceInstance, error) {
+	var in ServiceInstance
+	rev, err := s.get(ctx, prefixInstance+id, &in)
+	if err != nil {
+		return nil, err
+	}
+	in.Revision = rev
+	return &in, nil
+}
+
+// ListInstances reads all instances.
+func (s *Store) ListInstances(ctx context.Context) ([]*ServiceInstance, error) {
+	var out []*ServiceInstance
+	err := s.list(ctx, prefixInstance, func(key string, rev int64, v []byte) error {
+		var in ServiceInstance
+		if err := json.Unmarshal(v, &in); err != nil {
+			return fmt.Errorf("decoding %s: %w", key, err)
+		}
+		in.Revision = rev
+		out = append(out, &in)
+		return nil
+	})
+	return out, err
+}
+
+// GetBinding reads one binding.
+func (s *Store) GetBinding(ctx context.Context, id string) (*BindInstance, error) {
+	var b BindInstance
+	rev, err := s.get(ctx, prefixBinding+id, &b)
+	if err != nil {
+		return nil, err
+	}
+	b.Revision = rev
+	return &b, nil
+}
+
+// GetCredentials reads the credentials extracted for an instance or binding.
+func (s *Store) GetCredentials(ctx context.Context, id string) (*Credentials, error) {
+	var c Credentials
+	rev, err := s.get(ctx, prefixCredentials+id, &c)
+	if err != nil {
+		return nil, err
+	}
+	c.Revision = rev
+	return &c, nil
+}
+
+func jobKey(resourceID, token string) string {
+	return prefixState + resourceID + "/job/" + token
+}
+
+// GetJob reads one job of a resource (instance or binding id).
+func (s *Store) GetJob(ctx context.Context, resourceID, token string) (*Job, error) {
+	var j Job
+	rev, err := s.get(ctx, jobKey(resourceID, token), &j)
+	if err != nil {
+		return nil, err
+	}
+	j.Revision = rev
+	return &j, nil
+}
+
+// Jobs returns a resource's jobs, oldest first.
+func (s *Store) Jobs(ctx context.Context, resourceID string) ([]*Job, error) {
+	var out []*Job
+	err := s.list(ctx, prefixState+resourceID+"/job/", func(key string, rev int64, v []byte) error {
+		var j Job
+		if err := json.Unmarshal(v, &j); err != nil {
+			return fmt.Errorf("decoding %s: %w", key, err)
+		}
+		j.Revision = rev
+		out = append(out, &j)
+		return nil
+	})
+	sort.SliceStable(out, func(a, b int) bool { return out[a].CreatedAt.Before(out[b].CreatedAt) })
+	return out, err
+}
+
+// UnfinishedJobs returns every job not yet succeeded or failed.
+func (s *Store) UnfinishedJobs(ctx context.Context) ([]*Job, error) {
+	var out []*Job
+	err := s.list(ctx, prefixState, func(key string, rev int64, v []byte) error {
+		if !strings.Contains(key, "/job/") {
+			return nil
+		}
+		var j Job
+		if err := json.Unmarshal(v, &j); err != nil {
+			s.log.Warn("skipping undecodable job record", "key", key, "err", err)
+			return nil
+		}
+		if j.Finished() {
+			return nil
+		}
+		j.Revision = rev
+		if j.InstanceID == "" && j.BindingID == "" {
+			// An Automation Broker record: the id is in the key.
+			id := strings.TrimPrefix(key, prefixState)
+			id = id[:strings.Index(id, "/job/")]
+			if j.Method == "bind" || j.Method == "unbind" {
+				j.BindingID = id
+			} else {
+				j.InstanceID = id
+			}
+		}
+		out = append(out, &j)
+		return nil
+	})
+	sort.SliceStable(out, func(a, b int) bool { return out[a].CreatedAt.Before(out[b].CreatedAt) })
+	return out, err
+}
+
+// ListSpecs reads every stored spec.
+func (s *Store) ListSpecs(ctx context.Context) ([]*apb.Spec, error) {
+	var out []*apb.Spec
+	err := s.list(ctx, prefixSpec, func(key string, _ int64, v []byte) error {
+		var sp apb.Spec
+		if err := json.Unmarshal(v, &sp); err != nil {
+			s.log.Warn("skipping undecodable spec record", "key", key, "err", err)
+			return nil
+		}
+		out = append(out, &sp)
+		return nil
+	})
+	return out, err
+}
+
+// Op is one change inside an atomic Commit.
+type Op struct {
+	key   string
+	value []byte // nil deletes
+	// rev: -1 no compare; 0 the key must not exist; >0 its ModRevision must match.
+	rev int64
+	err error
+}
+
+func putOp(key string, v any, rev int64) Op {
+	b, err := json.Marshal(v)
+	if err != nil {
+		err = fmt.Errorf("encoding %s: %w", key, err)
+	}
+	return Op{key: key, value: b, rev: rev, err: err}
+}
+
+// PutInstance writes in if its revision is still in.Revision (0: create).
+func PutInstance(in *ServiceInstance) Op { return putOp(prefixInstance+in.ID, in, in.Revision) }
+
+// DeleteInstance deletes in if unchanged since read.
+func DeleteInstance(in *ServiceInstance) Op { return Op{key: prefixInstance + in.ID, rev: in.Revision} }
+
+// PutBinding writes b if its revision is still b.Revision (0: create).
+func PutBinding(b *BindInstance) Op { return putOp(prefixBinding+b.ID, b, b.Revision) }
+
+// DeleteBinding deletes b if unchanged since read.
+func DeleteBinding(b *BindInstance) Op { return Op{key: prefixBinding + b.ID, rev: b.Revision} }
+
+// PutJob writes j if its revision is still j.Revision (0: create).
+func PutJob(j *Job) Op { return putOp(jobKey(j.ResourceID(), j.Token), j, j.Revision) }
+
+// PutCredentials stores credentials unconditionally.
+func PutCredentials(id string, creds map[string]any) Op {
+	return putOp(prefixCredentials+id, Credentials{Credentials: creds}, -1)
+}
+
+// DeleteCredentials deletes credentials unconditionally.
+func DeleteCredentials(id string) Op { return Op{key: prefixCredentials + id, rev: -1} }
+
+// DeleteJobs deletes every job record of a resource.
+func DeleteJobs(resourceID string) Op { return Op{key: prefixState + resourceID + "/", rev: -2} }
+
+// PutSpec stores a spec unconditionally.
+func PutSpec(sp *apb.Spec) Op { return putOp(prefixSpec+sp.ID, sp, -1) }
+
+// DeleteSpec deletes a spec unconditionally.
+func DeleteSpec(id string) Op { return Op{key: prefixSpec + id, rev: -1} }
+
+// Commit applies ops atomically and returns the new revision, which is the
+// ModRevision of every key it wrote. It returns ErrConflict when any compare
+// failed (nothing was written), ErrUnavailable when etcd did not answer.
+func (s *Store) Commit(ctx context.Context, ops ...Op) (int64, error) {
+	var cmps []clientv3.Cmp
+	var then []clientv3.Op
+	for _, o := range ops {
+		if o.err != nil {
+			return 0, o.err
+		}
+		if o.rev >= 0 {
+			cmps = append(cmps, clientv3.Compare(clientv3.ModRevision(o.key), "=", o.rev))
+		}
+		switch {
+		case o.rev == -2:
+			then = append(then, clientv3.OpDelete(o.key, clientv3.WithPrefix()))
+		case o.value == nil:
+			then = append(then, clientv3.OpDelete(o.key))
+		default:
+			then = append(then, clientv3.OpPut(o.key, string(o.value)))
+		}
+	}
+	ctx, cancel := context.WithTimeout(ctx, s.timeout)
+	defer cancel()
+	resp, err := s.cli.Txn(ctx).If(cmps...).Then(then...).Commit()
+	if err != nil {
+		return 0, wrapUnavailable(err)
+	}
+	if !resp.Succeeded {
+		return 0, ErrConflict
+	}
+	return resp.Header.Revision, nil
+}
+
+// CommitBatched applies unconditional ops in transactions of at most 100
+// operations (etcd's default --max-txn-ops is 128).
+func (s *Store) CommitBatched(ctx context.Context, ops []Op) error {
+	for len(ops) > 0 {
+		n := min(len(ops), 100)
+		if _, err := s.Commit(ctx, ops[:n]...); err != nil {
+			return err
+		}
+		ops = ops[n:]
+	}
+	return nil
+}
