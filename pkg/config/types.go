@@ -35,7 +35,8 @@ type Registry struct {
 	BlackList   []string
 	AuthType    string // "", config, secret, file
 	AuthName    string
-	SkipVerify  bool // skip_verify_tls
+	SkipVerify  bool   // skip_verify_tls
+	Runner      string // helm/galaxy runner image; read so old files parse, those types are refused
 	// Path is the directory of bundle sources for type local (ours).
 	Path string
 }
@@ -93,6 +94,9 @@ type Broker struct {
 	DashboardRedirector string
 	UserAuthRule        string
 	Auth                []AuthProvider
+	// ClusterURL is the URL prefix of releases before 1.3 (removed
+	// upstream); read so old files parse.
+	ClusterURL string
 
 	// Ours.
 	// ListenAddress defaults to 0.0.0.0:1338 like asbd.

@@ -1,0 +1,192 @@
+package config
+
+import (
+	"fmt"
+	"net"
+	"regexp"
+	"strings"
+)
+
+// registryName is bundle-lib's rule: the catalog names services
+// "<registry name>-<bundle name>", which must be DNS-ish.
+var registryName = regexp.MustCompile(`^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$`)
+
+// supportedTypes are the registry adapters this broker has.
+var supportedTypes = map[string]bool{
+	"apiv2": true, "openshift": true, "dockerhub": true, "quay": true,
+	"local_openshift": true, "local": true,
+}
+
+// refusedTypes are bundle-lib adapters this broker does not carry, with the
+// reason and the way out, so an old config fails with one clear line.
+var refusedTypes = map[string]string{
+	"rhcc":           "(the Red Hat Container Catalog API is gone); use apiv2",
+	"partner_rhcc":   "(the Red Hat partner registry no longer serves APBs); use apiv2",
+	"helm":           "(Helm charts are not APBs; this broker runs APBs only)",
+	"galaxy":         "(the Ansible Galaxy v1 content API is gone); build the role into an APB image and use apiv2",
+	"registry_proxy": "; use apiv2 with the images listed in images",
+	"mock":           "(it was bundle-lib's test fixture); use local with a directory of bundles",
+}
+
+// validate checks the decoded, defaulted config. Messages name the key and,
+// when the key came from the file, its line.
+func (d *decoder) validate(c *Config) {
+	d.validateRegistries(c)
+
+	dao := c.Dao
+	switch strings.ToLower(dao.Type) {
+	case "etcd":
+	case "crd":
+		d.errorf(d.line("dao.type"), "dao.type", `"crd" is not supported, use etcd (omit dao.etcd_host for the embedded etcd)`)
+	default:
+		d.errorf(d.line("dao.type"), "dao.type", "unknown type %q, want etcd", dao.Type)
+	}
+	if dao.EtcdHost != "" {
+		if dao.EtcdPort < 1 || dao.EtcdPort > 65535 {
+			d.errorf(d.line("dao.etcd_port"), "dao.etcd_port", "%d is not a port number", dao.EtcdPort)
+		}
+	} else {
+		for _, k := range []string{"etcd_port", "etcd_ca_file", "etcd_client_cert", "etcd_client_key"} {
+			if d.has("dao." + k) {
+				d.warnf(d.line("dao."+k), "dao."+k, "ignored without dao.etcd_host (the broker runs an embedded etcd)")
+			}
+		}
+	}
+	if (dao.EtcdClientCert == "") != (dao.EtcdClientKey == "") {
+		d.errorf(d.line("dao.etcd_client_cert", "dao.etcd_client_key"), "dao.etcd_client_cert",
+			"etcd_client_cert and etcd_client_key must be given together")
+	}
+
+	if c.Log.Logfile == "" && !c.Log.Stdout {
+		// asbd's words.
+		d.errorf(d.line("log.stdout"), "log", "Cannot have a blank logfile and not log to stdout")
+	}
+	switch strings.ToLower(c.Log.Level) {
+	case "panic", "critical", "fatal", "error", "warning", "warn", "notice", "info", "debug":
+	default:
+		d.warnf(d.line("log.level"), "log.level", "unknown level %q, logging at debug as asbd did", c.Log.Level)
+	}
+
+	switch c.OpenShift.ImagePullPolicy {
+	case "IfNotPresent", "Always", "Never":
+	default:
+		d.errorf(d.line("openshift.image_pull_policy"), "openshift.image_pull_policy",
+			"%q is not one of IfNotPresent, Always, Never", c.OpenShift.ImagePullPolicy)
+	}
+
+	d.validateBroker(c.Broker)
+
+	for i, s := range c.Secrets {
+		p := fmt.Sprintf("secrets[%d]", i)
+		if s.APBName == "" {
+			d.errorf(d.line(p), p+".apb_name", "required (the bundle's catalog name, <registry>-<name>)")
+		}
+		if s.Secret == "" {
+			d.errorf(d.line(p), p+".secret", "required (a Secret in openshift.namespace)")
+		}
+	}
+}
+
+func (d *decoder) validateBroker(b Broker) {
+	for i, a := range b.Auth {
+		p := fmt.Sprintf("broker.auth[%d]", i)
+		if a.Enabled && !strings.EqualFold(a.Type, "basic") {
+			// asbd panicked with "Unknown auth provider".
+			d.errorf(d.line(p+".type", p), p, "auth type %q cannot be enabled: only basic is; with no enabled entry requests need a Kubernetes bearer token", a.Type)
+		}
+	}
+	if (b.SSLCert == "") != (b.SSLCertKey == "") {
+		d.errorf(d.line("broker.ssl_cert", "broker.ssl_cert_key"), "broker.ssl_cert",
+			"ssl_cert and ssl_cert_key must be given together")
+	}
+	host, _, err := net.SplitHostPort(b.ListenAddress)
+	if err != nil {
+		d.errorf(d.line("broker.listen_address"), "broker.listen_address", "%q is not host:port", b.ListenAddress)
+	} else if b.PlainHTTP {
+		if ip := net.ParseIP(host); host != "localhost" && (ip == nil || !ip.IsLoopback()) {
+			d.warnf(d.line("broker.plain_http"), "broker.plain_http",
+				"serving plain HTTP on %s: credentials cross the network unencrypted", b.ListenAddress)
+		}
+	}
+	switch b.Runtime {
+	case "kubernetes", "docker", "none":
+	default:
+		d.errorf(d.line("broker.runtime"), "broker.runtime", "unknown runtime %q, want kubernetes, docker or none", b.Runtime)
+	}
+}
+
+func (d *decoder) validateRegistries(c *Config) {
+	names := map[string]int{}
+	for i, r := range c.Registry {
+		p := fmt.Sprintf("registry[%d]", i)
+		at := func(key string) int { return d.line(p+"."+key, p) }
+		if r.Name == "" {
+			d.errorf(at("name"), p+".name", "required")
+			continue
+		}
+		who := fmt.Sprintf("registry %q", r.Name)
+		if !registryName.MatchString(r.Name) {
+			d.errorf(at("name"), p+".name", "%s: the name must be lowercase letters, digits, '-' and '.', starting and ending with a letter or digit", r.Name)
+		}
+		if first, dup := names[r.Name]; dup {
+			d.errorf(at("name"), p+".name", "%q is also the name of registry[%d]; names must be unique", r.Name, first)
+		}
+		names[r.Name] = i
+
+		switch t := r.Type; {
+		case t == "":
+			d.errorf(at("type"), p+".type", "%s: type is required", who)
+			continue
+		case refusedTypes[t] != "":
+			d.errs = append(d.errs, fmt.Errorf("%s: %s: type %q is not supported %s", d.pos(at("type")), who, t, refusedTypes[t]))
+			continue
+		case !supportedTypes[t]:
+			d.errorf(at("type"), p+".type", "%s: unknown type %q (want apiv2, openshift, dockerhub, quay, local_openshift or local)", who, t)
+			continue
+		}
+		if (r.Type == "apiv2" || r.Type == "openshift") && r.URL == "" {
+			d.errorf(at("url"), p+".url", "%s: required for type %s", who, r.Type)
+		}
+		if r.Type == "local" && r.Path == "" {
+			d.errorf(at("path"), p+".path", "%s: required for type local (the directory of bundle sources)", who)
+		}
+		d.validateRegistryAuth(r, p, at, who)
+		if len(r.WhiteList) == 0 {
+			// bundle-lib's filter lets nothing through without a white_list.
+			d.warnf(at("name"), p+".white_list", "%s: no white_list, so no bundle from it reaches the catalog (\".*\" allows all)", who)
+		}
+		for _, k := range []struct {
+			key  string
+			list []string
+		}{{"white_list", r.WhiteList}, {"black_list", r.BlackList}} {
+			for j, re := range k.list {
+				if _, err := regexp.Compile(re); err != nil {
+					d.warnf(at(k.key), fmt.Sprintf("%s.%s[%d]", p, k.key, j), "%s: invalid regular expression, ignored: %v", who, err)
+				}
+			}
+		}
+	}
+}
+
+func (d *decoder) validateRegistryAuth(r Registry, p string, at func(string) int, who string) {
+	switch r.AuthType {
+	case "":
+		if r.AuthName != "" {
+			d.errorf(at("auth_name"), p+".auth_name", "%s: auth_name needs auth_type secret or file", who)
+		}
+	case "config":
+		if r.Type == "quay" {
+			if r.Token == "" && (r.User == "" || r.Pass == "") {
+				d.errorf(at("auth_type"), p+".auth_type", "%s: auth_type config for quay needs token (or user and pass)", who)
+			}
+		} else if r.User == "" || r.Pass == "" {
+			d.errorf(at("auth_type"), p+".auth_type", "%s: auth_type config needs user and pass", who)
+		}
+	case "secret", "file":
+		if r.AuthName == "" {
+			d.errorf(at("auth_type"), p+".auth_name", "%s: auth_type %s needs auth_name", who, r.AuthType)
+		}
+	default:
+		d.errorf(at("auth_type"), p+".auth_type", "%s: unknown auth_type %q (want config, secret or file, or none)", who, r.AuthType)
+	}
+}
