@@ -99,6 +99,8 @@ type Job struct {
 	PlanID string `json:"plan_id,omitempty"`
 	// Parameters are the user's parameters the action runs with.
 	Parameters map[string]any `json:"parameters,omitempty"`
+	// User is the platform user who asked (_apb_last_requesting_user).
+	User string `json:"user,omitempty"`
 	// Attempts counts how often a runtime was started for this job.
 	Attempts  int       `json:"attempts,omitempty"`
 	CreatedAt time.Time `json:"created_at,omitzero"`

@@ -1,0 +1,253 @@
+package broker
+
+import (
+	"context"
+	"errors"
+	"maps"
+	"time"
+
+	"github.com/openstack-service-broker/openstack-service-broker/pkg/osb"
+	"github.com/openstack-service-broker/openstack-service-broker/pkg/runtime"
+	"github.com/openstack-service-broker/openstack-service-broker/pkg/store"
+)
+
+func appGUID(req *osb.BindRequest) string {
+	if req.BindResource != nil && req.BindResource.AppGUID != "" {
+		return req.BindResource.AppGUID
+	}
+	return req.AppGUID
+}
+
+// Bind implements osb.Broker.
+func (b *Broker) Bind(ctx context.Context, ri osb.RequestInfo, iid, bid string, req *osb.BindRequest) (*osb.BindResponse, error) {
+	ref, err := b.cat().lookupPlan(req.ServiceID, req.PlanID)
+	if err != nil {
+		return nil, err
+	}
+	bindable := ref.offering.service.Bindable
+	if ref.plan.Bindable != nil {
+		bindable = *ref.plan.Bindable
+	}
+	if !bindable {
+		return nil, osb.BadRequest("plan_id %q: service %q is not bindable", req.PlanID, ref.offering.service.Name)
+	}
+	if b.o.LaunchAPBOnBind && !ri.AcceptsIncomplete {
+		return nil, osb.AsyncRequired()
+	}
+	if err := validateParams(bindSchema(ref.plan), req.Parameters); err != nil {
+		return nil, err
+	}
+	for range maxRaces {
+		in, err := b.st.GetInstance(ctx, iid)
+		if errors.Is(err, store.ErrNotFound) {
+			return nil, osb.NotFound("instance %q does not exist", iid)
+		}
+		if err != nil {
+			return nil, storeErr(err, "reading instance")
+		}
+		if in.ServiceID != req.ServiceID {
+			return nil, osb.BadRequest("service_id %q does not match the instance's %q", req.ServiceID, in.ServiceID)
+		}
+		cur, err := b.st.GetBinding(ctx, bid)
+		switch {
+		case err == nil:
+			return b.bindExisting(ctx, iid, cur, req)
+		case !errors.Is(err, store.ErrNotFound):
+			return nil, storeErr(err, "reading binding")
+		}
+		switch {
+		case in.Operation != "", in.Status == store.StatusProvisioning, in.Status == store.StatusDeprovisioning:
+			return nil, osb.ConcurrencyError("instance %q has an operation in progress", iid)
+		case in.Status == store.StatusFailed:
+			return nil, osb.Unprocessable("instance %q is in a failed state", iid)
+		}
+		bi := &store.BindInstance{
+			ID: bid, InstanceID: iid, Parameters: req.Parameters, ServiceID: req.ServiceID,
+			PlanID: req.PlanID, UserParameters: req.Parameters, AppGUID: appGUID(req),
+		}
+		nextIn := *in
+		nextIn.BindingIDs = maps.Clone(in.BindingIDs)
+		if nextIn.BindingIDs == nil {
+			nextIn.BindingIDs = map[string]bool{}
+		}
+		nextIn.BindingIDs[bid] = true
+
+		if !b.o.LaunchAPBOnBind {
+			// Automation Broker's default: a binding hands out the
+			// credentials the provision stored, without running anything.
+			creds, err := b.st.GetCredentials(ctx, iid)
+			if errors.Is(err, store.ErrNotFound) {
+				return nil, osb.BadRequest("no credentials available: the bundle's provision stored none (set broker.launch_apb_on_bind to run its bind playbook)")
+			}
+			if err != nil {
+				return nil, storeErr(err, "reading credentials")
+			}
+			bi.Status = store.StatusReady
+			_, err = b.st.Commit(ctx, store.PutBinding(bi), store.PutInstance(&nextIn), store.PutCredentials(bid, creds.Credentials))
+			if errors.Is(err, store.ErrConflict) {
+				continue
+			}
+			if err != nil {
+				return nil, storeErr(err, "storing binding")
+			}
+			return &osb.BindResponse{Credentials: creds.Credentials}, nil
+		}
+
+		token := newToken()
+		now := time.Now().UTC()
+		bi.Status, bi.Operation = store.StatusBinding, token
+		bi.CreateJobKey = "/state/" + bid + "/job/" + token
+		j := &store.Job{
+			Token: token, State: store.JobInProgress, Method: runtime.ActionBind,
+			InstanceID: iid, BindingID: bid, PlanID: req.PlanID, Parameters: req.Parameters, User: requester(ri),
+			Description: "bind job queued", CreatedAt: now, UpdatedAt: now,
+		}
+		rev, err := b.st.Commit(ctx, store.PutBinding(bi), store.PutInstance(&nextIn), store.PutJob(j))
+		if errors.Is(err, store.ErrConflict) {
+			continue
+		}
+		if err != nil {
+			return nil, storeErr(err, "storing binding")
+		}
+		j.Revision = rev
+		b.engine.Start(b.life, j)
+		b.log.Info("bind accepted", "instance_id", iid, "binding_id", bid, "operation", token)
+		return &osb.BindResponse{Async: true, Operation: token}, nil
+	}
+	return nil, osb.ConcurrencyError("instance %q is being changed concurrently; retry", iid)
+}
+
+func (b *Broker) bindExisting(ctx context.Context, iid string, cur *store.BindInstance, req *osb.BindRequest) (*osb.BindResponse, error) {
+	same := cur.InstanceID == iid && cur.ServiceID == req.ServiceID && cur.PlanID == req.PlanID &&
+		sameParams(cur.UserParameters, req.Parameters) && cur.AppGUID == appGUID(req)
+	if !same {
+		return nil, osb.Conflict("binding %q already exists with different attributes", cur.ID)
+	}
+	switch cur.Status {
+	case store.StatusBinding:
+		return &osb.BindResponse{Async: true, Operation: cur.Operation}, nil
+	case store.StatusUnbinding:
+		return nil, osb.ConcurrencyError("binding %q is being deleted", cur.ID)
+	case store.StatusFailed:
+		return nil, osb.Conflict("binding %q exists but its bind failed; unbind it first", cur.ID)
+	}
+	creds, err := b.st.GetCredentials(ctx, cur.ID)
+	if err != nil && !errors.Is(err, store.ErrNotFound) {
+		return nil, storeErr(err, "reading credentials")
+	}
+	resp := &osb.BindResponse{Exists: true}
+	if creds != nil {
+		resp.Credentials = creds.Credentials
+	}
+	return resp, nil
+}
+
+// Unbind implements osb.Broker.
+func (b *Broker) Unbind(ctx context.Context, ri osb.RequestInfo, iid, bid string, req *osb.UnbindRequest) (*osb.UnbindResponse, error) {
+	for range maxRaces {
+		cur, err := b.st.GetBinding(ctx, bid)
+		if errors.Is(err, store.ErrNotFound) || (err == nil && cur.InstanceID != iid) {
+			return nil, osb.Gone("binding %q of instance %q does not exist", bid, iid)
+		}
+		if err != nil {
+			return nil, storeErr(err, "reading binding")
+		}
+		if b.o.LaunchAPBOnBind && !ri.AcceptsIncomplete {
+			return nil, osb.AsyncRequired()
+		}
+		if cur.Operation != "" {
+			if cur.Status == store.StatusUnbinding {
+				return &osb.UnbindResponse{Async: true, Operation: cur.Operation}, nil
+			}
+			return nil, osb.ConcurrencyError("binding %q has an operation in progress", bid)
+		}
+		in, err := b.st.GetInstance(ctx, iid)
+		if err != nil && !errors.Is(err, store.ErrNotFound) {
+			return nil, storeErr(err, "reading instance")
+		}
+		if !b.o.LaunchAPBOnBind {
+			ops := []store.Op{store.DeleteBinding(cur), store.DeleteCredentials(bid)}
+			if in != nil {
+				next := *in
+				next.BindingIDs = maps.Clone(in.BindingIDs)
+				delete(next.BindingIDs, bid)
+				ops = append(ops, store.PutInstance(&next))
+			}
+			if _, err := b.st.Commit(ctx, ops...); errors.Is(err, store.ErrConflict) {
+				continue
+			} else if err != nil {
+				return nil, storeErr(err, "deleting binding")
+			}
+			return &osb.UnbindResponse{}, nil
+		}
+		token := newToken()
+		now := time.Now().UTC()
+		next := *cur
+		next.Status, next.Operation = store.StatusUnbinding, token
+		j := &store.Job{
+			Token: token, State: store.JobInProgress, Method: runtime.ActionUnbind,
+			InstanceID: iid, BindingID: bid, PlanID: cur.PlanID, Parameters: cur.UserParameters, User: requester(ri),
+			Description: "unbind job queued", CreatedAt: now, UpdatedAt: now,
+		}
+		rev, err := b.st.Commit(ctx, store.PutBinding(&next), store.PutJob(j))
+		if errors.Is(err, store.ErrConflict) {
+			continue
+		}
+		if err != nil {
+			return nil, storeErr(err, "storing binding")
+		}
+		j.Revision = rev
+		b.engine.Start(b.life, j)
+		b.log.Info("unbind accepted", "instance_id", iid, "binding_id", bid, "operation", token)
+		return &osb.UnbindResponse{Async: true, Operation: token}, nil
+	}
+	return nil, osb.ConcurrencyError("binding %q is being changed concurrently; retry", bid)
+}
+
+// GetBinding implements osb.Broker.
+func (b *Broker) GetBinding(ctx context.Context, ri osb.RequestInfo, iid, bid string, req *osb.FetchRequest) (*osb.GetBindingResponse, error) {
+	cur, err := b.st.GetBinding(ctx, bid)
+	if errors.Is(err, store.ErrNotFound) || (err == nil && cur.InstanceID != iid) {
+		return nil, osb.NotFound("binding %q of instance %q does not exist", bid, iid)
+	}
+	if err != nil {
+		return nil, storeErr(err, "reading binding")
+	}
+	if cur.Status == store.StatusBinding || cur.Status == store.StatusFailed {
+		return nil, osb.NotFound("binding %q is not bound", bid)
+	}
+	resp := &osb.GetBindingResponse{Parameters: cur.UserParameters}
+	creds, err := b.st.GetCredentials(ctx, bid)
+	switch {
+	case err == nil:
+		resp.Credentials = creds.Credentials
+	case !errors.Is(err, store.ErrNotFound):
+		return nil, storeErr(err, "reading credentials")
+	}
+	return resp, nil
+}
+
+// BindingLastOperation implements osb.Broker.
+func (b *Broker) BindingLastOperation(ctx context.Context, ri osb.RequestInfo, iid, bid string, req *osb.LastOperationRequest) (*osb.LastOperationResponse, error) {
+	cur, berr := b.st.GetBinding(ctx, bid)
+	if berr != nil && !errors.Is(berr, store.ErrNotFound) {
+		return nil, storeErr(berr, "reading binding")
+	}
+	j, err := b.pickJob(ctx, bid, req.Operation)
+	if err != nil {
+		return nil, err
+	}
+	if j != nil && j.InstanceID != iid {
+		j = nil
+	}
+	if berr != nil || cur.InstanceID != iid {
+		if j != nil && j.Method == runtime.ActionUnbind && j.State == store.JobSucceeded {
+			return nil, osb.Gone("binding %q was deleted", bid)
+		}
+		return nil, osb.NotFound("binding %q of instance %q does not exist", bid, iid)
+	}
+	if j == nil {
+		return nil, osb.NotFound("binding %q has no operation", bid)
+	}
+	return b.lastOp(j), nil
+}

@@ -1,0 +1,581 @@
+// Package broker makes the OSB decisions for a catalog of APBs: catalog
+// lookups, parameter validation, idempotency and conflicts, and the
+// operation records that pkg/jobs runs through a runtime.
+package broker
+
+import (
+	"context"
+	"crypto/rand"
+	"errors"
+	"fmt"
+	"log/slog"
+	"maps"
+	"reflect"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/openstack-service-broker/openstack-service-broker/pkg/apb"
+	"github.com/openstack-service-broker/openstack-service-broker/pkg/jobs"
+	"github.com/openstack-service-broker/openstack-service-broker/pkg/osb"
+	"github.com/openstack-service-broker/openstack-service-broker/pkg/runtime"
+	"github.com/openstack-service-broker/openstack-service-broker/pkg/schema"
+	"github.com/openstack-service-broker/openstack-service-broker/pkg/store"
+)
+
+// Discover returns the bundles the registries offer now.
+type Discover func(ctx context.Context) ([]*apb.Spec, error)
+
+// SecretRule maps a Secret to the bundle (catalog name) it is mounted into.
+type SecretRule struct {
+	APBName string
+	Secret  string
+}
+
+// Options configure a Broker.
+type Options struct {
+	Store   *store.Store
+	Runtime runtime.Runtime
+	// Discover feeds Bootstrap; nil means only stored and pushed specs.
+	Discover Discover
+	// LaunchAPBOnBind runs bind/unbind playbooks (async); otherwise a
+	// binding returns the provision credentials synchronously.
+	LaunchAPBOnBind bool
+	// Cluster is the extra var "cluster": kubernetes or openshift.
+	Cluster string
+	// DashboardRedirector, when set, makes dashboard URLs point at it for
+	// bundles with alpha.dashboard_redirect.
+	DashboardRedirector string
+	Secrets             []SecretRule
+	// RetryAfter is the Retry-After of in-progress polls (default 2 s).
+	RetryAfter time.Duration
+	Workers    int
+	Logger     *slog.Logger
+	Registerer prometheus.Registerer
+}
+
+// Broker implements osb.Broker.
+type Broker struct {
+	o       Options
+	st      *store.Store
+	engine  *jobs.Engine
+	log     *slog.Logger
+	catalog atomic.Pointer[catalog]
+
+	bootMu  sync.Mutex
+	stored  map[string][]byte // spec id -> stored JSON, to write only changes
+	specsMu sync.Mutex
+	specs   map[string]*apb.Spec
+
+	catalogSize prometheus.Gauge
+	// life is the broker's lifetime: operations run under it, so that
+	// cancelling it stops them without recording failures.
+	life context.Context
+}
+
+var _ osb.Broker = (*Broker)(nil)
+
+// New makes a broker and loads the stored specs into the catalog. ctx is
+// the broker's lifetime: operations run until it is cancelled. Call
+// Recover to resume operations left in flight, then Bootstrap if wanted.
+func New(ctx context.Context, o Options) (*Broker, error) {
+	if o.Logger == nil {
+		o.Logger = slog.New(slog.DiscardHandler)
+	}
+	if o.Cluster == "" {
+		o.Cluster = "kubernetes"
+	}
+	if o.RetryAfter <= 0 {
+		o.RetryAfter = 2 * time.Second
+	}
+	b := &Broker{o: o, st: o.Store, log: o.Logger, stored: map[string][]byte{}, specs: map[string]*apb.Spec{}, life: ctx}
+	b.catalogSize = prometheus.NewGauge(prometheus.GaugeOpts{
+		Name: "osb_catalog_services", Help: "Services in the served catalog.",
+	})
+	if o.Registerer != nil {
+		o.Registerer.MustRegister(b.catalogSize)
+	}
+	b.engine = jobs.New(jobs.Options{
+		Store: o.Store, Runtime: o.Runtime, Handler: (*jobHandler)(b),
+		Workers: o.Workers, Logger: o.Logger, Registerer: o.Registerer,
+	})
+	if err := b.loadStoredSpecs(ctx); err != nil {
+		return nil, err
+	}
+	return b, nil
+}
+
+// Recover resumes every operation a previous broker left unfinished.
+func (b *Broker) Recover(ctx context.Context) (int, error) { return b.engine.Recover(ctx) }
+
+// Wait blocks until running operations return (after ctx cancellation).
+func (b *Broker) Wait() { b.engine.Wait() }
+
+func (b *Broker) cat() *catalog { return b.catalog.Load() }
+
+// Catalog implements osb.Broker.
+func (b *Broker) Catalog(ctx context.Context, ri osb.RequestInfo) (*osb.Catalog, error) {
+	return &osb.Catalog{Services: b.cat().services}, nil
+}
+
+// CatalogJSON returns the encoded catalog, built once per bootstrap, so
+// serving it costs no encoding.
+func (b *Broker) CatalogJSON(ctx context.Context, ri osb.RequestInfo) ([]byte, error) {
+	return b.cat().json, nil
+}
+
+// newToken makes a random UUID (v4) for operations.
+func newToken() string {
+	var u [16]byte
+	rand.Read(u[:])
+	u[6] = u[6]&0x0f | 0x40
+	u[8] = u[8]&0x3f | 0x80
+	return fmt.Sprintf("%x-%x-%x-%x-%x", u[0:4], u[4:6], u[6:8], u[8:10], u[10:])
+}
+
+// storeErr maps store failures to OSB errors: etcd unreachable is 503, a
+// lost race that kept being lost is a 422 ConcurrencyError, anything else
+// is a broker fault (500).
+func storeErr(err error, what string) error {
+	switch {
+	case errors.Is(err, store.ErrUnavailable):
+		return osb.Unavailable("the broker's state store is unavailable; retry later")
+	case errors.Is(err, store.ErrConflict):
+		return osb.ConcurrencyError("%s changed concurrently; retry", what)
+	}
+	return fmt.Errorf("%s: %w", what, err)
+}
+
+func sameParams(a, b map[string]any) bool {
+	if len(a) == 0 && len(b) == 0 {
+		return true
+	}
+	return reflect.DeepEqual(a, b)
+}
+
+func namespaceOf(ctx map[string]any) string {
+	ns, _ := ctx["namespace"].(string)
+	return ns
+}
+
+func checkMaintenanceInfo(p *osb.Plan, mi *osb.MaintenanceInfo) error {
+	if mi == nil {
+		return nil
+	}
+	if p.MaintenanceInfo == nil {
+		return osb.MaintenanceInfoConflict("maintenance_info.version %q given but plan %q has no maintenance_info", mi.Version, p.Name)
+	}
+	if mi.Version != p.MaintenanceInfo.Version {
+		return osb.MaintenanceInfoConflict("maintenance_info.version %q does not match the plan's %q", mi.Version, p.MaintenanceInfo.Version)
+	}
+	return nil
+}
+
+func validateParams(s *osb.InputParameters, params map[string]any) error {
+	if s == nil || len(params) == 0 {
+		return nil
+	}
+	if err := schema.Validate(s.Parameters, params); err != nil {
+		return osb.BadRequest("invalid parameters: %v", err)
+	}
+	return nil
+}
+
+func createSchema(p *osb.Plan) *osb.InputParameters {
+	if p.Schemas == nil || p.Schemas.ServiceInstance == nil {
+		return nil
+	}
+	return p.Schemas.ServiceInstance.Create
+}
+
+func updateSchema(p *osb.Plan) *osb.InputParameters {
+	if p.Schemas == nil || p.Schemas.ServiceInstance == nil {
+		return nil
+	}
+	return p.Schemas.ServiceInstance.Update
+}
+
+func bindSchema(p *osb.Plan) *osb.InputParameters {
+	if p.Schemas == nil || p.Schemas.ServiceBinding == nil {
+		return nil
+	}
+	return p.Schemas.ServiceBinding.Create
+}
+
+// maxRaces bounds re-evaluation after a lost compare-and-swap.
+const maxRaces = 5
+
+// Provision implements osb.Broker.
+func (b *Broker) Provision(ctx context.Context, ri osb.RequestInfo, id string, req *osb.ProvisionRequest) (*osb.ProvisionResponse, error) {
+	ref, err := b.cat().lookupPlan(req.ServiceID, req.PlanID)
+	if err != nil {
+		return nil, err
+	}
+	if err := checkMaintenanceInfo(ref.plan, req.MaintenanceInfo); err != nil {
+		return nil, err
+	}
+	if !ri.AcceptsIncomplete {
+		return nil, osb.AsyncRequired()
+	}
+	if err := validateParams(createSchema(ref.plan), req.Parameters); err != nil {
+		return nil, err
+	}
+	for range maxRaces {
+		cur, err := b.st.GetInstance(ctx, id)
+		switch {
+		case err == nil:
+			return b.provisionExisting(cur, req)
+		case !errors.Is(err, store.ErrNotFound):
+			return nil, storeErr(err, "reading instance")
+		}
+		token := newToken()
+		now := time.Now().UTC()
+		in := &store.ServiceInstance{
+			ID: id, Spec: ref.offering.spec, Context: req.Context, BindingIDs: map[string]bool{},
+			ServiceID: req.ServiceID, PlanID: req.PlanID, UserParameters: req.Parameters,
+			OrganizationGUID: req.OrganizationGUID, SpaceGUID: req.SpaceGUID,
+			Status: store.StatusProvisioning, Operation: token,
+		}
+		if req.MaintenanceInfo != nil {
+			in.MaintenanceVersion = req.MaintenanceInfo.Version
+		}
+		in.Parameters = b.instanceParams(in, ri)
+		j := &store.Job{
+			Token: token, State: store.JobInProgress, Method: runtime.ActionProvision,
+			InstanceID: id, PlanID: req.PlanID, Parameters: req.Parameters, User: requester(ri),
+			Description: "provision job queued", CreatedAt: now, UpdatedAt: now,
+		}
+		rev, err := b.st.Commit(ctx, store.PutInstance(in), store.PutJob(j))
+		if errors.Is(err, store.ErrConflict) {
+			continue // someone created it meanwhile: decide again
+		}
+		if err != nil {
+			return nil, storeErr(err, "storing instance")
+		}
+		j.Revision = rev
+		b.engine.Start(b.life, j)
+		b.log.Info("provision accepted", "instance_id", id, "service", ref.offering.spec.FQName, "plan", ref.plan.Name, "operation", token)
+		return &osb.ProvisionResponse{Async: true, Operation: token, DashboardURL: b.dashboardURL(in)}, nil
+	}
+	return nil, osb.ConcurrencyError("instance %q is being changed concurrently; retry", id)
+}
+
+func (b *Broker) provisionExisting(cur *store.ServiceInstance, req *osb.ProvisionRequest) (*osb.ProvisionResponse, error) {
+	same := cur.ServiceID == req.ServiceID && cur.PlanID == req.PlanID &&
+		sameParams(cur.UserParameters, req.Parameters) &&
+		cur.OrganizationGUID == req.OrganizationGUID && cur.SpaceGUID == req.SpaceGUID
+	if !same {
+		return nil, osb.Conflict("instance %q already exists with different attributes", cur.ID)
+	}
+	switch cur.Status {
+	case store.StatusProvisioning:
+		return &osb.ProvisionResponse{Async: true, Operation: cur.Operation, DashboardURL: b.dashboardURL(cur)}, nil
+	case store.StatusFailed:
+		return nil, osb.Conflict("instance %q exists but its provision failed; deprovision it first", cur.ID)
+	case store.StatusDeprovisioning:
+		return nil, osb.ConcurrencyError("instance %q is being deprovisioned", cur.ID)
+	}
+	return &osb.ProvisionResponse{Exists: true, DashboardURL: b.dashboardURL(cur)}, nil
+}
+
+func requester(ri osb.RequestInfo) string {
+	if u := ri.OriginatingIdentity.Username(); u != "" {
+		return u
+	}
+	return ri.Principal
+}
+
+// instanceParams are the parameters the Automation Broker stored on an
+// instance: the user's plus the _apb_* identifiers.
+func (b *Broker) instanceParams(in *store.ServiceInstance, ri osb.RequestInfo) map[string]any {
+	return b.instanceParamsFor(in, requester(ri))
+}
+
+func (b *Broker) dashboardURL(in *store.ServiceInstance) string {
+	if b.o.DashboardRedirector == "" || in.Spec == nil {
+		return in.DashboardURL
+	}
+	if v, ok := in.Spec.Alpha["dashboard_redirect"].(bool); !ok || !v {
+		return in.DashboardURL
+	}
+	u := b.o.DashboardRedirector
+	if len(u) < 4 || u[:4] != "http" {
+		u = "http://" + u
+	}
+	return u + "/?id=" + in.ID
+}
+
+// Update implements osb.Broker.
+func (b *Broker) Update(ctx context.Context, ri osb.RequestInfo, id string, req *osb.UpdateRequest) (*osb.UpdateResponse, error) {
+	for range maxRaces {
+		cur, err := b.st.GetInstance(ctx, id)
+		if errors.Is(err, store.ErrNotFound) {
+			return nil, osb.NotFound("instance %q does not exist", id)
+		}
+		if err != nil {
+			return nil, storeErr(err, "reading instance")
+		}
+		if req.ServiceID != cur.ServiceID {
+			return nil, osb.BadRequest("service_id %q does not match the instance's %q", req.ServiceID, cur.ServiceID)
+		}
+		cat := b.cat()
+		oldRef, err := cat.lookupPlan(cur.ServiceID, cur.PlanID)
+		if err != nil {
+			return nil, osb.Unprocessable("the instance's service or plan is no longer in the catalog; it cannot be updated")
+		}
+		newRef := oldRef
+		if req.PlanID != "" && req.PlanID != cur.PlanID {
+			if newRef, err = cat.lookupPlan(cur.ServiceID, req.PlanID); err != nil {
+				return nil, err
+			}
+			if !planChangeAllowed(oldRef.specPlan, newRef.plan.Name) {
+				return nil, osb.Unprocessable("plan_id: changing plan %q to %q is not supported (updates_to)", oldRef.plan.Name, newRef.plan.Name)
+			}
+		}
+		if err := checkMaintenanceInfo(newRef.plan, req.MaintenanceInfo); err != nil {
+			return nil, err
+		}
+		if !ri.AcceptsIncomplete {
+			return nil, osb.AsyncRequired()
+		}
+		if err := validateParams(updateSchema(newRef.plan), req.Parameters); err != nil {
+			return nil, err
+		}
+		params := maps.Clone(cur.UserParameters)
+		if params == nil {
+			params = map[string]any{}
+		}
+		maps.Copy(params, req.Parameters)
+
+		if cur.Operation != "" {
+			if j, err := b.st.GetJob(ctx, id, cur.Operation); err == nil && j.Method == runtime.ActionUpdate &&
+				j.PlanID == newRef.plan.ID && sameParams(j.Parameters, params) {
+				return &osb.UpdateResponse{Async: true, Operation: cur.Operation}, nil
+			}
+			return nil, osb.ConcurrencyError("instance %q has an operation in progress", id)
+		}
+		switch cur.Status {
+		case store.StatusProvisioning, store.StatusDeprovisioning:
+			return nil, osb.ConcurrencyError("instance %q has an operation in progress", id)
+		case store.StatusFailed:
+			return nil, osb.Unprocessable("instance %q is in a failed state and cannot be updated", id)
+		}
+		if newRef.plan.ID == cur.PlanID && len(req.Parameters) == 0 {
+			// Nothing to run: record a context change, if any, and answer 200.
+			if req.Context != nil && !reflect.DeepEqual(req.Context, cur.Context) {
+				next := *cur
+				next.Context = req.Context
+				if _, err := b.st.Commit(ctx, store.PutInstance(&next)); errors.Is(err, store.ErrConflict) {
+					continue
+				} else if err != nil {
+					return nil, storeErr(err, "storing instance")
+				}
+			}
+			return &osb.UpdateResponse{}, nil
+		}
+		token := newToken()
+		now := time.Now().UTC()
+		next := *cur
+		next.Operation = token
+		if req.Context != nil {
+			next.Context = req.Context
+		}
+		j := &store.Job{
+			Token: token, State: store.JobInProgress, Method: runtime.ActionUpdate,
+			InstanceID: id, PlanID: newRef.plan.ID, Parameters: params, User: requester(ri),
+			Description: "update job queued", CreatedAt: now, UpdatedAt: now,
+		}
+		rev, err := b.st.Commit(ctx, store.PutInstance(&next), store.PutJob(j))
+		if errors.Is(err, store.ErrConflict) {
+			continue
+		}
+		if err != nil {
+			return nil, storeErr(err, "storing instance")
+		}
+		j.Revision = rev
+		b.engine.Start(b.life, j)
+		b.log.Info("update accepted", "instance_id", id, "plan", newRef.plan.Name, "operation", token)
+		return &osb.UpdateResponse{Async: true, Operation: token, DashboardURL: b.dashboardURL(cur)}, nil
+	}
+	return nil, osb.ConcurrencyError("instance %q is being changed concurrently; retry", id)
+}
+
+func planChangeAllowed(from *apb.Plan, to string) bool {
+	if from == nil {
+		return false
+	}
+	for _, n := range from.UpdatesTo {
+		if n == to {
+			return true
+		}
+	}
+	return false
+}
+
+// Deprovision implements osb.Broker.
+func (b *Broker) Deprovision(ctx context.Context, ri osb.RequestInfo, id string, req *osb.DeprovisionRequest) (*osb.DeprovisionResponse, error) {
+	for range maxRaces {
+		cur, err := b.st.GetInstance(ctx, id)
+		if errors.Is(err, store.ErrNotFound) {
+			return nil, osb.Gone("instance %q does not exist", id)
+		}
+		if err != nil {
+			return nil, storeErr(err, "reading instance")
+		}
+		if req.ServiceID != cur.ServiceID {
+			return nil, osb.BadRequest("service_id %q does not match the instance's %q", req.ServiceID, cur.ServiceID)
+		}
+		if !ri.AcceptsIncomplete {
+			return nil, osb.AsyncRequired()
+		}
+		if cur.Operation != "" {
+			if j, err := b.st.GetJob(ctx, id, cur.Operation); err == nil && j.Method == runtime.ActionDeprovision {
+				return &osb.DeprovisionResponse{Async: true, Operation: cur.Operation}, nil
+			}
+			return nil, osb.ConcurrencyError("instance %q has an operation in progress", id)
+		}
+		for bid := range cur.BindingIDs {
+			if bi, err := b.st.GetBinding(ctx, bid); err == nil && bi.Operation != "" {
+				return nil, osb.ConcurrencyError("binding %q of instance %q has an operation in progress", bid, id)
+			}
+		}
+		token := newToken()
+		now := time.Now().UTC()
+		next := *cur
+		next.Operation = token
+		next.Status = store.StatusDeprovisioning
+		j := &store.Job{
+			Token: token, State: store.JobInProgress, Method: runtime.ActionDeprovision,
+			InstanceID: id, PlanID: cur.PlanID, Parameters: cur.UserParameters, User: requester(ri),
+			Description: "deprovision job queued", CreatedAt: now, UpdatedAt: now,
+		}
+		rev, err := b.st.Commit(ctx, store.PutInstance(&next), store.PutJob(j))
+		if errors.Is(err, store.ErrConflict) {
+			continue
+		}
+		if err != nil {
+			return nil, storeErr(err, "storing instance")
+		}
+		j.Revision = rev
+		b.engine.Start(b.life, j)
+		b.log.Info("deprovision accepted", "instance_id", id, "operation", token)
+		return &osb.DeprovisionResponse{Async: true, Operation: token}, nil
+	}
+	return nil, osb.ConcurrencyError("instance %q is being changed concurrently; retry", id)
+}
+
+// GetInstance implements osb.Broker.
+func (b *Broker) GetInstance(ctx context.Context, ri osb.RequestInfo, id string, req *osb.FetchRequest) (*osb.GetInstanceResponse, error) {
+	cur, err := b.st.GetInstance(ctx, id)
+	if errors.Is(err, store.ErrNotFound) {
+		return nil, osb.NotFound("instance %q does not exist", id)
+	}
+	if err != nil {
+		return nil, storeErr(err, "reading instance")
+	}
+	switch cur.Status {
+	case store.StatusProvisioning, store.StatusFailed:
+		if cur.Status == store.StatusProvisioning || !b.wasProvisioned(ctx, cur) {
+			return nil, osb.NotFound("instance %q is not provisioned", id)
+		}
+	}
+	if cur.Operation != "" {
+		if j, err := b.st.GetJob(ctx, id, cur.Operation); err == nil && j.Method == runtime.ActionUpdate {
+			return nil, osb.ConcurrencyError("instance %q is being updated", id)
+		}
+	}
+	resp := &osb.GetInstanceResponse{
+		ServiceID: cur.ServiceID, PlanID: cur.PlanID, DashboardURL: b.dashboardURL(cur),
+		Parameters: cur.UserParameters,
+	}
+	if cur.MaintenanceVersion != "" {
+		resp.MaintenanceInfo = &osb.MaintenanceInfo{Version: cur.MaintenanceVersion}
+	}
+	return resp, nil
+}
+
+// wasProvisioned tells a failed provision (not an instance) from a failed
+// later operation on a provisioned instance.
+func (b *Broker) wasProvisioned(ctx context.Context, in *store.ServiceInstance) bool {
+	js, err := b.st.Jobs(ctx, in.ID)
+	if err != nil {
+		return false
+	}
+	for _, j := range js {
+		if j.Method == runtime.ActionProvision && j.State == store.JobSucceeded {
+			return true
+		}
+	}
+	return false
+}
+
+// LastOperation implements osb.Broker.
+func (b *Broker) LastOperation(ctx context.Context, ri osb.RequestInfo, id string, req *osb.LastOperationRequest) (*osb.LastOperationResponse, error) {
+	_, ierr := b.st.GetInstance(ctx, id)
+	if ierr != nil && !errors.Is(ierr, store.ErrNotFound) {
+		return nil, storeErr(ierr, "reading instance")
+	}
+	j, err := b.pickJob(ctx, id, req.Operation)
+	if err != nil {
+		return nil, err
+	}
+	if errors.Is(ierr, store.ErrNotFound) {
+		if j != nil && j.Method == runtime.ActionDeprovision && j.State == store.JobSucceeded {
+			return nil, osb.Gone("instance %q was deprovisioned", id)
+		}
+		return nil, osb.NotFound("instance %q does not exist", id)
+	}
+	if j == nil {
+		return nil, osb.NotFound("instance %q has no operation", id)
+	}
+	return b.lastOp(j), nil
+}
+
+// pickJob returns the job the poll names, or the resource's latest one when
+// the operation is absent or unknown (platforms and checkers send none or
+// made-up values).
+func (b *Broker) pickJob(ctx context.Context, resourceID, token string) (*store.Job, error) {
+	if token != "" {
+		j, err := b.st.GetJob(ctx, resourceID, token)
+		if err == nil {
+			return j, nil
+		}
+		if !errors.Is(err, store.ErrNotFound) {
+			return nil, storeErr(err, "reading operation")
+		}
+	}
+	js, err := b.st.Jobs(ctx, resourceID)
+	if err != nil {
+		return nil, storeErr(err, "reading operations")
+	}
+	if len(js) == 0 {
+		return nil, nil
+	}
+	return js[len(js)-1], nil
+}
+
+func (b *Broker) lastOp(j *store.Job) *osb.LastOperationResponse {
+	r := &osb.LastOperationResponse{Description: j.Description}
+	switch j.State {
+	case store.JobSucceeded:
+		r.State = osb.StateSucceeded
+	case store.JobFailed:
+		r.State = osb.StateFailed
+		yes, no := true, false
+		switch j.Method {
+		case runtime.ActionUpdate:
+			r.InstanceUsable, r.UpdateRepeatable = &yes, &yes
+		case runtime.ActionDeprovision:
+			r.InstanceUsable = &no
+		}
+	default:
+		r.State = osb.StateInProgress
+		r.RetryAfter = int(b.o.RetryAfter.Round(time.Second) / time.Second)
+		if r.RetryAfter < 1 {
+			r.RetryAfter = 1
+		}
+	}
+	return r
+}

@@ -1,0 +1,120 @@
+package broker
+
+import (
+	"encoding/json"
+	"fmt"
+	"log/slog"
+	"sort"
+
+	"github.com/openstack-service-broker/openstack-service-broker/pkg/apb"
+	"github.com/openstack-service-broker/openstack-service-broker/pkg/osb"
+)
+
+// catalog is one immutable view of the services; the broker swaps the whole
+// value atomically, so a request never sees half of a bootstrap.
+type catalog struct {
+	json     []byte // the encoded GET /v2/catalog body
+	services []osb.Service
+	byID     map[string]*offering
+	plans    map[string]planRef
+}
+
+type offering struct {
+	spec    *apb.Spec
+	service *osb.Service
+}
+
+type planRef struct {
+	offering *offering
+	plan     *osb.Plan
+	specPlan *apb.Plan
+}
+
+// buildCatalog converts specs to OSB services, leaving out (with a warning)
+// any spec that cannot be converted and specs marked for deletion.
+func buildCatalog(specs []*apb.Spec, opts apb.ConvertOptions, log *slog.Logger) (*catalog, error) {
+	c := &catalog{byID: map[string]*offering{}, plans: map[string]planRef{}}
+	sorted := append([]*apb.Spec(nil), specs...)
+	sort.Slice(sorted, func(i, j int) bool { return sorted[i].FQName < sorted[j].FQName })
+	c.services = make([]osb.Service, 0, len(sorted))
+	kept := make([]*apb.Spec, 0, len(sorted))
+	seen := map[string]bool{}
+	for _, sp := range sorted {
+		if sp.Delete {
+			continue
+		}
+		if seen[sp.ID] {
+			log.Warn("two bundles have the same catalog name; keeping the first", "name", sp.FQName, "image", sp.Image)
+			continue
+		}
+		svc, err := apb.ToService(sp, opts)
+		if err != nil {
+			log.Warn("bundle left out of the catalog", "name", sp.FQName, "image", sp.Image, "err", err)
+			continue
+		}
+		applyMaintenanceInfo(&svc)
+		seen[sp.ID] = true
+		c.services = append(c.services, svc)
+		kept = append(kept, sp)
+	}
+	for i := range c.services {
+		svc, sp := &c.services[i], kept[i]
+		o := &offering{spec: sp, service: svc}
+		c.byID[svc.ID] = o
+		for j := range svc.Plans {
+			p := &svc.Plans[j]
+			c.plans[p.ID] = planRef{offering: o, plan: p, specPlan: specPlan(sp, p.Name)}
+		}
+	}
+	body, err := json.Marshal(osb.Catalog{Services: c.services})
+	if err != nil {
+		return nil, fmt.Errorf("encoding the catalog: %w", err)
+	}
+	c.json = body
+	return c, nil
+}
+
+func specPlan(sp *apb.Spec, name string) *apb.Plan {
+	for i := range sp.Plans {
+		if sp.Plans[i].Name == name {
+			return &sp.Plans[i]
+		}
+	}
+	return nil
+}
+
+// applyMaintenanceInfo lifts a plan's metadata.maintenance_info (an apb.yml
+// plan may declare {version, description}) into the OSB field, so bundle
+// authors can drive MaintenanceInfoConflict and upgrades.
+func applyMaintenanceInfo(svc *osb.Service) {
+	for i := range svc.Plans {
+		p := &svc.Plans[i]
+		mi, ok := p.Metadata["maintenance_info"].(map[string]any)
+		if !ok {
+			continue
+		}
+		v, _ := mi["version"].(string)
+		if v == "" {
+			continue
+		}
+		d, _ := mi["description"].(string)
+		p.MaintenanceInfo = &osb.MaintenanceInfo{Version: v, Description: d}
+	}
+}
+
+// lookupPlan finds service and plan of a request, with 400s naming the
+// field that is wrong.
+func (c *catalog) lookupPlan(serviceID, planID string) (planRef, error) {
+	o, ok := c.byID[serviceID]
+	if !ok {
+		return planRef{}, osb.BadRequest("service_id %q is not in the catalog", serviceID)
+	}
+	p, ok := c.plans[planID]
+	if !ok {
+		return planRef{}, osb.BadRequest("plan_id %q is not in the catalog", planID)
+	}
+	if p.offering != o {
+		return planRef{}, osb.BadRequest("plan_id %q does not belong to service_id %q", planID, serviceID)
+	}
+	return p, nil
+}

@@ -1,0 +1,226 @@
+package broker
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"maps"
+	"time"
+
+	"github.com/openstack-service-broker/openstack-service-broker/pkg/runtime"
+	"github.com/openstack-service-broker/openstack-service-broker/pkg/store"
+)
+
+// jobHandler is the Broker seen by pkg/jobs.
+type jobHandler Broker
+
+// Action builds the runtime action: image, extra vars as the Automation
+// Broker passed them, secrets for the bundle.
+func (h *jobHandler) Action(ctx context.Context, j *store.Job) (runtime.Action, error) {
+	b := (*Broker)(h)
+	in, err := b.st.GetInstance(ctx, j.InstanceID)
+	if err != nil {
+		return runtime.Action{}, fmt.Errorf("reading instance %s: %w", j.InstanceID, err)
+	}
+	sp := in.Spec
+	if sp == nil {
+		return runtime.Action{}, fmt.Errorf("instance %s has no bundle spec", in.ID)
+	}
+	planName := j.PlanID
+	for _, p := range sp.Plans {
+		if p.ID == j.PlanID {
+			planName = p.Name
+		}
+	}
+	vars := maps.Clone(j.Parameters)
+	if vars == nil {
+		vars = map[string]any{}
+	}
+	if j.BindingID != "" {
+		// Bind parameters come on top of the instance's, as the original.
+		base := maps.Clone(in.UserParameters)
+		if base == nil {
+			base = map[string]any{}
+		}
+		maps.Copy(base, vars)
+		vars = base
+		vars["_apb_service_binding_id"] = j.BindingID
+	}
+	vars["_apb_plan_id"] = planName
+	vars["_apb_service_class_id"] = sp.ID
+	vars["_apb_service_instance_id"] = in.ID
+	vars["_apb_last_requesting_user"] = j.User
+	vars["namespace"] = namespaceOf(in.Context)
+	vars["cluster"] = b.o.Cluster
+	if j.Method != runtime.ActionProvision {
+		if c, err := b.st.GetCredentials(ctx, in.ID); err == nil {
+			vars["_apb_provision_creds"] = c.Credentials
+		} else if !errors.Is(err, store.ErrNotFound) {
+			return runtime.Action{}, fmt.Errorf("reading provision credentials: %w", err)
+		}
+	}
+	if j.Method == runtime.ActionUnbind {
+		if c, err := b.st.GetCredentials(ctx, j.BindingID); err == nil {
+			vars["_apb_bind_creds"] = c.Credentials
+		} else if !errors.Is(err, store.ErrNotFound) {
+			return runtime.Action{}, fmt.Errorf("reading bind credentials: %w", err)
+		}
+	}
+	var secrets []string
+	for _, r := range b.o.Secrets {
+		if r.APBName == sp.FQName {
+			secrets = append(secrets, r.Secret)
+		}
+	}
+	return runtime.Action{
+		Name: j.Method, OperationID: j.Token, Image: sp.Image, Runtime: sp.Runtime, FQName: sp.FQName,
+		InstanceID: in.ID, BindingID: j.BindingID, Namespace: namespaceOf(in.Context),
+		ExtraVars: vars, Secrets: secrets,
+	}, nil
+}
+
+// failureDescription is what last_operation shows for a failed action:
+// the bundle's own message when it gave one, never internal details.
+func failureDescription(method string, err error) string {
+	var ae *runtime.ActionError
+	switch {
+	case errors.As(err, &ae) && ae.Message != "":
+		return ae.Message
+	case errors.Is(err, runtime.ErrActionNotFound):
+		return fmt.Sprintf("the bundle does not implement %s", method)
+	}
+	return fmt.Sprintf("Error occurred during %s: %v", method, err)
+}
+
+// Finish records the outcome of a job together with what it implies for
+// the instance or binding, in one transaction.
+func (h *jobHandler) Finish(ctx context.Context, j *store.Job, res *runtime.Result, runErr error) error {
+	b := (*Broker)(h)
+	if res == nil {
+		res = &runtime.Result{}
+	}
+	// Automation Broker treated a bundle without bind/unbind playbooks as
+	// a successful no-op (Bug 1583064); so do we.
+	if errors.Is(runErr, runtime.ErrActionNotFound) && (j.Method == runtime.ActionBind || j.Method == runtime.ActionUnbind) {
+		runErr = nil
+	}
+	done := *j
+	done.UpdatedAt = time.Now().UTC()
+	if runErr != nil {
+		done.State = store.JobFailed
+		done.Error = runErr.Error()
+		done.Description = failureDescription(j.Method, runErr)
+	} else {
+		done.State = store.JobSucceeded
+		done.Description = j.Method + " job completed"
+	}
+	ops := []store.Op{store.PutJob(&done)}
+
+	in, err := b.st.GetInstance(ctx, j.InstanceID)
+	if err != nil && !errors.Is(err, store.ErrNotFound) {
+		return err
+	}
+	switch j.Method {
+	case runtime.ActionProvision, runtime.ActionUpdate, runtime.ActionDeprovision:
+		if in == nil {
+			break // deleted meanwhile: only the job is recorded
+		}
+		if in.Operation != j.Token {
+			break // not ours any more
+		}
+		next := *in
+		next.Operation = ""
+		switch {
+		case j.Method == runtime.ActionDeprovision && runErr == nil:
+			ops = append(ops, store.DeleteInstance(in), store.DeleteCredentials(in.ID))
+			for bid := range in.BindingIDs {
+				ops = append(ops, store.DeleteCredentials(bid))
+				if bi, err := b.st.GetBinding(ctx, bid); err == nil {
+					ops = append(ops, store.DeleteBinding(bi))
+				}
+			}
+			// The job record stays: it is the tombstone that makes
+			// polls answer 410 Gone.
+			return h.commit(ctx, ops)
+		case runErr != nil && j.Method == runtime.ActionUpdate:
+			next.Status = store.StatusReady // nothing applied; instance as before
+		case runErr != nil:
+			next.Status = store.StatusFailed
+		default:
+			next.Status = store.StatusReady
+			if j.Method == runtime.ActionUpdate {
+				next.PlanID = j.PlanID
+				next.UserParameters = j.Parameters
+				next.Parameters = b.instanceParamsFor(&next, j.User)
+			}
+			if res.DashboardURL != "" {
+				next.DashboardURL = res.DashboardURL
+			}
+			if res.Credentials != nil {
+				ops = append(ops, store.PutCredentials(in.ID, res.Credentials))
+			}
+		}
+		ops = append(ops, store.PutInstance(&next))
+	case runtime.ActionBind, runtime.ActionUnbind:
+		bi, err := b.st.GetBinding(ctx, j.BindingID)
+		if errors.Is(err, store.ErrNotFound) || (err == nil && bi.Operation != j.Token) {
+			break
+		}
+		if err != nil {
+			return err
+		}
+		next := *bi
+		next.Operation = ""
+		switch {
+		case runErr != nil:
+			next.Status = store.StatusFailed
+			ops = append(ops, store.PutBinding(&next))
+		case j.Method == runtime.ActionUnbind:
+			ops = append(ops, store.DeleteBinding(bi), store.DeleteCredentials(bi.ID))
+			if in != nil {
+				nextIn := *in
+				nextIn.BindingIDs = maps.Clone(in.BindingIDs)
+				delete(nextIn.BindingIDs, bi.ID)
+				ops = append(ops, store.PutInstance(&nextIn))
+			}
+		default:
+			next.Status = store.StatusReady
+			creds := res.Credentials
+			if creds == nil {
+				// A bind playbook that stores nothing hands out the
+				// provision credentials, as bindings without a playbook do.
+				if c, err := b.st.GetCredentials(ctx, j.InstanceID); err == nil {
+					creds = c.Credentials
+				}
+			}
+			if creds == nil {
+				creds = map[string]any{}
+			}
+			ops = append(ops, store.PutBinding(&next), store.PutCredentials(bi.ID, creds))
+		}
+	}
+	return h.commit(ctx, ops)
+}
+
+func (h *jobHandler) commit(ctx context.Context, ops []store.Op) error {
+	_, err := (*Broker)(h).st.Commit(ctx, ops...)
+	return err
+}
+
+func (b *Broker) instanceParamsFor(in *store.ServiceInstance, user string) map[string]any {
+	p := maps.Clone(in.UserParameters)
+	if p == nil {
+		p = map[string]any{}
+	}
+	if sp := in.Spec; sp != nil {
+		p["_apb_service_class_id"] = sp.ID
+		for _, pl := range sp.Plans {
+			if pl.ID == in.PlanID {
+				p["_apb_plan_id"] = pl.Name
+			}
+		}
+	}
+	p["_apb_service_instance_id"] = in.ID
+	p["_apb_last_requesting_user"] = user
+	return p
+}

@@ -1,0 +1,193 @@
+package broker
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/openstack-service-broker/openstack-service-broker/pkg/apb"
+	"github.com/openstack-service-broker/openstack-service-broker/pkg/osb"
+	"github.com/openstack-service-broker/openstack-service-broker/pkg/store"
+)
+
+// PushRegistry is the registry name of specs pushed through the dev
+// endpoint POST /v2/apb, as the Automation Broker named it.
+const PushRegistry = "apb-push"
+
+// BootstrapResult is what a bootstrap found.
+type BootstrapResult struct {
+	SpecCount int           `json:"spec_count"`
+	Duration  time.Duration `json:"-"`
+}
+
+func (b *Broker) convertOptions() apb.ConvertOptions {
+	return apb.ConvertOptions{LaunchAPBOnBind: b.o.LaunchAPBOnBind}
+}
+
+// loadStoredSpecs serves what etcd holds until the first bootstrap ends.
+func (b *Broker) loadStoredSpecs(ctx context.Context) error {
+	specs, err := b.st.ListSpecs(ctx)
+	if err != nil {
+		return fmt.Errorf("loading stored specs: %w", err)
+	}
+	b.specsMu.Lock()
+	defer b.specsMu.Unlock()
+	for _, sp := range specs {
+		raw, _ := json.Marshal(sp)
+		b.stored[sp.ID] = raw
+		b.specs[sp.ID] = sp
+	}
+	return b.rebuildLocked()
+}
+
+// rebuildLocked builds the catalog from b.specs and swaps it in.
+func (b *Broker) rebuildLocked() error {
+	list := make([]*apb.Spec, 0, len(b.specs))
+	for _, sp := range b.specs {
+		list = append(list, sp)
+	}
+	c, err := buildCatalog(list, b.convertOptions(), b.log)
+	if err != nil {
+		return err
+	}
+	b.catalog.Store(c)
+	b.catalogSize.Set(float64(len(c.services)))
+	return nil
+}
+
+// Bootstrap asks the registries for their bundles, stores what changed,
+// marks vanished specs for deletion (deleting those no instance uses) and
+// swaps the catalog in one step. Concurrent calls run one after another.
+func (b *Broker) Bootstrap(ctx context.Context) (*BootstrapResult, error) {
+	b.bootMu.Lock()
+	defer b.bootMu.Unlock()
+	start := time.Now()
+	var found []*apb.Spec
+	if b.o.Discover != nil {
+		var err error
+		if found, err = b.o.Discover(ctx); err != nil {
+			return nil, fmt.Errorf("bootstrap: %w", err)
+		}
+	}
+	instances, err := b.st.ListInstances(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("bootstrap: reading instances: %w", err)
+	}
+	inUse := map[string]bool{}
+	for _, in := range instances {
+		if in.Spec != nil {
+			inUse[in.Spec.ID] = true
+		}
+	}
+
+	b.specsMu.Lock()
+	defer b.specsMu.Unlock()
+	next := map[string]*apb.Spec{}
+	for _, sp := range found {
+		next[sp.ID] = sp
+	}
+	for id, sp := range b.specs {
+		if _, ok := next[id]; ok {
+			continue
+		}
+		switch {
+		case sp.Registry == PushRegistry && !sp.Delete:
+			next[id] = sp // pushed by a developer: not the registries' to remove
+		case inUse[id]:
+			gone := *sp
+			gone.Delete = true
+			next[id] = &gone
+		}
+	}
+	var ops []store.Op
+	written := map[string][]byte{}
+	for id, sp := range next {
+		raw, err := json.Marshal(sp)
+		if err != nil {
+			return nil, fmt.Errorf("encoding spec %s: %w", sp.FQName, err)
+		}
+		if !bytes.Equal(b.stored[id], raw) {
+			ops = append(ops, store.PutSpec(sp))
+		}
+		written[id] = raw
+	}
+	for id := range b.stored {
+		if _, ok := next[id]; !ok {
+			ops = append(ops, store.DeleteSpec(id))
+		}
+	}
+	if err := b.st.CommitBatched(ctx, ops); err != nil {
+		return nil, fmt.Errorf("bootstrap: storing specs: %w", err)
+	}
+	b.stored, b.specs = written, next
+	if err := b.rebuildLocked(); err != nil {
+		return nil, err
+	}
+	res := &BootstrapResult{SpecCount: len(b.cat().services), Duration: time.Since(start)}
+	b.log.Info("bootstrap done", "specs", res.SpecCount, "changed", len(ops), "duration", res.Duration)
+	return res, nil
+}
+
+// AddSpec stores a spec pushed by a bundle developer (POST /v2/apb) and
+// returns its service.
+func (b *Broker) AddSpec(ctx context.Context, apbYML []byte) (*osb.Service, error) {
+	sp, err := apb.Parse(apbYML, "apbSpec")
+	if err != nil {
+		return nil, osb.BadRequest("invalid apbSpec: %v", err)
+	}
+	sp.Runtime = 2
+	sp.Finish(PushRegistry, "")
+	sp.Image = sp.FQName
+	if _, err := apb.ToService(sp, b.convertOptions()); err != nil {
+		return nil, osb.BadRequest("invalid apbSpec: %v", err)
+	}
+	raw, err := json.Marshal(sp)
+	if err != nil {
+		return nil, err
+	}
+	b.specsMu.Lock()
+	defer b.specsMu.Unlock()
+	if _, err := b.st.Commit(ctx, store.PutSpec(sp)); err != nil {
+		return nil, storeErr(err, "storing spec")
+	}
+	b.stored[sp.ID], b.specs[sp.ID] = raw, sp
+	if err := b.rebuildLocked(); err != nil {
+		return nil, err
+	}
+	o := b.cat().byID[sp.ID]
+	if o == nil {
+		return nil, errors.New("pushed spec did not reach the catalog")
+	}
+	return o.service, nil
+}
+
+// DeleteSpecs removes specs by id (all when ids is empty), as the dev
+// endpoints DELETE /v2/apb/{id} and DELETE /v2/apb do. Unknown ids are
+// osb.NotFound.
+func (b *Broker) DeleteSpecs(ctx context.Context, ids ...string) error {
+	b.specsMu.Lock()
+	defer b.specsMu.Unlock()
+	if len(ids) == 0 {
+		for id := range b.specs {
+			ids = append(ids, id)
+		}
+	}
+	var ops []store.Op
+	for _, id := range ids {
+		if _, ok := b.specs[id]; !ok {
+			return osb.NotFound("spec %q does not exist", id)
+		}
+		ops = append(ops, store.DeleteSpec(id))
+	}
+	if err := b.st.CommitBatched(ctx, ops); err != nil {
+		return storeErr(err, "deleting specs")
+	}
+	for _, id := range ids {
+		delete(b.specs, id)
+		delete(b.stored, id)
+	}
+	return b.rebuildLocked()
+}
