@@ -139,8 +139,10 @@ func (s *Store) startEmbedded(ctx context.Context, dir string) error {
 	cfg := embed.NewConfig()
 	cfg.Name = "osb"
 	cfg.Dir = filepath.Clean(dir)
-	cfg.LogLevel = "error"
+	// etcd logs errors for its own orderly shutdown; the broker reports
+	// what matters about the store itself.
 	cfg.Logger = "zap"
+	cfg.ZapLoggerBuilder = embed.NewZapLoggerBuilder(zap.NewNop())
 	var urls [2]url.URL
 	for i := range urls {
 		u, err := freeLoopbackURL()

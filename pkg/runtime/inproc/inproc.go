@@ -45,7 +45,11 @@ func (r *Runtime) Run(ctx context.Context, a runtime.Action, progress runtime.Pr
 	r.mu.Unlock()
 	res, err := r.fn(ctx, a, progress)
 	r.mu.Lock()
-	r.results[a.OperationID] = outcome{res, err}
+	// A run cut off by cancellation is what a killed broker leaves
+	// behind: no outcome, so Attach reports it as not started.
+	if ctx.Err() == nil {
+		r.results[a.OperationID] = outcome{res, err}
+	}
 	delete(r.running, a.OperationID)
 	r.mu.Unlock()
 	close(done)
@@ -72,7 +76,10 @@ func (r *Runtime) Attach(ctx context.Context, a runtime.Action, _ runtime.Progre
 	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	out = r.results[a.OperationID]
+	out, ended = r.results[a.OperationID]
+	if !ended {
+		return nil, runtime.ErrNotStarted
+	}
 	return out.res, out.err
 }
 

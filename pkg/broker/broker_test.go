@@ -1,0 +1,178 @@
+package broker
+
+import (
+	"context"
+	"net/http"
+	"testing"
+	"time"
+
+	"github.com/openstack-service-broker/openstack-service-broker/pkg/apb"
+	"github.com/openstack-service-broker/openstack-service-broker/pkg/osb"
+	"github.com/openstack-service-broker/openstack-service-broker/pkg/runtime"
+	"github.com/openstack-service-broker/openstack-service-broker/pkg/runtime/inproc"
+	"github.com/openstack-service-broker/openstack-service-broker/pkg/store"
+)
+
+const testBundle = `version: '1.0'
+name: unit-apb
+description: unit test bundle
+bindable: true
+async: optional
+plans:
+  - name: default
+    description: default plan
+    parameters:
+      - name: sleep_ms
+        type: int
+`
+
+func testSpec(t *testing.T) *apb.Spec {
+	t.Helper()
+	sp, err := apb.Parse([]byte(testBundle), "unit")
+	if err != nil {
+		t.Fatal(err)
+	}
+	sp.Finish("local", "unit-apb:latest")
+	return sp
+}
+
+func openStore(t *testing.T, dir string) *store.Store {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	st, err := store.Open(ctx, store.Config{DataDir: dir, RequestTimeout: 2 * time.Second}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return st
+}
+
+func newBroker(t *testing.T, ctx context.Context, st *store.Store, rt runtime.Runtime, sp *apb.Spec) *Broker {
+	t.Helper()
+	b, err := New(ctx, Options{Store: st, Runtime: rt,
+		Discover: func(context.Context) ([]*apb.Spec, error) { return []*apb.Spec{sp}, nil }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := b.Bootstrap(ctx); err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+func provisionReq(sp *apb.Spec, params map[string]any) *osb.ProvisionRequest {
+	return &osb.ProvisionRequest{ServiceID: sp.ID, PlanID: sp.Plans[0].ID,
+		OrganizationGUID: "o", SpaceGUID: "s", Parameters: params}
+}
+
+func waitJob(t *testing.T, b *Broker, id, want string) *osb.LastOperationResponse {
+	t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		lo, err := b.LastOperation(context.Background(), osb.RequestInfo{}, id, &osb.LastOperationRequest{})
+		if err != nil {
+			t.Fatalf("last operation: %v", err)
+		}
+		if lo.State == want {
+			return lo
+		}
+		if lo.State != osb.StateInProgress || time.Now().After(deadline) {
+			t.Fatalf("operation state %q (%s), want %q", lo.State, lo.Description, want)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// A store that stops answering turns into 503s, never 500s or crashes.
+func TestStoreUnavailableIs503(t *testing.T) {
+	st := openStore(t, t.TempDir())
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	sp := testSpec(t)
+	b := newBroker(t, ctx, st, inproc.New(func(context.Context, runtime.Action, runtime.Progress) (*runtime.Result, error) {
+		return &runtime.Result{}, nil
+	}), sp)
+	st.Close()
+	ri := osb.RequestInfo{AcceptsIncomplete: true}
+	calls := map[string]func() error{
+		"provision": func() error { _, err := b.Provision(ctx, ri, "i", provisionReq(sp, nil)); return err },
+		"deprovision": func() error {
+			_, err := b.Deprovision(ctx, ri, "i", &osb.DeprovisionRequest{ServiceID: sp.ID, PlanID: sp.Plans[0].ID})
+			return err
+		},
+		"last_operation": func() error { _, err := b.LastOperation(ctx, ri, "i", &osb.LastOperationRequest{}); return err },
+		"get_instance":   func() error { _, err := b.GetInstance(ctx, ri, "i", nil); return err },
+	}
+	for name, call := range calls {
+		e, ok := osb.AsError(call())
+		if !ok || e.Status != http.StatusServiceUnavailable {
+			t.Errorf("%s with etcd gone: %v, want 503", name, e)
+		}
+	}
+	// The catalog is served from memory and keeps working.
+	if c, err := b.Catalog(ctx, ri); err != nil || len(c.Services) != 1 {
+		t.Errorf("catalog with etcd gone: %v, %v", c, err)
+	}
+}
+
+// Recovery attaches to work still running in this process instead of
+// starting it again, and re-runs work that nothing runs any more.
+func TestRecoverAttachesOrReruns(t *testing.T) {
+	dir := t.TempDir()
+	st := openStore(t, dir)
+	sp := testSpec(t)
+	release := make(chan struct{})
+	rt := inproc.New(func(ctx context.Context, a runtime.Action, p runtime.Progress) (*runtime.Result, error) {
+		select {
+		case <-release:
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		}
+		return &runtime.Result{Credentials: map[string]any{"k": "v"}}, nil
+	})
+	ctx1, stop1 := context.WithCancel(context.Background())
+	b1 := newBroker(t, ctx1, st, rt, sp)
+	resp, err := b1.Provision(ctx1, osb.RequestInfo{AcceptsIncomplete: true}, "i-1", provisionReq(sp, nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for len(rt.Started()) == 0 {
+		if time.Now().After(deadline) {
+			t.Fatal("provision never started")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	// The first broker stops without recording anything.
+	stop1()
+	b1.Wait()
+	j, err := st.GetJob(context.Background(), "i-1", resp.Operation)
+	if err != nil || j.Finished() {
+		t.Fatalf("job after stop: %+v, %v; want unfinished", j, err)
+	}
+
+	// A second broker on the same store re-runs it (the first run was
+	// cancelled, so nothing is running any more) and it completes once.
+	ctx2, stop2 := context.WithCancel(context.Background())
+	defer stop2()
+	b2 := newBroker(t, ctx2, st, rt, sp)
+	if n, err := b2.Recover(ctx2); err != nil || n != 1 {
+		t.Fatalf("Recover = %d, %v; want 1", n, err)
+	}
+	close(release)
+	waitJob(t, b2, "i-1", osb.StateSucceeded)
+	if got := len(rt.Started()); got != 2 {
+		t.Fatalf("runtime started %d times, want 2 (interrupted + resumed)", got)
+	}
+	j, _ = st.GetJob(context.Background(), "i-1", resp.Operation)
+	if j.Attempts != 2 {
+		t.Errorf("attempts = %d, want 2", j.Attempts)
+	}
+	c, err := st.GetCredentials(context.Background(), "i-1")
+	if err != nil || c.Credentials["k"] != "v" {
+		t.Errorf("credentials after recovery: %+v, %v", c, err)
+	}
+	stop2()
+	b2.Wait()
+	st.Close()
+}
