@@ -66,7 +66,10 @@ func Parse(data []byte, source string) (*Config, []string, error) {
 		d.mapping(doc.Content[0], "", c.fields())
 	}
 	c.defaults(d.has)
-	d.validate(c)
+	// Validating a half-decoded file would only add noise to the type errors.
+	if len(d.errs) == 0 {
+		d.validate(c)
+	}
 	if len(d.errs) > 0 {
 		return nil, d.warnings, errors.Join(d.errs...)
 	}

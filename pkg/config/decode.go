@@ -1,6 +1,7 @@
 package config
 
 import (
+	"errors"
 	"fmt"
 	"strconv"
 	"strings"
@@ -28,12 +29,20 @@ func (d *decoder) pos(line int) string {
 	return d.source
 }
 
+func (d *decoder) msg(line int, path, format string, args ...any) string {
+	m := fmt.Sprintf(format, args...)
+	if path != "" {
+		m = path + ": " + m
+	}
+	return d.pos(line) + ": " + m
+}
+
 func (d *decoder) errorf(line int, path, format string, args ...any) {
-	d.errs = append(d.errs, fmt.Errorf("%s: %s: %s", d.pos(line), path, fmt.Sprintf(format, args...)))
+	d.errs = append(d.errs, errors.New(d.msg(line, path, format, args...)))
 }
 
 func (d *decoder) warnf(line int, path, format string, args ...any) {
-	d.warnings = append(d.warnings, fmt.Sprintf("%s: %s: %s", d.pos(line), path, fmt.Sprintf(format, args...)))
+	d.warnings = append(d.warnings, d.msg(line, path, format, args...))
 }
 
 // line is where the first of paths (keys or list elements) that the file

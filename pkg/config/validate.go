@@ -138,7 +138,7 @@ func (d *decoder) validateRegistries(c *Config) {
 			d.errorf(at("type"), p+".type", "%s: type is required", who)
 			continue
 		case refusedTypes[t] != "":
-			d.errs = append(d.errs, fmt.Errorf("%s: %s: type %q is not supported %s", d.pos(at("type")), who, t, refusedTypes[t]))
+			d.errorf(at("type"), who, "type %q is not supported %s", t, refusedTypes[t])
 			continue
 		case !supportedTypes[t]:
 			d.errorf(at("type"), p+".type", "%s: unknown type %q (want apiv2, openshift, dockerhub, quay, local_openshift or local)", who, t)
