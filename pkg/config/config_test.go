@@ -40,8 +40,8 @@ func TestExampleConfigWithoutRHCC(t *testing.T) {
 			{Type: "dockerhub", Name: "docker", URL: "https://registry.hub.docker.com", Org: "DOCKERHUB_ORG", Tag: "latest"},
 			{Type: "local_openshift", Name: "lo", Namespaces: []string{"openshift"}, WhiteList: []string{".*-apb$"}, Tag: "latest"},
 		},
-		Dao: Dao{Type: "etcd", EtcdHost: "localhost", EtcdPort: 2379, EtcdDataDir: DefaultEtcdDataDir},
-		Log: Log{Logfile: "/var/log/ansible-service-broker/asb.log", Stdout: true, Level: "debug", Color: true},
+		Dao:       Dao{Type: "etcd", EtcdHost: "localhost", EtcdPort: 2379, EtcdDataDir: DefaultEtcdDataDir},
+		Log:       Log{Logfile: "/var/log/ansible-service-broker/asb.log", Stdout: true, Level: "debug", Color: true},
 		OpenShift: OpenShift{ImagePullPolicy: "IfNotPresent", SandboxRole: "edit", KeepNamespaceOnError: true},
 		Broker: Broker{
 			BootstrapOnStartup: true, DevBroker: true, Recovery: true, OutputRequest: true,
