@@ -67,15 +67,13 @@ func toPlan(p *Plan, o ConvertOptions) (osb.Plan, error) {
 			updParams = append(updParams, prm)
 		}
 	}
-	create, err := parametersSchema(params)
-	if err != nil {
+	create, errC := parametersSchema(params)
+	bind, errB := parametersSchema(bindParams)
+	if err := errors.Join(errC, errB); err != nil {
 		return osb.Plan{}, err
 	}
+	// Update parameters are a subset of the create ones, which converted.
 	update, err := parametersSchema(updParams)
-	if err != nil {
-		return osb.Plan{}, err
-	}
-	bind, err := parametersSchema(bindParams)
 	if err != nil {
 		return osb.Plan{}, err
 	}

@@ -23,11 +23,15 @@ func Parse(data []byte, source string) (*Spec, error) {
 	if root.Kind != yaml.MappingNode {
 		return nil, fmt.Errorf("bundle %q: the document is not a mapping", source)
 	}
-	if err := normalize(root); err != nil {
-		return nil, fmt.Errorf("bundle %q: %w", source, err)
+	if errs := normalize(root); len(errs) > 0 {
+		return nil, bundleErrors(source, errs)
 	}
 	var s Spec
 	if err := root.Decode(&s); err != nil {
+		var te *yaml.TypeError
+		if errors.As(err, &te) {
+			return nil, bundleErrors(source, te.Errors)
+		}
 		return nil, fmt.Errorf("bundle %q: %w", source, err)
 	}
 	s.Metadata = jsonMap(s.Metadata)
@@ -50,8 +54,8 @@ var boolKeys = map[string]bool{"bindable": true, "free": true, "required": true,
 // normalize rewrites, in place, the scalars that real bundles spell in ways
 // yaml.v3 will not decode into the Go types: quoted booleans, and a version
 // written as a YAML float (1.0), whose source text is kept as the string.
-func normalize(root *yaml.Node) error {
-	var errs []error
+func normalize(root *yaml.Node) []string {
+	var errs []string
 	fixBools(root, "", &errs)
 	if v := mapValue(root, "version"); v != nil && v.Kind == yaml.ScalarNode && v.Tag != "!!str" {
 		v.Tag = "!!str"
@@ -71,10 +75,18 @@ func normalize(root *yaml.Node) error {
 			}
 		}
 	}
+	return errs
+}
+
+func bundleErrors(source string, msgs []string) error {
+	errs := make([]error, len(msgs))
+	for i, m := range msgs {
+		errs[i] = fmt.Errorf("bundle %q: %s", source, m)
+	}
 	return errors.Join(errs...)
 }
 
-func fixBools(m *yaml.Node, path string, errs *[]error) {
+func fixBools(m *yaml.Node, path string, errs *[]string) {
 	if m == nil || m.Kind != yaml.MappingNode {
 		return
 	}
@@ -95,7 +107,7 @@ func fixBools(m *yaml.Node, path string, errs *[]error) {
 			}
 			fallthrough
 		default:
-			*errs = append(*errs, fmt.Errorf("%s: %q is not a boolean", join(path, k.Value), v.Value))
+			*errs = append(*errs, fmt.Sprintf("%s: %q is not a boolean", join(path, k.Value), v.Value))
 		}
 	}
 }
