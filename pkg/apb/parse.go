@@ -48,29 +48,33 @@ func Parse(data []byte, source string) (*Spec, error) {
 	return &s, nil
 }
 
-// boolKeys are the keys real bundles write as quoted strings ("True").
-var boolKeys = map[string]bool{"bindable": true, "free": true, "required": true, "updatable": true}
+// Boolean keys per level: real bundles write them as quoted strings ("True").
+var (
+	specBools  = map[string]bool{"bindable": true}
+	planBools  = map[string]bool{"free": true, "bindable": true}
+	paramBools = map[string]bool{"required": true, "updatable": true}
+)
 
 // normalize rewrites, in place, the scalars that real bundles spell in ways
 // yaml.v3 will not decode into the Go types: quoted booleans, and a version
 // written as a YAML float (1.0), whose source text is kept as the string.
 func normalize(root *yaml.Node) []string {
 	var errs []string
-	fixBools(root, "", &errs)
+	fixBools(root, "", specBools, &errs)
 	if v := mapValue(root, "version"); v != nil && v.Kind == yaml.ScalarNode && v.Tag != "!!str" {
 		v.Tag = "!!str"
 	}
 	if plans := mapValue(root, "plans"); plans != nil && plans.Kind == yaml.SequenceNode {
 		for i, p := range plans.Content {
 			pp := fmt.Sprintf("plans[%d]", i)
-			fixBools(p, pp, &errs)
+			fixBools(p, pp, planBools, &errs)
 			for _, key := range []string{"parameters", "bind_parameters"} {
 				params := mapValue(p, key)
 				if params == nil || params.Kind != yaml.SequenceNode {
 					continue
 				}
 				for j, prm := range params.Content {
-					fixBools(prm, fmt.Sprintf("%s.%s[%d]", pp, key, j), &errs)
+					fixBools(prm, fmt.Sprintf("%s.%s[%d]", pp, key, j), paramBools, &errs)
 				}
 			}
 		}
@@ -86,13 +90,13 @@ func bundleErrors(source string, msgs []string) error {
 	return errors.Join(errs...)
 }
 
-func fixBools(m *yaml.Node, path string, errs *[]string) {
+func fixBools(m *yaml.Node, path string, keys map[string]bool, errs *[]string) {
 	if m == nil || m.Kind != yaml.MappingNode {
 		return
 	}
 	for i := 0; i+1 < len(m.Content); i += 2 {
 		k, v := m.Content[i], m.Content[i+1]
-		if !boolKeys[k.Value] || v.Kind != yaml.ScalarNode || v.Tag == "!!bool" {
+		if !keys[k.Value] || v.Kind != yaml.ScalarNode || v.Tag == "!!bool" {
 			continue
 		}
 		switch v.Value {

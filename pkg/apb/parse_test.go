@@ -194,3 +194,14 @@ func TestParseKeepsJSONEncodableValues(t *testing.T) {
 		t.Errorf("default = %#v", s.Plans[0].Parameters[0].Default)
 	}
 }
+
+func TestParseIgnoresUnknownKeys(t *testing.T) {
+	doc := "version: '1.0'\nname: u\nfree: whatever\nimage: ignored\nplans:\n- name: a\n  required: maybe\n  parameters:\n  - {name: p, type: string, bindable: perhaps, extra: 1}\n"
+	s, err := apb.Parse([]byte(doc), "u")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s.Image != "" || len(s.Plans[0].Parameters) != 1 {
+		t.Errorf("spec = %+v", s)
+	}
+}
