@@ -174,13 +174,37 @@ func checkMaintenanceInfo(p *osb.Plan, mi *osb.MaintenanceInfo) error {
 }
 
 func validateParams(s *osb.InputParameters, params map[string]any) error {
-	if s == nil || len(params) == 0 {
+	if s == nil {
 		return nil
+	}
+	if params == nil {
+		params = map[string]any{}
 	}
 	if err := schema.Validate(s.Parameters, params); err != nil {
 		return osb.BadRequest("invalid parameters: %v", err)
 	}
 	return nil
+}
+
+// updateCandidate is what an update is checked against: the updatable
+// parameters as they will be after the update (so required ones are
+// enforced without resending them) plus every parameter the request names
+// (so a non-updatable one is refused).
+func updateCandidate(s *osb.InputParameters, merged, requested map[string]any) map[string]any {
+	out := maps.Clone(requested)
+	if out == nil {
+		out = map[string]any{}
+	}
+	if s == nil {
+		return out
+	}
+	props, _ := s.Parameters["properties"].(map[string]any)
+	for k := range props {
+		if v, ok := merged[k]; ok {
+			out[k] = v
+		}
+	}
+	return out
 }
 
 func createSchema(p *osb.Plan) *osb.InputParameters {
@@ -340,14 +364,14 @@ func (b *Broker) Update(ctx context.Context, ri osb.RequestInfo, id string, req 
 		if !ri.AcceptsIncomplete {
 			return nil, osb.AsyncRequired()
 		}
-		if err := validateParams(updateSchema(newRef.plan), req.Parameters); err != nil {
-			return nil, err
-		}
 		params := maps.Clone(cur.UserParameters)
 		if params == nil {
 			params = map[string]any{}
 		}
 		maps.Copy(params, req.Parameters)
+		if err := validateParams(updateSchema(newRef.plan), updateCandidate(updateSchema(newRef.plan), params, req.Parameters)); err != nil {
+			return nil, err
+		}
 
 		if cur.Operation != "" {
 			if j, err := b.st.GetJob(ctx, id, cur.Operation); err == nil && j.Method == runtime.ActionUpdate &&
