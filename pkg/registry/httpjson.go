@@ -1,0 +1,82 @@
+package registry
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"net/http"
+	"time"
+)
+
+// maxBody bounds what an API response may be, so a broken or hostile
+// registry cannot exhaust memory.
+const maxBody = 32 << 20
+
+// retryable are the statuses worth another try (rate limit, server faults).
+func retryable(code int) bool {
+	switch code {
+	case http.StatusRequestTimeout, http.StatusTooManyRequests, http.StatusInternalServerError,
+		http.StatusBadGateway, http.StatusServiceUnavailable, http.StatusGatewayTimeout:
+		return true
+	}
+	return false
+}
+
+// getBody does one API call with retries and backoff on 429/5xx and network
+// errors, honouring Retry-After up to the backoff's ceiling. build makes a
+// fresh request per try.
+func getBody(ctx context.Context, client *http.Client, build func() (*http.Request, error)) ([]byte, error) {
+	wait := retryBackoff.Duration
+	var lastErr error
+	for try := 0; try < retryBackoff.Steps; try++ {
+		if try > 0 {
+			select {
+			case <-time.After(wait):
+			case <-ctx.Done():
+				return nil, ctx.Err()
+			}
+			wait = time.Duration(float64(wait) * retryBackoff.Factor)
+		}
+		req, err := build()
+		if err != nil {
+			return nil, err
+		}
+		req = req.WithContext(ctx)
+		resp, err := client.Do(req)
+		if err != nil {
+			if ctx.Err() != nil {
+				return nil, ctx.Err()
+			}
+			lastErr = err
+			continue
+		}
+		body, err := io.ReadAll(io.LimitReader(resp.Body, maxBody))
+		resp.Body.Close()
+		if retryable(resp.StatusCode) {
+			lastErr = fmt.Errorf("%s %s: %s", req.Method, req.URL.Redacted(), resp.Status)
+			if ra := resp.Header.Get("Retry-After"); ra != "" {
+				if d, perr := time.ParseDuration(ra + "s"); perr == nil && d > wait && d <= 5*time.Second {
+					wait = d
+				}
+			}
+			continue
+		}
+		if err != nil {
+			return nil, fmt.Errorf("%s %s: reading body: %w", req.Method, req.URL.Redacted(), err)
+		}
+		if resp.StatusCode/100 != 2 {
+			return nil, &statusError{method: req.Method, url: req.URL.Redacted(), status: resp.Status, code: resp.StatusCode}
+		}
+		return body, nil
+	}
+	return nil, fmt.Errorf("giving up after %d tries: %w", retryBackoff.Steps, lastErr)
+}
+
+// statusError is a non-retryable HTTP failure. It never carries the
+// request's headers or body (credentials).
+type statusError struct {
+	method, url, status string
+	code                int
+}
+
+func (e *statusError) Error() string { return fmt.Sprintf("%s %s: %s", e.method, e.url, e.status) }

@@ -1,0 +1,372 @@
+// Package registry discovers bundles: one adapter per entry of the config's
+// registry: list (the Automation Broker's adapter types), white/black list
+// filtering, and a parallel bootstrap that reads each image's spec label
+// once per manifest digest.
+package registry
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"sort"
+	"sync"
+
+	"k8s.io/client-go/kubernetes"
+
+	"github.com/openstack-service-broker/openstack-service-broker/pkg/apb"
+	"github.com/openstack-service-broker/openstack-service-broker/pkg/config"
+)
+
+// DefaultConcurrency bounds the images read at once across all registries.
+const DefaultConcurrency = 16
+
+// Options are what adapters need from the broker.
+type Options struct {
+	Logger     *slog.Logger
+	HTTPClient *http.Client
+	// Kube is needed only by local_openshift and auth_type secret.
+	Kube kubernetes.Interface
+	// Namespace is the broker namespace, where auth_type secret looks.
+	Namespace   string
+	Concurrency int
+}
+
+// Skipped is an image that is not a usable bundle, and why.
+type Skipped struct {
+	Registry, Image, Reason string
+}
+
+// Result is what one bootstrap found.
+type Result struct {
+	// Specs are the valid bundles, finished (catalog name, ids, image,
+	// registry) and with their manifest digest.
+	Specs []*apb.Spec
+	// Images counts image names discovered, before filtering (the
+	// Automation Broker's image_count).
+	Images  int
+	Skipped []Skipped
+	// Errors are registries that failed as a whole without fail_on_error.
+	Errors []error
+}
+
+// ref is one image an adapter found: how to pull it and the digest of what
+// was read, the cache key. state carries what resolve already fetched to
+// read (a manifest, a file) so read does not fetch it again.
+type ref struct {
+	name   string // the name filtering saw
+	image  string // pull reference given to Spec.Finish
+	digest string
+	state  any
+}
+
+// adapter is one registry type.
+type adapter interface {
+	// list returns the image names the registry offers, before filtering.
+	list(ctx context.Context) ([]string, error)
+	// resolve finds an image's digest cheaply (a manifest, never a blob).
+	resolve(ctx context.Context, name string) (ref, error)
+	// read returns the parsed spec of a resolved image (the expensive part).
+	read(ctx context.Context, r ref) (*apb.Spec, error)
+}
+
+// registry is one configured entry with its adapter and digest cache.
+type registry struct {
+	cfg    config.Registry
+	a      adapter
+	filter *filter
+
+	mu    sync.Mutex
+	cache map[string]cached // digest -> parse outcome
+}
+
+// cached is the outcome of reading one digest: a spec before Finish, or why
+// it is not a bundle (so a bad image is not re-read either).
+type cached struct {
+	spec *apb.Spec
+	err  error
+}
+
+// Set is the configured registries.
+type Set struct {
+	regs []*registry
+	log  *slog.Logger
+	sem  chan struct{}
+}
+
+// refused are Automation Broker types this broker does not have, and why.
+var refused = map[string]string{
+	"rhcc":           "the Red Hat Container Catalog API it used is gone; use apiv2",
+	"partner_rhcc":   "the Red Hat partner registry no longer serves APBs; use apiv2",
+	"helm":           "helm charts are out of scope",
+	"galaxy":         "Ansible Galaxy APB content is gone",
+	"registry_proxy": "use apiv2 with the images listed in images",
+	"mock":           "it was bundle-lib's test fixture; use local with a directory of bundles",
+}
+
+// New builds one adapter per config entry. A bad entry is refused with an
+// error naming the registry.
+func New(cfgs []config.Registry, o Options) (*Set, error) {
+	if o.Logger == nil {
+		o.Logger = slog.New(slog.DiscardHandler)
+	}
+	if o.HTTPClient == nil {
+		o.HTTPClient = &http.Client{Transport: http.DefaultTransport.(*http.Transport).Clone()}
+	}
+	if o.Concurrency <= 0 {
+		o.Concurrency = DefaultConcurrency
+	}
+	s := &Set{log: o.Logger, sem: make(chan struct{}, o.Concurrency)}
+	seen := map[string]bool{}
+	var errs []error
+	for _, c := range cfgs {
+		if c.Tag == "" {
+			c.Tag = config.DefaultTag
+		}
+		who := fmt.Sprintf("registry %q", c.Name)
+		if c.Name == "" {
+			errs = append(errs, fmt.Errorf("registry of type %q: name is required", c.Type))
+			continue
+		}
+		if seen[c.Name] {
+			errs = append(errs, fmt.Errorf("%s: names must be unique", who))
+			continue
+		}
+		seen[c.Name] = true
+		a, err := newAdapter(c, o)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("%s: %w", who, err))
+			continue
+		}
+		f := newFilter(c.WhiteList, c.BlackList)
+		for _, bad := range f.invalid {
+			o.Logger.Warn("registry list entry is not a valid regular expression, ignored", "registry", c.Name, "err", bad)
+		}
+		if len(f.white) == 0 {
+			o.Logger.Warn("registry has no white_list, so no bundle from it reaches the catalog (\".*\" allows all)", "registry", c.Name)
+		}
+		s.regs = append(s.regs, &registry{cfg: c, a: a, filter: f, cache: map[string]cached{}})
+	}
+	if err := errors.Join(errs...); err != nil {
+		return nil, err
+	}
+	return s, nil
+}
+
+func newAdapter(c config.Registry, o Options) (adapter, error) {
+	if why, ok := refused[c.Type]; ok {
+		return nil, fmt.Errorf("type %q is not supported: %s", c.Type, why)
+	}
+	switch c.Type {
+	case "local":
+		return newLocal(c)
+	case "apiv2", "openshift":
+		return newV2(c, o)
+	case "dockerhub":
+		return newDockerHub(c, o)
+	case "quay":
+		return newQuay(c, o)
+	case "local_openshift":
+		return newLocalOpenShift(c, o)
+	case "":
+		return nil, errors.New("type is required")
+	}
+	return nil, fmt.Errorf("unknown type %q (want apiv2, openshift, dockerhub, quay, local_openshift or local)", c.Type)
+}
+
+// Bootstrap discovers every registry in parallel and returns the valid
+// specs. A registry that fails as a whole is an error only with
+// fail_on_error (or when every registry failed); bad images are skipped.
+func (s *Set) Bootstrap(ctx context.Context) (*Result, error) {
+	type out struct {
+		specs   []*apb.Spec
+		images  int
+		skipped []Skipped
+		err     error
+	}
+	outs := make([]out, len(s.regs))
+	var wg sync.WaitGroup
+	for i, r := range s.regs {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			o := &outs[i]
+			o.specs, o.images, o.skipped, o.err = s.discover(ctx, r)
+		}()
+	}
+	wg.Wait()
+
+	res := &Result{}
+	var fatal []error
+	for i, o := range outs {
+		r := s.regs[i]
+		res.Images += o.images
+		res.Skipped = append(res.Skipped, o.skipped...)
+		if o.err != nil {
+			err := fmt.Errorf("registry %q: %w", r.cfg.Name, o.err)
+			if r.cfg.FailOnError {
+				fatal = append(fatal, err)
+			}
+			res.Errors = append(res.Errors, err)
+			continue
+		}
+		res.Specs = append(res.Specs, o.specs...)
+	}
+	if err := ctx.Err(); err != nil {
+		return nil, fmt.Errorf("bootstrap: %w", err)
+	}
+	if len(fatal) > 0 {
+		return nil, fmt.Errorf("bootstrap: %w", errors.Join(fatal...))
+	}
+	if len(s.regs) > 0 && len(res.Errors) == len(s.regs) {
+		return nil, fmt.Errorf("all registries failed on bootstrap: %w", errors.Join(res.Errors...))
+	}
+	sort.Slice(res.Specs, func(i, j int) bool { return res.Specs[i].FQName < res.Specs[j].FQName })
+	return res, nil
+}
+
+// discover lists one registry, filters the names and reads the images
+// concurrently, within the Set's bound.
+func (s *Set) discover(ctx context.Context, r *registry) ([]*apb.Spec, int, []Skipped, error) {
+	names, err := r.a.list(ctx)
+	if err != nil {
+		return nil, 0, nil, fmt.Errorf("listing images: %w", err)
+	}
+	names = dedup(names)
+	pass, filtered := r.filter.apply(names)
+	if len(filtered) > 0 {
+		s.log.Info("bundles filtered by white/black list", "registry", r.cfg.Name, "count", len(filtered), "names", truncate(filtered, 20))
+	}
+
+	specs := make([]*apb.Spec, len(pass))
+	skips := make([]*Skipped, len(pass))
+	used := make([]string, len(pass))
+	var wg sync.WaitGroup
+	for i, n := range pass {
+		select {
+		case s.sem <- struct{}{}:
+		case <-ctx.Done():
+			wg.Wait()
+			return nil, len(names), nil, ctx.Err()
+		}
+		wg.Add(1)
+		go func() {
+			defer func() { <-s.sem; wg.Done() }()
+			spec, digest, err := r.fetch(ctx, n)
+			used[i] = digest
+			if err != nil {
+				skips[i] = &Skipped{Registry: r.cfg.Name, Image: n, Reason: err.Error()}
+				return
+			}
+			specs[i] = spec
+		}()
+	}
+	wg.Wait()
+	if err := ctx.Err(); err != nil {
+		return nil, len(names), nil, err
+	}
+	r.prune(used)
+
+	var out []*apb.Spec
+	var skipped []Skipped
+	for i := range pass {
+		switch {
+		case specs[i] != nil:
+			out = append(out, specs[i])
+		case skips[i] != nil:
+			skipped = append(skipped, *skips[i])
+		}
+	}
+	s.log.Info("registry discovered", "registry", r.cfg.Name, "images", len(names), "passed_filter", len(pass), "bundles", len(out), "skipped", len(skipped))
+	return out, len(names), skipped, nil
+}
+
+// fetch returns the finished spec of one image, reading it only when its
+// digest is not in the cache. It also returns the digest it saw.
+func (r *registry) fetch(ctx context.Context, name string) (*apb.Spec, string, error) {
+	ref, err := r.a.resolve(ctx, name)
+	if err != nil {
+		return nil, "", err
+	}
+	r.mu.Lock()
+	c, hit := r.cache[ref.digest]
+	r.mu.Unlock()
+	if !hit {
+		c.spec, c.err = r.a.read(ctx, ref)
+		if c.err != nil && ctx.Err() != nil {
+			// Cancelled mid-read: not the image's fault, do not remember it.
+			return nil, ref.digest, c.err
+		}
+		if c.err != nil && !permanent(c.err) {
+			return nil, ref.digest, c.err
+		}
+		r.mu.Lock()
+		r.cache[ref.digest] = c
+		r.mu.Unlock()
+	}
+	if c.err != nil {
+		return nil, ref.digest, c.err
+	}
+	spec := copySpec(c.spec)
+	spec.Finish(r.cfg.Name, ref.image)
+	spec.Digest = ref.digest
+	return spec, ref.digest, nil
+}
+
+// prune keeps only the digests this bootstrap saw, so the cache holds no
+// more than the registry does.
+func (r *registry) prune(used []string) {
+	keep := make(map[string]bool, len(used))
+	for _, d := range used {
+		keep[d] = true
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	for d := range r.cache {
+		if !keep[d] {
+			delete(r.cache, d)
+		}
+	}
+}
+
+// specError marks an image's content as unusable (no label, bad YAML, bad
+// version): the same digest will fail the same way, so it is cached.
+type specError struct{ err error }
+
+func (e *specError) Error() string { return e.err.Error() }
+func (e *specError) Unwrap() error { return e.err }
+
+func permanent(err error) bool {
+	var se *specError
+	return errors.As(err, &se)
+}
+
+// copySpec gives each bootstrap its own Spec and Plans, so Finish and the
+// broker's changes never reach the cached value.
+func copySpec(s *apb.Spec) *apb.Spec {
+	c := *s
+	c.Plans = append([]apb.Plan(nil), s.Plans...)
+	c.Tags = append([]string(nil), s.Tags...)
+	return &c
+}
+
+func dedup(names []string) []string {
+	seen := make(map[string]bool, len(names))
+	out := names[:0:0]
+	for _, n := range names {
+		if n == "" || seen[n] {
+			continue
+		}
+		seen[n] = true
+		out = append(out, n)
+	}
+	return out
+}
+
+func truncate(s []string, n int) []string {
+	if len(s) <= n {
+		return s
+	}
+	return append(s[:n:n], fmt.Sprintf("... and %d more", len(s)-n))
+}
