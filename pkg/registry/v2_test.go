@@ -158,7 +158,7 @@ type rawManifest struct {
 	mt   types.MediaType
 }
 
-func (r rawManifest) RawManifest() ([]byte, error)          { return r.data, nil }
+func (r rawManifest) RawManifest() ([]byte, error)        { return r.data, nil }
 func (r rawManifest) MediaType() (types.MediaType, error) { return r.mt, nil }
 
 func mustImage(t *testing.T, yml []byte, extra map[string]string) v1.Image {
