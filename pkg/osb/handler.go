@@ -1,0 +1,534 @@
+package osb
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/base64"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"mime"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+)
+
+// Prefixes the routes are served under: the spec's root, and the two the
+// Automation Broker used in different releases.
+var Prefixes = []string{"", "/osb", "/ansible-service-broker"}
+
+// Options configure a Server.
+type Options struct {
+	Broker Broker
+	// Auth checks every request; nil serves without authentication.
+	Auth   Authenticator
+	Logger *slog.Logger
+	// MaxBodyBytes limits request bodies (default 1 MiB).
+	MaxBodyBytes int64
+	Metrics      *Metrics
+	// LogRequests logs request bodies, with secret-looking values redacted.
+	LogRequests bool
+}
+
+// catalogJSON is implemented by brokers that keep the catalog encoded.
+type catalogJSON interface {
+	CatalogJSON(ctx context.Context, ri RequestInfo) ([]byte, error)
+}
+
+// Server is the OSB HTTP handler.
+type Server struct {
+	o   Options
+	mux *http.ServeMux
+	log *slog.Logger
+}
+
+// NewServer mounts every OSB route under each of Prefixes.
+func NewServer(o Options) *Server {
+	if o.Logger == nil {
+		o.Logger = slog.New(slog.DiscardHandler)
+	}
+	if o.MaxBodyBytes <= 0 {
+		o.MaxBodyBytes = 1 << 20
+	}
+	s := &Server{o: o, mux: http.NewServeMux(), log: o.Logger}
+	routes := []struct {
+		pattern, name string
+		h           func(http.ResponseWriter, *http.Request, RequestInfo) error
+	}{
+		{"GET /v2/catalog", "catalog", s.catalog},
+		{"PUT /v2/service_instances/{instance_id}", "provision", s.provision},
+		{"PATCH /v2/service_instances/{instance_id}", "update", s.update},
+		{"DELETE /v2/service_instances/{instance_id}", "deprovision", s.deprovision},
+		{"GET /v2/service_instances/{instance_id}", "get_instance", s.getInstance},
+		{"GET /v2/service_instances/{instance_id}/last_operation", "last_operation", s.lastOperation},
+		{"PUT /v2/service_instances/{instance_id}/service_bindings/{binding_id}", "bind", s.bind},
+		{"DELETE /v2/service_instances/{instance_id}/service_bindings/{binding_id}", "unbind", s.unbind},
+		{"GET /v2/service_instances/{instance_id}/service_bindings/{binding_id}", "get_binding", s.getBinding},
+		{"GET /v2/service_instances/{instance_id}/service_bindings/{binding_id}/last_operation", "binding_last_operation", s.bindingLastOperation},
+	}
+	for _, r := range routes {
+		s.handle(r.pattern, r.name, true, r.h)
+	}
+	for _, p := range Prefixes {
+		s.mux.Handle(p+"/", s.wrap("not_found", false, func(w http.ResponseWriter, r *http.Request, _ RequestInfo) error {
+			return &Error{Status: http.StatusNotFound, Description: "no such route: " + r.Method + " " + r.URL.Path}
+		}))
+	}
+	return s
+}
+
+// HandleExtra mounts a non-OSB route (bootstrap, dev routes) under every
+// prefix, with authentication, request identity, logging and metrics but
+// without the API-version check.
+func (s *Server) HandleExtra(pattern string, h http.Handler) {
+	name := strings.NewReplacer(" ", "_", "/", "_", "{", "", "}", "").Replace(strings.ToLower(pattern))
+	s.handle(pattern, name, false, func(w http.ResponseWriter, r *http.Request, _ RequestInfo) error {
+		h.ServeHTTP(w, r)
+		return nil
+	})
+}
+
+func (s *Server) handle(pattern, name string, osbRoute bool, h func(http.ResponseWriter, *http.Request, RequestInfo) error) {
+	method, path, _ := strings.Cut(pattern, " ")
+	for _, p := range Prefixes {
+		s.mux.Handle(method+" "+p+path, s.wrap(name, osbRoute, h))
+	}
+}
+
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.mux.ServeHTTP(w, r) }
+
+// statusWriter remembers the status for logs and metrics.
+type statusWriter struct {
+	http.ResponseWriter
+	status int
+}
+
+func (w *statusWriter) WriteHeader(code int) {
+	if w.status == 0 {
+		w.status = code
+	}
+	w.ResponseWriter.WriteHeader(code)
+}
+
+func (w *statusWriter) Write(b []byte) (int, error) {
+	if w.status == 0 {
+		w.status = http.StatusOK
+	}
+	return w.ResponseWriter.Write(b)
+}
+
+func newRequestID() string {
+	var b [8]byte
+	rand.Read(b[:])
+	return hex.EncodeToString(b[:])
+}
+
+func (s *Server) wrap(route string, osbRoute bool, h func(http.ResponseWriter, *http.Request, RequestInfo) error) http.Handler {
+	return http.HandlerFunc(func(rw http.ResponseWriter, r *http.Request) {
+		start := time.Now()
+		w := &statusWriter{ResponseWriter: rw}
+		reqID := r.Header.Get("X-Broker-API-Request-Identity")
+		if reqID != "" {
+			w.Header().Set("X-Broker-API-Request-Identity", reqID)
+		} else {
+			reqID = newRequestID()
+		}
+		ri := RequestInfo{
+			APIVersion:        r.Header.Get("X-Broker-API-Version"),
+			RequestIdentity:   reqID,
+			AcceptsIncomplete: parseBool(r.URL.Query().Get("accepts_incomplete")),
+		}
+		err := s.serve(w, r, &ri, osbRoute, h)
+		if err != nil {
+			s.writeError(w, r, route, reqID, err)
+		}
+		status := w.status
+		if status == 0 {
+			status = http.StatusOK
+		}
+		if s.o.Metrics != nil {
+			s.o.Metrics.observe(route, status, time.Since(start))
+		}
+		s.log.Info("request", "method", r.Method, "route", route, "status", status,
+			"duration_ms", float64(time.Since(start).Microseconds())/1000, "request_id", reqID, "principal", ri.Principal)
+	})
+}
+
+func (s *Server) serve(w http.ResponseWriter, r *http.Request, ri *RequestInfo, osbRoute bool, h func(http.ResponseWriter, *http.Request, RequestInfo) error) error {
+	if s.o.Auth != nil {
+		p, err := s.o.Auth.Authenticate(r)
+		switch {
+		case errors.Is(err, ErrUnauthorized):
+			w.Header().Set("WWW-Authenticate", `Basic realm="osb"`)
+			return &Error{Status: http.StatusUnauthorized, Description: "invalid credentials"}
+		case errors.Is(err, ErrForbidden):
+			return &Error{Status: http.StatusForbidden, Description: "not allowed"}
+		case err != nil:
+			return fmt.Errorf("authenticating: %w", err)
+		}
+		ri.Principal = p
+	}
+	if osbRoute {
+		if err := checkVersion(ri.APIVersion); err != nil {
+			return err
+		}
+		if raw := r.Header.Get("X-Broker-API-Originating-Identity"); raw != "" {
+			ri.OriginatingIdentity = parseIdentity(raw)
+			if ri.OriginatingIdentity.Value == nil {
+				s.log.Debug("undecodable originating identity ignored", "request_id", ri.RequestIdentity)
+			}
+		}
+	}
+	r.Body = http.MaxBytesReader(w, r.Body, s.o.MaxBodyBytes)
+	return h(w, r, *ri)
+}
+
+func checkVersion(v string) error {
+	const want = "X-Broker-API-Version 2.13 or later (2.x) is required"
+	if v == "" {
+		return &Error{Status: http.StatusPreconditionFailed, Description: "missing X-Broker-API-Version header: " + want}
+	}
+	major, minor, ok := strings.Cut(v, ".")
+	ma, err1 := strconv.Atoi(major)
+	mi, err2 := strconv.Atoi(minor)
+	if !ok || err1 != nil || err2 != nil || ma != MinAPIMajor || mi < MinAPIMinor {
+		return &Error{Status: http.StatusPreconditionFailed, Description: fmt.Sprintf("unsupported X-Broker-API-Version %q: %s", v, want)}
+	}
+	return nil
+}
+
+// parseIdentity decodes "<platform> <base64 JSON>"; garbage leaves Value nil.
+func parseIdentity(raw string) *OriginatingIdentity {
+	oi := &OriginatingIdentity{Raw: raw}
+	platform, enc, ok := strings.Cut(strings.TrimSpace(raw), " ")
+	oi.Platform = platform
+	if !ok {
+		return oi
+	}
+	data, err := base64.StdEncoding.DecodeString(strings.TrimSpace(enc))
+	if err != nil {
+		if data, err = base64.RawStdEncoding.DecodeString(strings.TrimSpace(enc)); err != nil {
+			return oi
+		}
+	}
+	var v map[string]any
+	if json.Unmarshal(data, &v) == nil {
+		oi.Value = v
+	}
+	return oi
+}
+
+func parseBool(s string) bool {
+	b, _ := strconv.ParseBool(s)
+	return b
+}
+
+// WriteJSON writes v as a JSON response.
+func WriteJSON(w http.ResponseWriter, status int, v any) {
+	body, err := json.Marshal(v)
+	if err != nil {
+		status, body = http.StatusInternalServerError, []byte(`{"description":"internal error"}`)
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	w.Write(body)
+}
+
+func (s *Server) writeError(w http.ResponseWriter, r *http.Request, route, reqID string, err error) {
+	if e, ok := AsError(err); ok {
+		WriteJSON(w, e.Status, e)
+		return
+	}
+	var mbe *http.MaxBytesError
+	if errors.As(err, &mbe) {
+		WriteJSON(w, http.StatusRequestEntityTooLarge, &Error{Status: http.StatusRequestEntityTooLarge,
+			Description: fmt.Sprintf("request body larger than %d bytes", mbe.Limit)})
+		return
+	}
+	s.log.Error("request failed", "route", route, "request_id", reqID, "err", err)
+	WriteJSON(w, http.StatusInternalServerError, &Error{Description: "internal error"})
+}
+
+// decode reads a JSON body: required, application/json, unknown fields
+// ignored.
+func (s *Server) decode(r *http.Request, v any) error {
+	if ct := r.Header.Get("Content-Type"); ct != "" {
+		mt, _, err := mime.ParseMediaType(ct)
+		if err != nil || mt != "application/json" {
+			return BadRequest("Content-Type must be application/json, got %q", ct)
+		}
+	}
+	data, err := io.ReadAll(r.Body)
+	if err != nil {
+		var mbe *http.MaxBytesError
+		if errors.As(err, &mbe) {
+			return err
+		}
+		return BadRequest("reading the body: %v", err)
+	}
+	if len(strings.TrimSpace(string(data))) == 0 {
+		return BadRequest("the request body is empty; a JSON object is required")
+	}
+	if err := json.Unmarshal(data, v); err != nil {
+		return BadRequest("the body is not valid JSON for this request: %v", err)
+	}
+	if s.o.LogRequests {
+		s.log.Info("request body", "path", r.URL.Path, "body", redact(data))
+	}
+	return nil
+}
+
+var secretWords = []string{"credential", "password", "token", "secret", "key"}
+
+// redact masks values under keys that look secret, at any depth.
+func redact(data []byte) any {
+	var v any
+	if json.Unmarshal(data, &v) != nil {
+		return "<undecodable>"
+	}
+	var walk func(any) any
+	walk = func(x any) any {
+		switch t := x.(type) {
+		case map[string]any:
+			for k, val := range t {
+				lk := strings.ToLower(k)
+				hidden := false
+				for _, w := range secretWords {
+					if strings.Contains(lk, w) {
+						hidden = true
+					}
+				}
+				if hidden {
+					t[k] = "<redacted>"
+				} else {
+					t[k] = walk(val)
+				}
+			}
+		case []any:
+			for i := range t {
+				t[i] = walk(t[i])
+			}
+		}
+		return x
+	}
+	return walk(v)
+}
+
+func required(field, value string) error {
+	if value == "" {
+		return BadRequest("%s is required", field)
+	}
+	return nil
+}
+
+func (s *Server) catalog(w http.ResponseWriter, r *http.Request, ri RequestInfo) error {
+	if cj, ok := s.o.Broker.(catalogJSON); ok {
+		body, err := cj.CatalogJSON(r.Context(), ri)
+		if err != nil {
+			return err
+		}
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(http.StatusOK)
+		w.Write(body)
+		return nil
+	}
+	c, err := s.o.Broker.Catalog(r.Context(), ri)
+	if err != nil {
+		return err
+	}
+	WriteJSON(w, http.StatusOK, c)
+	return nil
+}
+
+func (s *Server) provision(w http.ResponseWriter, r *http.Request, ri RequestInfo) error {
+	var req ProvisionRequest
+	if err := s.decode(r, &req); err != nil {
+		return err
+	}
+	for _, f := range [][2]string{{"service_id", req.ServiceID}, {"plan_id", req.PlanID},
+		{"organization_guid", req.OrganizationGUID}, {"space_guid", req.SpaceGUID}} {
+		if err := required(f[0], f[1]); err != nil {
+			return err
+		}
+	}
+	resp, err := s.o.Broker.Provision(r.Context(), ri, r.PathValue("instance_id"), &req)
+	if err != nil {
+		return err
+	}
+	WriteJSON(w, statusOf(resp.Async, resp.Exists, http.StatusCreated), resp)
+	return nil
+}
+
+func statusOf(async, exists bool, created int) int {
+	switch {
+	case async:
+		return http.StatusAccepted
+	case exists:
+		return http.StatusOK
+	}
+	return created
+}
+
+func (s *Server) update(w http.ResponseWriter, r *http.Request, ri RequestInfo) error {
+	var req UpdateRequest
+	if err := s.decode(r, &req); err != nil {
+		return err
+	}
+	if err := required("service_id", req.ServiceID); err != nil {
+		return err
+	}
+	resp, err := s.o.Broker.Update(r.Context(), ri, r.PathValue("instance_id"), &req)
+	if err != nil {
+		return err
+	}
+	WriteJSON(w, statusOf(resp.Async, false, http.StatusOK), resp)
+	return nil
+}
+
+func queryIDs(r *http.Request) (string, string, error) {
+	q := r.URL.Query()
+	sid, pid := q.Get("service_id"), q.Get("plan_id")
+	if err := required("service_id", sid); err != nil {
+		return "", "", err
+	}
+	if err := required("plan_id", pid); err != nil {
+		return "", "", err
+	}
+	return sid, pid, nil
+}
+
+func (s *Server) deprovision(w http.ResponseWriter, r *http.Request, ri RequestInfo) error {
+	sid, pid, err := queryIDs(r)
+	if err != nil {
+		return err
+	}
+	resp, err := s.o.Broker.Deprovision(r.Context(), ri, r.PathValue("instance_id"), &DeprovisionRequest{ServiceID: sid, PlanID: pid})
+	if err != nil {
+		return err
+	}
+	WriteJSON(w, statusOf(resp.Async, false, http.StatusOK), resp)
+	return nil
+}
+
+func fetchReq(r *http.Request) *FetchRequest {
+	q := r.URL.Query()
+	return &FetchRequest{ServiceID: q.Get("service_id"), PlanID: q.Get("plan_id")}
+}
+
+func lastOpReq(r *http.Request) *LastOperationRequest {
+	q := r.URL.Query()
+	return &LastOperationRequest{ServiceID: q.Get("service_id"), PlanID: q.Get("plan_id"), Operation: q.Get("operation")}
+}
+
+func (s *Server) getInstance(w http.ResponseWriter, r *http.Request, ri RequestInfo) error {
+	resp, err := s.o.Broker.GetInstance(r.Context(), ri, r.PathValue("instance_id"), fetchReq(r))
+	if err != nil {
+		return err
+	}
+	WriteJSON(w, http.StatusOK, resp)
+	return nil
+}
+
+func writeLastOp(w http.ResponseWriter, resp *LastOperationResponse) {
+	if resp.State == StateInProgress && resp.RetryAfter > 0 {
+		w.Header().Set("Retry-After", strconv.Itoa(resp.RetryAfter))
+	}
+	WriteJSON(w, http.StatusOK, resp)
+}
+
+func (s *Server) lastOperation(w http.ResponseWriter, r *http.Request, ri RequestInfo) error {
+	resp, err := s.o.Broker.LastOperation(r.Context(), ri, r.PathValue("instance_id"), lastOpReq(r))
+	if err != nil {
+		return err
+	}
+	writeLastOp(w, resp)
+	return nil
+}
+
+func (s *Server) bind(w http.ResponseWriter, r *http.Request, ri RequestInfo) error {
+	var req BindRequest
+	if err := s.decode(r, &req); err != nil {
+		return err
+	}
+	if err := required("service_id", req.ServiceID); err != nil {
+		return err
+	}
+	if err := required("plan_id", req.PlanID); err != nil {
+		return err
+	}
+	resp, err := s.o.Broker.Bind(r.Context(), ri, r.PathValue("instance_id"), r.PathValue("binding_id"), &req)
+	if err != nil {
+		return err
+	}
+	if resp.Async {
+		// A 202 MUST NOT carry credentials.
+		resp = &BindResponse{Async: true, Operation: resp.Operation}
+	}
+	WriteJSON(w, statusOf(resp.Async, resp.Exists, http.StatusCreated), resp)
+	return nil
+}
+
+func (s *Server) unbind(w http.ResponseWriter, r *http.Request, ri RequestInfo) error {
+	sid, pid, err := queryIDs(r)
+	if err != nil {
+		return err
+	}
+	resp, err := s.o.Broker.Unbind(r.Context(), ri, r.PathValue("instance_id"), r.PathValue("binding_id"), &UnbindRequest{ServiceID: sid, PlanID: pid})
+	if err != nil {
+		return err
+	}
+	WriteJSON(w, statusOf(resp.Async, false, http.StatusOK), resp)
+	return nil
+}
+
+func (s *Server) getBinding(w http.ResponseWriter, r *http.Request, ri RequestInfo) error {
+	resp, err := s.o.Broker.GetBinding(r.Context(), ri, r.PathValue("instance_id"), r.PathValue("binding_id"), fetchReq(r))
+	if err != nil {
+		return err
+	}
+	WriteJSON(w, http.StatusOK, resp)
+	return nil
+}
+
+func (s *Server) bindingLastOperation(w http.ResponseWriter, r *http.Request, ri RequestInfo) error {
+	resp, err := s.o.Broker.BindingLastOperation(r.Context(), ri, r.PathValue("instance_id"), r.PathValue("binding_id"), lastOpReq(r))
+	if err != nil {
+		return err
+	}
+	writeLastOp(w, resp)
+	return nil
+}
+
+// Metrics are the HTTP layer's Prometheus metrics.
+type Metrics struct {
+	requests *prometheus.CounterVec
+	duration *prometheus.HistogramVec
+}
+
+// NewMetrics registers the request metrics with reg.
+func NewMetrics(reg prometheus.Registerer) *Metrics {
+	m := &Metrics{
+		requests: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "osb_http_requests_total", Help: "HTTP requests by route and status code.",
+		}, []string{"route", "code"}),
+		duration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name: "osb_http_request_duration_seconds", Help: "HTTP request duration by route.",
+			Buckets: prometheus.ExponentialBuckets(0.0005, 2, 14),
+		}, []string{"route"}),
+	}
+	if reg != nil {
+		reg.MustRegister(m.requests, m.duration)
+	}
+	return m
+}
+
+func (m *Metrics) observe(route string, code int, d time.Duration) {
+	m.requests.WithLabelValues(route, strconv.Itoa(code)).Inc()
+	m.duration.WithLabelValues(route).Observe(d.Seconds())
+}
