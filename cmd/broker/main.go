@@ -1,0 +1,67 @@
+// Command broker is the openstack-service-broker daemon. It takes the same
+// flags and config file as Automation Broker's asbd (the image also
+// installs it under that name).
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"github.com/spf13/cobra"
+
+	"github.com/openstack-service-broker/openstack-service-broker/pkg/config"
+	"github.com/openstack-service-broker/openstack-service-broker/pkg/daemon"
+)
+
+// version is set at build time with -ldflags "-X main.version=...".
+var version = "dev"
+
+func main() {
+	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
+}
+
+func run(args []string, stdout, stderr io.Writer) int {
+	var cfgPath string
+	var showVersion bool
+	cmd := &cobra.Command{
+		Use:           "broker",
+		Short:         "Open Service Broker for Ansible Playbook Bundles (a drop-in Automation Broker)",
+		Args:          cobra.NoArgs,
+		SilenceUsage:  true,
+		SilenceErrors: true,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if showVersion {
+				fmt.Fprintln(stdout, version)
+				return nil
+			}
+			if !cmd.Flags().Changed("config") {
+				if env := os.Getenv("BROKER_CONFIG"); env != "" {
+					cfgPath = env
+				}
+			}
+			ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
+			defer stop()
+			return daemon.Run(ctx, cfgPath, stdout, daemon.Options{Version: version})
+		},
+	}
+	cmd.SetArgs(args)
+	cmd.SetOut(stdout)
+	cmd.SetErr(stderr)
+	cmd.Flags().StringVarP(&cfgPath, "config", "c", config.DefaultPath, "config file (Automation Broker format)")
+	cmd.Flags().BoolVarP(&showVersion, "version", "v", false, "print the version and exit")
+	if err := cmd.Execute(); err != nil {
+		var ce *daemon.ConfigError
+		if errors.As(err, &ce) {
+			fmt.Fprintf(stderr, "ERROR: %v\n", err)
+			return 1
+		}
+		fmt.Fprintf(stderr, "error: %v\n", err)
+		return 1
+	}
+	return 0
+}
