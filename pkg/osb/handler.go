@@ -59,7 +59,7 @@ func NewServer(o Options) *Server {
 	s := &Server{o: o, mux: http.NewServeMux(), log: o.Logger}
 	routes := []struct {
 		pattern, name string
-		h           func(http.ResponseWriter, *http.Request, RequestInfo) error
+		h             func(http.ResponseWriter, *http.Request, RequestInfo) error
 	}{
 		{"GET /v2/catalog", "catalog", s.catalog},
 		{"PUT /v2/service_instances/{instance_id}", "provision", s.provision},
