@@ -19,10 +19,10 @@ for _ in $(seq 1 600); do grep -q '^bytes' "$out" && break; sleep 0.2; done
 grep -q '^bytes' "$out" || die "loadserver did not start"
 broker=$(awk '/^broker/{print $2}' "$out")
 baseline=$(awk '/^baseline/{print $2}' "$out")
-log "catalog body: $(awk '/^bytes/{print $2}' "$out") bytes"
+log "catalog body: $(awk '/^bytes/{print $2}' "$out") bytes, $(awk '/^gzip_bytes/{print $2}' "$out") gzipped (wrk asks for gzip, as Go and Python clients do)"
 auth="Authorization: Basic $(printf admin:admin | base64)"
 measure() { # name url -> "p50_ms p99_ms rps"
-  wrk -t2 -c"$conns" -d"$dur" --latency -H "$auth" -H 'X-Broker-API-Version: 2.17' "$2" > "/tmp/wrk-$1.txt"
+  wrk -t2 -c"$conns" -d"$dur" --latency -H "$auth" -H 'Accept-Encoding: gzip' -H 'X-Broker-API-Version: 2.17' "$2" > "/tmp/wrk-$1.txt"
   awk -v name="$1" '
     function ms(v) { if (v ~ /us$/) return v/1000; if (v ~ /ms$/) return v+0; if (v ~ /s$/) return v*1000; return v }
     /^ +50%/ {p50=ms($2)} /^ +99%/ {p99=ms($2)} /^Requests\/sec/ {rps=$2}

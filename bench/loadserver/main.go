@@ -5,6 +5,8 @@
 package main
 
 import (
+	"bytes"
+	"compress/gzip"
 	"context"
 	"flag"
 	"fmt"
@@ -14,6 +16,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"strings"
 	"syscall"
 
 	"github.com/openstack-service-broker/openstack-service-broker/pkg/daemon"
@@ -85,16 +88,33 @@ broker:
 	if err != nil {
 		return err
 	}
+	gz := gzipped(body)
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		return err
 	}
 	base := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "application/json")
+		w.Header().Set("Vary", "Accept-Encoding")
+		if strings.Contains(r.Header.Get("Accept-Encoding"), "gzip") {
+			w.Header().Set("Content-Encoding", "gzip")
+			w.Write(gz)
+			return
+		}
 		w.Write(body)
 	})}
 	go base.Serve(l)
 	defer base.Close()
-	fmt.Printf("broker %s/v2/catalog\nbaseline http://%s/v2/catalog\nbytes %d\n", url, l.Addr(), len(body))
+	fmt.Printf("broker %s/v2/catalog\nbaseline http://%s/v2/catalog\nbytes %d\ngzip_bytes %d\n", url, l.Addr(), len(body), len(gz))
 	return <-done
+}
+
+// gzipped compresses like the broker does, so the baseline answers with
+// the very same bytes.
+func gzipped(body []byte) []byte {
+	var buf bytes.Buffer
+	zw, _ := gzip.NewWriterLevel(&buf, gzip.BestCompression)
+	zw.Write(body)
+	zw.Close()
+	return buf.Bytes()
 }

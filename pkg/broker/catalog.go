@@ -1,6 +1,8 @@
 package broker
 
 import (
+	"bytes"
+	"compress/gzip"
 	"encoding/json"
 	"fmt"
 	"log/slog"
@@ -14,6 +16,7 @@ import (
 // value atomically, so a request never sees half of a bootstrap.
 type catalog struct {
 	json     []byte // the encoded GET /v2/catalog body
+	gzip     []byte // the same, gzip-compressed
 	services []osb.Service
 	byID     map[string]*offering
 	plans    map[string]planRef
@@ -71,6 +74,13 @@ func buildCatalog(specs []*apb.Spec, opts apb.ConvertOptions, log *slog.Logger) 
 		return nil, fmt.Errorf("encoding the catalog: %w", err)
 	}
 	c.json = body
+	var buf bytes.Buffer
+	zw, _ := gzip.NewWriterLevel(&buf, gzip.BestCompression)
+	zw.Write(body)
+	if err := zw.Close(); err != nil {
+		return nil, fmt.Errorf("compressing the catalog: %w", err)
+	}
+	c.gzip = buf.Bytes()
 	return c, nil
 }
 

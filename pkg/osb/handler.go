@@ -41,6 +41,21 @@ type catalogJSON interface {
 	CatalogJSON(ctx context.Context, ri RequestInfo) ([]byte, error)
 }
 
+// catalogGzip is implemented by brokers that also keep it compressed.
+type catalogGzip interface {
+	CatalogGzip(ctx context.Context, ri RequestInfo) ([]byte, error)
+}
+
+func acceptsGzip(r *http.Request) bool {
+	for _, part := range strings.Split(r.Header.Get("Accept-Encoding"), ",") {
+		enc, q, _ := strings.Cut(strings.TrimSpace(part), ";")
+		if strings.TrimSpace(enc) == "gzip" && strings.ReplaceAll(q, " ", "") != "q=0" {
+			return true
+		}
+	}
+	return false
+}
+
 // Server is the OSB HTTP handler.
 type Server struct {
 	o   Options
@@ -328,6 +343,18 @@ func required(field, value string) error {
 }
 
 func (s *Server) catalog(w http.ResponseWriter, r *http.Request, ri RequestInfo) error {
+	w.Header().Set("Vary", "Accept-Encoding")
+	if cg, ok := s.o.Broker.(catalogGzip); ok && acceptsGzip(r) {
+		body, err := cg.CatalogGzip(r.Context(), ri)
+		if err != nil {
+			return err
+		}
+		w.Header().Set("Content-Type", "application/json")
+		w.Header().Set("Content-Encoding", "gzip")
+		w.WriteHeader(http.StatusOK)
+		w.Write(body)
+		return nil
+	}
 	if cj, ok := s.o.Broker.(catalogJSON); ok {
 		body, err := cj.CatalogJSON(r.Context(), ri)
 		if err != nil {
