@@ -70,7 +70,9 @@ func (r *recorder) BindingLastOperation(ctx context.Context, ri RequestInfo, iid
 
 type gzRecorder struct{ *recorder }
 
-func (g gzRecorder) CatalogGzip(ctx context.Context, ri RequestInfo) ([]byte, error) { return g.gz, nil }
+func (g gzRecorder) CatalogGzip(ctx context.Context, ri RequestInfo) ([]byte, error) {
+	return g.gz, nil
+}
 func (g gzRecorder) CatalogJSON(ctx context.Context, ri RequestInfo) ([]byte, error) {
 	return []byte(`{"services":[]}`), nil
 }
