@@ -19,23 +19,35 @@ import (
 )
 
 // Validate checks params against an object schema and returns every
-// problem, each naming the parameter: `parameter "size": must be >= 1`.
+// problem, each naming the parameter (`parameter "size": must be <= 100`,
+// `parameter "color": not allowed`, `parameter "db_name": required`),
+// sorted by parameter name so the text is the same on every call.
 func Validate(schema map[string]any, params map[string]any) error {
 	if schema == nil {
 		return nil
 	}
 	v := &validator{}
 	v.object(schema, params, "", true)
-	return errors.Join(v.errs...)
+	if len(v.errs) == 0 {
+		return nil
+	}
+	sort.SliceStable(v.errs, func(i, j int) bool { return v.errs[i].path < v.errs[j].path })
+	errs := make([]error, len(v.errs))
+	for i, e := range v.errs {
+		errs[i] = fmt.Errorf("parameter %q: %s", e.path, e.msg)
+	}
+	return errors.Join(errs...)
 }
 
-type validator struct{ errs []error }
+type problem struct{ path, msg string }
+
+type validator struct{ errs []problem }
 
 func (v *validator) fail(path, format string, a ...any) {
 	if path == "" {
 		path = "(parameters)"
 	}
-	v.errs = append(v.errs, fmt.Errorf("parameter %q: %s", path, fmt.Sprintf(format, a...)))
+	v.errs = append(v.errs, problem{path, fmt.Sprintf(format, a...)})
 }
 
 func child(path, name string) string {
@@ -63,7 +75,7 @@ func (v *validator) object(s map[string]any, obj map[string]any, path string, ro
 	}
 	for _, name := range strs(s["required"]) {
 		if _, ok := obj[name]; !ok {
-			v.fail(child(path, name), "is required")
+			v.fail(child(path, name), "required")
 		}
 	}
 	deps, _ := s["dependencies"].(map[string]any)
@@ -77,7 +89,7 @@ func (v *validator) object(s map[string]any, obj map[string]any, path string, ro
 		case []any, []string:
 			for _, name := range strs(d) {
 				if _, ok := obj[name]; !ok {
-					v.fail(child(path, name), "is required when %q is set", key)
+					v.fail(child(path, name), "required when %q is set", key)
 				}
 			}
 		}
@@ -87,7 +99,7 @@ func (v *validator) object(s map[string]any, obj map[string]any, path string, ro
 		// parameter that depends on another one is accepted only with it.
 		for _, name := range sortedKeys(obj) {
 			if !allowed[name] {
-				v.fail(child(path, name), "is not a known parameter")
+				v.fail(child(path, name), "not allowed")
 			}
 		}
 	}
@@ -144,7 +156,7 @@ func (v *validator) check(s map[string]any, obj map[string]any, path string) {
 	}
 	for _, name := range strs(s["required"]) {
 		if _, ok := obj[name]; !ok {
-			v.fail(child(path, name), "is required")
+			v.fail(child(path, name), "required")
 		}
 	}
 }

@@ -57,7 +57,7 @@ func TestValidate(t *testing.T) {
 		{"all valid", `{"name": "abc", "size": 10, "ratio": 0.5, "step": 2.5, "mode": "safe", "copies": 2, "tls": false, "cert": "x",
 			"opts": {"k": 1}, "hosts": ["a", 1], "ports": [22, 443], "nested": {"a": "x"}, "nothing": null}`, nil},
 		{"integer as float", `{"name": "ab", "size": 3.0}`, nil},
-		{"missing required", `{}`, []string{`parameter "name": is required`}},
+		{"missing required", `{}`, []string{`parameter "name": required`}},
 		{"too short", `{"name": "a"}`, []string{`parameter "name": must be at least 2 characters long`}},
 		{"too long", `{"name": "abcdef"}`, []string{`parameter "name": must be at most 5 characters long`}},
 		{"pattern", `{"name": "AB"}`, []string{`parameter "name": must match the pattern ^[a-zé]+$`}},
@@ -71,22 +71,22 @@ func TestValidate(t *testing.T) {
 		{"multipleOf", `{"name": "ab", "step": 0.7}`, []string{`parameter "step": must be a multiple of 0.5`}},
 		{"enum", `{"name": "ab", "mode": "slow"}`, []string{`parameter "mode": must be one of ["fast", "safe"]`, `parameter "mode": its value matches none`}},
 		{"boolean", `{"name": "ab", "tls": "true", "cert": "c"}`, []string{`parameter "tls": must be of type boolean, got string`}},
-		{"unknown parameter", `{"name": "ab", "colour": "red"}`, []string{`parameter "colour": is not a known parameter`}},
+		{"unknown parameter", `{"name": "ab", "colour": "red"}`, []string{`parameter "colour": not allowed`}},
 		{"free-form object keeps members", `{"name": "ab", "opts": {"any": {"deep": true}}}`, nil},
 		{"object type", `{"name": "ab", "opts": []}`, []string{`parameter "opts": must be of type object, got array`}},
 		{"array type", `{"name": "ab", "hosts": "a,b"}`, []string{`parameter "hosts": must be of type array, got string`}},
 		{"array items", `{"name": "ab", "ports": [22, 70000, "x"]}`, []string{`parameter "ports[1]": must be <= 65535`, `parameter "ports[2]": must be of type integer`}},
-		{"nested required and unknown", `{"name": "ab", "nested": {"b": 1}}`, []string{`parameter "nested.a": is required`, `parameter "nested.b": is not a known parameter`}},
+		{"nested required and unknown", `{"name": "ab", "nested": {"b": 1}}`, []string{`parameter "nested.a": required`, `parameter "nested.b": not allowed`}},
 		{"null", `{"name": "ab", "nothing": 0}`, []string{`parameter "nothing": must be of type null, got integer`}},
-		{"dependency required", `{"name": "ab", "tls": true}`, []string{`parameter "cert": is required`}},
+		{"dependency required", `{"name": "ab", "tls": true}`, []string{`parameter "cert": required`}},
 		{"dependency value checked", `{"name": "ab", "tls": true, "cert": ""}`, []string{`parameter "cert": must be at least 1 characters long`}},
-		{"dependent without its key", `{"name": "ab", "cert": "c"}`, []string{`parameter "cert": is not a known parameter`}},
+		{"dependent without its key", `{"name": "ab", "cert": "c"}`, []string{`parameter "cert": not allowed`}},
 		{"oneOf branch fast", `{"name": "ab", "mode": "fast", "level": 2}`, nil},
-		{"oneOf missing", `{"name": "ab", "mode": "fast"}`, []string{`parameter "level": is required`}},
-		{"oneOf wrong branch member", `{"name": "ab", "mode": "fast", "level": 1, "copies": 1}`, []string{`parameter "copies": is not a known parameter`}},
+		{"oneOf missing", `{"name": "ab", "mode": "fast"}`, []string{`parameter "level": required`}},
+		{"oneOf wrong branch member", `{"name": "ab", "mode": "fast", "level": 1, "copies": 1}`, []string{`parameter "copies": not allowed`}},
 		{"oneOf bad value", `{"name": "ab", "mode": "fast", "level": 0}`, []string{`parameter "level": must be >= 1`}},
-		{"array dependency", `{"size": 2}`, []string{`parameter "name": is required`, `parameter "name": is required when "size" is set`}},
-		{"many at once", `{"name": "A", "size": 0, "x": 1}`, []string{`"name": must be at least 2`, `"name": must match`, `"size": must be >= 1`, `"x": is not a known parameter`}},
+		{"array dependency", `{"size": 2}`, []string{`parameter "name": required`, `parameter "name": required when "size" is set`}},
+		{"many at once", `{"name": "A", "size": 0, "x": 1}`, []string{`"name": must be at least 2`, `"name": must match`, `"size": must be >= 1`, `"x": not allowed`}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			var params map[string]any
@@ -138,7 +138,7 @@ func TestValidateGoValues(t *testing.T) {
 		{map[string]any{"n": 9}, `parameter "n": must be <= 5`},
 		{map[string]any{"n": 1, "s": "c"}, `parameter "s": must be one of ["a", "bb"]`},
 		{map[string]any{"n": 1, "e": 3}, `parameter "e": must be one of [1, 2]`},
-		{map[string]any{"s": "a"}, `parameter "n": is required`},
+		{map[string]any{"s": "a"}, `parameter "n": required`},
 	} {
 		err := Validate(s, tc.params)
 		if (tc.err == "") != (err == nil) || (err != nil && !strings.Contains(err.Error(), tc.err)) {
@@ -156,7 +156,28 @@ func TestValidateEmptySchema(t *testing.T) {
 	if err := Validate(empty, map[string]any{}); err != nil {
 		t.Errorf("no parameters: %v", err)
 	}
-	if err := Validate(empty, map[string]any{"x": 1}); err == nil || !strings.Contains(err.Error(), `parameter "x": is not a known parameter`) {
+	if err := Validate(empty, map[string]any{"x": 1}); err == nil || !strings.Contains(err.Error(), `parameter "x": not allowed`) {
 		t.Errorf("unknown parameter against an empty schema: %v", err)
+	}
+}
+
+// TestValidateSortedByName checks the whole text: one line per problem,
+// ordered by parameter name whatever check found it.
+func TestValidateSortedByName(t *testing.T) {
+	s := decode(t, testSchema)
+	params := map[string]any{"size": 0.0, "zz": 1.0, "aa": true, "ratio": 2.0}
+	want := strings.Join([]string{
+		`parameter "aa": not allowed`,
+		`parameter "name": required`,
+		`parameter "name": required when "size" is set`,
+		`parameter "ratio": must be < 1`,
+		`parameter "size": must be >= 1`,
+		`parameter "zz": not allowed`,
+	}, "\n")
+	for range 5 { // map order varies between calls; the text must not
+		err := Validate(s, params)
+		if err == nil || err.Error() != want {
+			t.Fatalf("got\n%v\nwant\n%s", err, want)
+		}
 	}
 }
