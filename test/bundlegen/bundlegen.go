@@ -30,16 +30,21 @@ func Generate(n int, seed int64) [][]byte {
 	return docs
 }
 
+// Name is the bundle name of document i (0-based) of Generate.
+func Name(i int) string { return fmt.Sprintf("gen-bundle-%04d-apb", i+1) }
+
 func generate(r *rand.Rand, i int) []byte {
 	var b bytes.Buffer
-	name := fmt.Sprintf("gen-%s-%04d-apb", nouns[r.IntN(len(nouns))], i)
+	// Numbered from 1 so names read like a listing: gen-bundle-0001-apb.
+	name := Name(i)
+	kind := nouns[r.IntN(len(nouns))]
 	version := []string{"'1.0'", "1.0", "1.0.0"}[r.IntN(3)]
 	fmt.Fprintf(&b, "version: %s\nname: %s\n", version, name)
-	fmt.Fprintf(&b, "description: Generated bundle number %d for catalog tests\n", i)
+	fmt.Fprintf(&b, "description: Generated %s bundle number %d for catalog tests\n", kind, i+1)
 	fmt.Fprintf(&b, "bindable: %s\n", boolText(r, r.IntN(2) == 0))
 	fmt.Fprintf(&b, "async: %s\n", []string{"optional", "required", "unsupported"}[r.IntN(3)])
-	fmt.Fprintf(&b, "tags: [generated, %s]\n", nouns[r.IntN(len(nouns))])
-	fmt.Fprintf(&b, "metadata:\n  displayName: Generated %d (APB)\n  providerDisplayName: bundlegen\n", i)
+	fmt.Fprintf(&b, "tags: [generated, %s]\n", kind)
+	fmt.Fprintf(&b, "metadata:\n  displayName: Generated %s %d (APB)\n  providerDisplayName: bundlegen\n", kind, i+1)
 	fmt.Fprintf(&b, "  dependencies: ['example.invalid/gen/%s:latest']\n", name)
 
 	nplans := 1 + r.IntN(3)

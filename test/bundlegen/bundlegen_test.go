@@ -26,6 +26,9 @@ func TestGenerateParsesAndConverts(t *testing.T) {
 			if err != nil {
 				t.Fatalf("seed %d doc %d: %v\n%s", tc.seed, i, err, d)
 			}
+			if want := Name(i); s.Name != want {
+				t.Fatalf("doc %d is named %q, want %q", i, s.Name, want)
+			}
 			if names[s.Name] {
 				t.Fatalf("duplicate name %q", s.Name)
 			}
