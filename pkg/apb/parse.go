@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"regexp"
+	"strconv"
 	"strings"
 
 	"gopkg.in/yaml.v3"
@@ -30,7 +31,7 @@ func Parse(data []byte, source string) (*Spec, error) {
 	if err := root.Decode(&s); err != nil {
 		var te *yaml.TypeError
 		if errors.As(err, &te) {
-			return nil, bundleErrors(source, te.Errors)
+			return nil, bundleErrors(source, fieldPaths(root, te.Errors))
 		}
 		return nil, fmt.Errorf("bundle %q: %w", source, err)
 	}
@@ -80,6 +81,74 @@ func normalize(root *yaml.Node) []string {
 		}
 	}
 	return errs
+}
+
+// typeErrLine splits yaml.v3's "line N: cannot unmarshal !!str `abc` into
+// int" so the field can be found; yaml.v3 reports only the line.
+var typeErrLine = regexp.MustCompile("^line ([0-9]+): (cannot unmarshal !!([a-z]+)(?: `([^`]*)`)?.*)$")
+
+// fieldPaths prefixes each decoding error with the path of the field on
+// its line (plans[0].parameters[2].max_length), choosing by value when a
+// flow mapping puts several fields on one line.
+func fieldPaths(root *yaml.Node, msgs []string) []string {
+	type field struct {
+		path string
+		node *yaml.Node
+	}
+	byLine := map[int][]field{}
+	var walk func(n *yaml.Node, path string)
+	walk = func(n *yaml.Node, path string) {
+		switch n.Kind {
+		case yaml.MappingNode:
+			for i := 0; i+1 < len(n.Content); i += 2 {
+				p := join(path, n.Content[i].Value)
+				v := n.Content[i+1]
+				byLine[v.Line] = append(byLine[v.Line], field{p, v})
+				walk(v, p)
+			}
+		case yaml.SequenceNode:
+			for i, v := range n.Content {
+				p := fmt.Sprintf("%s[%d]", path, i)
+				byLine[v.Line] = append(byLine[v.Line], field{p, v})
+				walk(v, p)
+			}
+		}
+	}
+	walk(root, "")
+	out := make([]string, len(msgs))
+	for i, m := range msgs {
+		out[i] = m
+		sub := typeErrLine.FindStringSubmatch(m)
+		if sub == nil {
+			continue
+		}
+		line, _ := strconv.Atoi(sub[1])
+		fs := byLine[line]
+		if len(fs) == 0 {
+			continue
+		}
+		best := fs[0]
+		for _, f := range fs {
+			if matches(f.node, sub[3], sub[4]) {
+				best = f
+				break
+			}
+		}
+		out[i] = fmt.Sprintf("%s: %s (line %s)", best.path, sub[2], sub[1])
+	}
+	return out
+}
+
+// matches says whether n is the node a type error describes by its YAML
+// tag (seq, map, str...) and, for scalars, its text.
+func matches(n *yaml.Node, tag, value string) bool {
+	switch tag {
+	case "seq":
+		return n.Kind == yaml.SequenceNode
+	case "map":
+		return n.Kind == yaml.MappingNode
+	}
+	return n.Kind == yaml.ScalarNode && n.Value == value
 }
 
 func bundleErrors(source string, msgs []string) error {

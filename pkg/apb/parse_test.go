@@ -157,7 +157,12 @@ func TestValidateErrorsNameTheField(t *testing.T) {
 		{"not yaml", "version: [\n", []string{`bundle "registries/x/apb.yml": yaml: `}},
 		{"not a mapping", "- a\n- b\n", []string{"not a mapping"}},
 		{"empty", "", []string{"empty document"}},
-		{"wrong field type", head + "plans:\n- name: a\n  parameters:\n  - {name: p, type: string, max_length: long}\n", []string{"cannot unmarshal"}},
+		{"wrong field type", head + "plans:\n- name: a\n  parameters:\n  - {name: p, type: string, max_length: long}\n",
+			[]string{"plans[0].parameters[0].max_length: cannot unmarshal !!str `long` into int (line 6)"}},
+		{"wrong field types", head + "tags: one\nplans:\n- name: a\n  parameters:\n  - name: p\n    type: int\n    minimum: low\n",
+			[]string{"tags: cannot unmarshal !!str `one` into []string (line 3)", "plans[0].parameters[0].minimum: cannot unmarshal !!str `low` into float64 (line 9)"}},
+		{"plans not a list", head + "plans: {a: b}\n", []string{"plans: cannot unmarshal !!map into"}},
+		{"name not a string", "version: '1.0'\nname: [x]\nplans: [{name: a}]\n", []string{"name: cannot unmarshal !!seq into string (line 2)"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			_, err := apb.Parse([]byte(tc.doc), "registries/x/apb.yml")
