@@ -10,6 +10,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"time"
 )
 
@@ -97,6 +98,9 @@ http:
 	}
 	cmd := exec.Command(bin, "serve", cfgFile)
 	cmd.Stdout, cmd.Stderr = lf, lf
+	// Die with the process that started it, even when that one is killed
+	// before Close (a benchmark interrupted, a test timing out).
+	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
 	if err := cmd.Start(); err != nil {
 		lf.Close()
 		return nil, fmt.Errorf("starting docker-registry: %w", err)
