@@ -115,6 +115,12 @@ for volume in sorted(os.listdir(root)):
         p = os.path.join(src, key)
         if key.startswith(".") or not os.path.isfile(p):
             continue
+        # Only keys that can be variable names become variables (a key like
+        # clouds.yaml stays a file for the tools that read it).
+        if not key.isidentifier():
+            print("note: secret key %r in %s is not a variable name; left as a file only" % (key, volume),
+                  file=sys.stderr)
+            continue
         with open(p, "rb") as f:
             values[key] = f.read().decode("utf-8", "replace")
 with open(out, "w") as f:
@@ -122,6 +128,12 @@ with open(out, "w") as f:
 PY
   EXTRA_ARGS+=(--extra-vars no_log=true --extra-vars "@$SECRETS_FILE")
 fi
+
+# Hooks of derived base images (e.g. openstack-apb pointing openstacksdk at
+# the mounted clouds.yaml). Sourced, so they can export variables.
+for hook in /usr/share/apb/entrypoint.d/*.sh; do
+  [ -r "$hook" ] && . "$hook"
+done
 
 # Galaxy adapter: the bundle is an Ansible role fetched at run time.
 ROLE_NAME=$(python3 -c 'import json,sys; print(json.loads(sys.argv[1]).get("role_name", ""))' "$JSONSTRING")
