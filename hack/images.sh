@@ -106,6 +106,32 @@ go_toolchain_image() {
   echo "$tag"
 }
 
+# host_goproxy: serves this host's Go module cache on 127.0.0.1 as a
+# GOPROXY (the cache's download/ tree is the proxy protocol's layout) and
+# prints its URL. The build stage reaches it through --network host: the
+# build needs no Internet access and no CA the host trusts but the image
+# should not. Sets GOPROXY_URL (not run in a subshell: the server lives
+# until this script exits). The port is fixed (OSB_GOPROXY_PORT) so Docker's layer cache
+# of `go mod download` survives between builds.
+host_goproxy() {
+  local port=${OSB_GOPROXY_PORT:-38081} dir
+  log "go mod download (host module cache)"
+  go mod download >&2 || die "go mod download failed"
+  dir=$(go env GOMODCACHE)/cache/download
+  local logf
+  logf=$(mktemp)
+  python3 -m http.server "$port" --bind 127.0.0.1 --directory "$dir" >"$logf" 2>&1 &
+  local pid=$!
+  on_exit "kill $pid 2>/dev/null; rm -f '$logf'"
+  local i
+  for ((i = 0; i < 50; i++)); do
+    curl -fsS -o /dev/null "http://127.0.0.1:$port/" 2>/dev/null && { GOPROXY_URL="http://127.0.0.1:$port"; return 0; }
+    kill -0 "$pid" 2>/dev/null || die "module proxy on 127.0.0.1:$port did not start: $(cat "$logf")"
+    sleep 0.2
+  done
+  die "module proxy on 127.0.0.1:$port did not answer"
+}
+
 build_broker() {
   local go_img pkg=./cmd/broker h
   go_img=$(go_toolchain_image)
@@ -114,8 +140,10 @@ build_broker() {
   [ -d cmd/broker ] || pkg=./cmd/...
   h=$(inputs_hash "$(image_id "$OSB_BASE_IMAGE") $(image_id "$go_img") $pkg" Dockerfile .dockerignore go.mod go.sum cmd pkg \
       -- '*_test.go' '*/testdata/*')
+  if up_to_date "$BROKER_IMAGE" "$h"; then log "broker: up to date ($BROKER_IMAGE, inputs $h)"; return 0; fi
+  host_goproxy
   build broker "$h" "$BROKER_IMAGE" --build-arg "GO_IMAGE=$go_img" --build-arg "BROKER_PKG=$pkg" \
-    --build-arg "GOPROXY=$(go env GOPROXY)" --build-arg "VERSION=$(git describe --always --dirty 2>/dev/null || echo dev)" .
+    --build-arg "GOPROXY=$GOPROXY_URL" --build-arg "VERSION=$(git describe --always --dirty 2>/dev/null || echo dev)" .
 }
 
 main() {

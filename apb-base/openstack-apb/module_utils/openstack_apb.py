@@ -48,10 +48,17 @@ def connect(module):
             module.fail_json(msg="%s: no OpenStack credentials: give cloud or auth, or mount a Secret with "
                                  "clouds.yaml (OS_CLIENT_CONFIG_FILE=%s)" % (module._name, cfg or "unset"))
     try:
-        return openstack.connect(**kwargs)
+        conn = openstack.connect(**kwargs)
     except Exception as e:
         module.fail_json(msg="%s: cannot configure the OpenStack connection: %s: %s"
                              % (module._name, type(e).__name__, e))
+    # Authenticate now: a proxy's first use would otherwise raise the
+    # keystone error as a traceback outside any operation's error handling.
+    try:
+        conn.authorize()
+    except Exception as e:
+        module.fail_json(msg="%s: cannot authenticate to OpenStack: %s: %s" % (module._name, type(e).__name__, e))
+    return conn
 
 
 def fail(module, what, err):
