@@ -25,6 +25,10 @@ type ClientOptions struct {
 	RequestIdentity     string
 }
 
+// maxResponseBytes bounds what the client reads; a 1,000-bundle catalog is
+// about 5 MB.
+const maxResponseBytes = 64 << 20
+
 // Client speaks the OSB API to a broker.
 type Client struct {
 	o    ClientOptions
@@ -45,7 +49,9 @@ func NewClient(o ClientOptions) *Client {
 }
 
 // Do sends one request. body may be nil, a json.RawMessage sent verbatim,
-// or any value, JSON-encoded. hdr overrides the default headers.
+// or any value, JSON-encoded. hdr overrides the default headers (auth,
+// API version, identities, Content-Type); a header given with only empty
+// values is removed, so tests can send a request without, say, the version.
 func (c *Client) Do(ctx context.Context, method, path string, body any, hdr http.Header) (int, []byte, http.Header, error) {
 	var rd io.Reader
 	if body != nil {
@@ -62,7 +68,7 @@ func (c *Client) Do(ctx context.Context, method, path string, body any, hdr http
 	}
 	req, err := http.NewRequestWithContext(ctx, method, c.o.URL+path, rd)
 	if err != nil {
-		return 0, nil, nil, err
+		return 0, nil, nil, fmt.Errorf("building %s %s: %w", method, path, err)
 	}
 	req.Header.Set("X-Broker-API-Version", c.o.APIVersion)
 	if body != nil {
@@ -81,16 +87,22 @@ func (c *Client) Do(ctx context.Context, method, path string, body any, hdr http
 		req.Header.Set("X-Broker-API-Request-Identity", c.o.RequestIdentity)
 	}
 	for k, vs := range hdr {
+		k = http.CanonicalHeaderKey(k)
+		if strings.Join(vs, "") == "" {
+			req.Header.Del(k)
+			continue
+		}
 		req.Header[k] = vs
 	}
 	resp, err := c.http.Do(req)
 	if err != nil {
+		// *url.Error already names the method and URL.
 		return 0, nil, nil, err
 	}
 	defer resp.Body.Close()
-	data, err := io.ReadAll(io.LimitReader(resp.Body, 64<<20))
+	data, err := io.ReadAll(io.LimitReader(resp.Body, maxResponseBytes))
 	if err != nil {
-		return 0, nil, nil, fmt.Errorf("reading the response: %w", err)
+		return 0, nil, nil, fmt.Errorf("reading the response to %s %s: %w", method, path, err)
 	}
 	return resp.StatusCode, data, resp.Header, nil
 }
@@ -104,14 +116,19 @@ func (c *Client) call(ctx context.Context, method, path string, body, out any) (
 	if status < 200 || status > 299 {
 		e := &Error{Status: status}
 		if json.Unmarshal(data, e) != nil || (e.Description == "" && e.Code == "") {
-			e.Description = strings.TrimSpace(string(data))
+			// Not an OSB body (a proxy's HTML page, say): keep its start.
+			text := strings.TrimSpace(string(data))
+			if len(text) > 512 {
+				text = text[:512] + "..."
+			}
+			e.Description = text
 		}
 		e.Status = status
 		return status, hdr, e
 	}
 	if out != nil && len(bytes.TrimSpace(data)) > 0 {
 		if err := json.Unmarshal(data, out); err != nil {
-			return status, hdr, fmt.Errorf("decoding the %d response: %w", status, err)
+			return status, hdr, fmt.Errorf("decoding the %d response to %s %s: %w", status, method, path, err)
 		}
 	}
 	return status, hdr, nil
@@ -177,6 +194,9 @@ func (c *Client) Update(ctx context.Context, id string, req *UpdateRequest, acce
 
 // Deprovision deletes an instance.
 func (c *Client) Deprovision(ctx context.Context, id string, req *DeprovisionRequest, acceptsIncomplete bool) (*DeprovisionResponse, error) {
+	if req == nil {
+		req = &DeprovisionRequest{}
+	}
 	var out DeprovisionResponse
 	status, _, err := c.call(ctx, "DELETE", withQuery(instancePath(id), "service_id", req.ServiceID,
 		"plan_id", req.PlanID, "accepts_incomplete", incomplete(acceptsIncomplete)), nil, &out)
@@ -234,6 +254,9 @@ func (c *Client) Bind(ctx context.Context, iid, bid string, req *BindRequest, ac
 
 // Unbind deletes a binding.
 func (c *Client) Unbind(ctx context.Context, iid, bid string, req *UnbindRequest, acceptsIncomplete bool) (*UnbindResponse, error) {
+	if req == nil {
+		req = &UnbindRequest{}
+	}
 	var out UnbindResponse
 	status, _, err := c.call(ctx, "DELETE", withQuery(bindingPath(iid, bid), "service_id", req.ServiceID,
 		"plan_id", req.PlanID, "accepts_incomplete", incomplete(acceptsIncomplete)), nil, &out)

@@ -91,22 +91,66 @@ func NewServer(o Options) *Server {
 		s.handle(r.pattern, r.name, true, r.h)
 	}
 	for _, p := range Prefixes {
-		s.mux.Handle(p+"/", s.wrap("not_found", false, func(w http.ResponseWriter, r *http.Request, _ RequestInfo) error {
-			return &Error{Status: http.StatusNotFound, Description: "no such route: " + r.Method + " " + r.URL.Path}
-		}))
+		s.mux.Handle(p+"/", s.wrap("not_found", false, s.notFound))
 	}
 	return s
+}
+
+// catchAll reports whether pattern is one of the "/" fallbacks NewServer
+// mounts, i.e. no real route matched.
+func catchAll(pattern string) bool {
+	for _, p := range Prefixes {
+		if pattern == p+"/" {
+			return true
+		}
+	}
+	return false
+}
+
+// notFound answers 405 with Allow when the path exists for other methods
+// (the mux cannot tell, since the fallback matches every method), else 404.
+func (s *Server) notFound(w http.ResponseWriter, r *http.Request, _ RequestInfo) error {
+	var allow []string
+	for _, m := range []string{http.MethodGet, http.MethodPut, http.MethodPatch, http.MethodDelete, http.MethodPost} {
+		if m == r.Method {
+			continue
+		}
+		probe := *r
+		probe.Method = m
+		if _, pattern := s.mux.Handler(&probe); pattern != "" && !catchAll(pattern) {
+			allow = append(allow, m)
+		}
+	}
+	if len(allow) > 0 {
+		w.Header().Set("Allow", strings.Join(allow, ", "))
+		return &Error{Status: http.StatusMethodNotAllowed,
+			Description: fmt.Sprintf("method %s not allowed on %s; allowed: %s", r.Method, r.URL.EscapedPath(), strings.Join(allow, ", "))}
+	}
+	return &Error{Status: http.StatusNotFound, Description: "no such route: " + r.Method + " " + r.URL.EscapedPath()}
 }
 
 // HandleExtra mounts a non-OSB route (bootstrap, dev routes) under every
 // prefix, with authentication, request identity, logging and metrics but
 // without the API-version check.
 func (s *Server) HandleExtra(pattern string, h http.Handler) {
-	name := strings.NewReplacer(" ", "_", "/", "_", "{", "", "}", "").Replace(strings.ToLower(pattern))
-	s.handle(pattern, name, false, func(w http.ResponseWriter, r *http.Request, _ RequestInfo) error {
+	s.handle(pattern, extraRouteName(pattern), false, func(w http.ResponseWriter, r *http.Request, _ RequestInfo) error {
 		h.ServeHTTP(w, r)
 		return nil
 	})
+}
+
+// extraRouteName turns "DELETE /v2/apb/{id}" into the fixed metrics label
+// "delete_apb_id", so labels stay few whatever ids are requested.
+func extraRouteName(pattern string) string {
+	method, path, _ := strings.Cut(pattern, " ")
+	path = strings.TrimPrefix(path, "/v2")
+	var parts []string
+	for _, seg := range strings.Split(path, "/") {
+		if seg = strings.Trim(seg, "{}."); seg != "" {
+			parts = append(parts, seg)
+		}
+	}
+	return strings.ToLower(strings.Join(append([]string{method}, parts...), "_"))
 }
 
 func (s *Server) handle(pattern, name string, osbRoute bool, h func(http.ResponseWriter, *http.Request, RequestInfo) error) {
@@ -130,6 +174,9 @@ func (w *statusWriter) WriteHeader(code int) {
 	}
 	w.ResponseWriter.WriteHeader(code)
 }
+
+// Unwrap lets http.ResponseController reach the connection's writer.
+func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
 
 func (w *statusWriter) Write(b []byte) (int, error) {
 	if w.status == 0 {
@@ -159,19 +206,30 @@ func (s *Server) wrap(route string, osbRoute bool, h func(http.ResponseWriter, *
 			RequestIdentity:   reqID,
 			AcceptsIncomplete: parseBool(r.URL.Query().Get("accepts_incomplete")),
 		}
-		err := s.serve(w, r, &ri, osbRoute, h)
-		if err != nil {
-			s.writeError(w, r, route, reqID, err)
+		defer func() {
+			if p := recover(); p != nil {
+				if p == http.ErrAbortHandler {
+					panic(p)
+				}
+				s.log.Error("handler panicked", "route", route, "request_id", reqID, "panic", fmt.Sprint(p))
+				if w.status == 0 {
+					WriteJSON(w, http.StatusInternalServerError, &Error{Description: "internal error"})
+				}
+			}
+			status := w.status
+			if status == 0 {
+				status = http.StatusOK
+			}
+			d := time.Since(start)
+			if s.o.Metrics != nil {
+				s.o.Metrics.observe(route, status, d)
+			}
+			s.log.Info("request", "method", r.Method, "route", route, "status", status,
+				"duration", d, "request_id", reqID, "principal", ri.Principal)
+		}()
+		if err := s.serve(w, r, &ri, osbRoute, h); err != nil {
+			s.writeError(w, route, reqID, err)
 		}
-		status := w.status
-		if status == 0 {
-			status = http.StatusOK
-		}
-		if s.o.Metrics != nil {
-			s.o.Metrics.observe(route, status, time.Since(start))
-		}
-		s.log.Info("request", "method", r.Method, "route", route, "status", status,
-			"duration_ms", float64(time.Since(start).Microseconds())/1000, "request_id", reqID, "principal", ri.Principal)
 	})
 }
 
@@ -204,16 +262,20 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request, ri *RequestInfo, 
 	return h(w, r, *ri)
 }
 
+// checkVersion accepts any 2.x from 2.13: minor versions are backward
+// compatible, so a newer platform still speaks to this broker.
 func checkVersion(v string) error {
-	const want = "X-Broker-API-Version 2.13 or later (2.x) is required"
+	want := fmt.Sprintf("supported versions are %d.%d through %s (any %d.x with x >= %d)",
+		MinAPIMajor, MinAPIMinor, APIVersion, MinAPIMajor, MinAPIMinor)
+	v = strings.TrimSpace(v)
 	if v == "" {
-		return &Error{Status: http.StatusPreconditionFailed, Description: "missing X-Broker-API-Version header: " + want}
+		return &Error{Status: http.StatusPreconditionFailed, Description: "missing X-Broker-API-Version header; " + want}
 	}
 	major, minor, ok := strings.Cut(v, ".")
 	ma, err1 := strconv.Atoi(major)
 	mi, err2 := strconv.Atoi(minor)
 	if !ok || err1 != nil || err2 != nil || ma != MinAPIMajor || mi < MinAPIMinor {
-		return &Error{Status: http.StatusPreconditionFailed, Description: fmt.Sprintf("unsupported X-Broker-API-Version %q: %s", v, want)}
+		return &Error{Status: http.StatusPreconditionFailed, Description: fmt.Sprintf("unsupported X-Broker-API-Version %q; %s", v, want)}
 	}
 	return nil
 }
@@ -255,7 +317,7 @@ func WriteJSON(w http.ResponseWriter, status int, v any) {
 	w.Write(body)
 }
 
-func (s *Server) writeError(w http.ResponseWriter, r *http.Request, route, reqID string, err error) {
+func (s *Server) writeError(w http.ResponseWriter, route, reqID string, err error) {
 	if e, ok := AsError(err); ok {
 		WriteJSON(w, e.Status, e)
 		return
@@ -272,7 +334,7 @@ func (s *Server) writeError(w http.ResponseWriter, r *http.Request, route, reqID
 
 // decode reads a JSON body: required, application/json, unknown fields
 // ignored.
-func (s *Server) decode(r *http.Request, v any) error {
+func (s *Server) decode(r *http.Request, ri RequestInfo, v any) error {
 	if ct := r.Header.Get("Content-Type"); ct != "" {
 		mt, _, err := mime.ParseMediaType(ct)
 		if err != nil || mt != "application/json" {
@@ -294,7 +356,7 @@ func (s *Server) decode(r *http.Request, v any) error {
 		return BadRequest("the body is not valid JSON for this request: %v", err)
 	}
 	if s.o.LogRequests {
-		s.log.Info("request body", "path", r.URL.Path, "body", redact(data))
+		s.log.Info("request body", "method", r.Method, "path", r.URL.EscapedPath(), "request_id", ri.RequestIdentity, "body", redact(data))
 	}
 	return nil
 }
@@ -375,7 +437,7 @@ func (s *Server) catalog(w http.ResponseWriter, r *http.Request, ri RequestInfo)
 
 func (s *Server) provision(w http.ResponseWriter, r *http.Request, ri RequestInfo) error {
 	var req ProvisionRequest
-	if err := s.decode(r, &req); err != nil {
+	if err := s.decode(r, ri, &req); err != nil {
 		return err
 	}
 	for _, f := range [][2]string{{"service_id", req.ServiceID}, {"plan_id", req.PlanID},
@@ -404,7 +466,7 @@ func statusOf(async, exists bool, created int) int {
 
 func (s *Server) update(w http.ResponseWriter, r *http.Request, ri RequestInfo) error {
 	var req UpdateRequest
-	if err := s.decode(r, &req); err != nil {
+	if err := s.decode(r, ri, &req); err != nil {
 		return err
 	}
 	if err := required("service_id", req.ServiceID); err != nil {
@@ -463,7 +525,7 @@ func (s *Server) getInstance(w http.ResponseWriter, r *http.Request, ri RequestI
 }
 
 func writeLastOp(w http.ResponseWriter, resp *LastOperationResponse) {
-	if resp.State == StateInProgress && resp.RetryAfter > 0 {
+	if resp.RetryAfter > 0 {
 		w.Header().Set("Retry-After", strconv.Itoa(resp.RetryAfter))
 	}
 	WriteJSON(w, http.StatusOK, resp)
@@ -480,7 +542,7 @@ func (s *Server) lastOperation(w http.ResponseWriter, r *http.Request, ri Reques
 
 func (s *Server) bind(w http.ResponseWriter, r *http.Request, ri RequestInfo) error {
 	var req BindRequest
-	if err := s.decode(r, &req); err != nil {
+	if err := s.decode(r, ri, &req); err != nil {
 		return err
 	}
 	if err := required("service_id", req.ServiceID); err != nil {
