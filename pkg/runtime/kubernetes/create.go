@@ -1,0 +1,202 @@
+package kubernetes
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"path"
+	"strings"
+
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	"github.com/openstack-service-broker/openstack-service-broker/pkg/runtime"
+)
+
+// secretNames lists the Secrets an action gets: the broker's choice, the
+// secrets: rules for the bundle, and the clouds.yaml Secret for OpenStack
+// bundles; each once, in that order.
+func (r *Runtime) secretNames(a runtime.Action) (names []string, clouds string) {
+	seen := map[string]bool{}
+	add := func(n string) {
+		if n != "" && !seen[n] {
+			seen[n] = true
+			names = append(names, n)
+		}
+	}
+	for _, s := range a.Secrets {
+		add(s)
+	}
+	for _, rule := range r.cfg.SecretRules {
+		if rule.APBName == a.FQName {
+			add(rule.Secret)
+		}
+	}
+	if r.cfg.CloudsSecret != "" && (r.cfg.CloudsBundles == nil || r.cfg.CloudsBundles.MatchString(a.FQName)) {
+		add(r.cfg.CloudsSecret)
+		clouds = r.cfg.CloudsSecret
+	}
+	return names, clouds
+}
+
+// create makes the sandbox namespace, service account, role bindings,
+// Secret copies and the pod. On error the returned sandbox (if any) holds
+// what exists so the caller can remove it.
+func (r *Runtime) create(ctx context.Context, a runtime.Action) (*sandbox, *corev1.Pod, error) {
+	podName := "bundle-" + newUUID()
+	lbl := map[string]string{
+		LabelFQName:    labelValue(a.FQName),
+		LabelAction:    a.Name,
+		LabelPodName:   podName,
+		LabelManagedBy: ManagedBy,
+		LabelOperation: labelValue(a.OperationID),
+		LabelInstance:  labelValue(a.InstanceID),
+	}
+	ann := map[string]string{AnnotationOperation: a.OperationID, AnnotationTargetNamespace: a.Namespace}
+
+	// Read the Secrets first: a missing one fails before anything exists.
+	names, clouds := r.secretNames(a)
+	type copied struct {
+		name string
+		data map[string][]byte
+		typ  corev1.SecretType
+	}
+	var sources []copied
+	for _, n := range names {
+		s, err := r.client.CoreV1().Secrets(r.cfg.BrokerNamespace).Get(ctx, n, metav1.GetOptions{})
+		if err != nil {
+			return nil, nil, fmt.Errorf("secret %q for %s in namespace %q: %w", n, a.FQName, r.cfg.BrokerNamespace, err)
+		}
+		typ := s.Type
+		if typ != corev1.SecretTypeOpaque {
+			// Typed Secrets (service-account tokens...) cannot be recreated as is.
+			typ = corev1.SecretTypeOpaque
+		}
+		sources = append(sources, copied{n, s.Data, typ})
+	}
+
+	ns, err := r.client.CoreV1().Namespaces().Create(ctx, &corev1.Namespace{
+		ObjectMeta: metav1.ObjectMeta{GenerateName: sandboxPrefix(a.FQName, a.Name), Labels: lbl, Annotations: ann},
+	}, metav1.CreateOptions{})
+	if err != nil {
+		return nil, nil, fmt.Errorf("creating the sandbox namespace: %w", err)
+	}
+	sb := &sandbox{op: a.OperationID, namespace: ns.Name, target: a.Namespace, pod: podName, red: &redactor{}}
+	sb.red.add(a.ExtraVars, false)
+	sb.red.add(a.ExtraVars["_apb_provision_creds"], true)
+	sb.red.add(a.ExtraVars["_apb_bind_creds"], true)
+
+	if _, err := r.client.CoreV1().ServiceAccounts(ns.Name).Create(ctx, &corev1.ServiceAccount{
+		ObjectMeta: metav1.ObjectMeta{Name: podName, Labels: lbl},
+	}, metav1.CreateOptions{}); err != nil {
+		return sb, nil, fmt.Errorf("creating the sandbox service account: %w", err)
+	}
+	if _, err := r.client.RbacV1().RoleBindings(ns.Name).Create(ctx, roleBinding(sb, ns.Name, r.cfg.SandboxRole, lbl), metav1.CreateOptions{}); err != nil {
+		return sb, nil, fmt.Errorf("binding role %s in the sandbox: %w", r.cfg.SandboxRole, err)
+	}
+	if a.Namespace != "" && a.Namespace != ns.Name {
+		if _, err := r.client.RbacV1().RoleBindings(a.Namespace).Create(ctx, roleBinding(sb, a.Namespace, r.cfg.SandboxRole, lbl), metav1.CreateOptions{}); err != nil {
+			if apierrors.IsNotFound(err) {
+				return sb, nil, fmt.Errorf("target namespace %q does not exist", a.Namespace)
+			}
+			return sb, nil, fmt.Errorf("binding role %s in namespace %s: %w", r.cfg.SandboxRole, a.Namespace, err)
+		}
+	}
+
+	var vols []corev1.Volume
+	var mounts []corev1.VolumeMount
+	var env []corev1.EnvVar
+	for _, s := range sources {
+		secretLbl := map[string]string{LabelCopiedSecret: "true", LabelManagedBy: ManagedBy, LabelOperation: lbl[LabelOperation]}
+		if _, err := r.client.CoreV1().Secrets(ns.Name).Create(ctx, &corev1.Secret{
+			ObjectMeta: metav1.ObjectMeta{Name: s.name, Labels: secretLbl},
+			Type:       s.typ,
+			Data:       s.data,
+		}, metav1.CreateOptions{}); err != nil {
+			return sb, nil, fmt.Errorf("copying secret %q into the sandbox: %w", s.name, err)
+		}
+		sb.secrets = append(sb.secrets, s.name)
+		sb.red.add(s.data, true)
+		vol := volumeName(s.name)
+		dir := path.Join(secretsDir, "apb-"+s.name)
+		vols = append(vols, corev1.Volume{Name: vol, VolumeSource: corev1.VolumeSource{Secret: &corev1.SecretVolumeSource{SecretName: s.name}}})
+		mounts = append(mounts, corev1.VolumeMount{Name: vol, MountPath: dir, ReadOnly: true})
+		if s.name == clouds {
+			// Paths only: the values stay in the mounted files.
+			if _, ok := s.data["clouds.yaml"]; ok {
+				env = append(env, corev1.EnvVar{Name: "OS_CLIENT_CONFIG_FILE", Value: path.Join(dir, "clouds.yaml")})
+				if c := r.cloudName(s.data["clouds.yaml"]); c != "" {
+					env = append(env, corev1.EnvVar{Name: "OS_CLOUD", Value: c})
+				}
+			}
+			if _, ok := s.data["secure.yaml"]; ok {
+				env = append(env, corev1.EnvVar{Name: "OS_CLIENT_SECURE_FILE", Value: path.Join(dir, "secure.yaml")})
+			}
+		}
+	}
+	sb.red.finish()
+
+	pod, err := r.podSpec(a, sb, lbl, ann, vols, mounts, env)
+	if err != nil {
+		return sb, nil, err
+	}
+	created, err := r.client.CoreV1().Pods(ns.Name).Create(ctx, pod, metav1.CreateOptions{})
+	if err != nil {
+		return sb, nil, fmt.Errorf("creating the bundle pod: %w", err)
+	}
+	return sb, created, nil
+}
+
+// podSpec is bundle-lib's pod: container apb, args <action> --extra-vars
+// <json>, POD_NAME/POD_NAMESPACE from the downward API, restartPolicy Never.
+func (r *Runtime) podSpec(a runtime.Action, sb *sandbox, lbl, ann map[string]string, vols []corev1.Volume, mounts []corev1.VolumeMount, env []corev1.EnvVar) (*corev1.Pod, error) {
+	vars := make(map[string]any, len(a.ExtraVars)+2)
+	for k, v := range a.ExtraVars {
+		vars[k] = v
+	}
+	if _, ok := vars["cluster"]; !ok {
+		vars["cluster"] = r.cfg.Cluster
+	}
+	if _, ok := vars["namespace"]; !ok && a.Namespace != "" {
+		vars["namespace"] = a.Namespace
+	}
+	extra, err := json.Marshal(vars)
+	if err != nil {
+		// The message names no value: extra vars may hold passwords.
+		return nil, fmt.Errorf("encoding the extra vars of %s: %v", a.Name, err)
+	}
+	podEnv := []corev1.EnvVar{
+		{Name: "POD_NAME", ValueFrom: &corev1.EnvVarSource{FieldRef: &corev1.ObjectFieldSelector{FieldPath: "metadata.name"}}},
+		{Name: "POD_NAMESPACE", ValueFrom: &corev1.EnvVarSource{FieldRef: &corev1.ObjectFieldSelector{FieldPath: "metadata.namespace"}}},
+	}
+	for _, p := range []struct{ name, value string }{
+		{"HTTP_PROXY", r.cfg.HTTPProxy}, {"HTTPS_PROXY", r.cfg.HTTPSProxy}, {"NO_PROXY", r.cfg.NoProxy},
+	} {
+		if p.value != "" {
+			podEnv = append(podEnv, corev1.EnvVar{Name: p.name, Value: p.value}, corev1.EnvVar{Name: strings.ToLower(p.name), Value: p.value})
+		}
+	}
+	podEnv = append(podEnv, env...)
+	podEnv = append(podEnv, r.cfg.ExtraEnv...)
+	return &corev1.Pod{
+		ObjectMeta: metav1.ObjectMeta{Name: sb.pod, Namespace: sb.namespace, Labels: lbl, Annotations: map[string]string{AnnotationOperation: ann[AnnotationOperation]}},
+		Spec: corev1.PodSpec{
+			RestartPolicy:      corev1.RestartPolicyNever,
+			ServiceAccountName: sb.pod,
+			HostNetwork:        r.cfg.HostNetwork,
+			EnableServiceLinks: new(bool),
+			Containers: []corev1.Container{{
+				Name:                     containerName,
+				Image:                    a.Image,
+				ImagePullPolicy:          r.cfg.ImagePullPolicy,
+				Args:                     []string{a.Name, "--extra-vars", string(extra)},
+				Env:                      podEnv,
+				VolumeMounts:             mounts,
+				Resources:                r.cfg.Resources,
+				TerminationMessagePolicy: corev1.TerminationMessageFallbackToLogsOnError,
+			}},
+			Volumes: vols,
+		},
+	}, nil
+}
