@@ -4,12 +4,14 @@ import (
 	"bytes"
 	"compress/gzip"
 	"context"
+	"encoding/base64"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
-	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"reflect"
 	"strings"
 	"testing"
 
@@ -17,161 +19,592 @@ import (
 	dto "github.com/prometheus/client_model/go"
 )
 
-// recorder is a Broker that records what the HTTP layer handed it and
-// answers what the test set. The real broker is tested end to end in
-// test/e2e; this checks the HTTP layer alone.
-type recorder struct {
-	ri       RequestInfo
-	id, bid  string
-	provReq  *ProvisionRequest
-	bindResp *BindResponse
-	err      error
-	gz       []byte
-}
+const (
+	provBody = `{"service_id":"sid","plan_id":"pid","organization_guid":"o","space_guid":"x"}`
+	bindBody = `{"service_id":"sid","plan_id":"pid"}`
+	updBody  = `{"service_id":"sid"}`
+)
 
-func (r *recorder) Catalog(ctx context.Context, ri RequestInfo) (*Catalog, error) {
-	r.ri = ri
-	return &Catalog{Services: []Service{{Name: "s", ID: "sid", Description: "d", Plans: []Plan{{ID: "p", Name: "p", Description: "d"}}}}}, r.err
-}
-func (r *recorder) Provision(ctx context.Context, ri RequestInfo, id string, req *ProvisionRequest) (*ProvisionResponse, error) {
-	r.ri, r.id, r.provReq = ri, id, req
-	if r.err != nil {
-		return nil, r.err
+func TestRoutesUnderEveryPrefix(t *testing.T) {
+	routes := []struct {
+		method, path, body string
+		want               int
+		call               string
+		iid, bid           string
+	}{
+		{"GET", "/v2/catalog", "", 200, "Catalog", "", ""},
+		{"PUT", "/v2/service_instances/i1", provBody, 201, "Provision", "i1", ""},
+		{"PATCH", "/v2/service_instances/i1", updBody, 200, "Update", "i1", ""},
+		{"DELETE", "/v2/service_instances/i1?service_id=sid&plan_id=pid", "", 200, "Deprovision", "i1", ""},
+		{"GET", "/v2/service_instances/i1", "", 200, "GetInstance", "i1", ""},
+		{"GET", "/v2/service_instances/i1/last_operation", "", 200, "LastOperation", "i1", ""},
+		{"PUT", "/v2/service_instances/i1/service_bindings/b1", bindBody, 201, "Bind", "i1", "b1"},
+		{"DELETE", "/v2/service_instances/i1/service_bindings/b1?service_id=sid&plan_id=pid", "", 200, "Unbind", "i1", "b1"},
+		{"GET", "/v2/service_instances/i1/service_bindings/b1", "", 200, "GetBinding", "i1", "b1"},
+		{"GET", "/v2/service_instances/i1/service_bindings/b1/last_operation", "", 200, "BindingLastOperation", "i1", "b1"},
 	}
-	return &ProvisionResponse{Async: ri.AcceptsIncomplete, Operation: "op"}, nil
-}
-func (r *recorder) Update(ctx context.Context, ri RequestInfo, id string, req *UpdateRequest) (*UpdateResponse, error) {
-	return &UpdateResponse{}, r.err
-}
-func (r *recorder) Deprovision(ctx context.Context, ri RequestInfo, id string, req *DeprovisionRequest) (*DeprovisionResponse, error) {
-	r.id = id
-	return &DeprovisionResponse{}, r.err
-}
-func (r *recorder) GetInstance(ctx context.Context, ri RequestInfo, id string, req *FetchRequest) (*GetInstanceResponse, error) {
-	r.id = id
-	return &GetInstanceResponse{ServiceID: "sid"}, r.err
-}
-func (r *recorder) LastOperation(ctx context.Context, ri RequestInfo, id string, req *LastOperationRequest) (*LastOperationResponse, error) {
-	return &LastOperationResponse{State: StateInProgress, RetryAfter: 7}, r.err
-}
-func (r *recorder) Bind(ctx context.Context, ri RequestInfo, iid, bid string, req *BindRequest) (*BindResponse, error) {
-	r.id, r.bid = iid, bid
-	return r.bindResp, r.err
-}
-func (r *recorder) Unbind(ctx context.Context, ri RequestInfo, iid, bid string, req *UnbindRequest) (*UnbindResponse, error) {
-	return &UnbindResponse{}, r.err
-}
-func (r *recorder) GetBinding(ctx context.Context, ri RequestInfo, iid, bid string, req *FetchRequest) (*GetBindingResponse, error) {
-	return &GetBindingResponse{}, r.err
-}
-func (r *recorder) BindingLastOperation(ctx context.Context, ri RequestInfo, iid, bid string, req *LastOperationRequest) (*LastOperationResponse, error) {
-	return &LastOperationResponse{State: StateSucceeded}, r.err
-}
-
-type gzRecorder struct{ *recorder }
-
-func (g gzRecorder) CatalogGzip(ctx context.Context, ri RequestInfo) ([]byte, error) {
-	return g.gz, nil
-}
-func (g gzRecorder) CatalogJSON(ctx context.Context, ri RequestInfo) ([]byte, error) {
-	return []byte(`{"services":[]}`), nil
-}
-
-type staticAuth struct{ err error }
-
-func (a staticAuth) Authenticate(*http.Request) (string, error) { return "someone", a.err }
-
-func do(t *testing.T, h http.Handler, method, path, body string, hdr map[string]string) *httptest.ResponseRecorder {
-	t.Helper()
-	req := httptest.NewRequest(method, path, strings.NewReader(body))
-	req.Header.Set("X-Broker-API-Version", "2.17")
-	if body != "" {
-		req.Header.Set("Content-Type", "application/json")
-	}
-	for k, v := range hdr {
-		if v == "" {
-			req.Header.Del(k)
-		} else {
-			req.Header.Set(k, v)
+	f := &fake{}
+	base, _ := newTestServer(t, f, Options{})
+	for _, prefix := range []string{"", "/osb", "/ansible-service-broker"} {
+		for _, r := range routes {
+			t.Run(prefix+" "+r.method+" "+r.path, func(t *testing.T) {
+				before := f.count()
+				got := send(t, base, r.method, prefix+r.path, r.body, nil)
+				if got.status != r.want {
+					t.Fatalf("status %d, want %d: %s", got.status, r.want, got.body)
+				}
+				if ct := got.hdr.Get("Content-Type"); ct != "application/json" {
+					t.Errorf("Content-Type %q", ct)
+				}
+				if !json.Valid([]byte(got.body)) {
+					t.Errorf("body is not JSON: %q", got.body)
+				}
+				if f.count() != before+1 {
+					t.Fatalf("broker called %d times, want once", f.count()-before)
+				}
+				c := f.last(t)
+				if c.method != r.call || c.iid != r.iid || c.bid != r.bid {
+					t.Errorf("broker got %s(%q, %q), want %s(%q, %q)", c.method, c.iid, c.bid, r.call, r.iid, r.bid)
+				}
+				if c.ri.APIVersion != "2.17" {
+					t.Errorf("RequestInfo.APIVersion %q", c.ri.APIVersion)
+				}
+			})
 		}
 	}
-	w := httptest.NewRecorder()
-	h.ServeHTTP(w, req)
-	return w
 }
 
-const provBody = `{"service_id":"s","plan_id":"p","organization_guid":"o","space_guid":"x"}`
-
-func TestServerStatusesAndBodies(t *testing.T) {
-	cases := []struct {
-		name, method, path, body string
-		hdr                      map[string]string
-		auth                     Authenticator
-		berr                     error
-		bind                     *BindResponse
-		want                     int
-		wantBody                 string
-		notBody                  string
-	}{
-		{name: "provision async", method: "PUT", path: "/v2/service_instances/i?accepts_incomplete=true", body: provBody, want: 202, wantBody: `"operation":"op"`},
-		{name: "provision sync created", method: "PUT", path: "/v2/service_instances/i", body: provBody, want: 201},
-		{name: "bad accepts_incomplete is false", method: "PUT", path: "/v2/service_instances/i?accepts_incomplete=maybe", body: provBody, want: 201},
-		{name: "empty body", method: "PUT", path: "/v2/service_instances/i", body: " ", want: 400, wantBody: "empty"},
-		{name: "missing space_guid", method: "PUT", path: "/v2/service_instances/i", body: `{"service_id":"s","plan_id":"p","organization_guid":"o"}`, want: 400, wantBody: "space_guid"},
-		{name: "too large", method: "PUT", path: "/v2/service_instances/i", body: `{"parameters":{"x":"` + strings.Repeat("a", 2<<20) + `"}}`, want: 413},
-		{name: "deprovision without plan_id", method: "DELETE", path: "/v2/service_instances/i?service_id=s", want: 400, wantBody: "plan_id"},
-		{name: "unknown route", method: "GET", path: "/v2/nothing", want: 404, wantBody: "description"},
-		{name: "osb error kept", method: "DELETE", path: "/v2/service_instances/i?service_id=s&plan_id=p", berr: Gone("gone"), want: 410, wantBody: `"description":"gone"`},
-		{name: "code kept", method: "DELETE", path: "/v2/service_instances/i?service_id=s&plan_id=p", berr: ConcurrencyError("busy"), want: 422, wantBody: `"error":"ConcurrencyError"`},
-		{name: "internal error hidden", method: "DELETE", path: "/v2/service_instances/i?service_id=s&plan_id=p", berr: errors.New("etcd password=hunter2"), want: 500, notBody: "hunter2"},
-		{name: "async bind has no credentials", method: "PUT", path: "/v2/service_instances/i/service_bindings/b?accepts_incomplete=true", body: `{"service_id":"s","plan_id":"p"}`,
-			bind: &BindResponse{Async: true, Operation: "op", Credentials: map[string]any{"pw": "x"}}, want: 202, notBody: "credentials"},
-		{name: "existing bind 200", method: "PUT", path: "/v2/service_instances/i/service_bindings/b", body: `{"service_id":"s","plan_id":"p"}`,
-			bind: &BindResponse{Exists: true, Credentials: map[string]any{"u": "x"}}, want: 200, wantBody: "credentials"},
-		{name: "forbidden", method: "GET", path: "/v2/catalog", auth: staticAuth{ErrForbidden}, want: 403},
-		{name: "version on extra route not required", method: "POST", path: "/osb/v2/extra", hdr: map[string]string{"X-Broker-API-Version": ""}, want: 200},
+func TestOpaqueIDs(t *testing.T) {
+	ids := []string{"slash/inside", "with space", "ünïcode-✓", "notAnId", "percent%25sign", "q?mark#hash"}
+	f := &fake{}
+	base, _ := newTestServer(t, f, Options{})
+	c := NewClient(ClientOptions{URL: base + "/osb"})
+	ctx := context.Background()
+	for _, iid := range ids {
+		bid := "b-" + iid
+		t.Run(iid, func(t *testing.T) {
+			steps := []struct {
+				call string
+				bind bool
+				do   func() error
+			}{
+				{"Provision", false, func() error {
+					_, err := c.Provision(ctx, iid, &ProvisionRequest{ServiceID: "s", PlanID: "p", OrganizationGUID: "o", SpaceGUID: "x"}, true)
+					return err
+				}},
+				{"Update", false, func() error { _, err := c.Update(ctx, iid, &UpdateRequest{ServiceID: "s"}, true); return err }},
+				{"GetInstance", false, func() error { _, err := c.GetInstance(ctx, iid, nil); return err }},
+				{"LastOperation", false, func() error { _, err := c.LastOperation(ctx, iid, nil); return err }},
+				{"Deprovision", false, func() error {
+					_, err := c.Deprovision(ctx, iid, &DeprovisionRequest{ServiceID: "s", PlanID: "p"}, true)
+					return err
+				}},
+				{"Bind", true, func() error {
+					_, err := c.Bind(ctx, iid, bid, &BindRequest{ServiceID: "s", PlanID: "p"}, true)
+					return err
+				}},
+				{"GetBinding", true, func() error { _, err := c.GetBinding(ctx, iid, bid, nil); return err }},
+				{"BindingLastOperation", true, func() error { _, err := c.BindingLastOperation(ctx, iid, bid, nil); return err }},
+				{"Unbind", true, func() error {
+					_, err := c.Unbind(ctx, iid, bid, &UnbindRequest{ServiceID: "s", PlanID: "p"}, true)
+					return err
+				}},
+			}
+			for _, s := range steps {
+				if err := s.do(); err != nil {
+					t.Fatalf("%s: %v", s.call, err)
+				}
+				got := f.last(t)
+				wantBid := ""
+				if s.bind {
+					wantBid = bid
+				}
+				if got.method != s.call || got.iid != iid || got.bid != wantBid {
+					t.Errorf("broker got %s(%q, %q), want %s(%q, %q)", got.method, got.iid, got.bid, s.call, iid, wantBid)
+				}
+			}
+		})
 	}
+	// A raw %2F arrives as a slash inside one id, not as a path separator.
+	if r := send(t, base, "GET", "/v2/service_instances/a%2Fb/service_bindings/c%2Fd%20e", "", nil); r.status != 200 {
+		t.Fatalf("raw escaped ids: %d %s", r.status, r.body)
+	}
+	if got := f.last(t); got.iid != "a/b" || got.bid != "c/d e" {
+		t.Errorf("raw escaped ids decoded as %q, %q", got.iid, got.bid)
+	}
+}
+
+func TestAPIVersion(t *testing.T) {
+	cases := []struct {
+		version string
+		want    int
+	}{
+		{"", 412}, {"2.12", 412}, {"3.0", 412}, {"1.17", 412}, {"latest", 412}, {"2", 412},
+		{"2.x", 412}, {"2.13.1", 412}, {"v2.17", 412},
+		{"2.13", 200}, {"2.14", 200}, {"2.17", 200}, {"2.99", 200}, {" 2.17 ", 200},
+	}
+	f := &fake{}
+	base, _ := newTestServer(t, f, Options{})
 	for _, c := range cases {
-		t.Run(c.name, func(t *testing.T) {
-			rec := &recorder{err: c.berr, bindResp: c.bind}
-			s := NewServer(Options{Broker: rec, Auth: c.auth})
-			s.HandleExtra("POST /v2/extra", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { WriteJSON(w, 200, map[string]string{}) }))
-			w := do(t, s, c.method, c.path, c.body, c.hdr)
-			if w.Code != c.want {
-				t.Fatalf("status %d, want %d: %s", w.Code, c.want, w.Body)
+		t.Run(fmt.Sprintf("%q", c.version), func(t *testing.T) {
+			before := f.count()
+			r := send(t, base, "GET", "/v2/catalog", "", map[string]string{"X-Broker-API-Version": c.version})
+			if r.status != c.want {
+				t.Fatalf("status %d, want %d: %s", r.status, c.want, r.body)
 			}
-			if ct := w.Header().Get("Content-Type"); ct != "application/json" {
-				t.Errorf("Content-Type %q", ct)
-			}
-			if c.wantBody != "" && !strings.Contains(w.Body.String(), c.wantBody) {
-				t.Errorf("body %s lacks %s", w.Body, c.wantBody)
-			}
-			if c.notBody != "" && strings.Contains(w.Body.String(), c.notBody) {
-				t.Errorf("body %s contains %s", w.Body, c.notBody)
+			if c.want == 412 {
+				e := osbError(t, r)
+				if !strings.Contains(e.Description, "2.13") || !strings.Contains(e.Description, "2.17") {
+					t.Errorf("description %q does not name the supported versions", e.Description)
+				}
+				if f.count() != before {
+					t.Errorf("the broker was called despite a bad version")
+				}
 			}
 		})
 	}
 }
 
-func TestRequestInfoAndHeaders(t *testing.T) {
-	rec := &recorder{}
-	s := NewServer(Options{Broker: rec, Auth: staticAuth{}})
-	id := "kubernetes eyJ1c2VybmFtZSI6ImJvYiJ9" // {"username":"bob"}
-	w := do(t, s, "PUT", "/ansible-service-broker/v2/service_instances/a%2Fb%20c?accepts_incomplete=true",
-		`{"service_id":"s","plan_id":"p","organization_guid":"o","space_guid":"x","vendor":{"x":1}}`,
-		map[string]string{"X-Broker-API-Originating-Identity": id, "X-Broker-API-Request-Identity": "rid-1"})
-	if w.Code != 202 || w.Header().Get("X-Broker-API-Request-Identity") != "rid-1" {
-		t.Fatalf("%d, request identity %q", w.Code, w.Header().Get("X-Broker-API-Request-Identity"))
+type staticAuth struct {
+	principal string
+	err       error
+}
+
+func (a staticAuth) Authenticate(*http.Request) (string, error) { return a.principal, a.err }
+
+func TestAuthentication(t *testing.T) {
+	cases := []struct {
+		name    string
+		auth    Authenticator
+		hdr     map[string]string
+		want    int
+		notBody string
+	}{
+		{name: "open when nil", auth: nil, want: 200},
+		{name: "principal accepted", auth: staticAuth{principal: "admin"}, want: 200},
+		{name: "unauthorized", auth: staticAuth{err: ErrUnauthorized}, want: 401},
+		{name: "wrapped unauthorized", auth: staticAuth{err: fmt.Errorf("%w: bad password", ErrUnauthorized)}, want: 401},
+		{name: "forbidden", auth: staticAuth{err: fmt.Errorf("%w: user x may not", ErrForbidden)}, want: 403},
+		{name: "authority down is 500 and hidden", auth: staticAuth{err: errors.New("token review: dial 10.0.0.1")}, want: 500, notBody: "10.0.0.1"},
+		// Auth runs before the version check: strangers learn nothing.
+		{name: "auth before version", auth: staticAuth{err: ErrUnauthorized}, hdr: map[string]string{"X-Broker-API-Version": ""}, want: 401},
 	}
-	if rec.id != "a/b c" {
-		t.Errorf("instance id %q, want %q", rec.id, "a/b c")
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			f := &fake{}
+			base, _ := newTestServer(t, f, Options{Auth: c.auth})
+			hdr := map[string]string{"X-Broker-API-Request-Identity": "rid-auth"}
+			for k, v := range c.hdr {
+				hdr[k] = v
+			}
+			r := send(t, base, "GET", "/v2/catalog", "", hdr)
+			if r.status != c.want {
+				t.Fatalf("status %d, want %d: %s", r.status, c.want, r.body)
+			}
+			if r.hdr.Get("X-Broker-API-Request-Identity") != "rid-auth" {
+				t.Errorf("request identity not echoed on %d", r.status)
+			}
+			if c.want != 200 {
+				osbError(t, r)
+				if f.count() != 0 {
+					t.Errorf("broker called without authentication")
+				}
+			} else if p := f.last(t).ri.Principal; c.auth != nil && p != "admin" {
+				t.Errorf("principal %q, want admin", p)
+			}
+			if c.want == 401 && r.hdr.Get("WWW-Authenticate") == "" {
+				t.Errorf("401 without WWW-Authenticate")
+			}
+			if c.notBody != "" && strings.Contains(r.body, c.notBody) {
+				t.Errorf("body leaks %q: %s", c.notBody, r.body)
+			}
+		})
 	}
-	if rec.ri.OriginatingIdentity.Username() != "bob" || rec.ri.OriginatingIdentity.Platform != "kubernetes" || rec.ri.Principal != "someone" {
-		t.Errorf("request info %+v", rec.ri)
+}
+
+func TestRequestIdentity(t *testing.T) {
+	f := &fake{err: errors.New("boom")}
+	base, logs := newTestServer(t, f, Options{})
+	cases := []struct {
+		name, method, path string
+		hdr                map[string]string
+		want               int
+	}{
+		{"500", "GET", "/v2/catalog", nil, 500},
+		{"412", "GET", "/v2/catalog", map[string]string{"X-Broker-API-Version": "1.0"}, 412},
+		{"404", "GET", "/v2/nothing", nil, 404},
+		{"400", "DELETE", "/v2/service_instances/x", nil, 400},
 	}
-	w = do(t, s, "GET", "/v2/service_instances/i/last_operation", "", nil)
-	if w.Header().Get("Retry-After") != "7" {
-		t.Errorf("Retry-After %q", w.Header().Get("Retry-After"))
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			hdr := map[string]string{"X-Broker-API-Request-Identity": "rid-" + c.name}
+			for k, v := range c.hdr {
+				hdr[k] = v
+			}
+			r := send(t, base, c.method, c.path, "", hdr)
+			if r.status != c.want {
+				t.Fatalf("status %d, want %d", r.status, c.want)
+			}
+			if got := r.hdr.Get("X-Broker-API-Request-Identity"); got != "rid-"+c.name {
+				t.Errorf("echoed %q", got)
+			}
+		})
+	}
+	// Without one, the log line still carries a generated id.
+	r := send(t, base, "GET", "/v2/service_instances/x/last_operation", "", nil)
+	if r.hdr.Get("X-Broker-API-Request-Identity") != "" {
+		t.Errorf("a request identity was invented in the response: %q", r.hdr.Get("X-Broker-API-Request-Identity"))
+	}
+	lines := logs.lines(t, "request")
+	last := lines[len(lines)-1]
+	if id, _ := last["request_id"].(string); len(id) < 8 || strings.HasPrefix(id, "rid-") {
+		t.Errorf("generated request_id %q", id)
+	}
+}
+
+func TestOriginatingIdentity(t *testing.T) {
+	b64 := func(s string) string { return base64.StdEncoding.EncodeToString([]byte(s)) }
+	cases := []struct {
+		name, header string
+		wantNil      bool
+		platform     string
+		username     string
+		decoded      bool
+	}{
+		{name: "absent", wantNil: true},
+		{name: "kubernetes", header: "kubernetes " + b64(`{"username":"bob","uid":"1","groups":["g"]}`), platform: "kubernetes", username: "bob", decoded: true},
+		{name: "cloudfoundry", header: "cloudfoundry " + b64(`{"user_id":"u-7"}`), platform: "cloudfoundry", username: "u-7", decoded: true},
+		{name: "unpadded base64", header: "kubernetes " + strings.TrimRight(b64(`{"username":"al"}`), "="), platform: "kubernetes", username: "al", decoded: true},
+		{name: "garbage base64", header: "kubernetes !!!not-base64", platform: "kubernetes"},
+		{name: "not an object", header: "kubernetes " + b64(`["x"]`), platform: "kubernetes"},
+		{name: "platform only", header: "kubernetes", platform: "kubernetes"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			f := &fake{}
+			base, _ := newTestServer(t, f, Options{})
+			r := send(t, base, "PUT", "/v2/service_instances/i", provBody, map[string]string{"X-Broker-API-Originating-Identity": c.header})
+			if r.status != 201 {
+				t.Fatalf("status %d: %s (an identity must never be rejected)", r.status, r.body)
+			}
+			oi := f.last(t).ri.OriginatingIdentity
+			if c.wantNil {
+				if oi != nil {
+					t.Fatalf("identity %+v, want nil", oi)
+				}
+				return
+			}
+			if oi == nil {
+				t.Fatal("identity not parsed")
+			}
+			if oi.Platform != c.platform || oi.Username() != c.username || (oi.Value != nil) != c.decoded || oi.Raw != c.header {
+				t.Errorf("identity %+v (username %q), want platform %q username %q decoded %v", oi, oi.Username(), c.platform, c.username, c.decoded)
+			}
+		})
+	}
+}
+
+func TestBodies(t *testing.T) {
+	cases := []struct {
+		name, method, path, body string
+		hdr                      map[string]string
+		max                      int64
+		want                     int
+		wantDesc                 string
+	}{
+		{name: "unknown fields ignored", method: "PUT", path: "/v2/service_instances/i",
+			body: `{"service_id":"sid","plan_id":"pid","organization_guid":"o","space_guid":"x","x-vendor":{"a":[1]}}`, want: 201},
+		{name: "charset param ok", method: "PUT", path: "/v2/service_instances/i", body: provBody,
+			hdr: map[string]string{"Content-Type": "application/json; charset=utf-8"}, want: 201},
+		{name: "no content type tolerated", method: "PUT", path: "/v2/service_instances/i", body: provBody,
+			hdr: map[string]string{"Content-Type": ""}, want: 201},
+		{name: "text/plain", method: "PUT", path: "/v2/service_instances/i", body: provBody,
+			hdr: map[string]string{"Content-Type": "text/plain"}, want: 400, wantDesc: "Content-Type"},
+		{name: "form", method: "PATCH", path: "/v2/service_instances/i", body: updBody,
+			hdr: map[string]string{"Content-Type": "application/x-www-form-urlencoded"}, want: 400, wantDesc: "Content-Type"},
+		{name: "unparsable content type", method: "PUT", path: "/v2/service_instances/i/service_bindings/b", body: bindBody,
+			hdr: map[string]string{"Content-Type": "application/json; ="}, want: 400, wantDesc: "Content-Type"},
+		{name: "malformed JSON", method: "PUT", path: "/v2/service_instances/i", body: `{"service_id": `, want: 400, wantDesc: "JSON"},
+		{name: "trailing garbage", method: "PUT", path: "/v2/service_instances/i", body: provBody + `}`, want: 400, wantDesc: "JSON"},
+		{name: "array body", method: "PUT", path: "/v2/service_instances/i", body: `[1]`, want: 400},
+		{name: "wrong field type", method: "PUT", path: "/v2/service_instances/i", body: `{"service_id":1}`, want: 400},
+		{name: "empty provision body", method: "PUT", path: "/v2/service_instances/i", want: 400, wantDesc: "empty"},
+		{name: "blank provision body", method: "PUT", path: "/v2/service_instances/i", body: " \n", want: 400, wantDesc: "empty"},
+		{name: "empty update body", method: "PATCH", path: "/v2/service_instances/i", want: 400, wantDesc: "empty"},
+		{name: "empty bind body", method: "PUT", path: "/v2/service_instances/i/service_bindings/b", want: 400, wantDesc: "empty"},
+		{name: "too large (default 1 MiB)", method: "PUT", path: "/v2/service_instances/i",
+			body: `{"parameters":{"x":"` + strings.Repeat("a", 1<<20) + `"}}`, want: 413},
+		{name: "too large (custom limit)", method: "PUT", path: "/v2/service_instances/i", body: provBody, max: 20, want: 413},
+		{name: "under custom limit", method: "PUT", path: "/v2/service_instances/i", body: provBody, max: 200, want: 201},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			f := &fake{}
+			base, _ := newTestServer(t, f, Options{MaxBodyBytes: c.max})
+			r := send(t, base, c.method, c.path, c.body, c.hdr)
+			if r.status != c.want {
+				t.Fatalf("status %d, want %d: %s", r.status, c.want, r.body)
+			}
+			if c.want >= 400 {
+				e := osbError(t, r)
+				if c.wantDesc != "" && !strings.Contains(e.Description, c.wantDesc) {
+					t.Errorf("description %q lacks %q", e.Description, c.wantDesc)
+				}
+				if f.count() != 0 {
+					t.Errorf("broker called for a rejected body")
+				}
+			}
+		})
+	}
+}
+
+func TestRequiredFields(t *testing.T) {
+	cases := []struct {
+		name, method, path, body, field string
+	}{
+		{"provision service_id", "PUT", "/v2/service_instances/i", `{"plan_id":"p","organization_guid":"o","space_guid":"x"}`, "service_id"},
+		{"provision plan_id", "PUT", "/v2/service_instances/i", `{"service_id":"s","organization_guid":"o","space_guid":"x"}`, "plan_id"},
+		{"provision organization_guid", "PUT", "/v2/service_instances/i", `{"service_id":"s","plan_id":"p","space_guid":"x"}`, "organization_guid"},
+		{"provision space_guid", "PUT", "/v2/service_instances/i", `{"service_id":"s","plan_id":"p","organization_guid":"o"}`, "space_guid"},
+		{"provision null body", "PUT", "/v2/service_instances/i", `null`, "service_id"},
+		{"update service_id", "PATCH", "/v2/service_instances/i", `{"plan_id":"p"}`, "service_id"},
+		{"bind service_id", "PUT", "/v2/service_instances/i/service_bindings/b", `{"plan_id":"p"}`, "service_id"},
+		{"bind plan_id", "PUT", "/v2/service_instances/i/service_bindings/b", `{"service_id":"s"}`, "plan_id"},
+		{"deprovision service_id", "DELETE", "/v2/service_instances/i?plan_id=p", "", "service_id"},
+		{"deprovision plan_id", "DELETE", "/v2/service_instances/i?service_id=s", "", "plan_id"},
+		{"deprovision both", "DELETE", "/v2/service_instances/i", "", "service_id"},
+		{"unbind service_id", "DELETE", "/v2/service_instances/i/service_bindings/b?plan_id=p", "", "service_id"},
+		{"unbind plan_id", "DELETE", "/v2/service_instances/i/service_bindings/b?service_id=s&plan_id=", "", "plan_id"},
+	}
+	f := &fake{}
+	base, _ := newTestServer(t, f, Options{})
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			r := send(t, base, c.method, c.path, c.body, nil)
+			if r.status != 400 {
+				t.Fatalf("status %d, want 400: %s", r.status, r.body)
+			}
+			if e := osbError(t, r); !strings.Contains(e.Description, c.field) {
+				t.Errorf("description %q does not name %s", e.Description, c.field)
+			}
+		})
+	}
+	if f.count() != 0 {
+		t.Errorf("broker called %d times for invalid requests", f.count())
+	}
+}
+
+func TestQueryParameters(t *testing.T) {
+	cases := []struct {
+		query string
+		want  bool
+	}{
+		{"", false}, {"accepts_incomplete=true", true}, {"accepts_incomplete=1", true}, {"accepts_incomplete=TRUE", true},
+		{"accepts_incomplete=false", false}, {"accepts_incomplete=yes", false}, {"accepts_incomplete=maybe", false}, {"accepts_incomplete=", false},
+	}
+	f := &fake{}
+	base, _ := newTestServer(t, f, Options{})
+	for _, c := range cases {
+		t.Run(c.query, func(t *testing.T) {
+			r := send(t, base, "DELETE", "/v2/service_instances/i?service_id=sid&plan_id=pid&"+c.query, "", nil)
+			if r.status != 200 {
+				t.Fatalf("status %d: %s", r.status, r.body)
+			}
+			got := f.last(t)
+			if got.ri.AcceptsIncomplete != c.want {
+				t.Errorf("AcceptsIncomplete %v, want %v", got.ri.AcceptsIncomplete, c.want)
+			}
+			if d := got.req.(*DeprovisionRequest); d.ServiceID != "sid" || d.PlanID != "pid" {
+				t.Errorf("deprovision request %+v", d)
+			}
+		})
+	}
+	send(t, base, "GET", "/v2/service_instances/i/service_bindings/b/last_operation?service_id=s&plan_id=p&operation=op%201%2F2", "", nil)
+	if lo := f.last(t).req.(*LastOperationRequest); *lo != (LastOperationRequest{ServiceID: "s", PlanID: "p", Operation: "op 1/2"}) {
+		t.Errorf("last operation request %+v", lo)
+	}
+	send(t, base, "GET", "/v2/service_instances/i?service_id=s&plan_id=p", "", nil)
+	if fr := f.last(t).req.(*FetchRequest); *fr != (FetchRequest{ServiceID: "s", PlanID: "p"}) {
+		t.Errorf("fetch request %+v", fr)
+	}
+	send(t, base, "GET", "/v2/service_instances/i/service_bindings/b?service_id=s", "", nil)
+	if fr := f.last(t).req.(*FetchRequest); *fr != (FetchRequest{ServiceID: "s"}) {
+		t.Errorf("binding fetch request %+v", fr)
+	}
+}
+
+func TestDecodedRequests(t *testing.T) {
+	f := &fake{}
+	base, _ := newTestServer(t, f, Options{})
+	send(t, base, "PUT", "/v2/service_instances/i", `{"service_id":"s","plan_id":"p","organization_guid":"o","space_guid":"x",
+		"context":{"platform":"kubernetes"},"parameters":{"n":1},"maintenance_info":{"version":"1.0.0"}}`, nil)
+	want := &ProvisionRequest{ServiceID: "s", PlanID: "p", OrganizationGUID: "o", SpaceGUID: "x",
+		Context: map[string]any{"platform": "kubernetes"}, Parameters: map[string]any{"n": 1.0}, MaintenanceInfo: &MaintenanceInfo{Version: "1.0.0"}}
+	if got := f.last(t).req; !reflect.DeepEqual(got, want) {
+		t.Errorf("provision request %+v, want %+v", got, want)
+	}
+	send(t, base, "PATCH", "/v2/service_instances/i", `{"service_id":"s","plan_id":"p2","previous_values":{"plan_id":"p"}}`, nil)
+	if got := f.last(t).req.(*UpdateRequest); got.PlanID != "p2" || got.PreviousValues == nil || got.PreviousValues.PlanID != "p" {
+		t.Errorf("update request %+v", got)
+	}
+	send(t, base, "PUT", "/v2/service_instances/i/service_bindings/b", `{"service_id":"s","plan_id":"p","bind_resource":{"app_guid":"a"},"predecessor_binding_id":"old"}`, nil)
+	if got := f.last(t).req.(*BindRequest); got.BindResource == nil || got.BindResource.AppGUID != "a" || got.PredecessorBindingID != "old" {
+		t.Errorf("bind request %+v", got)
+	}
+}
+
+func TestResponses(t *testing.T) {
+	creds := map[string]any{"password": "pw"}
+	cases := []struct {
+		name, method, path, body string
+		f                        *fake
+		want                     int
+		wantBody                 string // exact JSON
+		wantRetry                string
+	}{
+		{name: "provision created", method: "PUT", path: "/v2/service_instances/i", body: provBody, f: &fake{prov: &ProvisionResponse{DashboardURL: "http://d"}},
+			want: 201, wantBody: `{"dashboard_url":"http://d"}`},
+		{name: "provision exists", method: "PUT", path: "/v2/service_instances/i", body: provBody, f: &fake{prov: &ProvisionResponse{Exists: true}}, want: 200, wantBody: `{}`},
+		{name: "provision async", method: "PUT", path: "/v2/service_instances/i", body: provBody, f: &fake{prov: &ProvisionResponse{Async: true, Exists: true, Operation: "op-1"}},
+			want: 202, wantBody: `{"operation":"op-1"}`},
+		{name: "update sync", method: "PATCH", path: "/v2/service_instances/i", body: updBody, f: &fake{}, want: 200, wantBody: `{}`},
+		{name: "update async", method: "PATCH", path: "/v2/service_instances/i", body: updBody, f: &fake{upd: &UpdateResponse{Async: true, Operation: "u"}}, want: 202, wantBody: `{"operation":"u"}`},
+		{name: "deprovision sync", method: "DELETE", path: "/v2/service_instances/i?service_id=s&plan_id=p", f: &fake{}, want: 200, wantBody: `{}`},
+		{name: "deprovision async", method: "DELETE", path: "/v2/service_instances/i?service_id=s&plan_id=p", f: &fake{dep: &DeprovisionResponse{Async: true, Operation: "d"}},
+			want: 202, wantBody: `{"operation":"d"}`},
+		{name: "bind created", method: "PUT", path: "/v2/service_instances/i/service_bindings/b", body: bindBody,
+			f:    &fake{bind: &BindResponse{Credentials: creds, Endpoints: []Endpoint{{Host: "h", Ports: []string{"5432"}}}}},
+			want: 201, wantBody: `{"credentials":{"password":"pw"},"endpoints":[{"host":"h","ports":["5432"]}]}`},
+		{name: "bind exists", method: "PUT", path: "/v2/service_instances/i/service_bindings/b", body: bindBody, f: &fake{bind: &BindResponse{Exists: true, Credentials: creds}},
+			want: 200, wantBody: `{"credentials":{"password":"pw"}}`},
+		{name: "bind async never carries credentials", method: "PUT", path: "/v2/service_instances/i/service_bindings/b", body: bindBody,
+			f:    &fake{bind: &BindResponse{Async: true, Operation: "b", Credentials: creds, Endpoints: []Endpoint{{Host: "h"}}}},
+			want: 202, wantBody: `{"operation":"b"}`},
+		{name: "unbind sync", method: "DELETE", path: "/v2/service_instances/i/service_bindings/b?service_id=s&plan_id=p", f: &fake{}, want: 200, wantBody: `{}`},
+		{name: "unbind async", method: "DELETE", path: "/v2/service_instances/i/service_bindings/b?service_id=s&plan_id=p", f: &fake{unbind: &UnbindResponse{Async: true, Operation: "x"}},
+			want: 202, wantBody: `{"operation":"x"}`},
+		{name: "get instance", method: "GET", path: "/v2/service_instances/i", f: &fake{inst: &GetInstanceResponse{ServiceID: "s", PlanID: "p", Parameters: map[string]any{"a": "b"}}},
+			want: 200, wantBody: `{"service_id":"s","plan_id":"p","parameters":{"a":"b"}}`},
+		{name: "get binding", method: "GET", path: "/v2/service_instances/i/service_bindings/b", f: &fake{getb: &GetBindingResponse{Credentials: creds}},
+			want: 200, wantBody: `{"credentials":{"password":"pw"}}`},
+		{name: "last operation in progress with Retry-After", method: "GET", path: "/v2/service_instances/i/last_operation",
+			f:    &fake{los: []*LastOperationResponse{{State: StateInProgress, Description: "running", RetryAfter: 7}}},
+			want: 200, wantBody: `{"state":"in progress","description":"running"}`, wantRetry: "7"},
+		{name: "last operation without Retry-After", method: "GET", path: "/v2/service_instances/i/last_operation",
+			f: &fake{los: []*LastOperationResponse{{State: StateFailed}}}, want: 200, wantBody: `{"state":"failed"}`},
+		{name: "binding last operation Retry-After", method: "GET", path: "/v2/service_instances/i/service_bindings/b/last_operation",
+			f:    &fake{los: []*LastOperationResponse{{State: StateInProgress, RetryAfter: 3}}},
+			want: 200, wantBody: `{"state":"in progress"}`, wantRetry: "3"},
+		{name: "catalog", method: "GET", path: "/v2/catalog", f: &fake{catalog: &Catalog{Services: []Service{}}}, want: 200, wantBody: `{"services":[]}`},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			base, _ := newTestServer(t, c.f, Options{})
+			r := send(t, base, c.method, c.path, c.body, nil)
+			if r.status != c.want {
+				t.Fatalf("status %d, want %d: %s", r.status, c.want, r.body)
+			}
+			if r.body != c.wantBody {
+				t.Errorf("body %s, want %s", r.body, c.wantBody)
+			}
+			if got := r.hdr.Get("Retry-After"); got != c.wantRetry {
+				t.Errorf("Retry-After %q, want %q", got, c.wantRetry)
+			}
+		})
+	}
+}
+
+func TestErrors(t *testing.T) {
+	yes, no := true, false
+	cases := []struct {
+		name, method, path string
+		f                  *fake
+		want               int
+		wantBody           string // exact JSON when set
+		wantAllow          string
+		notInBody          string
+		logged             string
+	}{
+		{name: "osb error kept", method: "DELETE", path: "/v2/service_instances/i?service_id=s&plan_id=p", f: &fake{err: Gone("instance i is gone")},
+			want: 410, wantBody: `{"description":"instance i is gone"}`},
+		{name: "code and flags kept", method: "PATCH", path: "/v2/service_instances/i",
+			f:    &fake{err: &Error{Status: 422, Code: ErrCodeConcurrencyError, Description: "busy", InstanceUsable: &yes, UpdateRepeatable: &no}},
+			want: 422, wantBody: `{"error":"ConcurrencyError","description":"busy","instance_usable":true,"update_repeatable":false}`},
+		{name: "wrapped osb error kept", method: "GET", path: "/v2/service_instances/i", f: &fake{err: fmt.Errorf("loading: %w", NotFound("no instance"))},
+			want: 404, wantBody: `{"description":"no instance"}`},
+		{name: "async required", method: "PUT", path: "/v2/service_instances/i/service_bindings/b", f: &fake{err: AsyncRequired()},
+			want: 422, wantBody: `{"error":"AsyncRequired","description":"This service plan requires client support for asynchronous service operations."}`},
+		{name: "plain error is 500 and hidden", method: "GET", path: "/v2/catalog", f: &fake{err: errors.New("etcd at 10.1.2.3 unreachable")},
+			want: 500, wantBody: `{"description":"internal error"}`, logged: "10.1.2.3"},
+		{name: "panic is 500", method: "GET", path: "/v2/service_instances/i/last_operation", f: &fake{panicMsg: "nil map at 10.9.9.9"},
+			want: 500, wantBody: `{"description":"internal error"}`, logged: "nil map"},
+		{name: "unknown route", method: "GET", path: "/v2/nothing", f: &fake{}, want: 404},
+		{name: "unknown prefix route", method: "GET", path: "/osb/v3/catalog", f: &fake{}, want: 404},
+		{name: "root", method: "GET", path: "/", f: &fake{}, want: 404},
+		{name: "catalog wrong method", method: "POST", path: "/v2/catalog", f: &fake{}, want: 405, wantAllow: "GET"},
+		{name: "instance wrong method", method: "POST", path: "/ansible-service-broker/v2/service_instances/i", f: &fake{}, want: 405, wantAllow: "GET, PUT, PATCH, DELETE"},
+		{name: "last_operation wrong method", method: "DELETE", path: "/v2/service_instances/i/last_operation", f: &fake{}, want: 405, wantAllow: "GET"},
+		{name: "binding wrong method", method: "PATCH", path: "/osb/v2/service_instances/i/service_bindings/b", f: &fake{}, want: 405, wantAllow: "GET, PUT, DELETE"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			base, logs := newTestServer(t, c.f, Options{})
+			body := ""
+			switch c.method {
+			case "PUT":
+				body = bindBody
+			case "PATCH":
+				body = updBody
+			}
+			r := send(t, base, c.method, c.path, body, nil)
+			if r.status != c.want {
+				t.Fatalf("status %d, want %d: %s", r.status, c.want, r.body)
+			}
+			osbError(t, r)
+			if c.wantBody != "" && r.body != c.wantBody {
+				t.Errorf("body %s, want %s", r.body, c.wantBody)
+			}
+			if got := r.hdr.Get("Allow"); got != c.wantAllow {
+				t.Errorf("Allow %q, want %q", got, c.wantAllow)
+			}
+			if c.logged != "" && !strings.Contains(logs.String(), c.logged) {
+				t.Errorf("the real error (%s) was not logged: %s", c.logged, logs)
+			}
+		})
+	}
+}
+
+// jsonBroker serves the catalog pre-encoded; Catalog must not be used.
+type jsonBroker struct {
+	*fake
+	body []byte
+	err  error
+	gz   []byte
+}
+
+func (j jsonBroker) CatalogJSON(ctx context.Context, ri RequestInfo) ([]byte, error) {
+	return j.body, j.err
+}
+
+type gzBroker struct{ jsonBroker }
+
+func (g gzBroker) CatalogGzip(ctx context.Context, ri RequestInfo) ([]byte, error) { return g.gz, nil }
+
+func TestCatalogFastPath(t *testing.T) {
+	// Odd spacing proves the bytes are written as given, not re-encoded.
+	body := []byte(`{ "services" : [ ] }`)
+	f := &fake{}
+	base, _ := newTestServer(t, jsonBroker{fake: f, body: body}, Options{})
+	r := send(t, base, "GET", "/osb/v2/catalog", "", nil)
+	if r.status != 200 || r.body != string(body) || r.hdr.Get("Content-Type") != "application/json" {
+		t.Fatalf("fast path: %d %q %v", r.status, r.body, r.hdr)
+	}
+	if f.count() != 0 {
+		t.Errorf("Catalog was called although CatalogJSON exists")
+	}
+	base, _ = newTestServer(t, jsonBroker{fake: f, err: Unavailable("etcd down")}, Options{})
+	if r := send(t, base, "GET", "/v2/catalog", "", nil); r.status != 503 || r.body != `{"description":"etcd down"}` {
+		t.Errorf("fast path error: %d %s", r.status, r.body)
 	}
 }
 
@@ -180,52 +613,200 @@ func TestCatalogGzipNegotiation(t *testing.T) {
 	zw := gzip.NewWriter(&buf)
 	zw.Write([]byte(`{"services":[]}`))
 	zw.Close()
-	s := NewServer(Options{Broker: gzRecorder{&recorder{gz: buf.Bytes()}}})
-	w := do(t, s, "GET", "/v2/catalog", "", map[string]string{"Accept-Encoding": "gzip, deflate"})
-	if w.Header().Get("Content-Encoding") != "gzip" {
-		t.Fatalf("no gzip: %v", w.Header())
-	}
-	zr, err := gzip.NewReader(w.Body)
-	if err != nil {
-		t.Fatal(err)
-	}
-	plain, _ := io.ReadAll(zr)
-	if string(plain) != `{"services":[]}` {
-		t.Errorf("gzip body %q", plain)
-	}
-	w = do(t, s, "GET", "/v2/catalog", "", nil)
-	if w.Header().Get("Content-Encoding") != "" || w.Body.String() != `{"services":[]}` {
-		t.Errorf("plain catalog: %v %s", w.Header(), w.Body)
+	s := NewServer(Options{Broker: gzBroker{jsonBroker{fake: &fake{}, body: []byte(`{"services":[]}`), gz: buf.Bytes()}}})
+	cases := []struct {
+		accept string
+		gzip   bool
+	}{{"gzip, deflate", true}, {"br;q=1.0, gzip;q=0.5", true}, {"gzip;q=0", false}, {"", false}, {"deflate", false}}
+	for _, c := range cases {
+		t.Run(c.accept, func(t *testing.T) {
+			req := httptest.NewRequest("GET", "/v2/catalog", nil)
+			req.Header.Set("X-Broker-API-Version", "2.17")
+			if c.accept != "" {
+				req.Header.Set("Accept-Encoding", c.accept)
+			}
+			w := httptest.NewRecorder()
+			s.ServeHTTP(w, req)
+			body := w.Body.Bytes()
+			if got := w.Header().Get("Content-Encoding") == "gzip"; got != c.gzip {
+				t.Fatalf("gzip %v, want %v", got, c.gzip)
+			}
+			if c.gzip {
+				zr, err := gzip.NewReader(bytes.NewReader(body))
+				if err != nil {
+					t.Fatal(err)
+				}
+				if body, err = io.ReadAll(zr); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if string(body) != `{"services":[]}` {
+				t.Errorf("body %q", body)
+			}
+		})
 	}
 }
 
-func TestMetricsAndRedactedLogs(t *testing.T) {
-	reg := prometheus.NewRegistry()
-	var logs bytes.Buffer
-	s := NewServer(Options{Broker: &recorder{}, Metrics: NewMetrics(reg), LogRequests: true,
-		Logger: slog.New(slog.NewJSONHandler(&logs, nil))})
-	do(t, s, "PUT", "/v2/service_instances/i", `{"service_id":"s","plan_id":"p","organization_guid":"o","space_guid":"x","parameters":{"admin_password":"hunter2","size":1}}`, nil)
-	do(t, s, "GET", "/v2/catalog", "", map[string]string{"X-Broker-API-Version": ""})
-	if got := count(s.o.Metrics.requests.WithLabelValues("provision", "201")); got != 1 {
-		t.Errorf("provision 201 counted %v", got)
+func TestHandleExtra(t *testing.T) {
+	f := &fake{}
+	var got []string
+	s := NewServer(Options{Broker: f, Auth: staticAuth{principal: "admin"}})
+	s.HandleExtra("POST /v2/bootstrap", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		WriteJSON(w, 200, map[string]string{"msg": "Bootstrap job started"})
+	}))
+	s.HandleExtra("DELETE /v2/apb/{id}", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		got = append(got, r.PathValue("id"))
+		w.WriteHeader(http.StatusNoContent)
+	}))
+	base := serve(t, s)
+	for _, prefix := range Prefixes {
+		// No version header: extra routes do not require one.
+		r := send(t, base, "POST", prefix+"/v2/bootstrap", "", map[string]string{"X-Broker-API-Version": "", "X-Broker-API-Request-Identity": "x-1"})
+		if r.status != 200 || !strings.Contains(r.body, "Bootstrap job started") || r.hdr.Get("X-Broker-API-Request-Identity") != "x-1" {
+			t.Errorf("%s bootstrap: %d %s %v", prefix, r.status, r.body, r.hdr)
+		}
+		if r := send(t, base, "DELETE", prefix+"/v2/apb/a%2Fb", "", map[string]string{"X-Broker-API-Version": ""}); r.status != 204 {
+			t.Errorf("%s delete apb: %d %s", prefix, r.status, r.body)
+		}
 	}
-	if got := count(s.o.Metrics.requests.WithLabelValues("catalog", "412")); got != 1 {
-		t.Errorf("catalog 412 counted %v", got)
+	if want := []string{"a/b", "a/b", "a/b"}; !reflect.DeepEqual(got, want) {
+		t.Errorf("path values %q, want %q", got, want)
 	}
-	if strings.Contains(logs.String(), "hunter2") {
-		t.Errorf("a password reached the logs: %s", logs.String())
+	if r := send(t, base, "GET", "/v2/bootstrap", "", nil); r.status != 405 || r.hdr.Get("Allow") != "POST" {
+		t.Errorf("GET bootstrap: %d Allow %q", r.status, r.hdr.Get("Allow"))
 	}
-	var line map[string]any
-	for _, l := range strings.Split(strings.TrimSpace(logs.String()), "\n") {
-		json.Unmarshal([]byte(l), &line)
-		if line["msg"] == "request body" && !strings.Contains(l, "<redacted>") {
-			t.Errorf("body logged without redaction: %s", l)
+	// Authentication applies to extra routes too.
+	denied := NewServer(Options{Broker: f, Auth: staticAuth{err: ErrUnauthorized}})
+	called := false
+	denied.HandleExtra("POST /v2/bootstrap", http.HandlerFunc(func(http.ResponseWriter, *http.Request) { called = true }))
+	if r := send(t, serve(t, denied), "POST", "/osb/v2/bootstrap", "", nil); r.status != 401 || called {
+		t.Errorf("unauthenticated bootstrap: %d, handler called %v", r.status, called)
+	}
+}
+
+func TestExtraRouteName(t *testing.T) {
+	cases := map[string]string{
+		"POST /v2/bootstrap":  "post_bootstrap",
+		"DELETE /v2/apb/{id}": "delete_apb_id",
+		"DELETE /v2/apb":      "delete_apb",
+		"GET /v2/x/{rest...}": "get_x_rest",
+	}
+	for in, want := range cases {
+		if got := extraRouteName(in); got != want {
+			t.Errorf("extraRouteName(%q) = %q, want %q", in, got, want)
 		}
 	}
 }
 
-func count(c prometheus.Counter) float64 {
-	var m dto.Metric
-	c.Write(&m)
-	return m.GetCounter().GetValue()
+func TestWriteJSON(t *testing.T) {
+	w := httptest.NewRecorder()
+	WriteJSON(w, 418, map[string]int{"a": 1})
+	if w.Code != 418 || w.Body.String() != `{"a":1}` || w.Header().Get("Content-Type") != "application/json" {
+		t.Errorf("WriteJSON: %d %q %v", w.Code, w.Body, w.Header())
+	}
+	w = httptest.NewRecorder()
+	WriteJSON(w, 200, map[string]any{"f": func() {}})
+	if w.Code != 500 || w.Body.String() != `{"description":"internal error"}` {
+		t.Errorf("unencodable: %d %q", w.Code, w.Body)
+	}
+}
+
+func counter(t *testing.T, m *Metrics, route, code string) float64 {
+	t.Helper()
+	var d dto.Metric
+	if err := m.requests.WithLabelValues(route, code).Write(&d); err != nil {
+		t.Fatal(err)
+	}
+	return d.GetCounter().GetValue()
+}
+
+func TestMetrics(t *testing.T) {
+	reg := prometheus.NewRegistry()
+	m := NewMetrics(reg)
+	f := &fake{prov: &ProvisionResponse{Async: true}}
+	s := NewServer(Options{Broker: f, Metrics: m})
+	s.HandleExtra("DELETE /v2/apb/{id}", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(204) }))
+	base := serve(t, s)
+	send(t, base, "GET", "/v2/catalog", "", nil)
+	send(t, base, "GET", "/osb/v2/catalog", "", nil)
+	send(t, base, "GET", "/v2/catalog", "", map[string]string{"X-Broker-API-Version": ""})
+	send(t, base, "PUT", "/v2/service_instances/a", provBody, nil)
+	send(t, base, "PUT", "/v2/service_instances/b", provBody, nil)
+	send(t, base, "GET", "/v2/service_instances/zzz/last_operation", "", nil)
+	send(t, base, "DELETE", "/v2/apb/one", "", nil)
+	send(t, base, "DELETE", "/v2/apb/two", "", nil)
+	send(t, base, "GET", "/nope", "", nil)
+	cases := []struct {
+		route, code string
+		want        float64
+	}{
+		{"catalog", "200", 2}, {"catalog", "412", 1}, {"provision", "202", 2}, {"last_operation", "200", 1},
+		{"delete_apb_id", "204", 2}, {"not_found", "404", 1}, {"provision", "201", 0},
+	}
+	families, err := reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	names := map[string]int{}
+	for _, fam := range families {
+		names[fam.GetName()] = len(fam.GetMetric())
+	}
+	// Route labels are fixed names, so ids never multiply series.
+	if names["osb_http_requests_total"] != 6 || names["osb_http_request_duration_seconds"] != 5 {
+		t.Errorf("series per family: %v", names)
+	}
+	for _, c := range cases {
+		if got := counter(t, m, c.route, c.code); got != c.want {
+			t.Errorf("osb_http_requests_total{route=%q,code=%q} = %v, want %v", c.route, c.code, got, c.want)
+		}
+	}
+}
+
+func TestLogging(t *testing.T) {
+	body := `{"service_id":"sid","plan_id":"pid","organization_guid":"o","space_guid":"x","parameters":{
+		"admin_password":"hunter2","size":1,"nested":[{"api_token":"tok-123"}],"client_secret":"sec-456",
+		"credentials":{"user":"cred-789"},"region":"RegionOne"}}`
+	secrets := []string{"hunter2", "tok-123", "sec-456", "cred-789"}
+	for _, logBodies := range []bool{false, true} {
+		t.Run(fmt.Sprintf("LogRequests=%v", logBodies), func(t *testing.T) {
+			f := &fake{}
+			base, logs := newTestServer(t, f, Options{LogRequests: logBodies, Auth: staticAuth{principal: "admin"}})
+			send(t, base, "PUT", "/v2/service_instances/i", body, map[string]string{"X-Broker-API-Request-Identity": "rid-log"})
+			send(t, base, "GET", "/v2/catalog", "", nil)
+			lines := logs.lines(t, "request")
+			if len(lines) != 2 {
+				t.Fatalf("%d request lines, want one per request: %s", len(lines), logs)
+			}
+			l := lines[0]
+			for k, want := range map[string]any{"method": "PUT", "route": "provision", "status": 201.0, "request_id": "rid-log", "principal": "admin"} {
+				if l[k] != want {
+					t.Errorf("log %s = %v, want %v", k, l[k], want)
+				}
+			}
+			if _, ok := l["duration"]; !ok {
+				t.Errorf("no duration in %v", l)
+			}
+			for _, s := range secrets {
+				if strings.Contains(logs.String(), s) {
+					t.Errorf("secret %q reached the logs", s)
+				}
+			}
+			bodies := logs.lines(t, "request body")
+			if !logBodies {
+				if len(bodies) != 0 || strings.Contains(logs.String(), "RegionOne") {
+					t.Errorf("bodies logged without LogRequests: %s", logs)
+				}
+				return
+			}
+			if len(bodies) != 1 {
+				t.Fatalf("%d body lines, want 1: %s", len(bodies), logs)
+			}
+			b, _ := json.Marshal(bodies[0]["body"])
+			for _, want := range []string{"RegionOne", `"admin_password":"\u003credacted\u003e"`, `"credentials":"\u003credacted\u003e"`, `"api_token":"\u003credacted\u003e"`} {
+				if !strings.Contains(string(b), want) {
+					t.Errorf("logged body %s lacks %s", b, want)
+				}
+			}
+		})
+	}
 }
