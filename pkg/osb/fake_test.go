@@ -40,7 +40,7 @@ type fake struct {
 	unbind   *UnbindResponse
 	getb     *GetBindingResponse
 	// los are answered in turn by both last_operation routes; the last
-	// one repeats.
+	// one repeats. A state of stateGone answers 410 instead.
 	los []*LastOperationResponse
 }
 
@@ -113,24 +113,29 @@ func (f *fake) GetInstance(ctx context.Context, ri RequestInfo, id string, req *
 	return or(f.inst, &GetInstanceResponse{ServiceID: "sid", PlanID: "pid"}), nil
 }
 
-func (f *fake) nextLO() *LastOperationResponse {
+const stateGone = "gone"
+
+func (f *fake) nextLO() (*LastOperationResponse, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	if len(f.los) == 0 {
-		return &LastOperationResponse{State: StateSucceeded}
+		return &LastOperationResponse{State: StateSucceeded}, nil
 	}
 	lo := *f.los[0]
 	if len(f.los) > 1 {
 		f.los = f.los[1:]
 	}
-	return &lo
+	if lo.State == stateGone {
+		return nil, Gone("the operation's resource is gone")
+	}
+	return &lo, nil
 }
 
 func (f *fake) LastOperation(ctx context.Context, ri RequestInfo, id string, req *LastOperationRequest) (*LastOperationResponse, error) {
 	if err := f.record("LastOperation", ri, id, "", req); err != nil {
 		return nil, err
 	}
-	return f.nextLO(), nil
+	return f.nextLO()
 }
 
 func (f *fake) Bind(ctx context.Context, ri RequestInfo, iid, bid string, req *BindRequest) (*BindResponse, error) {
@@ -158,7 +163,7 @@ func (f *fake) BindingLastOperation(ctx context.Context, ri RequestInfo, iid, bi
 	if err := f.record("BindingLastOperation", ri, iid, bid, req); err != nil {
 		return nil, err
 	}
-	return f.nextLO(), nil
+	return f.nextLO()
 }
 
 // syncBuffer collects log output written from server goroutines.
