@@ -75,7 +75,7 @@ image_size() { "$DOCKER" image inspect -f '{{.Size}}' "$1" | awk '{ printf "%.0f
 
 build_apb_base() {
   local h
-  h=$(inputs_hash "$(image_id "$OSB_BASE_IMAGE")" apb-base -- 'apb-base/openstack-apb/*' 'apb-base/tests/*' '*/__pycache__/*')
+  h=$(inputs_hash "$(image_id "$OSB_BASE_IMAGE")" apb-base -- 'apb-base/openstack-apb/*' 'apb-base/tests/*' '*/__pycache__/*' 'apb-base/README.md')
   build apb-base "$h" "$APB_BASE_IMAGE" -t "$UPSTREAM_APB_BASE" apb-base
   # The upstream tag follows even when the build was skipped.
   "$DOCKER" tag "$APB_BASE_IMAGE" "$UPSTREAM_APB_BASE"
@@ -83,7 +83,7 @@ build_apb_base() {
 
 build_openstack_apb() {
   local h
-  h=$(inputs_hash "$(image_id "$APB_BASE_IMAGE")" apb-base/openstack-apb -- 'apb-base/openstack-apb/tests/*' '*/__pycache__/*')
+  h=$(inputs_hash "$(image_id "$APB_BASE_IMAGE")" apb-base/openstack-apb -- 'apb-base/openstack-apb/tests/*' '*/__pycache__/*' 'apb-base/openstack-apb/README.md')
   build openstack-apb "$h" "$OPENSTACK_APB_IMAGE" --build-arg "APB_BASE=$APB_BASE_IMAGE" apb-base/openstack-apb
 }
 
