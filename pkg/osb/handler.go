@@ -236,12 +236,16 @@ func (s *Server) wrap(route string, osbRoute bool, h func(http.ResponseWriter, *
 func (s *Server) serve(w http.ResponseWriter, r *http.Request, ri *RequestInfo, osbRoute bool, h func(http.ResponseWriter, *http.Request, RequestInfo) error) error {
 	if s.o.Auth != nil {
 		p, err := s.o.Auth.Authenticate(r)
+		if errors.Is(err, ErrUnauthorized) || errors.Is(err, ErrForbidden) {
+			// The reason stays in the log: callers learn only the status.
+			s.log.Debug("request refused", "request_id", ri.RequestIdentity, "reason", err.Error())
+		}
 		switch {
 		case errors.Is(err, ErrUnauthorized):
 			w.Header().Set("WWW-Authenticate", `Basic realm="osb"`)
-			return &Error{Status: http.StatusUnauthorized, Description: "invalid credentials"}
+			return &Error{Status: http.StatusUnauthorized, Description: "missing or invalid credentials"}
 		case errors.Is(err, ErrForbidden):
-			return &Error{Status: http.StatusForbidden, Description: "not allowed"}
+			return &Error{Status: http.StatusForbidden, Description: "the credentials do not allow this request"}
 		case err != nil:
 			return fmt.Errorf("authenticating: %w", err)
 		}
