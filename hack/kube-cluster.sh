@@ -63,7 +63,9 @@ certs() {
 kubeconfig() {
   local token
   token=$(cut -d, -f1 "$DIR/pki/tokens.csv")
-  umask 077
+  # Not umask: containerd inherits it and would make every rootfs 0700.
+  : >"$KUBECONFIG_FILE"
+  chmod 600 "$KUBECONFIG_FILE"
   cat >"$KUBECONFIG_FILE" <<EOF
 apiVersion: v1
 kind: Config
@@ -162,16 +164,24 @@ EOF
   import_images "$PAUSE_IMAGE"
 }
 
+# import_images IMAGE...: docker save | ctr import, skipped when the node
+# already has that image id under that name.
 import_images() {
-  local img
+  local img id stamp
+  mkdir -p "$DIR/imported"
   for img in "$@"; do
+    id=$("${DOCKER:-docker}" image inspect -f '{{.Id}}' "$img") || die "no local image $img"
+    stamp=$DIR/imported/$(printf '%s' "$img" | tr '/:' '__')
+    if [ "$(cat "$stamp" 2>/dev/null)" = "$id" ]; then continue; fi
     log "importing $img into the node"
     "${DOCKER:-docker}" save "$img" | ctr -a "$SOCK" -n k8s.io images import - >/dev/null \
       || die "cannot import $img into containerd"
+    echo "$id" >"$stamp"
   done
 }
 
 start() {
+  umask 022
   need_apt containerd runc containernetworking-plugins openssl gcc libc6-dev
   local bin
   bin=$(hack/kube-build.sh)

@@ -82,7 +82,7 @@ func (r *Runtime) create(ctx context.Context, a runtime.Action) (*sandbox, *core
 	if err != nil {
 		return nil, nil, fmt.Errorf("creating the sandbox namespace: %w", err)
 	}
-	sb := &sandbox{op: a.OperationID, namespace: ns.Name, target: a.Namespace, pod: podName, red: &redactor{}}
+	sb := &sandbox{op: a.OperationID, namespace: ns.Name, target: a.Namespace, pod: podName, red: &redactor{}, started: make(chan struct{})}
 	sb.red.add(a.ExtraVars, false)
 	sb.red.add(a.ExtraVars["_apb_provision_creds"], true)
 	sb.red.add(a.ExtraVars["_apb_bind_creds"], true)

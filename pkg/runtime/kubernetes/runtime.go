@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"log/slog"
 	"sort"
+	"sync"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
@@ -60,6 +61,15 @@ type sandbox struct {
 	pod       string
 	secrets   []string // Secrets copied in and mounted
 	red       *redactor
+
+	// started is closed once the watch sees the container running or
+	// finished: before that the API server serves an empty log.
+	started   chan struct{}
+	startOnce sync.Once
+}
+
+func (sb *sandbox) markStarted() {
+	sb.startOnce.Do(func() { close(sb.started) })
 }
 
 func (r *Runtime) trace(op string, p Phase) {
@@ -109,7 +119,7 @@ func (r *Runtime) Attach(ctx context.Context, a runtime.Action, progress runtime
 		return nss.Items[j].CreationTimestamp.Before(&nss.Items[i].CreationTimestamp)
 	})
 	ns := nss.Items[0]
-	sb := &sandbox{op: a.OperationID, namespace: ns.Name, target: ns.Annotations[AnnotationTargetNamespace], red: &redactor{}}
+	sb := &sandbox{op: a.OperationID, namespace: ns.Name, target: ns.Annotations[AnnotationTargetNamespace], red: &redactor{}, started: make(chan struct{})}
 	sb.red.add(a.ExtraVars, false)
 	sb.red.add(a.ExtraVars["_apb_provision_creds"], true)
 	sb.red.add(a.ExtraVars["_apb_bind_creds"], true)
@@ -141,14 +151,15 @@ func (r *Runtime) Attach(ctx context.Context, a runtime.Action, progress runtime
 
 // follow waits for the pod, reads its result and cleans up.
 func (r *Runtime) follow(ctx, runCtx context.Context, a runtime.Action, sb *sandbox, pod *corev1.Pod, progress runtime.Progress, log *slog.Logger) (*runtime.Result, error) {
-	logsDone := make(chan struct{})
 	if log.Enabled(ctx, slog.LevelDebug) {
+		// The stream ends by itself when the container exits, which the
+		// kubelet notices a little after the pod's phase changes: it gets a
+		// context of its own so the action's result never waits for it.
+		logCtx, stop := context.WithTimeout(context.WithoutCancel(ctx), r.cfg.Timeout+time.Minute)
 		go func() {
-			defer close(logsDone)
-			r.streamLogs(runCtx, sb, log)
+			defer stop()
+			r.streamLogs(logCtx, sb, log)
 		}()
-	} else {
-		close(logsDone)
 	}
 
 	res := &runtime.Result{}
@@ -163,7 +174,6 @@ func (r *Runtime) follow(ctx, runCtx context.Context, a runtime.Action, sb *sand
 			err = fmt.Errorf("%s did not finish within %s", a.Name, r.cfg.Timeout)
 		}
 		r.cleanup(ctx, sb, true, log)
-		<-logsDone
 		return nil, err
 	}
 
@@ -181,12 +191,6 @@ func (r *Runtime) follow(ctx, runCtx context.Context, a runtime.Action, sb *sand
 		}
 	} else {
 		actErr = r.failure(a, sb, final, res, log)
-	}
-	// The log stream ends with the container; waiting keeps the bundle's
-	// last lines ahead of the outcome in the broker's log (bounded).
-	select {
-	case <-logsDone:
-	case <-time.After(2 * time.Second):
 	}
 	r.cleanup(ctx, sb, actErr != nil, log)
 	r.trace(a.OperationID, PhaseDone)

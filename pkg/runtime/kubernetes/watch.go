@@ -105,9 +105,13 @@ func (r *Runtime) observe(sb *sandbox, p *corev1.Pod, res *runtime.Result, progr
 	}
 	switch p.Status.Phase {
 	case corev1.PodSucceeded, corev1.PodFailed:
+		sb.markStarted()
 		return true, nil
 	}
 	for _, cs := range p.Status.ContainerStatuses {
+		if cs.State.Running != nil || cs.State.Terminated != nil {
+			sb.markStarted()
+		}
 		if w := cs.State.Waiting; w != nil && pullFailures[w.Reason] {
 			return true, &runtime.ActionError{ExitCode: -1, Message: fmt.Sprintf("bundle image %s cannot be started: %s", cs.Image, w.Reason)}
 		}
@@ -116,11 +120,16 @@ func (r *Runtime) observe(sb *sandbox, p *corev1.Pod, res *runtime.Result, progr
 }
 
 // streamLogs copies the bundle's log into the broker's at debug level,
-// redacted. The container may not have started yet: retried until ctx ends.
+// redacted. It starts once the watch has seen the container start; a
+// stream refused meanwhile is retried until ctx ends.
 func (r *Runtime) streamLogs(ctx context.Context, sb *sandbox, log *slog.Logger) {
-	req := r.client.CoreV1().Pods(sb.namespace).GetLogs(sb.pod, &corev1.PodLogOptions{Container: containerName, Follow: true})
+	select {
+	case <-sb.started:
+	case <-ctx.Done():
+		return
+	}
 	for {
-		s, err := req.Stream(ctx)
+		s, err := r.client.CoreV1().Pods(sb.namespace).GetLogs(sb.pod, &corev1.PodLogOptions{Container: containerName, Follow: true}).Stream(ctx)
 		if err == nil {
 			sc := bufio.NewScanner(s)
 			sc.Buffer(make([]byte, 64*1024), 1024*1024)
@@ -128,8 +137,12 @@ func (r *Runtime) streamLogs(ctx context.Context, sb *sandbox, log *slog.Logger)
 				log.Debug("bundle", "pod", sb.pod, "line", sb.red.redact(sc.Text()))
 			}
 			s.Close()
+			if sc.Err() != nil && ctx.Err() == nil {
+				log.Debug("bundle log stream ended", "pod", sb.pod, "err", sc.Err())
+			}
 			return
 		}
+		log.Debug("bundle log not available yet", "pod", sb.pod, "err", err)
 		if ctx.Err() != nil || apierrors.IsNotFound(err) && !errors.Is(err, context.Canceled) && podGone(ctx, r, sb) {
 			return
 		}

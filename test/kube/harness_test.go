@@ -1,0 +1,193 @@
+// Package kube runs the Kubernetes runtime against a real one-node cluster
+// whose pods really execute (hack/kube-cluster.sh), with the test bundle
+// image built FROM apb-base (test/bundles/testbundle). hack/test.d/30-kube.sh
+// starts the cluster and exports OSB_TEST_KUBECONFIG and OSB_TEST_BUNDLE_IMAGE.
+package kube
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"fmt"
+	"log/slog"
+	"net/url"
+	"os"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/tools/clientcmd"
+
+	kuberuntime "github.com/openstack-service-broker/openstack-service-broker/pkg/runtime/kubernetes"
+)
+
+const (
+	fqname       = "local-testbundle-apb"
+	credsSecret  = "test-creds"
+	cloudsSecret = "openstack-clouds"
+	// Values the tests look for in logs and pod specs: they must never show.
+	secretPassword = "S3cret-Pa55word-from-secret"
+	cloudPassword  = "Cl0uds-Pa55word-in-clouds-yaml"
+)
+
+type env struct {
+	client kubernetes.Interface
+	image  string
+	host   string
+	port   string
+}
+
+// setup connects to the test cluster, or fails saying how to start it.
+func setup(t *testing.T) *env {
+	t.Helper()
+	if strings.Contains(" "+os.Getenv("OSB_SKIP")+" ", " kube ") {
+		t.Skip("OSB_SKIP names kube")
+	}
+	kc, image := os.Getenv("OSB_TEST_KUBECONFIG"), os.Getenv("OSB_TEST_BUNDLE_IMAGE")
+	if kc == "" || image == "" {
+		t.Fatal("OSB_TEST_KUBECONFIG and OSB_TEST_BUNDLE_IMAGE are not set: run `make test`, or " +
+			"`. hack/test.d/30-kube.sh` style: hack/kube-cluster.sh start; test/bundles/testbundle/build.sh; " +
+			"hack/kube-cluster.sh import <image>; export both variables (or OSB_SKIP=kube to skip)")
+	}
+	rc, err := clientcmd.BuildConfigFromFlags("", kc)
+	if err != nil {
+		t.Fatalf("kubeconfig %s: %v", kc, err)
+	}
+	rc.QPS, rc.Burst = 100, 200
+	cs, err := kubernetes.NewForConfig(rc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	u, err := url.Parse(rc.Host)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &env{client: cs, image: image, host: u.Hostname(), port: u.Port()}
+}
+
+// namespaces makes a broker namespace holding the Secrets and a target
+// namespace, both removed at the end.
+func (e *env) namespaces(t *testing.T, ctx context.Context) (broker, target string) {
+	t.Helper()
+	mk := func(prefix string) string {
+		ns, err := e.client.CoreV1().Namespaces().Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{GenerateName: prefix}}, metav1.CreateOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() {
+			_ = e.client.CoreV1().Namespaces().Delete(context.Background(), ns.Name, metav1.DeleteOptions{})
+		})
+		return ns.Name
+	}
+	broker, target = mk("osb-broker-"), mk("osb-target-")
+	for _, s := range []*corev1.Secret{
+		{ObjectMeta: metav1.ObjectMeta{Name: credsSecret}, StringData: map[string]string{"username": "svc-user", "password": secretPassword}},
+		{ObjectMeta: metav1.ObjectMeta{Name: cloudsSecret}, StringData: map[string]string{
+			"clouds.yaml": "clouds:\n  devstack:\n    auth:\n      auth_url: http://127.0.0.1:5000/v3\n      username: admin\n      password: " + cloudPassword + "\n      project_name: admin\n    region_name: RegionOne\n",
+			"secure.yaml": "clouds:\n  devstack:\n    auth:\n      password: " + cloudPassword + "\n",
+		}},
+	} {
+		if _, err := e.client.CoreV1().Secrets(broker).Create(ctx, s, metav1.CreateOptions{}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return broker, target
+}
+
+// config is the runtime configuration for the test cluster.
+func (e *env) config(brokerNS string) kuberuntime.Config {
+	return kuberuntime.Config{
+		BrokerNamespace: brokerNS,
+		ImagePullPolicy: corev1.PullNever,
+		HostNetwork:     true,
+		Timeout:         3 * time.Minute,
+		ExtraEnv: []corev1.EnvVar{
+			{Name: "KUBERNETES_SERVICE_HOST", Value: e.host},
+			{Name: "KUBERNETES_SERVICE_PORT", Value: e.port},
+		},
+		SecretRules:  []kuberuntime.SecretRule{{APBName: fqname, Secret: credsSecret}},
+		CloudsSecret: cloudsSecret,
+	}
+}
+
+// logBuffer collects the runtime's log (debug level, with the bundle's).
+type logBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *logBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *logBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}
+
+func newLogger(t *testing.T) (*slog.Logger, *logBuffer) {
+	b := &logBuffer{}
+	t.Cleanup(func() {
+		if t.Failed() {
+			t.Logf("runtime log:\n%s", b.String())
+		}
+	})
+	return slog.New(slog.NewTextHandler(b, &slog.HandlerOptions{Level: slog.LevelDebug})), b
+}
+
+// sandboxOf finds the sandbox namespace of an operation by its label.
+func (e *env) sandboxOf(t *testing.T, ctx context.Context, op string) *corev1.Namespace {
+	t.Helper()
+	l, err := e.client.CoreV1().Namespaces().List(ctx, metav1.ListOptions{LabelSelector: kuberuntime.LabelOperation + "=" + op})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(l.Items) != 1 {
+		t.Fatalf("operation %s: %d sandbox namespaces, want 1", op, len(l.Items))
+	}
+	return &l.Items[0]
+}
+
+// waitFor polls cond (bounded) until it holds.
+func waitFor(t *testing.T, what string, limit time.Duration, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(limit)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("%s: not within %s", what, limit)
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+}
+
+func extraVars(instance, target string, params map[string]any) map[string]any {
+	v := map[string]any{
+		"_apb_plan_id":              "default",
+		"_apb_service_class_id":     "6e7b0c4a5d0b0d2cc0e8e8b2c7d0a7c1",
+		"_apb_service_instance_id":  instance,
+		"_apb_last_requesting_user": "test-user",
+		"namespace":                 target,
+		"cluster":                   "kubernetes",
+	}
+	for k, p := range params {
+		v[k] = p
+	}
+	return v
+}
+
+// newID is a random UUID, as platforms send.
+func newID(t *testing.T) string {
+	var b [16]byte
+	if _, err := rand.Read(b[:]); err != nil {
+		t.Fatal(err)
+	}
+	b[6], b[8] = b[6]&0x0f|0x40, b[8]&0x3f|0x80
+	return fmt.Sprintf("%x-%x-%x-%x-%x", b[0:4], b[4:6], b[6:8], b[8:10], b[10:16])
+}
