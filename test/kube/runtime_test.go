@@ -318,7 +318,9 @@ func TestFailures(t *testing.T) {
 			if ns.DeletionTimestamp != nil || ns.Annotations[kuberuntime.AnnotationKept] != "true" {
 				t.Errorf("keep_namespace_on_error: sandbox %s deleting=%v annotations %v", ns.Name, ns.DeletionTimestamp != nil, ns.Annotations)
 			}
-			t.Cleanup(func() { _ = e.client.CoreV1().Namespaces().Delete(context.Background(), ns.Name, metav1.DeleteOptions{}) })
+			t.Cleanup(func() {
+				_ = e.client.CoreV1().Namespaces().Delete(context.Background(), ns.Name, metav1.DeleteOptions{})
+			})
 		})
 	}
 	t.Cleanup(func() { checkNoSecrets(t, "runtime log", logs.String()) })

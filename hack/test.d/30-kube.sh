@@ -1,0 +1,16 @@
+# Sourced by hack/test.sh: the one-node Kubernetes for test/kube. Builds the
+# binaries into the cache (~17 min the first time), starts the cluster when
+# it is not running (and stops it at exit: only what this run started),
+# builds the test bundle image and imports it into the node.
+hack/kube-build.sh >/dev/null
+if hack/kube-cluster.sh status >/dev/null 2>&1; then
+  log "kube: one-node cluster already running"
+else
+  log "kube: starting the one-node cluster"
+  on_exit hack/kube-cluster.sh stop
+  hack/kube-cluster.sh start >/dev/null
+fi
+OSB_TEST_BUNDLE_IMAGE=$(test/bundles/testbundle/build.sh)
+hack/kube-cluster.sh import "$OSB_TEST_BUNDLE_IMAGE"
+OSB_TEST_KUBECONFIG=$(hack/kube-cluster.sh kubeconfig)
+export OSB_TEST_KUBECONFIG OSB_TEST_BUNDLE_IMAGE
