@@ -5,10 +5,11 @@
 # plugins. Pods use hostNetwork (there is no pod network); see DESIGN.md
 # "One-node cluster facts".
 #
-# Usage: hack/kube-cluster.sh start|stop|status|kubeconfig|import IMAGE...
+# Usage: hack/kube-cluster.sh start|stop|status|kubeconfig|import IMAGE...|tag SRC DST
 #   start       starts what is not running; prints the kubeconfig path
 #   stop        stops the processes this script started (by pid) and unmounts
 #   import IMG  copies local Docker images into the node's containerd
+#   tag SRC DST another name for an imported image (no copy)
 # State lives in $OSB_KUBE_DIR (default /tmp/osb-kube); binaries in the cache.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -180,6 +181,15 @@ import_images() {
   done
 }
 
+# ref NAME: the name containerd gives a Docker short name.
+ref() {
+  case "$1" in
+    */*.*/* | *.*/* | localhost/*) echo "$1" ;;
+    */*) echo "docker.io/$1" ;;
+    *) echo "docker.io/library/$1" ;;
+  esac
+}
+
 start() {
   umask 022
   need_apt containerd runc containernetworking-plugins openssl gcc libc6-dev
@@ -274,5 +284,6 @@ case "${1:-}" in
   status) status ;;
   kubeconfig) echo "$KUBECONFIG_FILE" ;;
   import) shift; . hack/docker.sh; ensure_docker; import_images "$@" ;;
-  *) die "usage: $0 start|stop|status|kubeconfig|import IMAGE..." ;;
+  tag) ctr -a "$SOCK" -n k8s.io images tag --force "$(ref "$2")" "$(ref "$3")" >/dev/null ;;
+  *) die "usage: $0 start|stop|status|kubeconfig|import IMAGE...|tag SRC DST" ;;
 esac

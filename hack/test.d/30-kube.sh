@@ -14,3 +14,5 @@ OSB_TEST_BUNDLE_IMAGE=$(test/bundles/testbundle/build.sh)
 hack/kube-cluster.sh import "$OSB_TEST_BUNDLE_IMAGE"
 OSB_TEST_KUBECONFIG=$(hack/kube-cluster.sh kubeconfig)
 export OSB_TEST_KUBECONFIG OSB_TEST_BUNDLE_IMAGE
+# The broker's local registry "local" names the bundle's image this way.
+hack/kube-cluster.sh tag "$OSB_TEST_BUNDLE_IMAGE" local/testbundle-apb:latest

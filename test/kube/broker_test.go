@@ -1,0 +1,255 @@
+package kube
+
+import (
+	"context"
+	"os"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	"github.com/openstack-service-broker/openstack-service-broker/pkg/apb"
+	"github.com/openstack-service-broker/openstack-service-broker/pkg/osb"
+	kuberuntime "github.com/openstack-service-broker/openstack-service-broker/pkg/runtime/kubernetes"
+	"github.com/openstack-service-broker/openstack-service-broker/test/kube/kubetest"
+)
+
+func testBundleSpec(t *testing.T) []byte {
+	t.Helper()
+	b, err := os.ReadFile("../bundles/testbundle/apb.yml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+func poll(t *testing.T, ctx context.Context, what string, f func() (*osb.LastOperationResponse, error)) *osb.LastOperationResponse {
+	t.Helper()
+	deadline := time.Now().Add(3 * time.Minute)
+	for {
+		lo, err := f()
+		if e, ok := osb.AsError(err); ok && e.Status == 410 && (strings.HasPrefix(what, "unbind") || strings.HasPrefix(what, "deprovision")) {
+			// 410 after a delete means it is done (OSB 2.17).
+			return &osb.LastOperationResponse{State: osb.StateSucceeded}
+		}
+		if err != nil {
+			t.Fatalf("%s: last_operation: %v", what, err)
+		}
+		if lo.State != osb.StateInProgress {
+			return lo
+		}
+		if time.Now().After(deadline) || ctx.Err() != nil {
+			t.Fatalf("%s: still in progress after 3 min", what)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+// TestBrokerHTTP provisions, binds, unbinds and deprovisions the test
+// bundle through the broker's OSB API, with pods on the real cluster.
+func TestBrokerHTTP(t *testing.T) {
+	e := setup(t)
+	c := kubetest.Connect(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 8*time.Minute)
+	defer cancel()
+	brokerNS, target := e.namespaces(t, ctx)
+	log, logs := newLogger(t)
+	cfg := c.RuntimeConfig(brokerNS)
+	cfg.SecretRules = []kuberuntime.SecretRule{{APBName: kubetest.FQName, Secret: credsSecret}}
+	cfg.CloudsSecret = cloudsSecret
+	var mu sync.Mutex
+	var actions []string
+	cfg.Trace = func(op string, p kuberuntime.Phase, _ time.Time) {
+		if p != kuberuntime.PhasePodCreated {
+			return
+		}
+		l, err := e.client.CoreV1().Pods(metav1.NamespaceAll).List(context.Background(), metav1.ListOptions{LabelSelector: kuberuntime.LabelOperation + "=" + op})
+		if err == nil && len(l.Items) == 1 {
+			mu.Lock()
+			actions = append(actions, l.Items[0].Labels[kuberuntime.LabelAction])
+			mu.Unlock()
+		}
+	}
+	rt, err := kuberuntime.New(cfg, c.Client, log)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b := kubetest.StartBroker(t, t.TempDir(), testBundleSpec(t), rt, brokerNS)
+	t.Cleanup(func() {
+		if t.Failed() {
+			t.Logf("broker log:\n%s", b.Logs)
+		}
+	})
+	sid, pid := apb.ServiceID(kubetest.FQName), apb.PlanID(kubetest.FQName, "default")
+	instance, binding := newID(t), newID(t)
+	octx := map[string]any{"platform": "kubernetes", "namespace": target}
+
+	pr, err := b.Client.Provision(ctx, instance, &osb.ProvisionRequest{ServiceID: sid, PlanID: pid, OrganizationGUID: "org", SpaceGUID: "space",
+		Context: octx, Parameters: map[string]any{"greeting": "from http"}}, true)
+	if err != nil {
+		t.Fatalf("provision: %v", err)
+	}
+	if !pr.Async {
+		t.Fatalf("provision answered synchronously")
+	}
+	lo := poll(t, ctx, "provision", func() (*osb.LastOperationResponse, error) {
+		return b.Client.LastOperation(ctx, instance, &osb.LastOperationRequest{Operation: pr.Operation})
+	})
+	if lo.State != osb.StateSucceeded {
+		t.Fatalf("provision ended %s: %s", lo.State, lo.Description)
+	}
+	cm, err := e.client.CoreV1().ConfigMaps(target).Get(ctx, "testbundle-"+instance, metav1.GetOptions{})
+	if err != nil {
+		t.Fatalf("the bundle's ConfigMap: %v", err)
+	}
+	for k, v := range map[string]string{"greeting": "from http", "plan": "default", "cluster": "kubernetes", "os_cloud": "devstack", "clouds_readable": "yes"} {
+		if cm.Data[k] != v {
+			t.Errorf("bundle saw %s = %q, want %q", k, cm.Data[k], v)
+		}
+	}
+
+	br, err := b.Client.Bind(ctx, instance, binding, &osb.BindRequest{ServiceID: sid, PlanID: pid, Context: octx}, true)
+	if err != nil {
+		t.Fatalf("bind: %v", err)
+	}
+	if br.Async {
+		lo := poll(t, ctx, "bind", func() (*osb.LastOperationResponse, error) {
+			return b.Client.BindingLastOperation(ctx, instance, binding, &osb.LastOperationRequest{Operation: br.Operation})
+		})
+		if lo.State != osb.StateSucceeded {
+			t.Fatalf("bind ended %s: %s", lo.State, lo.Description)
+		}
+		gb, err := b.Client.GetBinding(ctx, instance, binding, nil)
+		if err != nil {
+			t.Fatalf("GET binding: %v", err)
+		}
+		br.Credentials = gb.Credentials
+	}
+	if br.Credentials["DB_USER"] != "user-"+instance[:8] || br.Credentials["BINDING_ID"] != binding {
+		t.Errorf("bind credentials = %v", br.Credentials)
+	}
+	pw, _ := br.Credentials["DB_PASSWORD"].(string)
+	if !strings.HasPrefix(pw, "pw-") {
+		t.Errorf("DB_PASSWORD = %q", pw)
+	}
+
+	ur, err := b.Client.Unbind(ctx, instance, binding, &osb.UnbindRequest{ServiceID: sid, PlanID: pid}, true)
+	if err != nil {
+		t.Fatalf("unbind: %v", err)
+	}
+	if ur.Async {
+		if lo := poll(t, ctx, "unbind", func() (*osb.LastOperationResponse, error) {
+			return b.Client.BindingLastOperation(ctx, instance, binding, &osb.LastOperationRequest{Operation: ur.Operation})
+		}); lo.State != osb.StateSucceeded {
+			t.Fatalf("unbind ended %s: %s", lo.State, lo.Description)
+		}
+	}
+
+	dr, err := b.Client.Deprovision(ctx, instance, &osb.DeprovisionRequest{ServiceID: sid, PlanID: pid}, true)
+	if err != nil {
+		t.Fatalf("deprovision: %v", err)
+	}
+	if dr.Async {
+		lo := poll(t, ctx, "deprovision", func() (*osb.LastOperationResponse, error) {
+			return b.Client.LastOperation(ctx, instance, &osb.LastOperationRequest{Operation: dr.Operation})
+		})
+		if lo.State != osb.StateSucceeded {
+			t.Fatalf("deprovision ended %s: %s", lo.State, lo.Description)
+		}
+	}
+	if _, err := e.client.CoreV1().ConfigMaps(target).Get(ctx, "testbundle-"+instance, metav1.GetOptions{}); !apierrors.IsNotFound(err) {
+		t.Errorf("deprovision left the bundle's ConfigMap: %v", err)
+	}
+	// Every sandbox of the instance is gone or going.
+	nss, err := e.client.CoreV1().Namespaces().List(ctx, metav1.ListOptions{LabelSelector: kuberuntime.LabelInstance + "=" + instance})
+	if err != nil {
+		t.Fatal(err)
+	}
+	mu.Lock()
+	if got := strings.Join(actions, " "); got != "provision bind unbind deprovision" {
+		t.Errorf("pods created for %q, want provision bind unbind deprovision", got)
+	}
+	mu.Unlock()
+	for _, ns := range nss.Items {
+		if ns.DeletionTimestamp == nil {
+			t.Errorf("sandbox %s not removed", ns.Name)
+		}
+	}
+	checkNoSecrets(t, "broker log", b.Logs.String())
+	checkNoSecrets(t, "runtime log", logs.String())
+	if strings.Contains(b.Logs.String()+logs.String(), pw) {
+		t.Errorf("the bind password appears in a log")
+	}
+}
+
+// TestBrokerRestart: the broker stops while a provision pod runs; the next
+// broker (same etcd data) re-attaches to that pod instead of starting
+// another, and the operation succeeds.
+func TestBrokerRestart(t *testing.T) {
+	e := setup(t)
+	c := kubetest.Connect(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 6*time.Minute)
+	defer cancel()
+	brokerNS, target := e.namespaces(t, ctx)
+	log, rlogs := newLogger(t)
+	rt, err := kuberuntime.New(c.RuntimeConfig(brokerNS), c.Client, log)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	b := kubetest.StartBroker(t, dir, testBundleSpec(t), rt, brokerNS)
+	sid, pid := apb.ServiceID(kubetest.FQName), apb.PlanID(kubetest.FQName, "default")
+	instance := newID(t)
+	pr, err := b.Client.Provision(ctx, instance, &osb.ProvisionRequest{ServiceID: sid, PlanID: pid, OrganizationGUID: "org", SpaceGUID: "space",
+		Context: map[string]any{"platform": "kubernetes", "namespace": target}, Parameters: map[string]any{"sleep_seconds": 15}}, true)
+	if err != nil {
+		t.Fatalf("provision: %v", err)
+	}
+	sel := metav1.ListOptions{LabelSelector: kuberuntime.LabelInstance + "=" + instance}
+	var podName string
+	waitFor(t, "the provision pod running", 90*time.Second, func() bool {
+		l, err := e.client.CoreV1().Pods(metav1.NamespaceAll).List(ctx, sel)
+		if err != nil || len(l.Items) != 1 || l.Items[0].Status.Phase != "Running" {
+			return false
+		}
+		podName = l.Items[0].Name
+		return true
+	})
+	if err := b.Stop(); err != nil {
+		t.Fatalf("stopping the broker: %v", err)
+	}
+	b2 := kubetest.StartBroker(t, dir, testBundleSpec(t), rt, brokerNS)
+	t.Cleanup(func() {
+		if t.Failed() {
+			t.Logf("first broker log:\n%s\nsecond broker log:\n%s", b.Logs, b2.Logs)
+		}
+	})
+	lo := poll(t, ctx, "provision across a restart", func() (*osb.LastOperationResponse, error) {
+		return b2.Client.LastOperation(ctx, instance, &osb.LastOperationRequest{Operation: pr.Operation})
+	})
+	if lo.State != osb.StateSucceeded {
+		t.Fatalf("provision ended %s: %s", lo.State, lo.Description)
+	}
+	pods, err := e.client.CoreV1().Pods(metav1.NamespaceAll).List(ctx, sel)
+	if err != nil {
+		t.Fatal(err)
+	}
+	nss, err := e.client.CoreV1().Namespaces().List(ctx, sel)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(nss.Items) != 1 {
+		t.Errorf("%d sandboxes for the instance, want 1 (re-attached, not started again)", len(nss.Items))
+	}
+	for _, p := range pods.Items {
+		if p.Name != podName {
+			t.Errorf("a second pod %s ran for the instance", p.Name)
+		}
+	}
+	if !strings.Contains(rlogs.String(), "re-attached to bundle pod") {
+		t.Errorf("the runtime did not re-attach to the running pod")
+	}
+}

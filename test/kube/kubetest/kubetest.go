@@ -1,0 +1,202 @@
+// Package kubetest starts the whole broker (config file, embedded etcd, a
+// local registry holding the test bundle) with the Kubernetes runtime on the
+// one-node test cluster, for test/kube and bench/runtime.
+package kubetest
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/tools/clientcmd"
+
+	"github.com/openstack-service-broker/openstack-service-broker/pkg/daemon"
+	"github.com/openstack-service-broker/openstack-service-broker/pkg/osb"
+	kuberuntime "github.com/openstack-service-broker/openstack-service-broker/pkg/runtime/kubernetes"
+)
+
+// FQName is the test bundle's catalog name in the broker's local registry
+// "local"; its image is local/testbundle-apb:latest.
+const (
+	FQName   = "local-testbundle-apb"
+	Image    = "local/testbundle-apb:latest"
+	user     = "admin"
+	password = "kube-e2e-pw"
+)
+
+// Cluster is the test cluster from OSB_TEST_KUBECONFIG.
+type Cluster struct {
+	Client     kubernetes.Interface
+	Host, Port string
+}
+
+// Connect fails tb, saying how to start the cluster, when it is not there.
+func Connect(tb testing.TB) *Cluster {
+	tb.Helper()
+	if strings.Contains(" "+os.Getenv("OSB_SKIP")+" ", " kube ") {
+		tb.Skip("OSB_SKIP names kube")
+	}
+	kc := os.Getenv("OSB_TEST_KUBECONFIG")
+	if kc == "" || os.Getenv("OSB_TEST_BUNDLE_IMAGE") == "" {
+		tb.Fatal("OSB_TEST_KUBECONFIG/OSB_TEST_BUNDLE_IMAGE not set: run `make test` (hack/test.d/30-kube.sh starts " +
+			"the one-node cluster and imports the test bundle), or OSB_SKIP=kube")
+	}
+	rc, err := clientcmd.BuildConfigFromFlags("", kc)
+	if err != nil {
+		tb.Fatalf("kubeconfig %s: %v", kc, err)
+	}
+	rc.QPS, rc.Burst = 200, 400
+	cs, err := kubernetes.NewForConfig(rc)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	u, err := url.Parse(rc.Host)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return &Cluster{Client: cs, Host: u.Hostname(), Port: u.Port()}
+}
+
+// RuntimeConfig is the runtime configuration for the test cluster.
+func (c *Cluster) RuntimeConfig(brokerNS string) kuberuntime.Config {
+	return kuberuntime.Config{
+		BrokerNamespace: brokerNS,
+		ImagePullPolicy: corev1.PullNever,
+		HostNetwork:     true,
+		Timeout:         3 * time.Minute,
+		ExtraEnv: []corev1.EnvVar{
+			{Name: "KUBERNETES_SERVICE_HOST", Value: c.Host},
+			{Name: "KUBERNETES_SERVICE_PORT", Value: c.Port},
+		},
+	}
+}
+
+// Broker is a running daemon.
+type Broker struct {
+	URL    string
+	Client *osb.Client
+	Logs   *Buffer
+	Dir    string
+	stop   func() error
+}
+
+// Buffer is a goroutine-safe log sink.
+type Buffer struct {
+	mu sync.Mutex
+	b  strings.Builder
+}
+
+func (l *Buffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *Buffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
+}
+
+// Stop stops the daemon (what a killed broker leaves: pods keep running).
+func (b *Broker) Stop() error { return b.stop() }
+
+// StartBroker runs the daemon with rt in dir (reused across restarts: the
+// etcd data lives there). apbYML is the test bundle's apb.yml.
+func StartBroker(tb testing.TB, dir string, apbYML []byte, rt *kuberuntime.Runtime, brokerNS string) *Broker {
+	tb.Helper()
+	reg := filepath.Join(dir, "registry", "testbundle-apb")
+	if err := os.MkdirAll(reg, 0o755); err != nil {
+		tb.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(reg, "apb.yml"), apbYML, 0o644); err != nil {
+		tb.Fatal(err)
+	}
+	authDir := filepath.Join(dir, "auth")
+	if err := os.MkdirAll(authDir, 0o700); err != nil {
+		tb.Fatal(err)
+	}
+	for f, v := range map[string]string{"username": user, "password": password} {
+		if err := os.WriteFile(filepath.Join(authDir, f), []byte(v+"\n"), 0o600); err != nil {
+			tb.Fatal(err)
+		}
+	}
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		tb.Fatal(err)
+	}
+	port := l.Addr().(*net.TCPAddr).Port
+	l.Close()
+	cfg := fmt.Sprintf(`registry:
+  - type: local
+    name: local
+    path: %s
+    white_list: [".*"]
+dao:
+  etcd_data_dir: %s
+log:
+  stdout: true
+  level: debug
+openshift:
+  namespace: %s
+broker:
+  listen_address: 127.0.0.1:%d
+  plain_http: true
+  basic_auth_dir: %s
+  bootstrap_on_startup: true
+  launch_apb_on_bind: true
+  auth:
+    - type: basic
+      enabled: true
+`, filepath.Join(dir, "registry"), filepath.Join(dir, "etcd"), brokerNS, port, authDir)
+	cfgPath := filepath.Join(dir, "config.yaml")
+	if err := os.WriteFile(cfgPath, []byte(cfg), 0o600); err != nil {
+		tb.Fatal(err)
+	}
+	b := &Broker{Logs: &Buffer{}, Dir: dir}
+	ctx, cancel := context.WithCancel(context.Background())
+	ready, done := make(chan string, 1), make(chan error, 1)
+	go func() {
+		done <- daemon.Run(ctx, cfgPath, b.Logs, daemon.Options{Runtime: rt, Version: "kube-e2e", Ready: func(u string) { ready <- u }})
+	}()
+	select {
+	case b.URL = <-ready:
+	case err := <-done:
+		cancel()
+		tb.Fatalf("broker did not start: %v\n%s", err, b.Logs)
+	case <-time.After(90 * time.Second):
+		cancel()
+		tb.Fatalf("broker did not start within 90 s\n%s", b.Logs)
+	}
+	var once sync.Once
+	var stopErr error
+	b.stop = func() error {
+		once.Do(func() {
+			cancel()
+			select {
+			case stopErr = <-done:
+			case <-time.After(30 * time.Second):
+				stopErr = fmt.Errorf("broker did not stop within 30 s")
+			}
+		})
+		return stopErr
+	}
+	tb.Cleanup(func() { _ = b.stop() })
+	b.Client = osb.NewClient(osb.ClientOptions{URL: b.URL, Username: user, Password: password})
+	return b
+}
+
+// Logger is a debug-level logger into buf, for the runtime.
+func Logger(buf *Buffer) *slog.Logger {
+	return slog.New(slog.NewTextHandler(buf, &slog.HandlerOptions{Level: slog.LevelDebug}))
+}
