@@ -49,7 +49,9 @@ func BenchmarkActionOverhead(b *testing.B) {
 		if err != nil {
 			b.Fatal(err)
 		}
-		b.Cleanup(func() { _ = c.Client.CoreV1().Namespaces().Delete(context.Background(), ns.Name, metav1.DeleteOptions{}) })
+		b.Cleanup(func() {
+			_ = c.Client.CoreV1().Namespaces().Delete(context.Background(), ns.Name, metav1.DeleteOptions{})
+		})
 		return ns.Name
 	}
 	brokerNS, target := mk("osb-bench-broker-"), mk("osb-bench-target-")
