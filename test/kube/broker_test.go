@@ -51,6 +51,7 @@ func poll(t *testing.T, ctx context.Context, what string, f func() (*osb.LastOpe
 // TestBrokerHTTP provisions, binds, unbinds and deprovisions the test
 // bundle through the broker's OSB API, with pods on the real cluster.
 func TestBrokerHTTP(t *testing.T) {
+	t.Parallel() // TestJanitor, which reaps cluster-wide, runs before the parallel tests
 	e := setup(t)
 	c := kubetest.Connect(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 8*time.Minute)
@@ -189,6 +190,7 @@ func TestBrokerHTTP(t *testing.T) {
 // broker (same etcd data) re-attaches to that pod instead of starting
 // another, and the operation succeeds.
 func TestBrokerRestart(t *testing.T) {
+	t.Parallel() // TestJanitor, which reaps cluster-wide, runs before the parallel tests
 	e := setup(t)
 	c := kubetest.Connect(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 6*time.Minute)

@@ -22,6 +22,7 @@ import (
 // mapped, credentials read, sandbox removed) and the janitor as the
 // broker's service account: the manifest grants enough.
 func TestRBACManifest(t *testing.T) {
+	t.Parallel() // TestJanitor, which reaps cluster-wide, runs before the parallel tests
 	e := setup(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()

@@ -32,6 +32,7 @@ func (e *env) runningPod(t *testing.T, ctx context.Context, op string) *corev1.P
 // running; a new runtime re-attaches to it by the operation label and gets
 // its result without starting it again.
 func TestRestartReattaches(t *testing.T) {
+	t.Parallel() // TestJanitor, which reaps cluster-wide, runs before the parallel tests
 	e := setup(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
@@ -92,6 +93,8 @@ func TestRestartReattaches(t *testing.T) {
 
 // TestJanitor: sandboxes whose operation the broker no longer knows are
 // removed with their target-namespace role binding; known and kept ones stay.
+// Not parallel: the janitor reaps cluster-wide, so it runs before the
+// parallel tests start.
 func TestJanitor(t *testing.T) {
 	e := setup(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
@@ -117,7 +120,9 @@ func TestJanitor(t *testing.T) {
 		stop()
 		<-done
 	}
-	n, err := rt.Janitor(ctx, func(op string) bool { return op == known })
+	// Sandboxes other than this test's count as known, so that leftovers
+	// of an earlier interrupted run do not change the figures.
+	n, err := rt.Janitor(ctx, func(op string) bool { return op != orphan })
 	if err != nil || n != 1 {
 		t.Fatalf("Janitor = %d, %v; want 1 sandbox removed", n, err)
 	}
@@ -135,8 +140,8 @@ func TestJanitor(t *testing.T) {
 	if len(rbs.Items) != 1 || rbs.Items[0].Labels[kuberuntime.LabelOperation] != known {
 		t.Errorf("role bindings left in the target namespace: %d, want only the known operation's", len(rbs.Items))
 	}
-	// A second pass with everything unknown removes the rest.
-	if n, err := rt.Janitor(ctx, func(string) bool { return false }); err != nil || n != 1 {
+	// A second pass, the other operation forgotten too, removes the rest.
+	if n, err := rt.Janitor(ctx, func(op string) bool { return op != known }); err != nil || n != 1 {
 		t.Errorf("second Janitor = %d, %v; want 1", n, err)
 	}
 }

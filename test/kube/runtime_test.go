@@ -34,6 +34,7 @@ func (p *progressLog) all() []string {
 // and deprovisions the test bundle on the real cluster, and checks every
 // object the runtime made and what the bundle saw from inside its pod.
 func TestLifecycle(t *testing.T) {
+	t.Parallel() // TestJanitor, which reaps cluster-wide, runs before the parallel tests
 	e := setup(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 8*time.Minute)
 	defer cancel()
@@ -271,6 +272,7 @@ func checkRemoved(t *testing.T, ctx context.Context, e *env, op string) {
 // TestFailures: a failing playbook, a missing playbook and an image that
 // cannot start, with keep_namespace_on_error.
 func TestFailures(t *testing.T) {
+	t.Parallel() // TestJanitor, which reaps cluster-wide, runs before the parallel tests
 	e := setup(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	t.Cleanup(cancel) // the parallel subtests run after this function returns

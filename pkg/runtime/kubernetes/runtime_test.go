@@ -110,7 +110,7 @@ func TestRunFake(t *testing.T) {
 		t.Run(c.name, func(t *testing.T) {
 			cs := fakeCluster(t)
 			rt, err := New(Config{BrokerNamespace: "broker", KeepNamespaceOnError: c.keepErr, HTTPProxy: "http://proxy:3128",
-				SecretRules: []SecretRule{{APBName: "dh-test-apb", Secret: "creds"}, {APBName: "other", Secret: "nope"}},
+				SecretRules:  []SecretRule{{APBName: "dh-test-apb", Secret: "creds"}, {APBName: "other", Secret: "nope"}},
 				CloudsSecret: "clouds", Timeout: 30 * time.Second}, cs, nil)
 			if err != nil {
 				t.Fatal(err)
