@@ -240,10 +240,10 @@ func (b *Broker) BindingLastOperation(ctx context.Context, ri osb.RequestInfo, i
 	if j != nil && j.InstanceID != iid {
 		j = nil
 	}
+	if j != nil && j.Method == runtime.ActionUnbind && j.State == store.JobSucceeded {
+		return nil, osb.Gone("binding %q was deleted", bid)
+	}
 	if berr != nil || cur.InstanceID != iid {
-		if j != nil && j.Method == runtime.ActionUnbind && j.State == store.JobSucceeded {
-			return nil, osb.Gone("binding %q was deleted", bid)
-		}
 		return nil, osb.NotFound("binding %q of instance %q does not exist", bid, iid)
 	}
 	if j == nil {

@@ -551,10 +551,12 @@ func (b *Broker) LastOperation(ctx context.Context, ri osb.RequestInfo, id strin
 	if err != nil {
 		return nil, err
 	}
+	// A finished deprovision is 410 even when the instance was read just
+	// before the job committed its deletion.
+	if j != nil && j.Method == runtime.ActionDeprovision && j.State == store.JobSucceeded {
+		return nil, osb.Gone("instance %q was deprovisioned", id)
+	}
 	if errors.Is(ierr, store.ErrNotFound) {
-		if j != nil && j.Method == runtime.ActionDeprovision && j.State == store.JobSucceeded {
-			return nil, osb.Gone("instance %q was deprovisioned", id)
-		}
 		return nil, osb.NotFound("instance %q does not exist", id)
 	}
 	if j == nil {
