@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	corev1 "k8s.io/api/core/v1"
 	"log/slog"
 	"os"
 
@@ -15,6 +16,7 @@ import (
 	"github.com/openstack-service-broker/openstack-service-broker/pkg/config"
 	"github.com/openstack-service-broker/openstack-service-broker/pkg/osb"
 	"github.com/openstack-service-broker/openstack-service-broker/pkg/runtime"
+	kuberuntime "github.com/openstack-service-broker/openstack-service-broker/pkg/runtime/kubernetes"
 	"github.com/openstack-service-broker/openstack-service-broker/pkg/runtime/none"
 )
 
@@ -25,8 +27,28 @@ func newRuntime(ctx context.Context, cfg *config.Config, log *slog.Logger) (runt
 		log.Warn("broker.runtime is none: every operation will fail until a runtime is configured")
 		return none.Runtime{Reason: "broker.runtime is \"none\"; set it to kubernetes"}, nil
 	case "kubernetes", "":
-		log.Warn("the Kubernetes runtime is not built into this broker yet: operations will fail")
-		return none.Runtime{Reason: "the kubernetes runtime is not available in this build"}, nil
+		rc, err := kubeConfig()
+		if err != nil {
+			return nil, &ConfigError{fmt.Errorf("broker.runtime kubernetes needs a cluster (in-cluster config or a kubeconfig): %w", err)}
+		}
+		cs, err := kubernetes.NewForConfig(rc)
+		if err != nil {
+			return nil, fmt.Errorf("kubernetes client: %w", err)
+		}
+		var rules []kuberuntime.SecretRule
+		for _, r := range cfg.Secrets {
+			rules = append(rules, kuberuntime.SecretRule{APBName: r.APBName, Secret: r.Secret})
+		}
+		rt, err := kuberuntime.New(kuberuntime.Config{
+			SandboxRole: cfg.OpenShift.SandboxRole, ImagePullPolicy: corev1.PullPolicy(cfg.OpenShift.ImagePullPolicy),
+			KeepNamespace: cfg.OpenShift.KeepNamespace, KeepNamespaceOnError: cfg.OpenShift.KeepNamespaceOnError,
+			BrokerNamespace: cfg.OpenShift.Namespace, Cluster: clusterName(cfg), SecretRules: rules,
+			HTTPProxy: os.Getenv("HTTP_PROXY"), HTTPSProxy: os.Getenv("HTTPS_PROXY"), NoProxy: os.Getenv("NO_PROXY"),
+		}, cs, log)
+		if err != nil {
+			return nil, &ConfigError{err}
+		}
+		return rt, nil
 	case "docker":
 		log.Warn("the Docker runtime is not built into this broker yet: operations will fail")
 		return none.Runtime{Reason: "the docker runtime is not available in this build"}, nil
