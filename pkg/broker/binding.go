@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"maps"
-	"time"
 
 	"github.com/openstack-service-broker/openstack-service-broker/pkg/osb"
 	"github.com/openstack-service-broker/openstack-service-broker/pkg/runtime"
@@ -93,26 +92,15 @@ func (b *Broker) Bind(ctx context.Context, ri osb.RequestInfo, iid, bid string, 
 			return &osb.BindResponse{Credentials: creds.Credentials}, nil
 		}
 
-		token := newToken()
-		now := time.Now().UTC()
-		bi.Status, bi.Operation = store.StatusBinding, token
-		bi.CreateJobKey = "/state/" + bid + "/job/" + token
-		j := &store.Job{
-			Token: token, State: store.JobInProgress, Method: runtime.ActionBind,
-			InstanceID: iid, BindingID: bid, PlanID: req.PlanID, Parameters: req.Parameters, User: requester(ri),
-			Description: "bind job queued", CreatedAt: now, UpdatedAt: now,
-		}
-		rev, err := b.st.Commit(ctx, store.PutBinding(bi), store.PutInstance(&nextIn), store.PutJob(j))
-		if errors.Is(err, store.ErrConflict) {
+		j := newJob(runtime.ActionBind, iid, bid, req.PlanID, req.Parameters, ri)
+		bi.Status, bi.Operation = store.StatusBinding, j.Token
+		bi.CreateJobKey = "/state/" + bid + "/job/" + j.Token
+		if ok, err := b.startJob(ctx, j, store.PutBinding(bi), store.PutInstance(&nextIn)); err != nil {
+			return nil, err
+		} else if !ok {
 			continue
 		}
-		if err != nil {
-			return nil, storeErr(err, "storing binding")
-		}
-		j.Revision = rev
-		b.engine.Start(b.life, j)
-		b.log.Info("bind accepted", "instance_id", iid, "binding_id", bid, "operation", token)
-		return &osb.BindResponse{Async: true, Operation: token}, nil
+		return &osb.BindResponse{Async: true, Operation: j.Token}, nil
 	}
 	return nil, osb.ConcurrencyError("instance %q is being changed concurrently; retry", iid)
 }
@@ -180,26 +168,15 @@ func (b *Broker) Unbind(ctx context.Context, ri osb.RequestInfo, iid, bid string
 			}
 			return &osb.UnbindResponse{}, nil
 		}
-		token := newToken()
-		now := time.Now().UTC()
+		j := newJob(runtime.ActionUnbind, iid, bid, cur.PlanID, cur.UserParameters, ri)
 		next := *cur
-		next.Status, next.Operation = store.StatusUnbinding, token
-		j := &store.Job{
-			Token: token, State: store.JobInProgress, Method: runtime.ActionUnbind,
-			InstanceID: iid, BindingID: bid, PlanID: cur.PlanID, Parameters: cur.UserParameters, User: requester(ri),
-			Description: "unbind job queued", CreatedAt: now, UpdatedAt: now,
-		}
-		rev, err := b.st.Commit(ctx, store.PutBinding(&next), store.PutJob(j))
-		if errors.Is(err, store.ErrConflict) {
+		next.Status, next.Operation = store.StatusUnbinding, j.Token
+		if ok, err := b.startJob(ctx, j, store.PutBinding(&next)); err != nil {
+			return nil, err
+		} else if !ok {
 			continue
 		}
-		if err != nil {
-			return nil, storeErr(err, "storing binding")
-		}
-		j.Revision = rev
-		b.engine.Start(b.life, j)
-		b.log.Info("unbind accepted", "instance_id", iid, "binding_id", bid, "operation", token)
-		return &osb.UnbindResponse{Async: true, Operation: token}, nil
+		return &osb.UnbindResponse{Async: true, Operation: j.Token}, nil
 	}
 	return nil, osb.ConcurrencyError("binding %q is being changed concurrently; retry", bid)
 }

@@ -234,6 +234,32 @@ func bindSchema(p *osb.Plan) *osb.InputParameters {
 	return p.Schemas.ServiceBinding.Create
 }
 
+// newJob is a queued operation on an instance (and binding, if bid is set).
+func newJob(method, iid, bid, planID string, params map[string]any, ri osb.RequestInfo) *store.Job {
+	now := time.Now().UTC()
+	return &store.Job{
+		Token: newToken(), State: store.JobInProgress, Method: method,
+		InstanceID: iid, BindingID: bid, PlanID: planID, Parameters: params, User: requester(ri),
+		Description: method + " job queued", CreatedAt: now, UpdatedAt: now,
+	}
+}
+
+// startJob stores j with ops in one transaction and starts it. It returns
+// false, without error, when a compare lost a race: the caller decides again.
+func (b *Broker) startJob(ctx context.Context, j *store.Job, ops ...store.Op) (bool, error) {
+	rev, err := b.st.Commit(ctx, append(ops, store.PutJob(j))...)
+	if errors.Is(err, store.ErrConflict) {
+		return false, nil
+	}
+	if err != nil {
+		return false, storeErr(err, "storing the "+j.Method+" operation")
+	}
+	j.Revision = rev
+	b.engine.Start(b.life, j)
+	b.log.Info(j.Method+" accepted", "instance_id", j.InstanceID, "binding_id", j.BindingID, "operation", j.Token)
+	return true, nil
+}
+
 // maxRaces bounds re-evaluation after a lost compare-and-swap.
 const maxRaces = 5
 
@@ -260,8 +286,8 @@ func (b *Broker) Provision(ctx context.Context, ri osb.RequestInfo, id string, r
 		case !errors.Is(err, store.ErrNotFound):
 			return nil, storeErr(err, "reading instance")
 		}
-		token := newToken()
-		now := time.Now().UTC()
+		j := newJob(runtime.ActionProvision, id, "", req.PlanID, req.Parameters, ri)
+		token := j.Token
 		in := &store.ServiceInstance{
 			ID: id, Spec: ref.offering.spec, Context: req.Context, BindingIDs: map[string]bool{},
 			ServiceID: req.ServiceID, PlanID: req.PlanID, UserParameters: req.Parameters,
@@ -272,21 +298,11 @@ func (b *Broker) Provision(ctx context.Context, ri osb.RequestInfo, id string, r
 			in.MaintenanceVersion = req.MaintenanceInfo.Version
 		}
 		in.Parameters = b.instanceParams(in, ri)
-		j := &store.Job{
-			Token: token, State: store.JobInProgress, Method: runtime.ActionProvision,
-			InstanceID: id, PlanID: req.PlanID, Parameters: req.Parameters, User: requester(ri),
-			Description: "provision job queued", CreatedAt: now, UpdatedAt: now,
-		}
-		rev, err := b.st.Commit(ctx, store.PutInstance(in), store.PutJob(j))
-		if errors.Is(err, store.ErrConflict) {
+		if ok, err := b.startJob(ctx, j, store.PutInstance(in)); err != nil {
+			return nil, err
+		} else if !ok {
 			continue // someone created it meanwhile: decide again
 		}
-		if err != nil {
-			return nil, storeErr(err, "storing instance")
-		}
-		j.Revision = rev
-		b.engine.Start(b.life, j)
-		b.log.Info("provision accepted", "instance_id", id, "service", ref.offering.spec.FQName, "plan", ref.plan.Name, "operation", token)
 		return &osb.ProvisionResponse{Async: true, Operation: token, DashboardURL: b.dashboardURL(in)}, nil
 	}
 	return nil, osb.ConcurrencyError("instance %q is being changed concurrently; retry", id)
@@ -405,29 +421,18 @@ func (b *Broker) Update(ctx context.Context, ri osb.RequestInfo, id string, req 
 			}
 			return &osb.UpdateResponse{}, nil
 		}
-		token := newToken()
-		now := time.Now().UTC()
+		j := newJob(runtime.ActionUpdate, id, "", newRef.plan.ID, params, ri)
 		next := *cur
-		next.Operation = token
+		next.Operation = j.Token
 		if req.Context != nil {
 			next.Context = req.Context
 		}
-		j := &store.Job{
-			Token: token, State: store.JobInProgress, Method: runtime.ActionUpdate,
-			InstanceID: id, PlanID: newRef.plan.ID, Parameters: params, User: requester(ri),
-			Description: "update job queued", CreatedAt: now, UpdatedAt: now,
-		}
-		rev, err := b.st.Commit(ctx, store.PutInstance(&next), store.PutJob(j))
-		if errors.Is(err, store.ErrConflict) {
+		if ok, err := b.startJob(ctx, j, store.PutInstance(&next)); err != nil {
+			return nil, err
+		} else if !ok {
 			continue
 		}
-		if err != nil {
-			return nil, storeErr(err, "storing instance")
-		}
-		j.Revision = rev
-		b.engine.Start(b.life, j)
-		b.log.Info("update accepted", "instance_id", id, "plan", newRef.plan.Name, "operation", token)
-		return &osb.UpdateResponse{Async: true, Operation: token, DashboardURL: b.dashboardURL(cur)}, nil
+		return &osb.UpdateResponse{Async: true, Operation: j.Token, DashboardURL: b.dashboardURL(cur)}, nil
 	}
 	return nil, osb.ConcurrencyError("instance %q is being changed concurrently; retry", id)
 }
@@ -471,27 +476,16 @@ func (b *Broker) Deprovision(ctx context.Context, ri osb.RequestInfo, id string,
 				return nil, osb.ConcurrencyError("binding %q of instance %q has an operation in progress", bid, id)
 			}
 		}
-		token := newToken()
-		now := time.Now().UTC()
+		j := newJob(runtime.ActionDeprovision, id, "", cur.PlanID, cur.UserParameters, ri)
 		next := *cur
-		next.Operation = token
+		next.Operation = j.Token
 		next.Status = store.StatusDeprovisioning
-		j := &store.Job{
-			Token: token, State: store.JobInProgress, Method: runtime.ActionDeprovision,
-			InstanceID: id, PlanID: cur.PlanID, Parameters: cur.UserParameters, User: requester(ri),
-			Description: "deprovision job queued", CreatedAt: now, UpdatedAt: now,
-		}
-		rev, err := b.st.Commit(ctx, store.PutInstance(&next), store.PutJob(j))
-		if errors.Is(err, store.ErrConflict) {
+		if ok, err := b.startJob(ctx, j, store.PutInstance(&next)); err != nil {
+			return nil, err
+		} else if !ok {
 			continue
 		}
-		if err != nil {
-			return nil, storeErr(err, "storing instance")
-		}
-		j.Revision = rev
-		b.engine.Start(b.life, j)
-		b.log.Info("deprovision accepted", "instance_id", id, "operation", token)
-		return &osb.DeprovisionResponse{Async: true, Operation: token}, nil
+		return &osb.DeprovisionResponse{Async: true, Operation: j.Token}, nil
 	}
 	return nil, osb.ConcurrencyError("instance %q is being changed concurrently; retry", id)
 }
