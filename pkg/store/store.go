@@ -2,8 +2,10 @@ package store
 
 import (
 	"context"
+	"crypto/rand"
 	"crypto/tls"
 	"crypto/x509"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -31,6 +33,8 @@ const (
 	prefixBinding     = "/bind_instance/"
 	prefixState       = "/state/"
 	prefixCredentials = "/extracted_credentials/"
+	// keyBrokerID is ours: the Automation Broker's layout has no identity.
+	keyBrokerID = "/osb/broker_id"
 )
 
 // Config says which etcd to use.
@@ -193,6 +197,38 @@ func (s *Store) Healthy(ctx context.Context) error {
 		return wrapUnavailable(err)
 	}
 	return nil
+}
+
+// BrokerID returns the identity of the brokers sharing this store, made
+// on first use. Runtimes label what they create with it, so that brokers
+// with stores of their own can share a cluster without reaping each
+// other's sandboxes.
+func (s *Store) BrokerID(ctx context.Context) (string, error) {
+	var b [12]byte
+	if _, err := rand.Read(b[:]); err != nil {
+		return "", fmt.Errorf("making a broker id: %w", err)
+	}
+	fresh := "osb-" + hex.EncodeToString(b[:])
+	ctx, cancel := context.WithTimeout(ctx, s.timeout)
+	defer cancel()
+	// Create-if-absent in one transaction: replicas starting together
+	// agree on the first id written.
+	resp, err := s.cli.Txn(ctx).
+		If(clientv3.Compare(clientv3.CreateRevision(keyBrokerID), "=", 0)).
+		Then(clientv3.OpPut(keyBrokerID, fresh)).
+		Else(clientv3.OpGet(keyBrokerID)).
+		Commit()
+	if err != nil {
+		return "", wrapUnavailable(err)
+	}
+	if resp.Succeeded {
+		return fresh, nil
+	}
+	kvs := resp.Responses[0].GetResponseRange().Kvs
+	if len(kvs) == 0 || len(kvs[0].Value) == 0 {
+		return "", fmt.Errorf("%s is empty", keyBrokerID)
+	}
+	return string(kvs[0].Value), nil
 }
 
 func wrapUnavailable(err error) error {

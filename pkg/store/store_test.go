@@ -131,3 +131,36 @@ func TestUnavailableAfterClose(t *testing.T) {
 		t.Fatalf("Healthy on a closed store: %v, want ErrUnavailable", err)
 	}
 }
+
+// The broker id is made once: concurrent first calls agree, and it
+// survives a restart of the store.
+func TestBrokerIDStable(t *testing.T) {
+	dir := t.TempDir()
+	s := openTest(t, dir)
+	ctx := context.Background()
+	ids := make([]string, 8)
+	var wg sync.WaitGroup
+	for i := range ids {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			id, err := s.BrokerID(ctx)
+			if err != nil {
+				t.Error(err)
+			}
+			ids[i] = id
+		}()
+	}
+	wg.Wait()
+	for _, id := range ids {
+		if id != ids[0] || len(id) != len("osb-")+24 {
+			t.Fatalf("broker ids %q: want one id of the form osb-<24 hex>", ids)
+		}
+	}
+	s.Close()
+	s = openTest(t, dir)
+	defer s.Close()
+	if id, err := s.BrokerID(ctx); err != nil || id != ids[0] {
+		t.Fatalf("after restart: %q, %v; want %q", id, err, ids[0])
+	}
+}
