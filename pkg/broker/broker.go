@@ -11,6 +11,8 @@ import (
 	"log/slog"
 	"maps"
 	"reflect"
+	"regexp"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -34,6 +36,35 @@ type SecretRule struct {
 	Secret  string
 }
 
+// CloudsRule says which bundles get the OpenStack credentials.
+type CloudsRule struct {
+	// Secret (in the broker namespace) holds clouds.yaml, optionally
+	// secure.yaml; empty means no bundle gets OpenStack credentials.
+	Secret string
+	// Cloud is OS_CLOUD (empty: the only cloud in clouds.yaml).
+	Cloud string
+	// Bundles selects bundles by catalog name; nil means the bundles
+	// tagged "openstack" in their apb.yml, so that credentials for the
+	// whole project never reach a bundle that did not ask for a cloud.
+	Bundles *regexp.Regexp
+}
+
+// wants reports whether a bundle gets the clouds.yaml Secret.
+func (c CloudsRule) wants(sp *apb.Spec) bool {
+	if c.Secret == "" {
+		return false
+	}
+	if c.Bundles != nil {
+		return c.Bundles.MatchString(sp.FQName)
+	}
+	for _, t := range sp.Tags {
+		if strings.EqualFold(t, "openstack") {
+			return true
+		}
+	}
+	return false
+}
+
 // Options configure a Broker.
 type Options struct {
 	Store   *store.Store
@@ -49,6 +80,7 @@ type Options struct {
 	// bundles with alpha.dashboard_redirect.
 	DashboardRedirector string
 	Secrets             []SecretRule
+	Clouds              CloudsRule
 	// RetryAfter is the Retry-After of in-progress polls (default 2 s).
 	RetryAfter time.Duration
 	Workers    int
@@ -109,6 +141,42 @@ func New(ctx context.Context, o Options) (*Broker, error) {
 
 // Recover resumes every operation a previous broker left unfinished.
 func (b *Broker) Recover(ctx context.Context) (int, error) { return b.engine.Recover(ctx) }
+
+// Reap asks the runtime, when it can, to remove what finished or unknown
+// operations left behind (sandboxes of a broker that died while cleaning
+// up). Operations unfinished in the store (this broker's, or another
+// replica's) or running here are left alone; so is everything when the
+// store cannot say which operations are in flight.
+func (b *Broker) Reap(ctx context.Context) (int, error) {
+	j, ok := b.o.Runtime.(runtime.Janitor)
+	if !ok {
+		return 0, nil
+	}
+	var (
+		once    sync.Once
+		open    map[string]bool
+		loadErr error
+	)
+	known := func(op string) bool {
+		// Loaded on first use: after the runtime listed its sandboxes, so
+		// an operation stored before its sandbox was made is in the list.
+		once.Do(func() {
+			var js []*store.Job
+			if js, loadErr = b.st.UnfinishedJobs(ctx); loadErr == nil {
+				open = make(map[string]bool, len(js))
+				for _, jb := range js {
+					open[jb.Token] = true
+				}
+			}
+		})
+		return loadErr != nil || open[op] || b.engine.Running(op)
+	}
+	n, err := j.Reap(ctx, known)
+	if loadErr != nil {
+		return n, fmt.Errorf("listing unfinished operations for the janitor: %w", loadErr)
+	}
+	return n, err
+}
 
 // Wait blocks until running operations return (after ctx cancellation).
 func (b *Broker) Wait() { b.engine.Wait() }

@@ -3,6 +3,7 @@ package broker
 import (
 	"context"
 	"net/http"
+	"regexp"
 	"testing"
 	"time"
 
@@ -175,4 +176,88 @@ func TestRecoverAttachesOrReruns(t *testing.T) {
 	stop2()
 	b2.Wait()
 	st.Close()
+}
+
+func TestCloudsRule(t *testing.T) {
+	spec := func(fq string, tags ...string) *apb.Spec { return &apb.Spec{FQName: fq, Tags: tags} }
+	cases := []struct {
+		name string
+		rule CloudsRule
+		sp   *apb.Spec
+		want bool
+	}{
+		{"no secret configured", CloudsRule{}, spec("local-openstack-keypair-apb", "openstack"), false},
+		{"tagged openstack", CloudsRule{Secret: "c"}, spec("local-openstack-keypair-apb", "compute", "OpenStack"), true},
+		{"not tagged", CloudsRule{Secret: "c"}, spec("dh-postgresql-apb", "database"), false},
+		{"regexp selects", CloudsRule{Secret: "c", Bundles: regexp.MustCompile(`^dh-`)}, spec("dh-postgresql-apb"), true},
+		{"regexp replaces the tag rule", CloudsRule{Secret: "c", Bundles: regexp.MustCompile(`^dh-`)}, spec("local-x-apb", "openstack"), false},
+	}
+	for _, c := range cases {
+		if got := c.rule.wants(c.sp); got != c.want {
+			t.Errorf("%s: wants = %v, want %v", c.name, got, c.want)
+		}
+	}
+}
+
+// reaper is an inproc runtime that is also a Janitor, recording what the
+// broker said about each operation it was asked about.
+type reaper struct {
+	*inproc.Runtime
+	ask   []string
+	known map[string]bool
+}
+
+func (r *reaper) Reap(_ context.Context, known func(string) bool) (int, error) {
+	r.known = map[string]bool{}
+	n := 0
+	for _, op := range r.ask {
+		r.known[op] = known(op)
+		if !r.known[op] {
+			n++
+		}
+	}
+	return n, nil
+}
+
+// The broker's Reap counts an operation in flight (unfinished in the
+// store) as known, and finished or unrecorded ones as not.
+func TestReapKnowsOperationsInFlight(t *testing.T) {
+	st := openStore(t, t.TempDir())
+	defer st.Close()
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	sp := testSpec(t)
+	release := make(chan struct{})
+	rt := &reaper{Runtime: inproc.New(func(ctx context.Context, a runtime.Action, _ runtime.Progress) (*runtime.Result, error) {
+		if a.InstanceID == "slow" {
+			select {
+			case <-release:
+			case <-ctx.Done():
+			}
+		}
+		return &runtime.Result{}, nil
+	})}
+	b := newBroker(t, ctx, st, rt, sp)
+	ri := osb.RequestInfo{AcceptsIncomplete: true}
+	done, err := b.Provision(ctx, ri, "quick", provisionReq(sp, nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	waitJob(t, b, "quick", osb.StateSucceeded)
+	slow, err := b.Provision(ctx, ri, "slow", provisionReq(sp, nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	rt.ask = []string{done.Operation, slow.Operation, "never-recorded"}
+	n, err := b.Reap(ctx)
+	if err != nil || n != 2 {
+		t.Fatalf("Reap = %d, %v; want 2", n, err)
+	}
+	if rt.known[done.Operation] || !rt.known[slow.Operation] || rt.known["never-recorded"] {
+		t.Errorf("known = %v; want only the slow provision %s", rt.known, slow.Operation)
+	}
+	close(release)
+	waitJob(t, b, "slow", osb.StateSucceeded)
+	cancel()
+	b.Wait()
 }

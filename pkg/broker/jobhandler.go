@@ -72,11 +72,15 @@ func (h *jobHandler) Action(ctx context.Context, j *store.Job) (runtime.Action, 
 			secrets = append(secrets, r.Secret)
 		}
 	}
-	return runtime.Action{
+	a := runtime.Action{
 		Name: j.Method, OperationID: j.Token, Image: sp.Image, Runtime: sp.Runtime, FQName: sp.FQName,
 		InstanceID: in.ID, BindingID: j.BindingID, Namespace: namespaceOf(in.Context),
 		ExtraVars: vars, Secrets: secrets,
-	}, nil
+	}
+	if b.o.Clouds.wants(sp) {
+		a.Clouds = &runtime.Clouds{Secret: b.o.Clouds.Secret, Cloud: b.o.Clouds.Cloud}
+	}
+	return a, nil
 }
 
 // failureDescription is what last_operation shows for a failed action:

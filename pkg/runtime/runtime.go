@@ -40,6 +40,21 @@ type Action struct {
 	// Secrets are names of Secrets (in the broker namespace) to mount at
 	// /etc/apb-secrets/apb-<name> (Automation Broker's secrets: rules).
 	Secrets []string
+	// Clouds, for OpenStack bundles, is the Secret holding clouds.yaml
+	// (and optionally secure.yaml); it is mounted like Secrets and
+	// openstacksdk is pointed at it through OS_CLIENT_CONFIG_FILE,
+	// OS_CLIENT_SECURE_FILE and OS_CLOUD (paths and names only: the
+	// credentials stay in the mounted files).
+	Clouds *Clouds
+}
+
+// Clouds names the OpenStack credentials of an action.
+type Clouds struct {
+	// Secret is in the broker namespace.
+	Secret string
+	// Cloud is OS_CLOUD; empty means the only cloud in clouds.yaml, if it
+	// holds exactly one.
+	Cloud string
 }
 
 // Result is what a finished action produced.
@@ -67,6 +82,14 @@ type Runtime interface {
 	// a.OperationID. It returns ErrNotStarted when nothing was started for
 	// that operation, so the caller may Run it.
 	Attach(ctx context.Context, a Action, progress Progress) (*Result, error)
+}
+
+// Janitor is implemented by runtimes that can find what actions left
+// behind (a broker that died while cleaning up): Reap removes it unless
+// known says the operation is still in flight. It returns how many
+// sandboxes it removed.
+type Janitor interface {
+	Reap(ctx context.Context, known func(operationID string) bool) (int, error)
 }
 
 var (

@@ -8,7 +8,6 @@ package kubernetes
 
 import (
 	"fmt"
-	"regexp"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
@@ -26,9 +25,13 @@ type Config struct {
 	// failed actions (for debugging).
 	KeepNamespace        bool
 	KeepNamespaceOnError bool
-	// BrokerNamespace holds the Secrets named by SecretRules, CloudsSecret
-	// and Action.Secrets (openshift.namespace).
+	// BrokerNamespace holds the Secrets an action names (Action.Secrets,
+	// Action.Clouds): openshift.namespace.
 	BrokerNamespace string
+	// BrokerID labels every sandbox; Reap touches only sandboxes of the
+	// same id, so brokers with stores of their own can share a cluster
+	// (replicas sharing one etcd share the id).
+	BrokerID string
 	// Cluster is the `cluster` extra var when the action has none:
 	// "kubernetes" (default) or "openshift".
 	Cluster string
@@ -45,25 +48,9 @@ type Config struct {
 	// HostNetwork runs bundle pods in the node's network (one-node test
 	// clusters without a pod network).
 	HostNetwork bool
-	// CloudsSecret names the Secret (keys clouds.yaml, optionally
-	// secure.yaml) mounted into OpenStack bundles; CloudsBundles selects
-	// them by catalog name (nil: every bundle). CloudName sets OS_CLOUD;
-	// empty means the only cloud in clouds.yaml, if there is one.
-	CloudsSecret  string
-	CloudsBundles *regexp.Regexp
-	CloudName     string
-	// SecretRules are the secrets: config entries: which Secret goes to
-	// which bundle (exact catalog name).
-	SecretRules []SecretRule
 	// Trace, when set, is told when each phase of an action is reached
 	// (bench/runtime measures the broker's overhead with it).
 	Trace func(operationID string, phase Phase, at time.Time)
-}
-
-// SecretRule maps a Secret in the broker namespace to a bundle.
-type SecretRule struct {
-	APBName string
-	Secret  string
 }
 
 // Phase names a point in an action's life, for Config.Trace.
@@ -97,9 +84,6 @@ func (c *Config) withDefaults() (Config, error) {
 	}
 	if d.Timeout <= 0 {
 		d.Timeout = time.Hour
-	}
-	if d.BrokerNamespace == "" && (d.CloudsSecret != "" || len(d.SecretRules) > 0) {
-		return d, fmt.Errorf("secrets are configured but the broker namespace is empty")
 	}
 	return d, nil
 }

@@ -14,10 +14,10 @@ import (
 	"github.com/openstack-service-broker/openstack-service-broker/pkg/runtime"
 )
 
-// secretNames lists the Secrets an action gets: the broker's choice, the
-// secrets: rules for the bundle, and the clouds.yaml Secret for OpenStack
-// bundles; each once, in that order.
-func (r *Runtime) secretNames(a runtime.Action) (names []string, clouds string) {
+// secretNames lists the Secrets an action gets, each once: the broker's
+// choice (secrets: rules), then the clouds.yaml Secret of an OpenStack
+// bundle, whose name is also returned.
+func secretNames(a runtime.Action) (names []string, clouds string) {
 	seen := map[string]bool{}
 	add := func(n string) {
 		if n != "" && !seen[n] {
@@ -28,14 +28,9 @@ func (r *Runtime) secretNames(a runtime.Action) (names []string, clouds string) 
 	for _, s := range a.Secrets {
 		add(s)
 	}
-	for _, rule := range r.cfg.SecretRules {
-		if rule.APBName == a.FQName {
-			add(rule.Secret)
-		}
-	}
-	if r.cfg.CloudsSecret != "" && (r.cfg.CloudsBundles == nil || r.cfg.CloudsBundles.MatchString(a.FQName)) {
-		add(r.cfg.CloudsSecret)
-		clouds = r.cfg.CloudsSecret
+	if a.Clouds != nil && a.Clouds.Secret != "" {
+		add(a.Clouds.Secret)
+		clouds = a.Clouds.Secret
 	}
 	return names, clouds
 }
@@ -53,10 +48,16 @@ func (r *Runtime) create(ctx context.Context, a runtime.Action) (*sandbox, *core
 		LabelOperation: labelValue(a.OperationID),
 		LabelInstance:  labelValue(a.InstanceID),
 	}
+	if r.cfg.BrokerID != "" {
+		lbl[LabelBroker] = labelValue(r.cfg.BrokerID)
+	}
 	ann := map[string]string{AnnotationOperation: a.OperationID, AnnotationTargetNamespace: a.Namespace}
 
 	// Read the Secrets first: a missing one fails before anything exists.
-	names, clouds := r.secretNames(a)
+	names, clouds := secretNames(a)
+	if len(names) > 0 && r.cfg.BrokerNamespace == "" {
+		return nil, nil, fmt.Errorf("%s needs secrets %v but the broker namespace (openshift.namespace) is not set", a.FQName, names)
+	}
 	type copied struct {
 		name string
 		data map[string][]byte
@@ -126,7 +127,7 @@ func (r *Runtime) create(ctx context.Context, a runtime.Action) (*sandbox, *core
 			// Paths only: the values stay in the mounted files.
 			if _, ok := s.data["clouds.yaml"]; ok {
 				env = append(env, corev1.EnvVar{Name: "OS_CLIENT_CONFIG_FILE", Value: path.Join(dir, "clouds.yaml")})
-				if c := r.cloudName(s.data["clouds.yaml"]); c != "" {
+				if c := cloudName(a.Clouds.Cloud, s.data["clouds.yaml"]); c != "" {
 					env = append(env, corev1.EnvVar{Name: "OS_CLOUD", Value: c})
 				}
 			}

@@ -25,6 +25,8 @@ const (
 	LabelOperation    = "osb.openstack.org/operation"
 	LabelInstance     = "osb.openstack.org/instance"
 	LabelCopiedSecret = "osb.openstack.org/copied-secret"
+	// LabelBroker is Config.BrokerID: whose sandbox it is.
+	LabelBroker = "osb.openstack.org/broker"
 
 	AnnotationOperation       = "osb.openstack.org/operation"
 	AnnotationTargetNamespace = "osb.openstack.org/target-namespace"

@@ -37,7 +37,10 @@ type Runtime struct {
 	log    *slog.Logger
 }
 
-var _ runtime.Runtime = (*Runtime)(nil)
+var (
+	_ runtime.Runtime = (*Runtime)(nil)
+	_ runtime.Janitor = (*Runtime)(nil)
+)
 
 // New checks cfg and returns a Runtime using client.
 func New(cfg Config, client kubernetes.Interface, log *slog.Logger) (*Runtime, error) {
@@ -276,12 +279,14 @@ func (r *Runtime) cleanup(ctx context.Context, sb *sandbox, failed bool, log *sl
 	}
 }
 
-// Janitor deletes sandboxes (and their role bindings in target namespaces)
-// whose operation known does not recognise as in flight, e.g. left by a
-// broker that died while cleaning up. Kept sandboxes stay. It returns how
-// many sandboxes it removed.
-func (r *Runtime) Janitor(ctx context.Context, known func(operationID string) bool) (int, error) {
-	managed := labels.Set{LabelManagedBy: ManagedBy}.String()
+// Reap deletes this broker's sandboxes (and their role bindings in target
+// namespaces) whose operation known does not recognise as in flight, e.g.
+// left by a broker that died while cleaning up. Kept sandboxes stay, and so
+// do those of other brokers (another BrokerID). It returns how many
+// sandboxes it removed. known is first called after the sandboxes were
+// listed, so an operation recorded before its sandbox was made is known.
+func (r *Runtime) Reap(ctx context.Context, known func(operationID string) bool) (int, error) {
+	managed := r.ownSelector()
 	nss, err := r.client.CoreV1().Namespaces().List(ctx, metav1.ListOptions{LabelSelector: managed})
 	if err != nil {
 		return 0, fmt.Errorf("janitor: listing sandboxes: %w", err)
@@ -322,10 +327,19 @@ func (r *Runtime) Janitor(ctx context.Context, known func(operationID string) bo
 	return n, nil
 }
 
+// ownSelector selects the sandboxes (and role bindings) of this broker.
+func (r *Runtime) ownSelector() string {
+	sel := LabelManagedBy + "=" + ManagedBy
+	if r.cfg.BrokerID != "" {
+		return sel + "," + LabelBroker + "=" + labelValue(r.cfg.BrokerID)
+	}
+	return sel + ",!" + LabelBroker
+}
+
 // cloudName picks OS_CLOUD: the configured name, else the only cloud.
-func (r *Runtime) cloudName(clouds []byte) string {
-	if r.cfg.CloudName != "" {
-		return r.cfg.CloudName
+func cloudName(configured string, clouds []byte) string {
+	if configured != "" {
+		return configured
 	}
 	var doc struct {
 		Clouds map[string]any `json:"clouds"`

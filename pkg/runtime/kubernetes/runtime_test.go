@@ -9,7 +9,9 @@ import (
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
+	rbacv1 "k8s.io/api/rbac/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	k8sruntime "k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/client-go/kubernetes/fake"
@@ -109,9 +111,8 @@ func TestRunFake(t *testing.T) {
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			cs := fakeCluster(t)
-			rt, err := New(Config{BrokerNamespace: "broker", KeepNamespaceOnError: c.keepErr, HTTPProxy: "http://proxy:3128",
-				SecretRules:  []SecretRule{{APBName: "dh-test-apb", Secret: "creds"}, {APBName: "other", Secret: "nope"}},
-				CloudsSecret: "clouds", Timeout: 30 * time.Second}, cs, nil)
+			rt, err := New(Config{BrokerNamespace: "broker", BrokerID: "b-1", KeepNamespaceOnError: c.keepErr, HTTPProxy: "http://proxy:3128",
+				Timeout: 30 * time.Second, Resources: corev1.ResourceRequirements{Limits: corev1.ResourceList{corev1.ResourceMemory: resource.MustParse("256Mi")}}}, cs, nil)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -123,7 +124,8 @@ func TestRunFake(t *testing.T) {
 			done := make(chan out, 1)
 			go func() {
 				res, err := rt.Run(context.Background(), runtime.Action{Name: "provision", OperationID: "op-1", Image: "img", FQName: "dh-test-apb",
-					InstanceID: "i-1", Namespace: "target", ExtraVars: map[string]any{"_apb_plan_id": "default", "admin_password": "pw-in-vars"}},
+					InstanceID: "i-1", Namespace: "target", ExtraVars: map[string]any{"_apb_plan_id": "default", "admin_password": "pw-in-vars"},
+					Secrets: []string{"creds", "clouds"}, Clouds: &runtime.Clouds{Secret: "clouds"}},
 					func(d string) { progress = append(progress, d) })
 				done <- out{res, err}
 			}()
@@ -154,8 +156,15 @@ func TestRunFake(t *testing.T) {
 					t.Errorf("env %s = %q, want %q", k, env[k], v)
 				}
 			}
+			// clouds is named twice (a secrets: rule and the clouds Secret): mounted once.
 			if len(pod.Spec.Volumes) != 2 || pod.Spec.RestartPolicy != corev1.RestartPolicyNever || ct.ImagePullPolicy != corev1.PullIfNotPresent {
 				t.Errorf("volumes %d, restart %s, pull %s", len(pod.Spec.Volumes), pod.Spec.RestartPolicy, ct.ImagePullPolicy)
+			}
+			if m := ct.Resources.Limits[corev1.ResourceMemory]; m.String() != "256Mi" {
+				t.Errorf("memory limit = %s, want 256Mi", m.String())
+			}
+			if pod.Labels[LabelBroker] != "b-1" || pod.Labels[LabelOperation] != "op-1" || pod.Labels[LabelAction] != "provision" {
+				t.Errorf("pod labels = %v", pod.Labels)
 			}
 			spec, _ := json.Marshal(pod.Spec)
 			if strings.Contains(string(spec), "topsecret-value") || strings.Contains(string(spec), "cloudsecret") {
@@ -195,11 +204,11 @@ func TestRunFake(t *testing.T) {
 
 func TestMissingSecretCreatesNothing(t *testing.T) {
 	cs := fakeCluster(t)
-	rt, err := New(Config{BrokerNamespace: "broker", SecretRules: []SecretRule{{APBName: "x", Secret: "absent"}}}, cs, nil)
+	rt, err := New(Config{BrokerNamespace: "broker"}, cs, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	_, err = rt.Run(context.Background(), runtime.Action{Name: "provision", OperationID: "op", FQName: "x", Namespace: "target"}, nil)
+	_, err = rt.Run(context.Background(), runtime.Action{Name: "provision", OperationID: "op", FQName: "x", Namespace: "target", Secrets: []string{"absent"}}, nil)
 	if err == nil || !strings.Contains(err.Error(), `secret "absent"`) {
 		t.Fatalf("err = %v", err)
 	}
@@ -219,12 +228,83 @@ func TestConfigDefaults(t *testing.T) {
 		{Config{SandboxRole: "admin", ImagePullPolicy: "Always", Cluster: "openshift"}, true, "admin"},
 		{Config{ImagePullPolicy: "Sometimes"}, false, ""},
 		{Config{Cluster: "mesos"}, false, ""},
-		{Config{CloudsSecret: "c"}, false, ""},
 	}
 	for _, c := range cases {
 		d, err := c.cfg.withDefaults()
 		if (err == nil) != c.ok || (c.ok && d.SandboxRole != c.role) {
 			t.Errorf("%+v: %+v, %v", c.cfg, d, err)
 		}
+	}
+}
+
+// A secret named but no broker namespace to read it from: refused with
+// the key to set, before anything is created.
+func TestSecretsNeedBrokerNamespace(t *testing.T) {
+	cs := fakeCluster(t)
+	rt, err := New(Config{}, cs, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = rt.Run(context.Background(), runtime.Action{Name: "provision", OperationID: "op", FQName: "x", Clouds: &runtime.Clouds{Secret: "clouds"}}, nil)
+	if err == nil || !strings.Contains(err.Error(), "openshift.namespace") {
+		t.Fatalf("err = %v, want one naming openshift.namespace", err)
+	}
+}
+
+// Reap removes only this broker's sandboxes of operations no longer in
+// flight, with their role bindings in target namespaces.
+func TestReap(t *testing.T) {
+	sandbox := func(name, broker, op string, kept bool) *corev1.Namespace {
+		ns := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: name,
+			Labels:      map[string]string{LabelManagedBy: ManagedBy, LabelOperation: op},
+			Annotations: map[string]string{AnnotationOperation: op}}}
+		if broker != "" {
+			ns.Labels[LabelBroker] = broker
+		}
+		if kept {
+			ns.Annotations[AnnotationKept] = "true"
+		}
+		return ns
+	}
+	binding := func(sb *corev1.Namespace) *rbacv1.RoleBinding {
+		return &rbacv1.RoleBinding{ObjectMeta: metav1.ObjectMeta{Name: "rb-" + sb.Name, Namespace: "target", Labels: sb.Labels,
+			Annotations: map[string]string{AnnotationOperation: sb.Annotations[AnnotationOperation], AnnotationSandbox: sb.Name}}}
+	}
+	orphan, inFlight, kept := sandbox("orphan", "b-1", "o1", false), sandbox("in-flight", "b-1", "o2", false), sandbox("kept", "b-1", "o3", true)
+	other, unlabelled := sandbox("other-broker", "b-2", "o4", false), sandbox("no-broker", "", "o5", false)
+	var objs []k8sruntime.Object
+	for _, ns := range []*corev1.Namespace{orphan, inFlight, kept, other, unlabelled} {
+		objs = append(objs, ns, binding(ns))
+	}
+	cases := []struct {
+		brokerID string
+		removed  []string
+	}{
+		{"b-1", []string{"orphan"}},
+		{"", []string{"no-broker"}},
+	}
+	for _, c := range cases {
+		t.Run("broker "+c.brokerID, func(t *testing.T) {
+			cs := fake.NewClientset(append([]k8sruntime.Object{&corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "target"}}}, objs...)...)
+			rt, err := New(Config{BrokerID: c.brokerID}, cs, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			n, err := rt.Reap(context.Background(), func(op string) bool { return op == "o2" })
+			if err != nil || n != len(c.removed) {
+				t.Fatalf("Reap = %d, %v; want %d", n, err, len(c.removed))
+			}
+			gone := map[string]bool{}
+			for _, name := range c.removed {
+				gone[name] = true
+			}
+			for _, name := range []string{"orphan", "in-flight", "kept", "other-broker", "no-broker"} {
+				_, nsErr := cs.CoreV1().Namespaces().Get(context.Background(), name, metav1.GetOptions{})
+				_, rbErr := cs.RbacV1().RoleBindings("target").Get(context.Background(), "rb-"+name, metav1.GetOptions{})
+				if gone[name] != apierrors.IsNotFound(nsErr) || gone[name] != apierrors.IsNotFound(rbErr) {
+					t.Errorf("%s: namespace err %v, role binding err %v; want removed=%v", name, nsErr, rbErr, gone[name])
+				}
+			}
+		})
 	}
 }
