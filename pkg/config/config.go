@@ -7,6 +7,7 @@ import (
 	"os"
 	"strconv"
 	"strings"
+	"time"
 
 	"gopkg.in/yaml.v3"
 )
@@ -23,6 +24,7 @@ import (
 //	broker.refresh_interval    none                (asbd: "" meant no refresh)
 //	openshift.sandbox_role     edit
 //	openshift.image_pull_policy IfNotPresent
+//	openshift.sandbox_timeout  1h
 //	log.level                  info
 //	log.stdout                 true                (only when the key is absent)
 //	dao.type                   etcd
@@ -36,6 +38,7 @@ const (
 	DefaultUserAuthRule    = "access"
 	DefaultSandboxRole     = "edit"
 	DefaultImagePullPolicy = "IfNotPresent"
+	DefaultSandboxTimeout  = time.Hour
 	DefaultLogLevel        = "info"
 	DefaultEtcdPort        = 2379
 	DefaultEtcdDataDir     = "/var/lib/openstack-service-broker/etcd"
@@ -157,6 +160,23 @@ func (c *Config) fields() map[string]field {
 				"image_pull_policy":       str(&o.ImagePullPolicy),
 				"keep_namespace":          boolean(&o.KeepNamespace),
 				"keep_namespace_on_error": boolean(&o.KeepNamespaceOnError),
+				"sandbox_timeout":         duration(&o.SandboxTimeout),
+				"sandbox_resources": func(d *decoder, n *yaml.Node, path string) {
+					d.mapping(n, path, map[string]field{
+						"requests": strmap(&o.SandboxResources.Requests),
+						"limits":   strmap(&o.SandboxResources.Limits),
+					})
+				},
+				"sandbox_host_network": boolean(&o.SandboxHostNetwork),
+				"sandbox_env":          strmap(&o.SandboxEnv),
+			})
+		},
+		"openstack": func(d *decoder, n *yaml.Node, path string) {
+			o := &c.OpenStack
+			d.mapping(n, path, map[string]field{
+				"clouds_secret": str(&o.CloudsSecret),
+				"cloud":         str(&o.Cloud),
+				"bundles":       str(&o.Bundles),
 			})
 		},
 		"broker": func(d *decoder, n *yaml.Node, path string) {
@@ -240,6 +260,9 @@ func (c *Config) defaults(has func(path string) bool) {
 	set(&c.Broker.UserAuthRule, DefaultUserAuthRule)
 	set(&c.OpenShift.SandboxRole, DefaultSandboxRole)
 	set(&c.OpenShift.ImagePullPolicy, DefaultImagePullPolicy)
+	if c.OpenShift.SandboxTimeout == 0 {
+		c.OpenShift.SandboxTimeout = DefaultSandboxTimeout
+	}
 	set(&c.Log.Level, DefaultLogLevel)
 	if !has("log.stdout") {
 		c.Log.Stdout = true

@@ -42,7 +42,7 @@ func TestExampleConfigWithoutRHCC(t *testing.T) {
 		},
 		Dao:       Dao{Type: "etcd", EtcdHost: "localhost", EtcdPort: 2379, EtcdDataDir: DefaultEtcdDataDir},
 		Log:       Log{Logfile: "/var/log/ansible-service-broker/asb.log", Stdout: true, Level: "debug", Color: true},
-		OpenShift: OpenShift{ImagePullPolicy: "IfNotPresent", SandboxRole: "edit", KeepNamespaceOnError: true},
+		OpenShift: OpenShift{ImagePullPolicy: "IfNotPresent", SandboxRole: "edit", KeepNamespaceOnError: true, SandboxTimeout: time.Hour},
 		Broker: Broker{
 			BootstrapOnStartup: true, DevBroker: true, Recovery: true, OutputRequest: true,
 			SSLCertKey: "/path/to/key", SSLCert: "/path/to/cert", RefreshInterval: 600 * time.Second,
@@ -247,6 +247,15 @@ func TestScalars(t *testing.T) {
 		{"empty duration", "broker:\n  refresh_interval: \"\"\n", func(c *Config) any { return c.Broker.RefreshInterval }, time.Duration(0)},
 		{"number as string", "registry:\n  - name: a\n    type: local\n    path: p\n    tag: 2.0\n    white_list: ['.*']\n", func(c *Config) any { return c.Registry[0].Tag }, "2.0"},
 		{"null keeps default", "openshift:\n  sandbox_role:\n", func(c *Config) any { return c.OpenShift.SandboxRole }, "edit"},
+		{"sandbox timeout", "openshift:\n  sandbox_timeout: 20m\n", func(c *Config) any { return c.OpenShift.SandboxTimeout }, 20 * time.Minute},
+		{"sandbox resources", "openshift:\n  sandbox_resources:\n    requests: {cpu: 100m, memory: 128Mi}\n    limits: {cpu: 1, memory: 1Gi}\n",
+			func(c *Config) any { return c.OpenShift.SandboxResources },
+			Resources{Requests: map[string]string{"cpu": "100m", "memory": "128Mi"}, Limits: map[string]string{"cpu": "1", "memory": "1Gi"}}},
+		{"sandbox env", "openshift:\n  sandbox_host_network: true\n  sandbox_env:\n    KUBERNETES_SERVICE_HOST: 127.0.0.1\n    KUBERNETES_SERVICE_PORT: 6443\n",
+			func(c *Config) any { return []any{c.OpenShift.SandboxHostNetwork, c.OpenShift.SandboxEnv} },
+			[]any{true, map[string]string{"KUBERNETES_SERVICE_HOST": "127.0.0.1", "KUBERNETES_SERVICE_PORT": "6443"}}},
+		{"openstack", "openshift:\n  namespace: osb\nopenstack:\n  clouds_secret: clouds\n  cloud: devstack\n  bundles: '^local-openstack-'\n",
+			func(c *Config) any { return c.OpenStack }, OpenStack{CloudsSecret: "clouds", Cloud: "devstack", Bundles: "^local-openstack-"}},
 		{"anchor and merge", "x: &b\n  dev_broker: true\nbroker:\n  <<: *b\n  recovery: true\n",
 			func(c *Config) any { return []bool{c.Broker.DevBroker, c.Broker.Recovery} }, []bool{true, true}},
 	}
@@ -267,7 +276,7 @@ func TestDefaults(t *testing.T) {
 	want := &Config{
 		Dao:       Dao{Type: "etcd", EtcdDataDir: "/var/lib/openstack-service-broker/etcd"},
 		Log:       Log{Stdout: true, Level: "info"},
-		OpenShift: OpenShift{SandboxRole: "edit", ImagePullPolicy: "IfNotPresent"},
+		OpenShift: OpenShift{SandboxRole: "edit", ImagePullPolicy: "IfNotPresent", SandboxTimeout: time.Hour},
 		Broker: Broker{ListenAddress: "0.0.0.0:1338", BasicAuthDir: "/var/run/asb-auth",
 			Runtime: "kubernetes", UserAuthRule: "access"},
 	}
@@ -347,6 +356,16 @@ func TestValidation(t *testing.T) {
 		{"runtime", "broker:\n  runtime: podman\n", `c.yaml:2: broker.runtime: unknown runtime "podman", want kubernetes, docker or none`},
 		{"secret rule", "secrets:\n  - title: t\n    secret: s\n", `c.yaml:2: secrets[0].apb_name: required (the bundle's catalog name, <registry>-<name>)`},
 		{"secret rule ok", "secrets:\n  - {title: t, apb_name: dh-x-apb, secret: s}\n", ""},
+		{"sandbox timeout type", "openshift:\n  sandbox_timeout: soon\n", `c.yaml:2: openshift.sandbox_timeout: want a duration such as "600s" or a number of seconds, got "soon"`},
+		{"sandbox quantity", "openshift:\n  sandbox_resources:\n    limits:\n      memory: 1 GB\n",
+			`c.yaml:4: openshift.sandbox_resources.limits.memory: "1 GB" is not a quantity (such as 500m, 2 or 512Mi)`},
+		{"sandbox resources kind", "openshift:\n  sandbox_resources:\n    limit: {cpu: 1}\n", ""},
+		{"sandbox env name", "openshift:\n  sandbox_env:\n    BAD-NAME: x\n", `c.yaml:3: openshift.sandbox_env.BAD-NAME: not a valid environment variable name`},
+		{"sandbox env value", "openshift:\n  sandbox_env:\n    A: [x]\n", `c.yaml:3: openshift.sandbox_env.A: want a string, got a list`},
+		{"sandbox env mapping", "openshift:\n  sandbox_env: [A]\n", `c.yaml:2: openshift.sandbox_env: want a mapping of names to strings, got a list`},
+		{"clouds without namespace", "openstack:\n  clouds_secret: c\n", `c.yaml:2: openstack.clouds_secret: needs openshift.namespace (the namespace holding the Secret)`},
+		{"clouds bundles regexp", "openshift: {namespace: n}\nopenstack:\n  clouds_secret: c\n  bundles: '('\n",
+			"c.yaml:4: openstack.bundles: not a regular expression: error parsing regexp: missing closing ): `(`"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

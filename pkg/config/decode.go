@@ -257,3 +257,26 @@ func duration(p *time.Duration) field {
 		d.errorf(n.Line, path, `want a duration such as "600s" or a number of seconds, got %s`, describe(n))
 	}
 }
+
+// strmap reads a mapping of strings to strings (environment variables,
+// resource quantities); scalar values are taken as their text.
+func strmap(p *map[string]string) field {
+	return func(d *decoder, n *yaml.Node, path string) {
+		if n.Kind != yaml.MappingNode {
+			d.errorf(n.Line, path, "want a mapping of names to strings, got %s", describe(n))
+			return
+		}
+		out := make(map[string]string, len(n.Content)/2)
+		for i := 0; i+1 < len(n.Content); i += 2 {
+			k, v := n.Content[i], resolve(n.Content[i+1])
+			kp := join(path, k.Value)
+			if v.Kind != yaml.ScalarNode || isNull(v) {
+				d.errorf(v.Line, kp, "want a string, got %s", describe(v))
+				continue
+			}
+			d.lines[kp] = k.Line
+			out[k.Value] = v.Value
+		}
+		*p = out
+	}
+}

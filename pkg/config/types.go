@@ -16,6 +16,8 @@ type Config struct {
 	OpenShift OpenShift
 	Broker    Broker
 	Secrets   []SecretRule
+	// OpenStack is the openstack: section (ours).
+	OpenStack OpenStack
 }
 
 // Registry is one entry of the registry: list.
@@ -72,6 +74,37 @@ type OpenShift struct {
 	ImagePullPolicy      string
 	KeepNamespace        bool
 	KeepNamespaceOnError bool
+
+	// Ours: the bundle pods.
+	// SandboxTimeout bounds one action, sandbox to pod finished (default 1h).
+	SandboxTimeout time.Duration
+	// SandboxResources are the bundle container's requests and limits
+	// (resource name -> quantity, e.g. cpu: 500m, memory: 512Mi).
+	SandboxResources Resources
+	// SandboxHostNetwork runs bundle pods in the node's network, and
+	// SandboxEnv adds environment variables to them: for clusters without a
+	// pod network or kube-proxy, such as a one-node test cluster.
+	SandboxHostNetwork bool
+	SandboxEnv         map[string]string
+}
+
+// Resources are container requests and limits.
+type Resources struct {
+	Requests map[string]string
+	Limits   map[string]string
+}
+
+// OpenStack says which Secret holds the clouds.yaml mounted into OpenStack
+// bundles.
+type OpenStack struct {
+	// CloudsSecret is a Secret in openshift.namespace with the key
+	// clouds.yaml (and optionally secure.yaml).
+	CloudsSecret string
+	// Cloud is OS_CLOUD; empty means the only cloud in clouds.yaml.
+	Cloud string
+	// Bundles is a regular expression on catalog names; empty means the
+	// bundles tagged "openstack".
+	Bundles string
 }
 
 // AuthProvider is one entry of broker.auth.

@@ -5,6 +5,8 @@ import (
 	"net"
 	"regexp"
 	"strings"
+
+	"k8s.io/apimachinery/pkg/api/resource"
 )
 
 // registryName is bundle-lib's rule: the catalog names services
@@ -74,8 +76,10 @@ func (d *decoder) validate(c *Config) {
 			"%q is not one of IfNotPresent, Always, Never", c.OpenShift.ImagePullPolicy)
 	}
 
+	d.validateSandbox(c.OpenShift)
 	d.validateBroker(c.Broker)
 
+	d.validateOpenStack(c)
 	for i, s := range c.Secrets {
 		p := fmt.Sprintf("secrets[%d]", i)
 		if s.APBName == "" {
@@ -84,6 +88,48 @@ func (d *decoder) validate(c *Config) {
 		if s.Secret == "" {
 			d.errorf(d.line(p), p+".secret", "required (a Secret in openshift.namespace)")
 		}
+	}
+}
+
+// envName is what a container environment variable may be called
+// (Kubernetes' C_IDENTIFIER rule, which is also what shells accept).
+var envName = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
+
+func (d *decoder) validateSandbox(o OpenShift) {
+	if o.SandboxTimeout < 0 {
+		d.errorf(d.line("openshift.sandbox_timeout"), "openshift.sandbox_timeout", "must not be negative")
+	}
+	for kind, m := range map[string]map[string]string{"requests": o.SandboxResources.Requests, "limits": o.SandboxResources.Limits} {
+		for name, q := range m {
+			p := "openshift.sandbox_resources." + kind + "." + name
+			if _, err := resource.ParseQuantity(q); err != nil {
+				d.errorf(d.line(p), p, "%q is not a quantity (such as 500m, 2 or 512Mi)", q)
+			}
+		}
+	}
+	for name := range o.SandboxEnv {
+		p := "openshift.sandbox_env." + name
+		if !envName.MatchString(name) {
+			d.errorf(d.line(p), p, "not a valid environment variable name")
+		}
+	}
+}
+
+func (d *decoder) validateOpenStack(c *Config) {
+	o := c.OpenStack
+	if o.Bundles != "" {
+		if _, err := regexp.Compile(o.Bundles); err != nil {
+			d.errorf(d.line("openstack.bundles"), "openstack.bundles", "not a regular expression: %v", err)
+		}
+	}
+	if o.CloudsSecret == "" {
+		for _, k := range []string{"cloud", "bundles"} {
+			if d.has("openstack." + k) {
+				d.warnf(d.line("openstack."+k), "openstack."+k, "ignored without openstack.clouds_secret")
+			}
+		}
+	} else if c.OpenShift.Namespace == "" {
+		d.errorf(d.line("openstack.clouds_secret"), "openstack.clouds_secret", "needs openshift.namespace (the namespace holding the Secret)")
 	}
 }
 

@@ -14,6 +14,7 @@ import (
 	"net/http"
 	"os"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -58,6 +59,8 @@ type daemon struct {
 	ln     net.Listener
 	tls    *tls.Config
 	auth   osb.Authenticator
+	bg     sync.WaitGroup // background loops that use the store
+	stopBG context.CancelFunc
 }
 
 // Run reads the config file and serves until ctx is cancelled.
@@ -125,12 +128,17 @@ func start(ctx context.Context, cfg *config.Config, log *slog.Logger, o Options)
 	}
 	d.store = st
 
-	rt := o.Runtime
+	rt, cluster := o.Runtime, "kubernetes"
 	if rt == nil {
-		if rt, err = newRuntime(ctx, cfg, log); err != nil {
+		if rt, cluster, err = newRuntime(ctx, cfg, st, log); err != nil {
 			st.Close()
 			return nil, err
 		}
+	}
+	clouds, err := cloudsRule(cfg.OpenStack)
+	if err != nil {
+		st.Close()
+		return nil, &ConfigError{err}
 	}
 	discover, err := newDiscover(cfg, log)
 	if err != nil {
@@ -143,8 +151,8 @@ func start(ctx context.Context, cfg *config.Config, log *slog.Logger, o Options)
 	}
 	b, err := broker.New(ctx, broker.Options{
 		Store: st, Runtime: rt, Discover: discover,
-		LaunchAPBOnBind: cfg.Broker.LaunchAPBOnBind, Cluster: clusterName(cfg),
-		DashboardRedirector: cfg.Broker.DashboardRedirector, Secrets: rules,
+		LaunchAPBOnBind: cfg.Broker.LaunchAPBOnBind, Cluster: cluster,
+		DashboardRedirector: cfg.Broker.DashboardRedirector, Secrets: rules, Clouds: clouds,
 		Logger: log, Registerer: d.reg,
 	})
 	if err != nil {
@@ -183,13 +191,6 @@ func start(ctx context.Context, cfg *config.Config, log *slog.Logger, o Options)
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
 	}
 	return d, nil
-}
-
-func clusterName(cfg *config.Config) string {
-	if cfg.OpenShift.Host != "" || os.Getenv("OPENSHIFT_BUILD_NAME") != "" {
-		return "openshift"
-	}
-	return "kubernetes"
 }
 
 func openStore(ctx context.Context, dao config.Dao, log *slog.Logger) (*store.Store, error) {
@@ -270,6 +271,10 @@ func (d *daemon) URL() string {
 func (d *daemon) run(ctx context.Context) error {
 	d.log.Info("broker listening", "url", d.URL(), "version", d.o.Version)
 	go d.refreshLoop(ctx)
+	bgCtx, stopBG := context.WithCancel(ctx)
+	d.stopBG = stopBG
+	d.bg.Add(1)
+	go func() { defer d.bg.Done(); d.janitorLoop(bgCtx) }()
 	errc := make(chan error, 1)
 	go func() {
 		ln := d.ln
@@ -305,7 +310,36 @@ func (d *daemon) close() {
 	case <-time.After(10 * time.Second):
 		d.log.Warn("operations still running at shutdown; they resume after restart")
 	}
+	if d.stopBG != nil {
+		d.stopBG()
+	}
+	d.bg.Wait()
 	d.store.Close()
+}
+
+// janitorInterval paces the janitor after its first pass at start.
+const janitorInterval = 10 * time.Minute
+
+// janitorLoop removes what operations left behind: at start (after
+// recovery re-attached to what still runs), then periodically for
+// cleanups that failed while the broker ran.
+func (d *daemon) janitorLoop(ctx context.Context) {
+	t := time.NewTicker(janitorInterval)
+	defer t.Stop()
+	for {
+		n, err := d.broker.Reap(ctx)
+		switch {
+		case err != nil && ctx.Err() == nil:
+			d.log.Warn("janitor", "err", err, "removed", n)
+		case n > 0:
+			d.log.Info("janitor removed sandboxes left behind", "count", n)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
 }
 
 func (d *daemon) refreshLoop(ctx context.Context) {

@@ -4,68 +4,170 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	corev1 "k8s.io/api/core/v1"
 	"log/slog"
 	"os"
+	"regexp"
+	"slices"
+	"time"
 
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/resource"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/clientcmd"
 
 	"github.com/openstack-service-broker/openstack-service-broker/pkg/auth"
+	"github.com/openstack-service-broker/openstack-service-broker/pkg/broker"
 	"github.com/openstack-service-broker/openstack-service-broker/pkg/config"
 	"github.com/openstack-service-broker/openstack-service-broker/pkg/osb"
 	"github.com/openstack-service-broker/openstack-service-broker/pkg/runtime"
 	kuberuntime "github.com/openstack-service-broker/openstack-service-broker/pkg/runtime/kubernetes"
 	"github.com/openstack-service-broker/openstack-service-broker/pkg/runtime/none"
+	"github.com/openstack-service-broker/openstack-service-broker/pkg/store"
 )
 
-// newRuntime selects the runtime named by broker.runtime.
-func newRuntime(ctx context.Context, cfg *config.Config, log *slog.Logger) (runtime.Runtime, error) {
+// newRuntime selects the runtime named by broker.runtime. It also says
+// which kind of cluster bundles run on (the "cluster" extra var).
+func newRuntime(ctx context.Context, cfg *config.Config, st *store.Store, log *slog.Logger) (runtime.Runtime, string, error) {
 	switch cfg.Broker.Runtime {
 	case "none":
 		log.Warn("broker.runtime is none: every operation will fail until a runtime is configured")
-		return none.Runtime{Reason: "broker.runtime is \"none\"; set it to kubernetes"}, nil
+		return none.Runtime{Reason: "broker.runtime is \"none\"; set it to kubernetes"}, "kubernetes", nil
 	case "kubernetes", "":
-		rc, err := kubeConfig()
+		rc, err := kubeConfig(cfg.OpenShift)
 		if err != nil {
-			return nil, &ConfigError{fmt.Errorf("broker.runtime kubernetes needs a cluster (in-cluster config or a kubeconfig): %w", err)}
+			return nil, "", &ConfigError{fmt.Errorf("broker.runtime kubernetes needs a cluster: %w", err)}
 		}
 		cs, err := kubernetes.NewForConfig(rc)
 		if err != nil {
-			return nil, fmt.Errorf("kubernetes client: %w", err)
+			return nil, "", fmt.Errorf("kubernetes client: %w", err)
 		}
-		var rules []kuberuntime.SecretRule
-		for _, r := range cfg.Secrets {
-			rules = append(rules, kuberuntime.SecretRule{APBName: r.APBName, Secret: r.Secret})
-		}
-		rt, err := kuberuntime.New(kuberuntime.Config{
-			SandboxRole: cfg.OpenShift.SandboxRole, ImagePullPolicy: corev1.PullPolicy(cfg.OpenShift.ImagePullPolicy),
-			KeepNamespace: cfg.OpenShift.KeepNamespace, KeepNamespaceOnError: cfg.OpenShift.KeepNamespaceOnError,
-			BrokerNamespace: cfg.OpenShift.Namespace, Cluster: clusterName(cfg), SecretRules: rules,
-			HTTPProxy: os.Getenv("HTTP_PROXY"), HTTPSProxy: os.Getenv("HTTPS_PROXY"), NoProxy: os.Getenv("NO_PROXY"),
-		}, cs, log)
+		id, err := st.BrokerID(ctx)
 		if err != nil {
-			return nil, &ConfigError{err}
+			return nil, "", fmt.Errorf("reading the broker id: %w", err)
 		}
-		return rt, nil
+		rcfg, err := sandboxConfig(cfg)
+		if err != nil {
+			return nil, "", &ConfigError{err}
+		}
+		rcfg.BrokerID = id
+		rcfg.Cluster = clusterKind(cs, log)
+		rt, err := kuberuntime.New(rcfg, cs, log)
+		if err != nil {
+			return nil, "", &ConfigError{err}
+		}
+		log.Info("kubernetes runtime", "api", rc.Host, "cluster", rcfg.Cluster, "broker_id", id,
+			"sandbox_role", rcfg.SandboxRole, "namespace", rcfg.BrokerNamespace)
+		return rt, rcfg.Cluster, nil
 	case "docker":
 		log.Warn("the Docker runtime is not built into this broker yet: operations will fail")
-		return none.Runtime{Reason: "the docker runtime is not available in this build"}, nil
+		return none.Runtime{Reason: "the docker runtime is not available in this build"}, "kubernetes", nil
 	}
-	return nil, &ConfigError{fmt.Errorf("broker.runtime: unknown runtime %q (want kubernetes, docker or none)", cfg.Broker.Runtime)}
+	return nil, "", &ConfigError{fmt.Errorf("broker.runtime: unknown runtime %q (want kubernetes, docker or none)", cfg.Broker.Runtime)}
 }
 
-// kubeConfig finds the cluster: in-cluster first, then $KUBECONFIG or
-// ~/.kube/config, as bundle-lib did.
-func kubeConfig() (*rest.Config, error) {
+// sandboxConfig is the Kubernetes runtime's configuration from the
+// openshift: section.
+func sandboxConfig(cfg *config.Config) (kuberuntime.Config, error) {
+	o := cfg.OpenShift
+	rc := kuberuntime.Config{
+		SandboxRole: o.SandboxRole, ImagePullPolicy: corev1.PullPolicy(o.ImagePullPolicy),
+		KeepNamespace: o.KeepNamespace, KeepNamespaceOnError: o.KeepNamespaceOnError,
+		BrokerNamespace: o.Namespace, Timeout: o.SandboxTimeout, HostNetwork: o.SandboxHostNetwork,
+		HTTPProxy: os.Getenv("HTTP_PROXY"), HTTPSProxy: os.Getenv("HTTPS_PROXY"), NoProxy: os.Getenv("NO_PROXY"),
+	}
+	var err error
+	if rc.Resources.Requests, err = resourceList("requests", o.SandboxResources.Requests); err != nil {
+		return rc, err
+	}
+	if rc.Resources.Limits, err = resourceList("limits", o.SandboxResources.Limits); err != nil {
+		return rc, err
+	}
+	names := make([]string, 0, len(o.SandboxEnv))
+	for n := range o.SandboxEnv {
+		names = append(names, n)
+	}
+	slices.Sort(names)
+	for _, n := range names {
+		rc.ExtraEnv = append(rc.ExtraEnv, corev1.EnvVar{Name: n, Value: o.SandboxEnv[n]})
+	}
+	return rc, nil
+}
+
+func resourceList(kind string, m map[string]string) (corev1.ResourceList, error) {
+	if len(m) == 0 {
+		return nil, nil
+	}
+	out := corev1.ResourceList{}
+	for name, v := range m {
+		q, err := resource.ParseQuantity(v)
+		if err != nil {
+			return nil, fmt.Errorf("openshift.sandbox_resources.%s.%s: %q: %w", kind, name, v, err)
+		}
+		out[corev1.ResourceName(name)] = q
+	}
+	return out, nil
+}
+
+// cloudsRule is the broker's choice of OpenStack credentials.
+func cloudsRule(o config.OpenStack) (broker.CloudsRule, error) {
+	r := broker.CloudsRule{Secret: o.CloudsSecret, Cloud: o.Cloud}
+	if o.Bundles != "" {
+		re, err := regexp.Compile(o.Bundles)
+		if err != nil {
+			return r, fmt.Errorf("openstack.bundles: %w", err)
+		}
+		r.Bundles = re
+	}
+	return r, nil
+}
+
+// clusterKind tells OpenShift from Kubernetes by the API groups served,
+// as bundles branch on the "cluster" extra var.
+func clusterKind(cs kubernetes.Interface, log *slog.Logger) string {
+	groups, err := cs.Discovery().ServerGroups()
+	if err != nil {
+		log.Warn("cannot read the cluster's API groups; telling bundles the cluster is kubernetes", "err", err)
+		return "kubernetes"
+	}
+	for _, g := range groups.Groups {
+		if g.Name == "project.openshift.io" {
+			return "openshift"
+		}
+	}
+	return "kubernetes"
+}
+
+// kubeConfig finds the cluster: openshift.host (with ca_file and
+// bearer_token_file) when set, else in-cluster, else $KUBECONFIG or
+// ~/.kube/config, as bundle-lib did. asbd documented the host keys but
+// never read them; an operator who set them means them.
+func kubeConfig(o config.OpenShift) (*rest.Config, error) {
+	if o.Host != "" {
+		for key, f := range map[string]string{"openshift.ca_file": o.CAFile, "openshift.bearer_token_file": o.BearerTokenFile} {
+			if f == "" {
+				continue
+			}
+			if _, err := os.Stat(f); err != nil {
+				return nil, fmt.Errorf("%s: %w", key, err)
+			}
+		}
+		return &rest.Config{
+			Host: o.Host, BearerTokenFile: o.BearerTokenFile,
+			TLSClientConfig: rest.TLSClientConfig{CAFile: o.CAFile},
+			Timeout:         30 * time.Second,
+		}, nil
+	}
 	if c, err := rest.InClusterConfig(); err == nil {
 		return c, nil
 	}
 	rules := clientcmd.NewDefaultClientConfigLoadingRules()
 	c, err := clientcmd.NewNonInteractiveDeferredLoadingClientConfig(rules, nil).ClientConfig()
 	if err != nil {
-		return nil, fmt.Errorf("no in-cluster config and no kubeconfig: %w", err)
+		if errors.Is(err, os.ErrNotExist) || clientcmd.IsEmptyConfig(err) {
+			err = errors.New("no openshift.host, no in-cluster config and no kubeconfig ($KUBECONFIG or ~/.kube/config)")
+		}
+		return nil, err
 	}
 	return c, nil
 }
@@ -82,11 +184,8 @@ func newAuthenticator(cfg *config.Config, log *slog.Logger) (osb.Authenticator, 
 		log.Info("basic authentication enabled", "dir", cfg.Broker.BasicAuthDir)
 		return a, nil
 	}
-	rc, err := kubeConfig()
+	rc, err := kubeConfig(cfg.OpenShift)
 	if err != nil {
-		if errors.Is(err, os.ErrNotExist) {
-			err = errors.New("no kubeconfig found")
-		}
 		return nil, &ConfigError{fmt.Errorf("bearer authentication needs a Kubernetes cluster (or enable basic auth in broker.auth): %w", err)}
 	}
 	cs, err := kubernetes.NewForConfig(rc)
