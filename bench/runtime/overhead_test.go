@@ -77,7 +77,7 @@ func BenchmarkActionOverhead(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	br := kubetest.StartBroker(b, b.TempDir(), spec, rt, brokerNS)
+	br := c.StartBroker(b, b.TempDir(), spec, kubetest.BrokerOptions{Runtime: rt, Namespace: brokerNS})
 	sid, pid := apb.ServiceID(kubetest.FQName), apb.PlanID(kubetest.FQName, "default")
 	octx := map[string]any{"platform": "kubernetes", "namespace": target}
 

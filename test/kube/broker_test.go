@@ -51,16 +51,13 @@ func poll(t *testing.T, ctx context.Context, what string, f func() (*osb.LastOpe
 // TestBrokerHTTP provisions, binds, unbinds and deprovisions the test
 // bundle through the broker's OSB API, with pods on the real cluster.
 func TestBrokerHTTP(t *testing.T) {
-	t.Parallel() // TestJanitor, which reaps cluster-wide, runs before the parallel tests
+	t.Parallel()
 	e := setup(t)
-	c := kubetest.Connect(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 8*time.Minute)
 	defer cancel()
 	brokerNS, target := e.namespaces(t, ctx)
 	log, logs := newLogger(t)
-	cfg := c.RuntimeConfig(brokerNS)
-	cfg.SecretRules = []kuberuntime.SecretRule{{APBName: kubetest.FQName, Secret: credsSecret}}
-	cfg.CloudsSecret = cloudsSecret
+	cfg := e.RuntimeConfig(brokerNS)
 	var mu sync.Mutex
 	var actions []string
 	cfg.Trace = func(op string, p kuberuntime.Phase, _ time.Time) {
@@ -74,11 +71,13 @@ func TestBrokerHTTP(t *testing.T) {
 			mu.Unlock()
 		}
 	}
-	rt, err := kuberuntime.New(cfg, c.Client, log)
+	rt, err := kuberuntime.New(cfg, e.client, log)
 	if err != nil {
 		t.Fatal(err)
 	}
-	b := kubetest.StartBroker(t, t.TempDir(), testBundleSpec(t), rt, brokerNS)
+	b := e.StartBroker(t, t.TempDir(), testBundleSpec(t), kubetest.BrokerOptions{Runtime: rt, Namespace: brokerNS,
+		Secrets:   []map[string]string{{"title": "test credentials", "apb_name": kubetest.FQName, "secret": credsSecret}},
+		OpenStack: map[string]any{"clouds_secret": cloudsSecret, "bundles": "^" + kubetest.FQName + "$"}})
 	t.Cleanup(func() {
 		if t.Failed() {
 			t.Logf("broker log:\n%s", b.Logs)
@@ -190,19 +189,19 @@ func TestBrokerHTTP(t *testing.T) {
 // broker (same etcd data) re-attaches to that pod instead of starting
 // another, and the operation succeeds.
 func TestBrokerRestart(t *testing.T) {
-	t.Parallel() // TestJanitor, which reaps cluster-wide, runs before the parallel tests
+	t.Parallel()
 	e := setup(t)
-	c := kubetest.Connect(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 6*time.Minute)
 	defer cancel()
 	brokerNS, target := e.namespaces(t, ctx)
 	log, rlogs := newLogger(t)
-	rt, err := kuberuntime.New(c.RuntimeConfig(brokerNS), c.Client, log)
+	rt, err := kuberuntime.New(e.RuntimeConfig(brokerNS), e.client, log)
 	if err != nil {
 		t.Fatal(err)
 	}
 	dir := t.TempDir()
-	b := kubetest.StartBroker(t, dir, testBundleSpec(t), rt, brokerNS)
+	bo := kubetest.BrokerOptions{Runtime: rt, Namespace: brokerNS}
+	b := e.StartBroker(t, dir, testBundleSpec(t), bo)
 	sid, pid := apb.ServiceID(kubetest.FQName), apb.PlanID(kubetest.FQName, "default")
 	instance := newID(t)
 	pr, err := b.Client.Provision(ctx, instance, &osb.ProvisionRequest{ServiceID: sid, PlanID: pid, OrganizationGUID: "org", SpaceGUID: "space",
@@ -223,7 +222,7 @@ func TestBrokerRestart(t *testing.T) {
 	if err := b.Stop(); err != nil {
 		t.Fatalf("stopping the broker: %v", err)
 	}
-	b2 := kubetest.StartBroker(t, dir, testBundleSpec(t), rt, brokerNS)
+	b2 := e.StartBroker(t, dir, testBundleSpec(t), bo)
 	t.Cleanup(func() {
 		if t.Failed() {
 			t.Logf("first broker log:\n%s\nsecond broker log:\n%s", b.Logs, b2.Logs)

@@ -10,9 +10,7 @@ import (
 	"crypto/rand"
 	"fmt"
 	"log/slog"
-	"net/url"
 	"os"
-	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -20,9 +18,10 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
-	"k8s.io/client-go/tools/clientcmd"
 
+	"github.com/openstack-service-broker/openstack-service-broker/pkg/runtime"
 	kuberuntime "github.com/openstack-service-broker/openstack-service-broker/pkg/runtime/kubernetes"
+	"github.com/openstack-service-broker/openstack-service-broker/test/kube/kubetest"
 )
 
 const (
@@ -34,39 +33,24 @@ const (
 	cloudPassword  = "Cl0uds-Pa55word-in-clouds-yaml"
 )
 
+// What the broker's secrets: rule and openstack.clouds_secret give the
+// test bundle, for tests that call the runtime directly.
+var (
+	testSecrets = []string{credsSecret}
+	testClouds  = &runtime.Clouds{Secret: cloudsSecret}
+)
+
 type env struct {
+	*kubetest.Cluster
 	client kubernetes.Interface
 	image  string
-	host   string
-	port   string
 }
 
 // setup connects to the test cluster, or fails saying how to start it.
 func setup(t *testing.T) *env {
 	t.Helper()
-	if strings.Contains(" "+os.Getenv("OSB_SKIP")+" ", " kube ") {
-		t.Skip("OSB_SKIP names kube")
-	}
-	kc, image := os.Getenv("OSB_TEST_KUBECONFIG"), os.Getenv("OSB_TEST_BUNDLE_IMAGE")
-	if kc == "" || image == "" {
-		t.Fatal("OSB_TEST_KUBECONFIG and OSB_TEST_BUNDLE_IMAGE are not set: run `make test`, or " +
-			"`. hack/test.d/30-kube.sh` style: hack/kube-cluster.sh start; test/bundles/testbundle/build.sh; " +
-			"hack/kube-cluster.sh import <image>; export both variables (or OSB_SKIP=kube to skip)")
-	}
-	rc, err := clientcmd.BuildConfigFromFlags("", kc)
-	if err != nil {
-		t.Fatalf("kubeconfig %s: %v", kc, err)
-	}
-	rc.QPS, rc.Burst = 100, 200
-	cs, err := kubernetes.NewForConfig(rc)
-	if err != nil {
-		t.Fatal(err)
-	}
-	u, err := url.Parse(rc.Host)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return &env{client: cs, image: image, host: u.Hostname(), port: u.Port()}
+	c := kubetest.Connect(t)
+	return &env{Cluster: c, client: c.Client, image: os.Getenv("OSB_TEST_BUNDLE_IMAGE")}
 }
 
 // namespaces makes a broker namespace holding the Secrets and a target
@@ -99,20 +83,7 @@ func (e *env) namespaces(t *testing.T, ctx context.Context) (broker, target stri
 }
 
 // config is the runtime configuration for the test cluster.
-func (e *env) config(brokerNS string) kuberuntime.Config {
-	return kuberuntime.Config{
-		BrokerNamespace: brokerNS,
-		ImagePullPolicy: corev1.PullNever,
-		HostNetwork:     true,
-		Timeout:         3 * time.Minute,
-		ExtraEnv: []corev1.EnvVar{
-			{Name: "KUBERNETES_SERVICE_HOST", Value: e.host},
-			{Name: "KUBERNETES_SERVICE_PORT", Value: e.port},
-		},
-		SecretRules:  []kuberuntime.SecretRule{{APBName: fqname, Secret: credsSecret}},
-		CloudsSecret: cloudsSecret,
-	}
-}
+func (e *env) config(brokerNS string) kuberuntime.Config { return e.RuntimeConfig(brokerNS) }
 
 // logBuffer collects the runtime's log (debug level, with the bundle's).
 type logBuffer struct {

@@ -22,7 +22,7 @@ import (
 // mapped, credentials read, sandbox removed) and the janitor as the
 // broker's service account: the manifest grants enough.
 func TestRBACManifest(t *testing.T) {
-	t.Parallel() // TestJanitor, which reaps cluster-wide, runs before the parallel tests
+	t.Parallel()
 	e := setup(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
@@ -96,7 +96,7 @@ func TestRBACManifest(t *testing.T) {
 		t.Fatal(err)
 	}
 	instance, op := newID(t), newID(t)
-	a := runtime.Action{Name: runtime.ActionProvision, OperationID: op, Image: e.image, Runtime: 2, FQName: fqname,
+	a := runtime.Action{Name: runtime.ActionProvision, OperationID: op, Image: e.image, Runtime: 2, Secrets: testSecrets, Clouds: testClouds, FQName: fqname,
 		InstanceID: instance, Namespace: target, ExtraVars: extraVars(instance, target, nil)}
 	res, err := rt.Run(ctx, a, nil)
 	if err != nil {
@@ -109,7 +109,7 @@ func TestRBACManifest(t *testing.T) {
 	if _, err := rt.Attach(ctx, runtime.Action{OperationID: newID(t)}, nil); err != runtime.ErrNotStarted {
 		t.Errorf("Attach of an unknown operation: %v", err)
 	}
-	if _, err := rt.Janitor(ctx, func(string) bool { return true }); err != nil {
+	if _, err := rt.Reap(ctx, func(string) bool { return true }); err != nil {
 		t.Errorf("janitor as the broker's service account: %v", err)
 	}
 }

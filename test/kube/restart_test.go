@@ -32,14 +32,14 @@ func (e *env) runningPod(t *testing.T, ctx context.Context, op string) *corev1.P
 // running; a new runtime re-attaches to it by the operation label and gets
 // its result without starting it again.
 func TestRestartReattaches(t *testing.T) {
-	t.Parallel() // TestJanitor, which reaps cluster-wide, runs before the parallel tests
+	t.Parallel()
 	e := setup(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
 	brokerNS, target := e.namespaces(t, ctx)
 	log, _ := newLogger(t)
 	instance, op := newID(t), newID(t)
-	a := runtime.Action{Name: runtime.ActionProvision, OperationID: op, Image: e.image, Runtime: 2, FQName: fqname,
+	a := runtime.Action{Name: runtime.ActionProvision, OperationID: op, Image: e.image, Runtime: 2, Secrets: testSecrets, Clouds: testClouds, FQName: fqname,
 		InstanceID: instance, Namespace: target, ExtraVars: extraVars(instance, target, map[string]any{"sleep_seconds": 12})}
 
 	first, err := kuberuntime.New(e.config(brokerNS), e.client, log)
@@ -92,10 +92,11 @@ func TestRestartReattaches(t *testing.T) {
 }
 
 // TestJanitor: sandboxes whose operation the broker no longer knows are
-// removed with their target-namespace role binding; known and kept ones stay.
-// Not parallel: the janitor reaps cluster-wide, so it runs before the
-// parallel tests start.
+// removed with their target-namespace role binding; known and kept ones
+// stay, and so do other brokers' (the other tests' runtimes have broker ids
+// of their own).
 func TestJanitor(t *testing.T) {
+	t.Parallel()
 	e := setup(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
@@ -113,16 +114,14 @@ func TestJanitor(t *testing.T) {
 		done := make(chan struct{})
 		go func() {
 			defer close(done)
-			_, _ = rt.Run(brokerCtx, runtime.Action{Name: runtime.ActionProvision, OperationID: op, Image: e.image, Runtime: 2, FQName: fqname,
+			_, _ = rt.Run(brokerCtx, runtime.Action{Name: runtime.ActionProvision, OperationID: op, Image: e.image, Runtime: 2, Secrets: testSecrets, Clouds: testClouds, FQName: fqname,
 				InstanceID: instance, Namespace: target, ExtraVars: extraVars(instance, target, map[string]any{"sleep_seconds": 60})}, nil)
 		}()
 		e.runningPod(t, ctx, op)
 		stop()
 		<-done
 	}
-	// Sandboxes other than this test's count as known, so that leftovers
-	// of an earlier interrupted run do not change the figures.
-	n, err := rt.Janitor(ctx, func(op string) bool { return op != orphan })
+	n, err := rt.Reap(ctx, func(op string) bool { return op != orphan })
 	if err != nil || n != 1 {
 		t.Fatalf("Janitor = %d, %v; want 1 sandbox removed", n, err)
 	}
@@ -141,7 +140,7 @@ func TestJanitor(t *testing.T) {
 		t.Errorf("role bindings left in the target namespace: %d, want only the known operation's", len(rbs.Items))
 	}
 	// A second pass, the other operation forgotten too, removes the rest.
-	if n, err := rt.Janitor(ctx, func(op string) bool { return op != known }); err != nil || n != 1 {
+	if n, err := rt.Reap(ctx, func(op string) bool { return op != known }); err != nil || n != 1 {
 		t.Errorf("second Janitor = %d, %v; want 1", n, err)
 	}
 }

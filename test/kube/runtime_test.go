@@ -34,7 +34,7 @@ func (p *progressLog) all() []string {
 // and deprovisions the test bundle on the real cluster, and checks every
 // object the runtime made and what the bundle saw from inside its pod.
 func TestLifecycle(t *testing.T) {
-	t.Parallel() // TestJanitor, which reaps cluster-wide, runs before the parallel tests
+	t.Parallel()
 	e := setup(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 8*time.Minute)
 	defer cancel()
@@ -50,7 +50,7 @@ func TestLifecycle(t *testing.T) {
 	op := newID(t)
 	var prog progressLog
 	res, err := rt.Run(ctx, runtime.Action{
-		Name: runtime.ActionProvision, OperationID: op, Image: e.image, Runtime: 2,
+		Name: runtime.ActionProvision, OperationID: op, Image: e.image, Runtime: 2, Secrets: testSecrets, Clouds: testClouds,
 		FQName: fqname, InstanceID: instance, Namespace: target,
 		ExtraVars: extraVars(instance, target, map[string]any{"greeting": "hi there"}),
 	}, prog.add)
@@ -151,7 +151,7 @@ func TestLifecycle(t *testing.T) {
 	bindVars["_apb_service_binding_id"] = binding
 	bindVars["_apb_provision_creds"] = res.Credentials
 	bindOp := newID(t)
-	bres, err := rt.Run(ctx, runtime.Action{Name: runtime.ActionBind, OperationID: bindOp, Image: e.image, Runtime: 2,
+	bres, err := rt.Run(ctx, runtime.Action{Name: runtime.ActionBind, OperationID: bindOp, Image: e.image, Runtime: 2, Secrets: testSecrets, Clouds: testClouds,
 		FQName: fqname, InstanceID: instance, BindingID: binding, Namespace: target, ExtraVars: bindVars}, nil)
 	if err != nil {
 		t.Fatalf("bind: %v", err)
@@ -167,14 +167,14 @@ func TestLifecycle(t *testing.T) {
 	checkRemoved(t, ctx, e, bindOp)
 
 	unbindOp := newID(t)
-	if _, err := rt.Run(ctx, runtime.Action{Name: runtime.ActionUnbind, OperationID: unbindOp, Image: e.image, Runtime: 2,
+	if _, err := rt.Run(ctx, runtime.Action{Name: runtime.ActionUnbind, OperationID: unbindOp, Image: e.image, Runtime: 2, Secrets: testSecrets, Clouds: testClouds,
 		FQName: fqname, InstanceID: instance, BindingID: binding, Namespace: target, ExtraVars: bindVars}, nil); err != nil {
 		t.Fatalf("unbind: %v", err)
 	}
 	checkRemoved(t, ctx, e, unbindOp)
 
 	deprovOp := newID(t)
-	if _, err := rt.Run(ctx, runtime.Action{Name: runtime.ActionDeprovision, OperationID: deprovOp, Image: e.image, Runtime: 2,
+	if _, err := rt.Run(ctx, runtime.Action{Name: runtime.ActionDeprovision, OperationID: deprovOp, Image: e.image, Runtime: 2, Secrets: testSecrets, Clouds: testClouds,
 		FQName: fqname, InstanceID: instance, Namespace: target, ExtraVars: extraVars(instance, target, nil)}, nil); err != nil {
 		t.Fatalf("deprovision: %v", err)
 	}
@@ -272,7 +272,7 @@ func checkRemoved(t *testing.T, ctx context.Context, e *env, op string) {
 // TestFailures: a failing playbook, a missing playbook and an image that
 // cannot start, with keep_namespace_on_error.
 func TestFailures(t *testing.T) {
-	t.Parallel() // TestJanitor, which reaps cluster-wide, runs before the parallel tests
+	t.Parallel()
 	e := setup(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	t.Cleanup(cancel) // the parallel subtests run after this function returns
@@ -313,7 +313,7 @@ func TestFailures(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
 			instance, op := newID(t), newID(t)
-			_, err := rt.Run(ctx, runtime.Action{Name: tc.action, OperationID: op, Image: tc.image, Runtime: 2, FQName: fqname,
+			_, err := rt.Run(ctx, runtime.Action{Name: tc.action, OperationID: op, Image: tc.image, Runtime: 2, Secrets: testSecrets, Clouds: testClouds, FQName: fqname,
 				InstanceID: instance, Namespace: target, ExtraVars: extraVars(instance, target, tc.params)}, nil)
 			tc.check(t, err)
 			ns := e.sandboxOf(t, ctx, op)

@@ -5,6 +5,7 @@ package kubetest
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"log/slog"
 	"net"
@@ -19,9 +20,11 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/tools/clientcmd"
+	"sigs.k8s.io/yaml"
 
 	"github.com/openstack-service-broker/openstack-service-broker/pkg/daemon"
 	"github.com/openstack-service-broker/openstack-service-broker/pkg/osb"
+	"github.com/openstack-service-broker/openstack-service-broker/pkg/runtime"
 	kuberuntime "github.com/openstack-service-broker/openstack-service-broker/pkg/runtime/kubernetes"
 )
 
@@ -38,6 +41,8 @@ const (
 type Cluster struct {
 	Client     kubernetes.Interface
 	Host, Port string
+	// APIURL, CAFile and Token reach the API server as the test admin.
+	APIURL, CAFile, Token string
 }
 
 // Connect fails tb, saying how to start the cluster, when it is not there.
@@ -64,13 +69,16 @@ func Connect(tb testing.TB) *Cluster {
 	if err != nil {
 		tb.Fatal(err)
 	}
-	return &Cluster{Client: cs, Host: u.Hostname(), Port: u.Port()}
+	return &Cluster{Client: cs, Host: u.Hostname(), Port: u.Port(), APIURL: rc.Host, CAFile: rc.CAFile, Token: rc.BearerToken}
 }
 
-// RuntimeConfig is the runtime configuration for the test cluster.
+// RuntimeConfig is the runtime configuration for the test cluster. The
+// broker id is unique, so that the janitor of one test never reaps the
+// sandboxes of another.
 func (c *Cluster) RuntimeConfig(brokerNS string) kuberuntime.Config {
 	return kuberuntime.Config{
 		BrokerNamespace: brokerNS,
+		BrokerID:        "test-" + brokerNS,
 		ImagePullPolicy: corev1.PullNever,
 		HostNetwork:     true,
 		Timeout:         3 * time.Minute,
@@ -79,6 +87,32 @@ func (c *Cluster) RuntimeConfig(brokerNS string) kuberuntime.Config {
 			{Name: "KUBERNETES_SERVICE_PORT", Value: c.Port},
 		},
 	}
+}
+
+// SandboxKeys are the openshift: keys giving a broker that builds its own
+// runtime what RuntimeConfig gives one built in code.
+func (c *Cluster) SandboxKeys() map[string]any {
+	return map[string]any{
+		"image_pull_policy":    "Never",
+		"sandbox_host_network": true,
+		"sandbox_timeout":      "3m",
+		"sandbox_env":          map[string]string{"KUBERNETES_SERVICE_HOST": c.Host, "KUBERNETES_SERVICE_PORT": c.Port},
+	}
+}
+
+// BrokerOptions say how StartBroker configures the daemon.
+type BrokerOptions struct {
+	// Runtime is used as is; nil makes the daemon build its own from the
+	// config file (openshift.host, ca_file and bearer_token_file reach the
+	// cluster; SandboxKeys are added to OpenShift).
+	Runtime *kuberuntime.Runtime
+	// Namespace is openshift.namespace.
+	Namespace string
+	// OpenShift and OpenStack are added to those sections; Secrets is the
+	// secrets: section.
+	OpenShift map[string]any
+	OpenStack map[string]any
+	Secrets   []map[string]string
 }
 
 // Broker is a running daemon.
@@ -111,9 +145,9 @@ func (l *Buffer) String() string {
 // Stop stops the daemon (what a killed broker leaves: pods keep running).
 func (b *Broker) Stop() error { return b.stop() }
 
-// StartBroker runs the daemon with rt in dir (reused across restarts: the
-// etcd data lives there). apbYML is the test bundle's apb.yml.
-func StartBroker(tb testing.TB, dir string, apbYML []byte, rt *kuberuntime.Runtime, brokerNS string) *Broker {
+// StartBroker runs the daemon in dir (reused across restarts: the etcd
+// data lives there). apbYML is the test bundle's apb.yml.
+func (c *Cluster) StartBroker(tb testing.TB, dir string, apbYML []byte, o BrokerOptions) *Broker {
 	tb.Helper()
 	reg := filepath.Join(dir, "registry", "testbundle-apb")
 	if err := os.MkdirAll(reg, 0o755); err != nil {
@@ -137,31 +171,48 @@ func StartBroker(tb testing.TB, dir string, apbYML []byte, rt *kuberuntime.Runti
 	}
 	port := l.Addr().(*net.TCPAddr).Port
 	l.Close()
-	cfg := fmt.Sprintf(`registry:
-  - type: local
-    name: local
-    path: %s
-    white_list: [".*"]
-dao:
-  etcd_data_dir: %s
-log:
-  stdout: true
-  level: debug
-openshift:
-  namespace: %s
-broker:
-  listen_address: 127.0.0.1:%d
-  plain_http: true
-  basic_auth_dir: %s
-  bootstrap_on_startup: true
-  launch_apb_on_bind: true
-  auth:
-    - type: basic
-      enabled: true
-`, filepath.Join(dir, "registry"), filepath.Join(dir, "etcd"), brokerNS, port, authDir)
-	cfgPath := filepath.Join(dir, "config.yaml")
-	if err := os.WriteFile(cfgPath, []byte(cfg), 0o600); err != nil {
+	openshift := map[string]any{"namespace": o.Namespace}
+	if o.Runtime == nil {
+		tokenFile := filepath.Join(dir, "token")
+		if err := os.WriteFile(tokenFile, []byte(c.Token), 0o600); err != nil {
+			tb.Fatal(err)
+		}
+		openshift["host"], openshift["ca_file"], openshift["bearer_token_file"] = c.APIURL, c.CAFile, tokenFile
+		for k, v := range c.SandboxKeys() {
+			openshift[k] = v
+		}
+	}
+	for k, v := range o.OpenShift {
+		openshift[k] = v
+	}
+	doc := map[string]any{
+		"registry":  []any{map[string]any{"type": "local", "name": "local", "path": filepath.Join(dir, "registry"), "white_list": []string{".*"}}},
+		"dao":       map[string]any{"etcd_data_dir": filepath.Join(dir, "etcd")},
+		"log":       map[string]any{"stdout": true, "level": "debug"},
+		"openshift": openshift,
+		"broker": map[string]any{
+			"listen_address": fmt.Sprintf("127.0.0.1:%d", port), "plain_http": true, "basic_auth_dir": authDir,
+			"bootstrap_on_startup": true, "launch_apb_on_bind": true,
+			"auth": []any{map[string]any{"type": "basic", "enabled": true}},
+		},
+	}
+	if o.OpenStack != nil {
+		doc["openstack"] = o.OpenStack
+	}
+	if o.Secrets != nil {
+		doc["secrets"] = o.Secrets
+	}
+	cfg, err := yaml.Marshal(doc)
+	if err != nil {
 		tb.Fatal(err)
+	}
+	cfgPath := filepath.Join(dir, "config.yaml")
+	if err := os.WriteFile(cfgPath, cfg, 0o600); err != nil {
+		tb.Fatal(err)
+	}
+	var rt runtime.Runtime
+	if o.Runtime != nil {
+		rt = o.Runtime
 	}
 	b := &Broker{Logs: &Buffer{}, Dir: dir}
 	ctx, cancel := context.WithCancel(context.Background())
@@ -199,4 +250,19 @@ broker:
 // Logger is a debug-level logger into buf, for the runtime.
 func Logger(buf *Buffer) *slog.Logger {
 	return slog.New(slog.NewTextHandler(buf, &slog.HandlerOptions{Level: slog.LevelDebug}))
+}
+
+// LogValue is attribute key of the first JSON log line whose msg is msg
+// ("" when there is none).
+func (b *Broker) LogValue(msg, key string) string {
+	for _, line := range strings.Split(b.Logs.String(), "\n") {
+		var rec map[string]any
+		if json.Unmarshal([]byte(line), &rec) != nil || rec["msg"] != msg {
+			continue
+		}
+		if v, ok := rec[key].(string); ok {
+			return v
+		}
+	}
+	return ""
 }
