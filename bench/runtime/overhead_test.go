@@ -3,7 +3,7 @@
 // (or deprovision) request to the pod created, and from the pod finished
 // (the watch event) to the operation's state stored (the first
 // last_operation answering succeeded, polled every millisecond). The
-// runtime's share of the second (result read, sandbox removed) is reported
+// runtime's share of the second (the credentials Secret read) is reported
 // separately. Target (DESIGN.md): under 50 ms each. The baseline, measured
 // in the same run, is the API server's own cost: the same calls made with
 // bare client-go (namespace, service account, two role bindings, pod; then

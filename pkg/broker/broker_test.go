@@ -261,3 +261,65 @@ func TestReapKnowsOperationsInFlight(t *testing.T) {
 	cancel()
 	b.Wait()
 }
+
+// releaseChecker is an inproc runtime whose Release checks that the
+// operation's outcome is already in the store.
+type releaseChecker struct {
+	*inproc.Runtime
+	st       *store.Store
+	released chan string
+}
+
+func (r *releaseChecker) Release(ctx context.Context, a runtime.Action, failed bool) error {
+	j, err := r.st.GetJob(ctx, a.InstanceID, a.OperationID)
+	switch {
+	case err != nil:
+		r.released <- "job unreadable: " + err.Error()
+	case !j.Finished():
+		r.released <- "released before the outcome was stored"
+	case failed != (j.State == store.JobFailed):
+		r.released <- "failed flag disagrees with the stored state " + j.State
+	default:
+		r.released <- a.Name
+	}
+	return r.Runtime.Release(ctx, a, failed)
+}
+
+// A finished action's sandbox is released only once its outcome is
+// stored, with the failed flag of that outcome.
+func TestReleaseAfterOutcomeStored(t *testing.T) {
+	st := openStore(t, t.TempDir())
+	defer st.Close()
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	sp := testSpec(t)
+	rt := &releaseChecker{st: st, released: make(chan string, 4), Runtime: inproc.New(func(_ context.Context, a runtime.Action, _ runtime.Progress) (*runtime.Result, error) {
+		if a.Name == runtime.ActionDeprovision {
+			return nil, &runtime.ActionError{ExitCode: 2, Message: "deprovision failed"}
+		}
+		return &runtime.Result{}, nil
+	})}
+	b := newBroker(t, ctx, st, rt, sp)
+	ri := osb.RequestInfo{AcceptsIncomplete: true}
+	if _, err := b.Provision(ctx, ri, "i-1", provisionReq(sp, nil)); err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{runtime.ActionProvision, runtime.ActionDeprovision} {
+		if want == runtime.ActionDeprovision {
+			waitJob(t, b, "i-1", osb.StateSucceeded)
+			if _, err := b.Deprovision(ctx, ri, "i-1", &osb.DeprovisionRequest{ServiceID: sp.ID, PlanID: sp.Plans[0].ID}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		select {
+		case got := <-rt.released:
+			if got != want {
+				t.Errorf("release: %s, want %s", got, want)
+			}
+		case <-time.After(10 * time.Second):
+			t.Fatalf("%s never released", want)
+		}
+	}
+	cancel()
+	b.Wait()
+}

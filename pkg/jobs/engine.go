@@ -184,7 +184,13 @@ func (e *Engine) run(ctx context.Context, j *store.Job, recovering bool) {
 		log.Info("broker stopping: operation left for recovery")
 		return
 	}
-	e.finish(ctx, log, jr, res, err, start)
+	if !e.finish(ctx, log, jr, res, err, start) {
+		return // the sandbox keeps the result for Attach after a restart
+	}
+	if rerr := e.o.Runtime.Release(ctx, action, err != nil); rerr != nil {
+		// The janitor removes it later: the operation is finished now.
+		log.Warn("releasing the action's sandbox", "err", rerr)
+	}
 }
 
 // update applies fn to the job and stores it, re-reading on conflicts.
@@ -213,7 +219,8 @@ func (e *Engine) update(ctx context.Context, jr *jobRun, fn func(*store.Job)) er
 	return errors.New("job record kept changing")
 }
 
-func (e *Engine) finish(ctx context.Context, log *slog.Logger, jr *jobRun, res *runtime.Result, runErr error, start time.Time) {
+// finish records the outcome and reports whether it was stored.
+func (e *Engine) finish(ctx context.Context, log *slog.Logger, jr *jobRun, res *runtime.Result, runErr error, start time.Time) bool {
 	jr.mu.Lock()
 	defer jr.mu.Unlock()
 	backoff := 100 * time.Millisecond
@@ -224,7 +231,7 @@ func (e *Engine) finish(ctx context.Context, log *slog.Logger, jr *jobRun, res *
 		}
 		if ctx.Err() != nil || attempt >= 50 {
 			log.Error("recording operation outcome failed; left for recovery", "err", err)
-			return
+			return false
 		}
 		if errors.Is(err, store.ErrConflict) {
 			if cur, gerr := e.o.Store.GetJob(ctx, jr.job.ResourceID(), jr.job.Token); gerr == nil {
@@ -237,7 +244,7 @@ func (e *Engine) finish(ctx context.Context, log *slog.Logger, jr *jobRun, res *
 		select {
 		case <-time.After(backoff):
 		case <-ctx.Done():
-			return
+			return false
 		}
 		backoff = min(backoff*2, 5*time.Second)
 	}
@@ -250,6 +257,7 @@ func (e *Engine) finish(ctx context.Context, log *slog.Logger, jr *jobRun, res *
 	}
 	e.metrics.done.WithLabelValues(jr.job.Method, state).Inc()
 	e.metrics.duration.WithLabelValues(jr.job.Method, state).Observe(time.Since(start).Seconds())
+	return true
 }
 
 type metrics struct {

@@ -82,6 +82,12 @@ type Runtime interface {
 	// a.OperationID. It returns ErrNotStarted when nothing was started for
 	// that operation, so the caller may Run it.
 	Attach(ctx context.Context, a Action, progress Progress) (*Result, error)
+	// Release removes what a finished action left (its sandbox), called
+	// once the outcome is stored: until then a restarted broker finds the
+	// result again with Attach instead of running the action twice.
+	// failed says whether the action failed (keep_namespace_on_error).
+	// Releasing an unknown operation does nothing.
+	Release(ctx context.Context, a Action, failed bool) error
 }
 
 // Janitor is implemented by runtimes that can find what actions left

@@ -85,6 +85,20 @@ func (e *env) namespaces(t *testing.T, ctx context.Context) (broker, target stri
 // config is the runtime configuration for the test cluster.
 func (e *env) config(brokerNS string) kuberuntime.Config { return e.RuntimeConfig(brokerNS) }
 
+// runAndRelease does with one action what the broker does: Run, then
+// Release once the outcome would be stored. The sandbox must outlive Run.
+func (e *env) runAndRelease(t *testing.T, ctx context.Context, rt *kuberuntime.Runtime, a runtime.Action, progress runtime.Progress) (*runtime.Result, error) {
+	t.Helper()
+	res, err := rt.Run(ctx, a, progress)
+	if l, lerr := e.client.CoreV1().Namespaces().List(ctx, metav1.ListOptions{LabelSelector: kuberuntime.LabelOperation + "=" + a.OperationID}); lerr != nil || len(l.Items) == 0 {
+		t.Errorf("%s: no sandbox left for Release after Run (%v)", a.Name, lerr)
+	}
+	if rerr := rt.Release(ctx, a, err != nil); rerr != nil {
+		t.Errorf("%s: Release: %v", a.Name, rerr)
+	}
+	return res, err
+}
+
 // logBuffer collects the runtime's log (debug level, with the bundle's).
 type logBuffer struct {
 	mu  sync.Mutex

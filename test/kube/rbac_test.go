@@ -98,7 +98,7 @@ func TestRBACManifest(t *testing.T) {
 	instance, op := newID(t), newID(t)
 	a := runtime.Action{Name: runtime.ActionProvision, OperationID: op, Image: e.image, Runtime: 2, Secrets: testSecrets, Clouds: testClouds, FQName: fqname,
 		InstanceID: instance, Namespace: target, ExtraVars: extraVars(instance, target, nil)}
-	res, err := rt.Run(ctx, a, nil)
+	res, err := e.runAndRelease(t, ctx, rt, a, nil)
 	if err != nil {
 		t.Fatalf("provision as the broker's service account: %v", err)
 	}

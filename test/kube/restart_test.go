@@ -75,6 +75,10 @@ func TestRestartReattaches(t *testing.T) {
 	if err != nil {
 		t.Fatalf("Attach: %v", err)
 	}
+	// The sandbox waited for the outcome to be stored; now it goes.
+	if err := second.Release(ctx, a, false); err != nil {
+		t.Fatalf("Release: %v", err)
+	}
 	if res.Credentials["DB_USER"] != "user-"+instance[:8] {
 		t.Errorf("credentials after re-attaching = %v", res.Credentials)
 	}

@@ -49,7 +49,7 @@ func TestLifecycle(t *testing.T) {
 	instance := newID(t)
 	op := newID(t)
 	var prog progressLog
-	res, err := rt.Run(ctx, runtime.Action{
+	res, err := e.runAndRelease(t, ctx, rt, runtime.Action{
 		Name: runtime.ActionProvision, OperationID: op, Image: e.image, Runtime: 2, Secrets: testSecrets, Clouds: testClouds,
 		FQName: fqname, InstanceID: instance, Namespace: target,
 		ExtraVars: extraVars(instance, target, map[string]any{"greeting": "hi there"}),
@@ -151,7 +151,7 @@ func TestLifecycle(t *testing.T) {
 	bindVars["_apb_service_binding_id"] = binding
 	bindVars["_apb_provision_creds"] = res.Credentials
 	bindOp := newID(t)
-	bres, err := rt.Run(ctx, runtime.Action{Name: runtime.ActionBind, OperationID: bindOp, Image: e.image, Runtime: 2, Secrets: testSecrets, Clouds: testClouds,
+	bres, err := e.runAndRelease(t, ctx, rt, runtime.Action{Name: runtime.ActionBind, OperationID: bindOp, Image: e.image, Runtime: 2, Secrets: testSecrets, Clouds: testClouds,
 		FQName: fqname, InstanceID: instance, BindingID: binding, Namespace: target, ExtraVars: bindVars}, nil)
 	if err != nil {
 		t.Fatalf("bind: %v", err)
@@ -167,14 +167,14 @@ func TestLifecycle(t *testing.T) {
 	checkRemoved(t, ctx, e, bindOp)
 
 	unbindOp := newID(t)
-	if _, err := rt.Run(ctx, runtime.Action{Name: runtime.ActionUnbind, OperationID: unbindOp, Image: e.image, Runtime: 2, Secrets: testSecrets, Clouds: testClouds,
+	if _, err := e.runAndRelease(t, ctx, rt, runtime.Action{Name: runtime.ActionUnbind, OperationID: unbindOp, Image: e.image, Runtime: 2, Secrets: testSecrets, Clouds: testClouds,
 		FQName: fqname, InstanceID: instance, BindingID: binding, Namespace: target, ExtraVars: bindVars}, nil); err != nil {
 		t.Fatalf("unbind: %v", err)
 	}
 	checkRemoved(t, ctx, e, unbindOp)
 
 	deprovOp := newID(t)
-	if _, err := rt.Run(ctx, runtime.Action{Name: runtime.ActionDeprovision, OperationID: deprovOp, Image: e.image, Runtime: 2, Secrets: testSecrets, Clouds: testClouds,
+	if _, err := e.runAndRelease(t, ctx, rt, runtime.Action{Name: runtime.ActionDeprovision, OperationID: deprovOp, Image: e.image, Runtime: 2, Secrets: testSecrets, Clouds: testClouds,
 		FQName: fqname, InstanceID: instance, Namespace: target, ExtraVars: extraVars(instance, target, nil)}, nil); err != nil {
 		t.Fatalf("deprovision: %v", err)
 	}
@@ -313,7 +313,7 @@ func TestFailures(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
 			instance, op := newID(t), newID(t)
-			_, err := rt.Run(ctx, runtime.Action{Name: tc.action, OperationID: op, Image: tc.image, Runtime: 2, Secrets: testSecrets, Clouds: testClouds, FQName: fqname,
+			_, err := e.runAndRelease(t, ctx, rt, runtime.Action{Name: tc.action, OperationID: op, Image: tc.image, Runtime: 2, Secrets: testSecrets, Clouds: testClouds, FQName: fqname,
 				InstanceID: instance, Namespace: target, ExtraVars: extraVars(instance, target, tc.params)}, nil)
 			tc.check(t, err)
 			ns := e.sandboxOf(t, ctx, op)

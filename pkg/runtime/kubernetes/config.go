@@ -60,7 +60,7 @@ const (
 	PhaseStart       Phase = "start"        // Run called
 	PhasePodCreated  Phase = "pod-created"  // the API server accepted the pod
 	PhasePodFinished Phase = "pod-finished" // the watch saw Succeeded/Failed
-	PhaseDone        Phase = "done"         // result read, sandbox cleaned up
+	PhaseDone        Phase = "done"         // result read (the sandbox waits for Release)
 )
 
 func (c *Config) withDefaults() (Config, error) {

@@ -35,6 +35,9 @@ type Runtime struct {
 	cfg    Config
 	client kubernetes.Interface
 	log    *slog.Logger
+
+	mu   sync.Mutex
+	held map[string]*sandbox // finished actions' sandboxes, by operation, until Release
 }
 
 var (
@@ -51,7 +54,7 @@ func New(cfg Config, client kubernetes.Interface, log *slog.Logger) (*Runtime, e
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	return &Runtime{cfg: c, client: client, log: log.With("runtime", "kubernetes")}, nil
+	return &Runtime{cfg: c, client: client, log: log.With("runtime", "kubernetes"), held: map[string]*sandbox{}}, nil
 }
 
 func (r *Runtime) Name() string { return "kubernetes" }
@@ -81,9 +84,9 @@ func (r *Runtime) trace(op string, p Phase) {
 	}
 }
 
-// Run creates the sandbox and the pod, waits for it, reads the result and
-// removes the sandbox. When ctx is cancelled (the broker stops) the pod is
-// left running for Attach after the restart.
+// Run creates the sandbox and the pod, waits for it and reads the result;
+// the sandbox stays until Release. When ctx is cancelled (the broker stops)
+// the pod is left running for Attach after the restart.
 func (r *Runtime) Run(ctx context.Context, a runtime.Action, progress runtime.Progress) (*runtime.Result, error) {
 	r.trace(a.OperationID, PhaseStart)
 	if a.OperationID == "" {
@@ -152,7 +155,8 @@ func (r *Runtime) Attach(ctx context.Context, a runtime.Action, progress runtime
 	return r.follow(ctx, runCtx, a, sb, pod, progress, log)
 }
 
-// follow waits for the pod, reads its result and cleans up.
+// follow waits for the pod and reads its result. The sandbox is held for
+// Release.
 func (r *Runtime) follow(ctx, runCtx context.Context, a runtime.Action, sb *sandbox, pod *corev1.Pod, progress runtime.Progress, log *slog.Logger) (*runtime.Result, error) {
 	if log.Enabled(ctx, slog.LevelDebug) {
 		// The stream ends by itself when the container exits, which the
@@ -176,7 +180,7 @@ func (r *Runtime) follow(ctx, runCtx context.Context, a runtime.Action, sb *sand
 		if errors.Is(context.Cause(runCtx), errTimeout) {
 			err = fmt.Errorf("%s did not finish within %s", a.Name, r.cfg.Timeout)
 		}
-		r.cleanup(ctx, sb, true, log)
+		r.hold(sb)
 		return nil, err
 	}
 
@@ -195,7 +199,7 @@ func (r *Runtime) follow(ctx, runCtx context.Context, a runtime.Action, sb *sand
 	} else {
 		actErr = r.failure(a, sb, final, res, log)
 	}
-	r.cleanup(ctx, sb, actErr != nil, log)
+	r.hold(sb)
 	r.trace(a.OperationID, PhaseDone)
 	if actErr != nil {
 		log.Info("bundle action failed", "namespace", sb.namespace, "err", actErr)
@@ -251,6 +255,40 @@ func (r *Runtime) credentials(ctx context.Context, sb *sandbox) (map[string]any,
 		return nil, fmt.Errorf("the bundle's credentials secret %s/%s: key fields is not a JSON object", sb.namespace, sb.pod)
 	}
 	return creds, nil
+}
+
+// hold keeps a finished action's sandbox for Release.
+func (r *Runtime) hold(sb *sandbox) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.held[sb.op] = sb
+}
+
+// Release removes the sandbox of a finished action, or marks it kept. A
+// sandbox this process did not hold (the broker restarted between storing
+// the outcome and releasing) is found by its operation label.
+func (r *Runtime) Release(ctx context.Context, a runtime.Action, failed bool) error {
+	log := r.log.With("operation", a.OperationID, "action", a.Name, "bundle", a.FQName)
+	r.mu.Lock()
+	sb, ok := r.held[a.OperationID]
+	delete(r.held, a.OperationID)
+	r.mu.Unlock()
+	if ok {
+		r.cleanup(ctx, sb, failed, log)
+		return nil
+	}
+	sel := r.ownSelector() + "," + LabelOperation + "=" + labelValue(a.OperationID)
+	nss, err := r.client.CoreV1().Namespaces().List(ctx, metav1.ListOptions{LabelSelector: sel})
+	if err != nil {
+		return fmt.Errorf("looking for the sandbox of operation %s: %w", a.OperationID, err)
+	}
+	for _, ns := range nss.Items {
+		if ns.DeletionTimestamp != nil || ns.Annotations[AnnotationKept] == "true" {
+			continue
+		}
+		r.cleanup(ctx, &sandbox{op: a.OperationID, namespace: ns.Name, target: ns.Annotations[AnnotationTargetNamespace], pod: ns.Labels[LabelPodName]}, failed, log)
+	}
+	return nil
 }
 
 // cleanup removes the sandbox, or marks it kept; the role binding in the

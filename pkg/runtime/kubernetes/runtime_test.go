@@ -122,11 +122,11 @@ func TestRunFake(t *testing.T) {
 				err error
 			}
 			done := make(chan out, 1)
+			a := runtime.Action{Name: "provision", OperationID: "op-1", Image: "img", FQName: "dh-test-apb",
+				InstanceID: "i-1", Namespace: "target", ExtraVars: map[string]any{"_apb_plan_id": "default", "admin_password": "pw-in-vars"},
+				Secrets: []string{"creds", "clouds"}, Clouds: &runtime.Clouds{Secret: "clouds"}}
 			go func() {
-				res, err := rt.Run(context.Background(), runtime.Action{Name: "provision", OperationID: "op-1", Image: "img", FQName: "dh-test-apb",
-					InstanceID: "i-1", Namespace: "target", ExtraVars: map[string]any{"_apb_plan_id": "default", "admin_password": "pw-in-vars"},
-					Secrets: []string{"creds", "clouds"}, Clouds: &runtime.Clouds{Secret: "clouds"}},
-					func(d string) { progress = append(progress, d) })
+				res, err := rt.Run(context.Background(), a, func(d string) { progress = append(progress, d) })
 				done <- out{res, err}
 			}()
 			pod := finishPod(t, cs, c.exit, c.reason, c.ann, c.creds)
@@ -188,6 +188,13 @@ func TestRunFake(t *testing.T) {
 				t.Error("the error text holds a secret")
 			}
 
+			// The sandbox holds the result until the outcome is stored.
+			if _, err := cs.CoreV1().Namespaces().Get(context.Background(), pod.Namespace, metav1.GetOptions{}); err != nil {
+				t.Fatalf("sandbox gone before Release: %v", err)
+			}
+			if err := rt.Release(context.Background(), a, o.err != nil); err != nil {
+				t.Fatalf("Release: %v", err)
+			}
 			ns, err := cs.CoreV1().Namespaces().Get(context.Background(), pod.Namespace, metav1.GetOptions{})
 			switch {
 			case c.wantKept && (err != nil || ns.Annotations[AnnotationKept] != "true"):
@@ -306,5 +313,34 @@ func TestReap(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// Release after a restart: the sandbox is found by its operation label.
+func TestReleaseFindsSandboxByLabel(t *testing.T) {
+	cs := fake.NewClientset(
+		&corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "sb-1", Labels: map[string]string{LabelManagedBy: ManagedBy, LabelBroker: "b-1", LabelOperation: "op-1", LabelPodName: "bundle-1"},
+			Annotations: map[string]string{AnnotationOperation: "op-1", AnnotationTargetNamespace: "target"}}},
+		&corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "sb-2", Labels: map[string]string{LabelManagedBy: ManagedBy, LabelBroker: "b-1", LabelOperation: "op-2", LabelPodName: "bundle-2"}}},
+		&rbacv1.RoleBinding{ObjectMeta: metav1.ObjectMeta{Name: "bundle-1", Namespace: "target"}},
+	)
+	rt, err := New(Config{BrokerID: "b-1"}, cs, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := rt.Release(context.Background(), runtime.Action{OperationID: "op-1"}, false); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := cs.CoreV1().Namespaces().Get(context.Background(), "sb-1", metav1.GetOptions{}); !apierrors.IsNotFound(err) {
+		t.Errorf("sandbox of op-1: %v, want deleted", err)
+	}
+	if _, err := cs.RbacV1().RoleBindings("target").Get(context.Background(), "bundle-1", metav1.GetOptions{}); !apierrors.IsNotFound(err) {
+		t.Errorf("target role binding of op-1: %v, want deleted", err)
+	}
+	if _, err := cs.CoreV1().Namespaces().Get(context.Background(), "sb-2", metav1.GetOptions{}); err != nil {
+		t.Errorf("sandbox of op-2: %v, want kept", err)
+	}
+	if err := rt.Release(context.Background(), runtime.Action{OperationID: "unknown"}, false); err != nil {
+		t.Errorf("Release of an unknown operation: %v", err)
 	}
 }

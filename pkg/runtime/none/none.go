@@ -32,3 +32,6 @@ func (r Runtime) Run(_ context.Context, a runtime.Action, _ runtime.Progress) (*
 func (r Runtime) Attach(_ context.Context, a runtime.Action, _ runtime.Progress) (*runtime.Result, error) {
 	return nil, r.err(a)
 }
+
+// Release has nothing to remove.
+func (r Runtime) Release(context.Context, runtime.Action, bool) error { return nil }
