@@ -8,9 +8,6 @@ import (
 	"testing"
 	"time"
 
-	corev1 "k8s.io/api/core/v1"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-
 	"github.com/openstack-service-broker/openstack-service-broker/pkg/apb"
 	"github.com/openstack-service-broker/openstack-service-broker/pkg/osb"
 	"github.com/openstack-service-broker/openstack-service-broker/test/kube/kubetest"
@@ -29,17 +26,7 @@ const concurrent = 100
 func BenchmarkConcurrentProvisions(b *testing.B) {
 	c := kubetest.Connect(b)
 	ctx := context.Background()
-	var nss []string
-	for _, prefix := range []string{"osb-bench-broker-", "osb-bench-target-"} {
-		ns, err := c.Client.CoreV1().Namespaces().Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{GenerateName: prefix}}, metav1.CreateOptions{})
-		if err != nil {
-			b.Fatal(err)
-		}
-		b.Cleanup(func() {
-			_ = c.Client.CoreV1().Namespaces().Delete(context.Background(), ns.Name, metav1.DeleteOptions{})
-		})
-		nss = append(nss, ns.Name)
-	}
+	nss := []string{c.TempNamespace(b, ctx, "osb-bench-broker-"), c.TempNamespace(b, ctx, "osb-bench-target-")}
 	spec, err := os.ReadFile("../../test/bundles/testbundle/apb.yml")
 	if err != nil {
 		b.Fatal(err)

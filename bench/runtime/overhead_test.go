@@ -49,17 +49,7 @@ func newID(i int) string {
 func BenchmarkActionOverhead(b *testing.B) {
 	c := kubetest.Connect(b)
 	ctx := context.Background()
-	mk := func(prefix string) string {
-		ns, err := c.Client.CoreV1().Namespaces().Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{GenerateName: prefix}}, metav1.CreateOptions{})
-		if err != nil {
-			b.Fatal(err)
-		}
-		b.Cleanup(func() {
-			_ = c.Client.CoreV1().Namespaces().Delete(context.Background(), ns.Name, metav1.DeleteOptions{})
-		})
-		return ns.Name
-	}
-	brokerNS, target := mk("osb-bench-broker-"), mk("osb-bench-target-")
+	brokerNS, target := c.TempNamespace(b, ctx, "osb-bench-broker-"), c.TempNamespace(b, ctx, "osb-bench-target-")
 	spec, err := os.ReadFile("../../test/bundles/testbundle/apb.yml")
 	if err != nil {
 		b.Fatal(err)

@@ -57,17 +57,7 @@ func setup(t *testing.T) *env {
 // namespace, both removed at the end.
 func (e *env) namespaces(t *testing.T, ctx context.Context) (broker, target string) {
 	t.Helper()
-	mk := func(prefix string) string {
-		ns, err := e.client.CoreV1().Namespaces().Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{GenerateName: prefix}}, metav1.CreateOptions{})
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() {
-			_ = e.client.CoreV1().Namespaces().Delete(context.Background(), ns.Name, metav1.DeleteOptions{})
-		})
-		return ns.Name
-	}
-	broker, target = mk("osb-broker-"), mk("osb-target-")
+	broker, target = e.TempNamespace(t, ctx, "osb-broker-"), e.TempNamespace(t, ctx, "osb-target-")
 	for _, s := range []*corev1.Secret{
 		{ObjectMeta: metav1.ObjectMeta{Name: credsSecret}, StringData: map[string]string{"username": "svc-user", "password": secretPassword}},
 		{ObjectMeta: metav1.ObjectMeta{Name: cloudsSecret}, StringData: map[string]string{
