@@ -31,7 +31,7 @@ func BenchmarkConcurrentProvisions(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	br := c.StartBroker(b, b.TempDir(), spec, kubetest.BrokerOptions{Namespace: nss[0]})
+	br := c.StartBroker(b, b.TempDir(), spec, kubetest.BrokerOptions{Namespace: nss[0], LogLevel: "info"})
 	sid, pid := apb.ServiceID(kubetest.FQName), apb.PlanID(kubetest.FQName, "default")
 	octx := map[string]any{"platform": "kubernetes", "namespace": nss[1]}
 

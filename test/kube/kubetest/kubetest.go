@@ -4,6 +4,7 @@
 package kubetest
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -114,6 +115,8 @@ type BrokerOptions struct {
 	OpenShift map[string]any
 	OpenStack map[string]any
 	Secrets   []map[string]string
+	// LogLevel is log.level (default debug, which streams bundle logs).
+	LogLevel string
 }
 
 // Broker is a running daemon.
