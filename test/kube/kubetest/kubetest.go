@@ -192,7 +192,7 @@ func (c *Cluster) StartBroker(tb testing.TB, dir string, apbYML []byte, o Broker
 	doc := map[string]any{
 		"registry":  []any{map[string]any{"type": "local", "name": "local", "path": filepath.Join(dir, "registry"), "white_list": []string{".*"}}},
 		"dao":       map[string]any{"etcd_data_dir": filepath.Join(dir, "etcd")},
-		"log":       map[string]any{"stdout": true, "level": "debug"},
+		"log":       map[string]any{"stdout": true, "level": cmp.Or(o.LogLevel, "debug")},
 		"openshift": openshift,
 		"broker": map[string]any{
 			"listen_address": fmt.Sprintf("127.0.0.1:%d", port), "plain_http": true, "basic_auth_dir": authDir,
