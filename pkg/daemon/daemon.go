@@ -20,6 +20,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"k8s.io/klog/v2"
 
 	"github.com/openstack-service-broker/openstack-service-broker/pkg/apb"
 	"github.com/openstack-service-broker/openstack-service-broker/pkg/broker"
@@ -74,6 +75,10 @@ func Run(ctx context.Context, cfgPath string, stdout io.Writer, o Options) error
 		return &ConfigError{err}
 	}
 	defer closeLog()
+	// client-go reports through klog (throttling waits, watch restarts):
+	// into the broker's structured log, not stray text on stderr. klog is
+	// process-wide by its nature.
+	klog.SetSlogLogger(log.With("component", "client-go"))
 	for _, w := range warnings {
 		log.Warn("config: " + w)
 	}

@@ -138,11 +138,29 @@ func clusterKind(cs kubernetes.Interface, log *slog.Logger) string {
 	return "kubernetes"
 }
 
+// Client-side rate limits of the broker's API client. client-go's
+// defaults (5/s, bursts of 10) throttle a broker running 32 actions at
+// once by seconds per call; these stay well inside an API server's
+// priority-and-fairness share for one service account.
+const (
+	kubeQPS   = 50
+	kubeBurst = 100
+)
+
 // kubeConfig finds the cluster: openshift.host (with ca_file and
 // bearer_token_file) when set, else in-cluster, else $KUBECONFIG or
 // ~/.kube/config, as bundle-lib did. asbd documented the host keys but
 // never read them; an operator who set them means them.
 func kubeConfig(o config.OpenShift) (*rest.Config, error) {
+	rc, err := findCluster(o)
+	if err != nil {
+		return nil, err
+	}
+	rc.QPS, rc.Burst = kubeQPS, kubeBurst
+	return rc, nil
+}
+
+func findCluster(o config.OpenShift) (*rest.Config, error) {
 	if o.Host != "" {
 		for key, f := range map[string]string{"openshift.ca_file": o.CAFile, "openshift.bearer_token_file": o.BearerTokenFile} {
 			if f == "" {

@@ -86,7 +86,7 @@ func TestKubeConfigFromOpenShiftKeys(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if rc.Host != c.o.Host || rc.CAFile != c.o.CAFile || rc.BearerTokenFile != c.o.BearerTokenFile {
+			if rc.Host != c.o.Host || rc.CAFile != c.o.CAFile || rc.BearerTokenFile != c.o.BearerTokenFile || rc.QPS != kubeQPS {
 				t.Errorf("rest config host %q ca %q token file %q", rc.Host, rc.CAFile, rc.BearerTokenFile)
 			}
 		})
