@@ -1,7 +1,8 @@
 # Sourced by hack/test.sh: the one-node Kubernetes for test/kube. Builds the
 # binaries into the cache (~17 min the first time), starts the cluster when
 # it is not running (and stops it at exit: only what this run started),
-# builds the test bundle image and imports it into the node.
+# builds the test bundle images (runtime 2 and runtime 1) and imports them
+# into the node.
 hack/kube-build.sh >/dev/null
 if hack/kube-cluster.sh status >/dev/null 2>&1; then
   log "kube: one-node cluster already running"
@@ -10,9 +11,11 @@ else
   on_exit hack/kube-cluster.sh stop
   hack/kube-cluster.sh start >/dev/null
 fi
-OSB_TEST_BUNDLE_IMAGE=$(test/bundles/testbundle/build.sh)
-hack/kube-cluster.sh import "$OSB_TEST_BUNDLE_IMAGE"
+OSB_TEST_BUNDLE_IMAGE=$(test/bundles/build.sh testbundle)
+OSB_TEST_RUNTIME1_IMAGE=$(test/bundles/build.sh runtime1)
+hack/kube-cluster.sh import "$OSB_TEST_BUNDLE_IMAGE" "$OSB_TEST_RUNTIME1_IMAGE"
 OSB_TEST_KUBECONFIG=$(hack/kube-cluster.sh kubeconfig)
-export OSB_TEST_KUBECONFIG OSB_TEST_BUNDLE_IMAGE
+export OSB_TEST_KUBECONFIG OSB_TEST_BUNDLE_IMAGE OSB_TEST_RUNTIME1_IMAGE
 # The broker's local registry "local" names the bundle's image this way.
 hack/kube-cluster.sh tag "$OSB_TEST_BUNDLE_IMAGE" local/testbundle-apb:latest
+hack/kube-cluster.sh tag "$OSB_TEST_RUNTIME1_IMAGE" local/runtime1-apb:latest

@@ -51,6 +51,7 @@ func newRuntime(ctx context.Context, cfg *config.Config, st *store.Store, log *s
 			return nil, "", &ConfigError{err}
 		}
 		rcfg.BrokerID = id
+		rcfg.Exec = kuberuntime.NewExecutor(rc, cs)
 		rcfg.Cluster = clusterKind(cs, log)
 		rt, err := kuberuntime.New(rcfg, cs, log)
 		if err != nil {

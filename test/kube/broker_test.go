@@ -254,3 +254,77 @@ func TestBrokerRestart(t *testing.T) {
 		t.Errorf("the runtime did not re-attach to the running pod")
 	}
 }
+
+// TestRuntime1Bundle: a bundle of apb-base release-1.0 (runtime 1), whose
+// pod waits until the broker execs broker-bind-creds, provisions, binds
+// (credentials through GET binding), unbinds (no playbook: a no-op) and
+// deprovisions through the OSB API with the runtime built from the config
+// file. bind-init holds a pod 5 minutes when nobody execs; the 3-minute
+// poll bound fails the test then.
+func TestRuntime1Bundle(t *testing.T) {
+	t.Parallel()
+	e := setup(t)
+	if os.Getenv("OSB_TEST_RUNTIME1_IMAGE") == "" {
+		t.Fatal("OSB_TEST_RUNTIME1_IMAGE is not set: run `make test` (hack/test.d/30-kube.sh builds test/bundles/runtime1 and imports it)")
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 8*time.Minute)
+	defer cancel()
+	brokerNS, target := e.namespaces(t, ctx)
+	b := e.StartBroker(t, t.TempDir(), testBundleSpec(t), kubetest.BrokerOptions{Namespace: brokerNS, Bundles: []string{"../bundles/runtime1"}})
+	t.Cleanup(func() {
+		if t.Failed() {
+			t.Logf("broker log:\n%s", b.Logs)
+		}
+	})
+	const fq = "local-runtime1-apb"
+	sid, pid := apb.ServiceID(fq), apb.PlanID(fq, "default")
+	instance, binding := newID(t), newID(t)
+	octx := map[string]any{"platform": "kubernetes", "namespace": target}
+	pr, err := b.Client.Provision(ctx, instance, &osb.ProvisionRequest{ServiceID: sid, PlanID: pid, OrganizationGUID: "org", SpaceGUID: "space", Context: octx}, true)
+	if err != nil {
+		t.Fatalf("provision: %v", err)
+	}
+	if lo := poll(t, ctx, "provision", func() (*osb.LastOperationResponse, error) {
+		return b.Client.LastOperation(ctx, instance, &osb.LastOperationRequest{Operation: pr.Operation})
+	}); lo.State != osb.StateSucceeded {
+		t.Fatalf("provision ended %s: %s", lo.State, lo.Description)
+	}
+	br, err := b.Client.Bind(ctx, instance, binding, &osb.BindRequest{ServiceID: sid, PlanID: pid, Context: octx}, true)
+	if err != nil {
+		t.Fatalf("bind: %v", err)
+	}
+	if lo := poll(t, ctx, "bind", func() (*osb.LastOperationResponse, error) {
+		return b.Client.BindingLastOperation(ctx, instance, binding, &osb.LastOperationRequest{Operation: br.Operation})
+	}); lo.State != osb.StateSucceeded {
+		t.Fatalf("bind ended %s: %s", lo.State, lo.Description)
+	}
+	gb, err := b.Client.GetBinding(ctx, instance, binding, nil)
+	if err != nil {
+		t.Fatalf("GET binding: %v", err)
+	}
+	pw, _ := gb.Credentials["R1_PASSWORD"].(string)
+	if gb.Credentials["R1_USER"] != "r1-"+instance[:8] || !strings.HasPrefix(pw, "r1pw-") {
+		t.Errorf("bind credentials = %v", gb.Credentials)
+	}
+	ur, err := b.Client.Unbind(ctx, instance, binding, &osb.UnbindRequest{ServiceID: sid, PlanID: pid}, true)
+	if err != nil {
+		t.Fatalf("unbind: %v", err)
+	}
+	if lo := poll(t, ctx, "unbind", func() (*osb.LastOperationResponse, error) {
+		return b.Client.BindingLastOperation(ctx, instance, binding, &osb.LastOperationRequest{Operation: ur.Operation})
+	}); lo.State != osb.StateSucceeded {
+		t.Fatalf("unbind ended %s: %s", lo.State, lo.Description)
+	}
+	dr, err := b.Client.Deprovision(ctx, instance, &osb.DeprovisionRequest{ServiceID: sid, PlanID: pid}, true)
+	if err != nil {
+		t.Fatalf("deprovision: %v", err)
+	}
+	if lo := poll(t, ctx, "deprovision", func() (*osb.LastOperationResponse, error) {
+		return b.Client.LastOperation(ctx, instance, &osb.LastOperationRequest{Operation: dr.Operation})
+	}); lo.State != osb.StateSucceeded {
+		t.Fatalf("deprovision ended %s: %s", lo.State, lo.Description)
+	}
+	if strings.Contains(b.Logs.String(), pw) {
+		t.Errorf("the runtime 1 bind password appears in the broker log")
+	}
+}

@@ -91,7 +91,9 @@ func TestRBACManifest(t *testing.T) {
 		t.Fatal("the impersonated client can list nodes: impersonation not in effect")
 	}
 	log, _ := newLogger(t)
-	rt, err := kuberuntime.New(e.config(brokerNS), asBroker, log)
+	cfg := e.config(brokerNS)
+	cfg.Exec = kuberuntime.NewExecutor(rc, asBroker)
+	rt, err := kuberuntime.New(cfg, asBroker, log)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -106,6 +108,12 @@ func TestRBACManifest(t *testing.T) {
 		t.Errorf("credentials = %v", res.Credentials)
 	}
 	checkRemoved(t, ctx, e, op)
+	// A runtime 1 bundle: its credentials come by pods/exec.
+	r1 := runtime.Action{Name: runtime.ActionProvision, OperationID: newID(t), Image: os.Getenv("OSB_TEST_RUNTIME1_IMAGE"), Runtime: 1,
+		FQName: "local-runtime1-apb", InstanceID: instance, Namespace: target, ExtraVars: extraVars(instance, target, nil)}
+	if res, err := e.runAndRelease(t, ctx, rt, r1, nil); err != nil || res.Credentials["R1_USER"] != "r1-"+instance[:8] {
+		t.Errorf("runtime 1 provision as the broker's service account: %v, credentials %v", err, res)
+	}
 	if _, err := rt.Attach(ctx, runtime.Action{OperationID: newID(t)}, nil); err != runtime.ErrNotStarted {
 		t.Errorf("Attach of an unknown operation: %v", err)
 	}

@@ -48,6 +48,10 @@ type Config struct {
 	// HostNetwork runs bundle pods in the node's network (one-node test
 	// clusters without a pod network).
 	HostNetwork bool
+	// Exec runs commands in bundle containers: runtime 1 bundles hand
+	// their bind credentials over that way (NewExecutor). Without it such
+	// bundles' provision and bind fail with a clear error.
+	Exec Executor
 	// Trace, when set, is told when each phase of an action is reached
 	// (bench/runtime measures the broker's overhead with it).
 	Trace func(operationID string, phase Phase, at time.Time)

@@ -38,6 +38,8 @@ type Runtime struct {
 
 	mu   sync.Mutex
 	held map[string]*sandbox // finished actions' sandboxes, by operation, until Release
+
+	execEvery time.Duration // execPollInterval; shorter in unit tests
 }
 
 var (
@@ -54,7 +56,7 @@ func New(cfg Config, client kubernetes.Interface, log *slog.Logger) (*Runtime, e
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	return &Runtime{cfg: c, client: client, log: log.With("runtime", "kubernetes"), held: map[string]*sandbox{}}, nil
+	return &Runtime{cfg: c, client: client, log: log.With("runtime", "kubernetes"), held: map[string]*sandbox{}, execEvery: execPollInterval}, nil
 }
 
 func (r *Runtime) Name() string { return "kubernetes" }
@@ -169,16 +171,39 @@ func (r *Runtime) follow(ctx, runCtx context.Context, a runtime.Action, sb *sand
 		}()
 	}
 
+	// Runtime 1 bundles wait for the broker to exec the credentials out;
+	// when that cannot be done the wait for the pod ends with the reason.
+	waitCtx, stopWait := context.WithCancelCause(runCtx)
+	defer stopWait(nil)
+	var execDone chan execOutcome
+	stopExec := func() {}
+	if wantsExecCredentials(a.Runtime, a.Name) {
+		var execCtx context.Context
+		execCtx, stopExec = context.WithCancel(runCtx)
+		defer stopExec()
+		execDone = make(chan execOutcome, 1)
+		go func() {
+			creds, err := r.execCredentials(execCtx, sb, log)
+			execDone <- execOutcome{creds, err}
+			if err != nil {
+				stopWait(err)
+			}
+		}()
+	}
+
 	res := &runtime.Result{}
-	final, err := r.wait(runCtx, sb, pod, res, progress)
+	final, err := r.wait(waitCtx, sb, pod, res, progress)
 	r.trace(a.OperationID, PhasePodFinished)
 	if err != nil {
 		if ctx.Err() != nil {
 			// The broker is stopping: leave the pod to Attach.
 			return nil, ctx.Err()
 		}
-		if errors.Is(context.Cause(runCtx), errTimeout) {
+		switch cause := context.Cause(waitCtx); {
+		case errors.Is(cause, errTimeout):
 			err = fmt.Errorf("%s did not finish within %s", a.Name, r.cfg.Timeout)
+		case waitCtx.Err() != nil && runCtx.Err() == nil && cause != nil:
+			err = cause
 		}
 		r.hold(sb)
 		return nil, err
@@ -190,7 +215,15 @@ func (r *Runtime) follow(ctx, runCtx context.Context, a runtime.Action, sb *sand
 	}
 	var actErr error
 	if final.Status.Phase == corev1.PodSucceeded {
-		creds, err := r.credentials(ctx, sb)
+		var creds map[string]any
+		var err error
+		if execDone != nil {
+			stopExec()
+			o := <-execDone
+			creds, err = o.creds, o.err
+		} else {
+			creds, err = r.credentials(ctx, sb)
+		}
 		if err != nil {
 			actErr = err
 		} else {
@@ -207,6 +240,11 @@ func (r *Runtime) follow(ctx, runCtx context.Context, a runtime.Action, sb *sand
 	}
 	log.Info("bundle action succeeded", "namespace", sb.namespace, "credentials", res.Credentials != nil)
 	return res, nil
+}
+
+type execOutcome struct {
+	creds map[string]any
+	err   error
 }
 
 // failure turns a failed pod into the error the user sees.

@@ -2,9 +2,12 @@ package kubernetes
 
 import (
 	"context"
+	"encoding/base64"
 	"encoding/json"
 	"errors"
+	"reflect"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -342,5 +345,194 @@ func TestReleaseFindsSandboxByLabel(t *testing.T) {
 	}
 	if err := rt.Release(context.Background(), runtime.Action{OperationID: "unknown"}, false); err != nil {
 		t.Errorf("Release of an unknown operation: %v", err)
+	}
+}
+
+// fakeExec plays broker-bind-creds: "not yet" (exit 2) the first time,
+// then the credentials; handed is closed once they were printed.
+type fakeExec struct {
+	mu     sync.Mutex
+	calls  int
+	out    string
+	code   int
+	handed chan struct{}
+}
+
+func (f *fakeExec) Exec(_ context.Context, _, _, container string, cmd []string) ([]byte, int, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.calls++
+	if container != containerName || len(cmd) != 1 || cmd[0] != "broker-bind-creds" {
+		return nil, 127, nil
+	}
+	if f.calls == 1 {
+		return nil, 2, nil
+	}
+	if f.code == 0 {
+		select {
+		case <-f.handed:
+		default:
+			close(f.handed)
+		}
+	}
+	return []byte(f.out), f.code, nil
+}
+
+// Runtime 1 bundles: credentials by exec while the pod waits for it.
+func TestRuntime1ExecCredentials(t *testing.T) {
+	b64 := func(s string) string { return base64.StdEncoding.EncodeToString([]byte(s)) }
+	cases := []struct {
+		name      string
+		out       string
+		code      int
+		wantCreds map[string]any
+		wantErr   string
+	}{
+		{"credentials", b64(`{"DB_USER":"u","DB_PASSWORD":"secret-pw"}`) + "\n", 0, map[string]any{"DB_USER": "u", "DB_PASSWORD": "secret-pw"}, ""},
+		{"not base64", "{oops", 0, nil, "printed no base64"},
+		{"not an object", b64(`["secret-pw"]`), 0, nil, "printed no JSON object"},
+		{"script fails", "", 1, nil, "broker-bind-creds exited 1"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			cs := fakeCluster(t)
+			fx := &fakeExec{out: c.out, code: c.code, handed: make(chan struct{})}
+			rt, err := New(Config{Timeout: 30 * time.Second, Exec: fx}, cs, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			rt.execEvery = 10 * time.Millisecond
+			a := runtime.Action{Name: "bind", OperationID: "op-1", Image: "img", Runtime: 1, FQName: "dh-old-apb", Namespace: "target"}
+			type out struct {
+				res *runtime.Result
+				err error
+			}
+			done := make(chan out, 1)
+			go func() {
+				res, err := rt.Run(context.Background(), a, nil)
+				done <- out{res, err}
+			}()
+			pod := waitPod(t, cs)
+			// The container runs; the broker execs until it gets an answer.
+			pod.Status.ContainerStatuses = []corev1.ContainerStatus{{Name: containerName, State: corev1.ContainerState{Running: &corev1.ContainerStateRunning{}}}}
+			pod.Status.Phase = corev1.PodRunning
+			if _, err := cs.CoreV1().Pods(pod.Namespace).UpdateStatus(context.Background(), pod, metav1.UpdateOptions{}); err != nil {
+				t.Fatal(err)
+			}
+			if c.code == 0 {
+				select {
+				case <-fx.handed:
+				case <-time.After(10 * time.Second):
+					t.Fatal("broker-bind-creds never exec'ed to success")
+				}
+			} else {
+				deadline := time.Now().Add(10 * time.Second)
+				for fx.callCount() < 2 && time.Now().Before(deadline) {
+					time.Sleep(10 * time.Millisecond)
+				}
+			}
+			pod.Status.Phase = corev1.PodSucceeded
+			if _, err := cs.CoreV1().Pods(pod.Namespace).UpdateStatus(context.Background(), pod, metav1.UpdateOptions{}); err != nil {
+				t.Fatal(err)
+			}
+			var o out
+			select {
+			case o = <-done:
+			case <-time.After(10 * time.Second):
+				t.Fatal("Run did not return")
+			}
+			if c.wantErr != "" {
+				if o.err == nil || !strings.Contains(o.err.Error(), c.wantErr) || strings.Contains(o.err.Error(), "secret-pw") {
+					t.Fatalf("err = %v, want one saying %q without the credentials", o.err, c.wantErr)
+				}
+				return
+			}
+			if o.err != nil {
+				t.Fatal(o.err)
+			}
+			if !reflect.DeepEqual(o.res.Credentials, c.wantCreds) {
+				t.Errorf("credentials = %v, want %v", o.res.Credentials, c.wantCreds)
+			}
+		})
+	}
+}
+
+func (f *fakeExec) callCount() int {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.calls
+}
+
+// waitPod returns the one pod the runtime created.
+func waitPod(t *testing.T, cs *fake.Clientset) *corev1.Pod {
+	t.Helper()
+	for i := 0; i < 500; i++ {
+		l, err := cs.CoreV1().Pods("").List(context.Background(), metav1.ListOptions{})
+		if err == nil && len(l.Items) == 1 {
+			return &l.Items[0]
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	t.Fatal("no pod created within 5 s")
+	return nil
+}
+
+// Without an executor a runtime 1 bundle's credentials cannot be had: the
+// error says so instead of reporting a binding without credentials.
+func TestRuntime1WithoutExecutor(t *testing.T) {
+	cs := fakeCluster(t)
+	rt, err := New(Config{Timeout: 30 * time.Second}, cs, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() {
+		_, err := rt.Run(context.Background(), runtime.Action{Name: "provision", OperationID: "op-1", Image: "img", Runtime: 1, FQName: "dh-old-apb"}, nil)
+		done <- err
+	}()
+	finishPod(t, cs, 0, "", nil, nil)
+	select {
+	case err := <-done:
+		if err == nil || !strings.Contains(err.Error(), "no executor") {
+			t.Fatalf("err = %v, want one saying there is no executor", err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("Run did not return")
+	}
+}
+
+type failingExec struct{}
+
+func (failingExec) Exec(context.Context, string, string, string, []string) ([]byte, int, error) {
+	return nil, 0, errors.New(`pods "x" is forbidden: cannot create resource "pods/exec"`)
+}
+
+// An exec that keeps failing ends the action with the reason while the
+// runtime 1 pod still waits, rather than at the action's timeout.
+func TestRuntime1ExecForbidden(t *testing.T) {
+	cs := fakeCluster(t)
+	rt, err := New(Config{Timeout: time.Minute, Exec: failingExec{}}, cs, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rt.execEvery = 10 * time.Millisecond
+	done := make(chan error, 1)
+	go func() {
+		_, err := rt.Run(context.Background(), runtime.Action{Name: "bind", OperationID: "op-1", Image: "img", Runtime: 1, FQName: "dh-old-apb"}, nil)
+		done <- err
+	}()
+	pod := waitPod(t, cs)
+	pod.Status.ContainerStatuses = []corev1.ContainerStatus{{Name: containerName, State: corev1.ContainerState{Running: &corev1.ContainerStateRunning{}}}}
+	pod.Status.Phase = corev1.PodRunning
+	if _, err := cs.CoreV1().Pods(pod.Namespace).UpdateStatus(context.Background(), pod, metav1.UpdateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case err := <-done:
+		if err == nil || !strings.Contains(err.Error(), "cannot exec broker-bind-creds") || !strings.Contains(err.Error(), "forbidden") {
+			t.Fatalf("err = %v, want the exec failure", err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("Run kept waiting for a pod whose credentials cannot be had")
 	}
 }

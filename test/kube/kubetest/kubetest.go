@@ -21,6 +21,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/clientcmd"
 	"sigs.k8s.io/yaml"
 
@@ -45,6 +46,8 @@ type Cluster struct {
 	Host, Port string
 	// APIURL, CAFile and Token reach the API server as the test admin.
 	APIURL, CAFile, Token string
+	// Rest is the client configuration (for exec).
+	Rest *rest.Config
 }
 
 // Connect fails tb, saying how to start the cluster, when it is not there.
@@ -71,7 +74,7 @@ func Connect(tb testing.TB) *Cluster {
 	if err != nil {
 		tb.Fatal(err)
 	}
-	return &Cluster{Client: cs, Host: u.Hostname(), Port: u.Port(), APIURL: rc.Host, CAFile: rc.CAFile, Token: rc.BearerToken}
+	return &Cluster{Client: cs, Host: u.Hostname(), Port: u.Port(), APIURL: rc.Host, CAFile: rc.CAFile, Token: rc.BearerToken, Rest: rc}
 }
 
 // RuntimeConfig is the runtime configuration for the test cluster. The
@@ -84,6 +87,7 @@ func (c *Cluster) RuntimeConfig(brokerNS string) kuberuntime.Config {
 		ImagePullPolicy: corev1.PullNever,
 		HostNetwork:     true,
 		Timeout:         3 * time.Minute,
+		Exec:            kuberuntime.NewExecutor(c.Rest, c.Client),
 		ExtraEnv: []corev1.EnvVar{
 			{Name: "KUBERNETES_SERVICE_HOST", Value: c.Host},
 			{Name: "KUBERNETES_SERVICE_PORT", Value: c.Port},
@@ -117,6 +121,10 @@ type BrokerOptions struct {
 	Secrets   []map[string]string
 	// LogLevel is log.level (default debug, which streams bundle logs).
 	LogLevel string
+	// Bundles are more bundle sources (directories with apb.yml and
+	// Dockerfile) for the local registry, each under its directory's name
+	// with -apb appended: image local/<name>-apb:latest.
+	Bundles []string
 }
 
 // Broker is a running daemon.
@@ -159,6 +167,21 @@ func (c *Cluster) StartBroker(tb testing.TB, dir string, apbYML []byte, o Broker
 	}
 	if err := os.WriteFile(filepath.Join(reg, "apb.yml"), apbYML, 0o644); err != nil {
 		tb.Fatal(err)
+	}
+	for _, src := range o.Bundles {
+		dst := filepath.Join(dir, "registry", filepath.Base(src)+"-apb")
+		if err := os.MkdirAll(dst, 0o755); err != nil {
+			tb.Fatal(err)
+		}
+		for _, f := range []string{"apb.yml", "Dockerfile"} {
+			b, err := os.ReadFile(filepath.Join(src, f))
+			if err != nil {
+				tb.Fatal(err)
+			}
+			if err := os.WriteFile(filepath.Join(dst, f), b, 0o644); err != nil {
+				tb.Fatal(err)
+			}
+		}
 	}
 	authDir := filepath.Join(dir, "auth")
 	if err := os.MkdirAll(authDir, 0o700); err != nil {
