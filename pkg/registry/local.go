@@ -98,7 +98,11 @@ func (l *local) read(ctx context.Context, r ref) (*apb.Spec, error) {
 		return nil, &specError{err}
 	}
 	if s.Runtime == 0 {
-		s.Runtime = apb.MinRuntime
+		// An image without the label is runtime 1, but a source without
+		// one in its own Dockerfile is not: it is built FROM an apb-base
+		// that carries "2" (or elsewhere, by today's contract). Runtime 1
+		// changes how credentials are taken, so it must be said.
+		s.Runtime = apb.MaxRuntime
 		if m := runtimeLabel.FindSubmatch(st.dockerfile); m != nil {
 			n, _ := strconv.Atoi(string(m[1]))
 			if n < apb.MinRuntime || n > apb.MaxRuntime {

@@ -40,7 +40,7 @@ func TestLocal(t *testing.T) {
 	root := t.TempDir()
 	writeBundle(t, root, "a-apb", good("a-apb"))
 	writeBundle(t, root, "b-apb", good("b-apb"))
-	if err := os.WriteFile(filepath.Join(root, "b-apb", "Dockerfile"), []byte("FROM x\nLABEL \"com.redhat.apb.runtime\"=\"2\"\n"), 0o644); err != nil {
+	if err := os.WriteFile(filepath.Join(root, "b-apb", "Dockerfile"), []byte("FROM x\nLABEL \"com.redhat.apb.runtime\"=\"1\"\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
 	writeBundle(t, root, "bad-version-apb", strings.Replace(good("bad-version-apb"), "'1.0'", "'2.0'", 1))
@@ -66,11 +66,12 @@ func TestLocal(t *testing.T) {
 		t.Fatalf("specs = %d, want 2: %+v", len(res.Specs), res.Skipped)
 	}
 	a, b := res.Specs[0], res.Specs[1]
-	if a.FQName != "lo-a-apb" || a.ID != apb.ServiceID("lo-a-apb") || a.Image != "lo/a-apb:latest" || a.Runtime != 1 || a.Registry != "lo" {
+	if a.FQName != "lo-a-apb" || a.ID != apb.ServiceID("lo-a-apb") || a.Image != "lo/a-apb:latest" || a.Runtime != 2 || a.Registry != "lo" {
 		t.Errorf("a = %+v", a)
 	}
-	if b.Runtime != 2 {
-		t.Errorf("b runtime = %d, want 2 from the Dockerfile label", b.Runtime)
+	// a has no Dockerfile label (runtime 2, apb-base's); b says 1.
+	if b.Runtime != 1 {
+		t.Errorf("b runtime = %d, want 1 from the Dockerfile label", b.Runtime)
 	}
 	if !strings.HasPrefix(a.Digest, "sha256:") || a.Digest == b.Digest {
 		t.Errorf("digests %q %q", a.Digest, b.Digest)
