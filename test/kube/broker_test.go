@@ -83,24 +83,9 @@ func TestBrokerHTTP(t *testing.T) {
 			t.Logf("broker log:\n%s", b.Logs)
 		}
 	})
-	sid, pid := apb.ServiceID(kubetest.FQName), apb.PlanID(kubetest.FQName, "default")
+	f := newFlow(t, ctx, b, kubetest.FQName, target)
 	instance, binding := newID(t), newID(t)
-	octx := map[string]any{"platform": "kubernetes", "namespace": target}
-
-	pr, err := b.Client.Provision(ctx, instance, &osb.ProvisionRequest{ServiceID: sid, PlanID: pid, OrganizationGUID: "org", SpaceGUID: "space",
-		Context: octx, Parameters: map[string]any{"greeting": "from http"}}, true)
-	if err != nil {
-		t.Fatalf("provision: %v", err)
-	}
-	if !pr.Async {
-		t.Fatalf("provision answered synchronously")
-	}
-	lo := poll(t, ctx, "provision", func() (*osb.LastOperationResponse, error) {
-		return b.Client.LastOperation(ctx, instance, &osb.LastOperationRequest{Operation: pr.Operation})
-	})
-	if lo.State != osb.StateSucceeded {
-		t.Fatalf("provision ended %s: %s", lo.State, lo.Description)
-	}
+	succeeded(t, "provision", f.provision(instance, map[string]any{"greeting": "from http"}))
 	cm, err := e.client.CoreV1().ConfigMaps(target).Get(ctx, "testbundle-"+instance, metav1.GetOptions{})
 	if err != nil {
 		t.Fatalf("the bundle's ConfigMap: %v", err)
@@ -111,55 +96,18 @@ func TestBrokerHTTP(t *testing.T) {
 		}
 	}
 
-	br, err := b.Client.Bind(ctx, instance, binding, &osb.BindRequest{ServiceID: sid, PlanID: pid, Context: octx}, true)
-	if err != nil {
-		t.Fatalf("bind: %v", err)
+	lo, creds := f.bind(instance, binding)
+	succeeded(t, "bind", lo)
+	if creds["DB_USER"] != "user-"+instance[:8] || creds["BINDING_ID"] != binding {
+		t.Errorf("bind credentials = %v", creds)
 	}
-	if br.Async {
-		lo := poll(t, ctx, "bind", func() (*osb.LastOperationResponse, error) {
-			return b.Client.BindingLastOperation(ctx, instance, binding, &osb.LastOperationRequest{Operation: br.Operation})
-		})
-		if lo.State != osb.StateSucceeded {
-			t.Fatalf("bind ended %s: %s", lo.State, lo.Description)
-		}
-		gb, err := b.Client.GetBinding(ctx, instance, binding, nil)
-		if err != nil {
-			t.Fatalf("GET binding: %v", err)
-		}
-		br.Credentials = gb.Credentials
-	}
-	if br.Credentials["DB_USER"] != "user-"+instance[:8] || br.Credentials["BINDING_ID"] != binding {
-		t.Errorf("bind credentials = %v", br.Credentials)
-	}
-	pw, _ := br.Credentials["DB_PASSWORD"].(string)
+	pw, _ := creds["DB_PASSWORD"].(string)
 	if !strings.HasPrefix(pw, "pw-") {
 		t.Errorf("DB_PASSWORD = %q", pw)
 	}
 
-	ur, err := b.Client.Unbind(ctx, instance, binding, &osb.UnbindRequest{ServiceID: sid, PlanID: pid}, true)
-	if err != nil {
-		t.Fatalf("unbind: %v", err)
-	}
-	if ur.Async {
-		if lo := poll(t, ctx, "unbind", func() (*osb.LastOperationResponse, error) {
-			return b.Client.BindingLastOperation(ctx, instance, binding, &osb.LastOperationRequest{Operation: ur.Operation})
-		}); lo.State != osb.StateSucceeded {
-			t.Fatalf("unbind ended %s: %s", lo.State, lo.Description)
-		}
-	}
-
-	dr, err := b.Client.Deprovision(ctx, instance, &osb.DeprovisionRequest{ServiceID: sid, PlanID: pid}, true)
-	if err != nil {
-		t.Fatalf("deprovision: %v", err)
-	}
-	if dr.Async {
-		lo := poll(t, ctx, "deprovision", func() (*osb.LastOperationResponse, error) {
-			return b.Client.LastOperation(ctx, instance, &osb.LastOperationRequest{Operation: dr.Operation})
-		})
-		if lo.State != osb.StateSucceeded {
-			t.Fatalf("deprovision ended %s: %s", lo.State, lo.Description)
-		}
-	}
+	succeeded(t, "unbind", f.unbind(instance, binding))
+	succeeded(t, "deprovision", f.deprovision(instance))
 	if _, err := e.client.CoreV1().ConfigMaps(target).Get(ctx, "testbundle-"+instance, metav1.GetOptions{}); !apierrors.IsNotFound(err) {
 		t.Errorf("deprovision left the bundle's ConfigMap: %v", err)
 	}
@@ -276,54 +224,18 @@ func TestRuntime1Bundle(t *testing.T) {
 			t.Logf("broker log:\n%s", b.Logs)
 		}
 	})
-	const fq = "local-runtime1-apb"
-	sid, pid := apb.ServiceID(fq), apb.PlanID(fq, "default")
+	f := newFlow(t, ctx, b, "local-runtime1-apb", target)
 	instance, binding := newID(t), newID(t)
-	octx := map[string]any{"platform": "kubernetes", "namespace": target}
-	pr, err := b.Client.Provision(ctx, instance, &osb.ProvisionRequest{ServiceID: sid, PlanID: pid, OrganizationGUID: "org", SpaceGUID: "space", Context: octx}, true)
-	if err != nil {
-		t.Fatalf("provision: %v", err)
+	succeeded(t, "provision", f.provision(instance, nil))
+	lo, creds := f.bind(instance, binding)
+	succeeded(t, "bind", lo)
+	pw, _ := creds["R1_PASSWORD"].(string)
+	if creds["R1_USER"] != "r1-"+instance[:8] || !strings.HasPrefix(pw, "r1pw-") {
+		t.Errorf("bind credentials = %v", creds)
 	}
-	if lo := poll(t, ctx, "provision", func() (*osb.LastOperationResponse, error) {
-		return b.Client.LastOperation(ctx, instance, &osb.LastOperationRequest{Operation: pr.Operation})
-	}); lo.State != osb.StateSucceeded {
-		t.Fatalf("provision ended %s: %s", lo.State, lo.Description)
-	}
-	br, err := b.Client.Bind(ctx, instance, binding, &osb.BindRequest{ServiceID: sid, PlanID: pid, Context: octx}, true)
-	if err != nil {
-		t.Fatalf("bind: %v", err)
-	}
-	if lo := poll(t, ctx, "bind", func() (*osb.LastOperationResponse, error) {
-		return b.Client.BindingLastOperation(ctx, instance, binding, &osb.LastOperationRequest{Operation: br.Operation})
-	}); lo.State != osb.StateSucceeded {
-		t.Fatalf("bind ended %s: %s", lo.State, lo.Description)
-	}
-	gb, err := b.Client.GetBinding(ctx, instance, binding, nil)
-	if err != nil {
-		t.Fatalf("GET binding: %v", err)
-	}
-	pw, _ := gb.Credentials["R1_PASSWORD"].(string)
-	if gb.Credentials["R1_USER"] != "r1-"+instance[:8] || !strings.HasPrefix(pw, "r1pw-") {
-		t.Errorf("bind credentials = %v", gb.Credentials)
-	}
-	ur, err := b.Client.Unbind(ctx, instance, binding, &osb.UnbindRequest{ServiceID: sid, PlanID: pid}, true)
-	if err != nil {
-		t.Fatalf("unbind: %v", err)
-	}
-	if lo := poll(t, ctx, "unbind", func() (*osb.LastOperationResponse, error) {
-		return b.Client.BindingLastOperation(ctx, instance, binding, &osb.LastOperationRequest{Operation: ur.Operation})
-	}); lo.State != osb.StateSucceeded {
-		t.Fatalf("unbind ended %s: %s", lo.State, lo.Description)
-	}
-	dr, err := b.Client.Deprovision(ctx, instance, &osb.DeprovisionRequest{ServiceID: sid, PlanID: pid}, true)
-	if err != nil {
-		t.Fatalf("deprovision: %v", err)
-	}
-	if lo := poll(t, ctx, "deprovision", func() (*osb.LastOperationResponse, error) {
-		return b.Client.LastOperation(ctx, instance, &osb.LastOperationRequest{Operation: dr.Operation})
-	}); lo.State != osb.StateSucceeded {
-		t.Fatalf("deprovision ended %s: %s", lo.State, lo.Description)
-	}
+	// No unbind playbook: the original's no-op success.
+	succeeded(t, "unbind", f.unbind(instance, binding))
+	succeeded(t, "deprovision", f.deprovision(instance))
 	if strings.Contains(b.Logs.String(), pw) {
 		t.Errorf("the runtime 1 bind password appears in the broker log")
 	}

@@ -11,7 +11,6 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
-	"github.com/openstack-service-broker/openstack-service-broker/pkg/apb"
 	"github.com/openstack-service-broker/openstack-service-broker/pkg/osb"
 	kuberuntime "github.com/openstack-service-broker/openstack-service-broker/pkg/runtime/kubernetes"
 	"github.com/openstack-service-broker/openstack-service-broker/test/kube/kubetest"
@@ -59,25 +58,11 @@ func TestBrokerFromConfigFile(t *testing.T) {
 			t.Logf("broker log:\n%s", b.Logs)
 		}
 	})
-	sid, pid := apb.ServiceID(kubetest.FQName), apb.PlanID(kubetest.FQName, "default")
-	octx := map[string]any{"platform": "kubernetes", "namespace": target}
-	provision := func(instance string, params map[string]any) *osb.LastOperationResponse {
-		t.Helper()
-		pr, err := b.Client.Provision(ctx, instance, &osb.ProvisionRequest{ServiceID: sid, PlanID: pid, OrganizationGUID: "org", SpaceGUID: "space",
-			Context: octx, Parameters: params}, true)
-		if err != nil {
-			t.Fatalf("provision %s: %v", instance, err)
-		}
-		return poll(t, ctx, "provision", func() (*osb.LastOperationResponse, error) {
-			return b.Client.LastOperation(ctx, instance, &osb.LastOperationRequest{Operation: pr.Operation})
-		})
-	}
+	f := newFlow(t, ctx, b, kubetest.FQName, target)
 
 	// A provision: the pod as the config file describes it.
 	good := newID(t)
-	if lo := provision(good, map[string]any{"greeting": "from the config file"}); lo.State != osb.StateSucceeded {
-		t.Fatalf("provision ended %s: %s", lo.State, lo.Description)
-	}
+	succeeded(t, "provision", f.provision(good, map[string]any{"greeting": "from the config file"}))
 	pods, err := e.client.CoreV1().Pods(metav1.NamespaceAll).List(ctx, metav1.ListOptions{LabelSelector: kuberuntime.LabelInstance + "=" + good})
 	if err != nil || len(pods.Items) != 1 {
 		t.Fatalf("pods of the provision: %d, %v; want 1 (kept)", len(pods.Items), err)
@@ -123,19 +108,11 @@ func TestBrokerFromConfigFile(t *testing.T) {
 
 	// A provision that fails half-way, then its deprovision.
 	bad := newID(t)
-	lo := provision(bad, map[string]any{"fail": true})
+	lo := f.provision(bad, map[string]any{"fail": true})
 	if lo.State != osb.StateFailed || !strings.Contains(lo.Description, "failing on purpose") {
 		t.Fatalf("failing provision ended %s: %q", lo.State, lo.Description)
 	}
-	dr, err := b.Client.Deprovision(ctx, bad, &osb.DeprovisionRequest{ServiceID: sid, PlanID: pid}, true)
-	if err != nil {
-		t.Fatalf("deprovision of the failed instance: %v", err)
-	}
-	if lo := poll(t, ctx, "deprovision", func() (*osb.LastOperationResponse, error) {
-		return b.Client.LastOperation(ctx, bad, &osb.LastOperationRequest{Operation: dr.Operation})
-	}); lo.State != osb.StateSucceeded {
-		t.Fatalf("deprovision of the failed instance ended %s: %s", lo.State, lo.Description)
-	}
+	succeeded(t, "deprovision of the failed instance", f.deprovision(bad))
 	if _, err := b.Client.LastOperation(ctx, bad, &osb.LastOperationRequest{}); !isStatus(err, 410) {
 		t.Errorf("last_operation of the deprovisioned instance: %v, want 410", err)
 	}

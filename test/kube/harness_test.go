@@ -19,6 +19,8 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
 
+	"github.com/openstack-service-broker/openstack-service-broker/pkg/apb"
+	"github.com/openstack-service-broker/openstack-service-broker/pkg/osb"
 	"github.com/openstack-service-broker/openstack-service-broker/pkg/runtime"
 	kuberuntime "github.com/openstack-service-broker/openstack-service-broker/pkg/runtime/kubernetes"
 	"github.com/openstack-service-broker/openstack-service-broker/test/kube/kubetest"
@@ -165,4 +167,94 @@ func newID(t *testing.T) string {
 	}
 	b[6], b[8] = b[6]&0x0f|0x40, b[8]&0x3f|0x80
 	return fmt.Sprintf("%x-%x-%x-%x-%x", b[0:4], b[4:6], b[6:8], b[8:10], b[10:16])
+}
+
+// osbFlow drives one bundle through a broker's OSB API: each step sends
+// its request and polls the operation to its end (bounded by poll), and
+// returns the final last_operation.
+type osbFlow struct {
+	t        *testing.T
+	ctx      context.Context
+	c        *osb.Client
+	sid, pid string
+	octx     map[string]any
+}
+
+func newFlow(t *testing.T, ctx context.Context, b *kubetest.Broker, fqname, target string) *osbFlow {
+	return &osbFlow{t: t, ctx: ctx, c: b.Client, sid: apb.ServiceID(fqname), pid: apb.PlanID(fqname, "default"),
+		octx: map[string]any{"platform": "kubernetes", "namespace": target}}
+}
+
+func (f *osbFlow) provision(instance string, params map[string]any) *osb.LastOperationResponse {
+	f.t.Helper()
+	r, err := f.c.Provision(f.ctx, instance, &osb.ProvisionRequest{ServiceID: f.sid, PlanID: f.pid, OrganizationGUID: "org", SpaceGUID: "space",
+		Context: f.octx, Parameters: params}, true)
+	if err != nil {
+		f.t.Fatalf("provision %s: %v", instance, err)
+	}
+	if !r.Async {
+		f.t.Fatalf("provision %s answered synchronously", instance)
+	}
+	return poll(f.t, f.ctx, "provision", func() (*osb.LastOperationResponse, error) {
+		return f.c.LastOperation(f.ctx, instance, &osb.LastOperationRequest{Operation: r.Operation})
+	})
+}
+
+// bind also returns the credentials (from GET binding when asynchronous).
+func (f *osbFlow) bind(instance, binding string) (*osb.LastOperationResponse, map[string]any) {
+	f.t.Helper()
+	r, err := f.c.Bind(f.ctx, instance, binding, &osb.BindRequest{ServiceID: f.sid, PlanID: f.pid, Context: f.octx}, true)
+	if err != nil {
+		f.t.Fatalf("bind: %v", err)
+	}
+	if !r.Async {
+		return &osb.LastOperationResponse{State: osb.StateSucceeded}, r.Credentials
+	}
+	lo := poll(f.t, f.ctx, "bind", func() (*osb.LastOperationResponse, error) {
+		return f.c.BindingLastOperation(f.ctx, instance, binding, &osb.LastOperationRequest{Operation: r.Operation})
+	})
+	if lo.State != osb.StateSucceeded {
+		return lo, nil
+	}
+	gb, err := f.c.GetBinding(f.ctx, instance, binding, nil)
+	if err != nil {
+		f.t.Fatalf("GET binding: %v", err)
+	}
+	return lo, gb.Credentials
+}
+
+func (f *osbFlow) unbind(instance, binding string) *osb.LastOperationResponse {
+	f.t.Helper()
+	r, err := f.c.Unbind(f.ctx, instance, binding, &osb.UnbindRequest{ServiceID: f.sid, PlanID: f.pid}, true)
+	if err != nil {
+		f.t.Fatalf("unbind: %v", err)
+	}
+	if !r.Async {
+		return &osb.LastOperationResponse{State: osb.StateSucceeded}
+	}
+	return poll(f.t, f.ctx, "unbind", func() (*osb.LastOperationResponse, error) {
+		return f.c.BindingLastOperation(f.ctx, instance, binding, &osb.LastOperationRequest{Operation: r.Operation})
+	})
+}
+
+func (f *osbFlow) deprovision(instance string) *osb.LastOperationResponse {
+	f.t.Helper()
+	r, err := f.c.Deprovision(f.ctx, instance, &osb.DeprovisionRequest{ServiceID: f.sid, PlanID: f.pid}, true)
+	if err != nil {
+		f.t.Fatalf("deprovision %s: %v", instance, err)
+	}
+	if !r.Async {
+		return &osb.LastOperationResponse{State: osb.StateSucceeded}
+	}
+	return poll(f.t, f.ctx, "deprovision", func() (*osb.LastOperationResponse, error) {
+		return f.c.LastOperation(f.ctx, instance, &osb.LastOperationRequest{Operation: r.Operation})
+	})
+}
+
+// succeeded fails the test unless an operation ended succeeded.
+func succeeded(t *testing.T, what string, lo *osb.LastOperationResponse) {
+	t.Helper()
+	if lo.State != osb.StateSucceeded {
+		t.Fatalf("%s ended %s: %s", what, lo.State, lo.Description)
+	}
 }

@@ -18,11 +18,10 @@ type Func func(ctx context.Context, a runtime.Action, progress runtime.Progress)
 type Runtime struct {
 	fn Func
 
-	mu       sync.Mutex
-	running  map[string]chan struct{}
-	results  map[string]outcome
-	started  []runtime.Action
-	released []string
+	mu      sync.Mutex
+	running map[string]chan struct{}
+	results map[string]outcome
+	started []runtime.Action
 }
 
 type outcome struct {
@@ -90,15 +89,7 @@ func (r *Runtime) Release(_ context.Context, a runtime.Action, _ bool) error {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	delete(r.results, a.OperationID)
-	r.released = append(r.released, a.OperationID)
 	return nil
-}
-
-// Released returns the operations released, in order.
-func (r *Runtime) Released() []string {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	return append([]string(nil), r.released...)
 }
 
 // Started returns the actions Run was called with, in order.

@@ -19,6 +19,8 @@ import (
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/remotecommand"
 	utilexec "k8s.io/client-go/util/exec"
+
+	"github.com/openstack-service-broker/openstack-service-broker/pkg/runtime"
 )
 
 // Executor runs a command in a running container (pods/exec) and returns
@@ -98,7 +100,7 @@ const execMaxFailures = 15
 // wantsExecCredentials: the actions whose runtime 1 bundles hand over
 // credentials by exec.
 func wantsExecCredentials(runtimeVersion int, action string) bool {
-	return runtimeVersion == 1 && (action == "provision" || action == "bind")
+	return runtimeVersion == 1 && (action == runtime.ActionProvision || action == runtime.ActionBind)
 }
 
 // execCredentials polls broker-bind-creds once the container runs, until

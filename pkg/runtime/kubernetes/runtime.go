@@ -36,9 +36,6 @@ type Runtime struct {
 	client kubernetes.Interface
 	log    *slog.Logger
 
-	mu   sync.Mutex
-	held map[string]*sandbox // finished actions' sandboxes, by operation, until Release
-
 	execEvery time.Duration // execPollInterval; shorter in unit tests
 }
 
@@ -56,7 +53,7 @@ func New(cfg Config, client kubernetes.Interface, log *slog.Logger) (*Runtime, e
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	return &Runtime{cfg: c, client: client, log: log.With("runtime", "kubernetes"), held: map[string]*sandbox{}, execEvery: execPollInterval}, nil
+	return &Runtime{cfg: c, client: client, log: log.With("runtime", "kubernetes"), execEvery: execPollInterval}, nil
 }
 
 func (r *Runtime) Name() string { return "kubernetes" }
@@ -157,7 +154,7 @@ func (r *Runtime) Attach(ctx context.Context, a runtime.Action, progress runtime
 	return r.follow(ctx, runCtx, a, sb, pod, progress, log)
 }
 
-// follow waits for the pod and reads its result. The sandbox is held for
+// follow waits for the pod and reads its result. The sandbox stays for
 // Release.
 func (r *Runtime) follow(ctx, runCtx context.Context, a runtime.Action, sb *sandbox, pod *corev1.Pod, progress runtime.Progress, log *slog.Logger) (*runtime.Result, error) {
 	if log.Enabled(ctx, slog.LevelDebug) {
@@ -205,7 +202,6 @@ func (r *Runtime) follow(ctx, runCtx context.Context, a runtime.Action, sb *sand
 		case waitCtx.Err() != nil && runCtx.Err() == nil && cause != nil:
 			err = cause
 		}
-		r.hold(sb)
 		return nil, err
 	}
 
@@ -232,7 +228,6 @@ func (r *Runtime) follow(ctx, runCtx context.Context, a runtime.Action, sb *sand
 	} else {
 		actErr = r.failure(a, sb, final, res, log)
 	}
-	r.hold(sb)
 	r.trace(a.OperationID, PhaseDone)
 	if actErr != nil {
 		log.Info("bundle action failed", "namespace", sb.namespace, "err", actErr)
@@ -295,26 +290,11 @@ func (r *Runtime) credentials(ctx context.Context, sb *sandbox) (map[string]any,
 	return creds, nil
 }
 
-// hold keeps a finished action's sandbox for Release.
-func (r *Runtime) hold(sb *sandbox) {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	r.held[sb.op] = sb
-}
-
-// Release removes the sandbox of a finished action, or marks it kept. A
-// sandbox this process did not hold (the broker restarted between storing
-// the outcome and releasing) is found by its operation label.
+// Release removes the sandbox of a finished action, or marks it kept. It
+// finds the sandbox by its operation label, whether this process or one
+// before a restart made it.
 func (r *Runtime) Release(ctx context.Context, a runtime.Action, failed bool) error {
 	log := r.log.With("operation", a.OperationID, "action", a.Name, "bundle", a.FQName)
-	r.mu.Lock()
-	sb, ok := r.held[a.OperationID]
-	delete(r.held, a.OperationID)
-	r.mu.Unlock()
-	if ok {
-		r.cleanup(ctx, sb, failed, log)
-		return nil
-	}
 	sel := r.ownSelector() + "," + LabelOperation + "=" + labelValue(a.OperationID)
 	nss, err := r.client.CoreV1().Namespaces().List(ctx, metav1.ListOptions{LabelSelector: sel})
 	if err != nil {
