@@ -111,21 +111,26 @@ func TestBrokerHTTP(t *testing.T) {
 	if _, err := e.client.CoreV1().ConfigMaps(target).Get(ctx, "testbundle-"+instance, metav1.GetOptions{}); !apierrors.IsNotFound(err) {
 		t.Errorf("deprovision left the bundle's ConfigMap: %v", err)
 	}
-	// Every sandbox of the instance is gone or going.
-	nss, err := e.client.CoreV1().Namespaces().List(ctx, metav1.ListOptions{LabelSelector: kuberuntime.LabelInstance + "=" + instance})
-	if err != nil {
-		t.Fatal(err)
-	}
 	mu.Lock()
 	if got := strings.Join(actions, " "); got != "provision bind unbind deprovision" {
 		t.Errorf("pods created for %q, want provision bind unbind deprovision", got)
 	}
 	mu.Unlock()
-	for _, ns := range nss.Items {
-		if ns.DeletionTimestamp == nil {
-			t.Errorf("sandbox %s not removed", ns.Name)
+	// Every sandbox of the instance goes. The broker releases a sandbox only
+	// after the outcome is stored, so the last one may still be there right
+	// after last_operation said "succeeded".
+	waitFor(t, "the instance's sandboxes being deleted", 30*time.Second, func() bool {
+		nss, err := e.client.CoreV1().Namespaces().List(ctx, metav1.ListOptions{LabelSelector: kuberuntime.LabelInstance + "=" + instance})
+		if err != nil {
+			t.Fatal(err)
 		}
-	}
+		for _, ns := range nss.Items {
+			if ns.DeletionTimestamp == nil {
+				return false
+			}
+		}
+		return true
+	})
 	checkNoSecrets(t, "broker log", b.Logs.String())
 	checkNoSecrets(t, "runtime log", logs.String())
 	if strings.Contains(b.Logs.String()+logs.String(), pw) {
