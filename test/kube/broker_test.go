@@ -148,7 +148,11 @@ func TestBrokerRestart(t *testing.T) {
 	defer cancel()
 	brokerNS, target := e.namespaces(t, ctx)
 	log, rlogs := newLogger(t)
-	rt, err := kuberuntime.New(e.RuntimeConfig(brokerNS), e.client, log)
+	// Kept, so that the count of sandboxes below does not depend on how fast
+	// the namespace controller removes a released one.
+	cfg := e.RuntimeConfig(brokerNS)
+	cfg.KeepNamespace = true
+	rt, err := kuberuntime.New(cfg, e.client, log)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -157,6 +161,14 @@ func TestBrokerRestart(t *testing.T) {
 	b := e.StartBroker(t, dir, testBundleSpec(t), bo)
 	sid, pid := apb.ServiceID(kubetest.FQName), apb.PlanID(kubetest.FQName, "default")
 	instance := newID(t)
+	t.Cleanup(func() {
+		l, err := e.client.CoreV1().Namespaces().List(context.Background(), metav1.ListOptions{LabelSelector: kuberuntime.LabelInstance + "=" + instance})
+		if err == nil {
+			for _, ns := range l.Items {
+				_ = e.client.CoreV1().Namespaces().Delete(context.Background(), ns.Name, metav1.DeleteOptions{})
+			}
+		}
+	})
 	pr, err := b.Client.Provision(ctx, instance, &osb.ProvisionRequest{ServiceID: sid, PlanID: pid, OrganizationGUID: "org", SpaceGUID: "space",
 		Context: map[string]any{"platform": "kubernetes", "namespace": target}, Parameters: map[string]any{"sleep_seconds": 15}}, true)
 	if err != nil {
