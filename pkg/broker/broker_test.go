@@ -323,3 +323,44 @@ func TestReleaseAfterOutcomeStored(t *testing.T) {
 	cancel()
 	b.Wait()
 }
+
+// stopOnRelease stops the broker the moment Release is called and reports
+// whether the context Release got was cancelled with it.
+type stopOnRelease struct {
+	*inproc.Runtime
+	stop   context.CancelFunc
+	ctxErr chan error
+}
+
+func (r *stopOnRelease) Release(ctx context.Context, a runtime.Action, failed bool) error {
+	r.stop()
+	r.ctxErr <- ctx.Err()
+	return r.Runtime.Release(ctx, a, failed)
+}
+
+// A broker stopping once the outcome is stored still releases the sandbox:
+// leaving it to the janitor would lose whether the action failed, which
+// keep_namespace_on_error needs.
+func TestReleaseSurvivesStop(t *testing.T) {
+	st := openStore(t, t.TempDir())
+	defer st.Close()
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	sp := testSpec(t)
+	rt := &stopOnRelease{stop: cancel, ctxErr: make(chan error, 1), Runtime: inproc.New(func(context.Context, runtime.Action, runtime.Progress) (*runtime.Result, error) {
+		return &runtime.Result{}, nil
+	})}
+	b := newBroker(t, ctx, st, rt, sp)
+	if _, err := b.Provision(ctx, osb.RequestInfo{AcceptsIncomplete: true}, "i-1", provisionReq(sp, nil)); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case err := <-rt.ctxErr:
+		if err != nil {
+			t.Errorf("Release's context after the broker stopped: %v, want still usable", err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("provision never released")
+	}
+	b.Wait()
+}

@@ -335,9 +335,9 @@ func (d *daemon) janitorLoop(ctx context.Context) {
 		n, err := d.broker.Reap(ctx)
 		switch {
 		case err != nil && ctx.Err() == nil:
-			d.log.Warn("janitor", "err", err, "removed", n)
+			d.log.Warn("janitor", "err", err, "cleaned_up", n)
 		case n > 0:
-			d.log.Info("janitor removed sandboxes left behind", "count", n)
+			d.log.Info("janitor cleaned up sandboxes left behind", "count", n)
 		}
 		select {
 		case <-ctx.Done():

@@ -18,6 +18,10 @@ import (
 	"github.com/openstack-service-broker/openstack-service-broker/pkg/store"
 )
 
+// releaseTimeout bounds releasing a finished action's sandbox, which also
+// runs while the broker stops.
+const releaseTimeout = 30 * time.Second
+
 // Handler is the broker side of a job: what to run and how to record the
 // outcome. Both are called with the job as last stored.
 type Handler interface {
@@ -187,7 +191,12 @@ func (e *Engine) run(ctx context.Context, j *store.Job, recovering bool) {
 	if !e.finish(ctx, log, jr, res, err, start) {
 		return // the sandbox keeps the result for Attach after a restart
 	}
-	if rerr := e.o.Runtime.Release(ctx, action, err != nil); rerr != nil {
+	// The outcome is stored: a broker stopping now still releases the
+	// sandbox (quickly), rather than leaving it to the janitor, which
+	// would not know whether the action failed.
+	rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), releaseTimeout)
+	defer cancel()
+	if rerr := e.o.Runtime.Release(rctx, action, err != nil); rerr != nil {
 		// The janitor removes it later: the operation is finished now.
 		log.Warn("releasing the action's sandbox", "err", rerr)
 	}

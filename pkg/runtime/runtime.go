@@ -91,9 +91,10 @@ type Runtime interface {
 }
 
 // Janitor is implemented by runtimes that can find what actions left
-// behind (a broker that died while cleaning up): Reap removes it unless
-// known says the operation is still in flight. It returns how many
-// sandboxes it removed.
+// behind (a broker that died while cleaning up): Reap cleans it up as
+// Release would (removed, or marked kept where the configuration keeps
+// sandboxes) unless known says the operation is still in flight. It
+// returns how many sandboxes it cleaned up.
 type Janitor interface {
 	Reap(ctx context.Context, known func(operationID string) bool) (int, error)
 }

@@ -19,9 +19,10 @@ import (
 // TestBrokerFromConfigFile: the daemon builds its Kubernetes runtime from
 // the config file alone, as an operator deploys it (openshift.host, ca_file
 // and bearer_token_file; sandbox keys; secrets:; openstack:). A provision
-// that failed half-way is deprovisioned. At the next start the janitor
-// removes this broker's leftover sandbox, and leaves kept sandboxes and
-// another broker's alone.
+// that failed half-way is deprovisioned. The broker stops right after the
+// deprovision succeeded and still marks its sandbox kept. At the next start
+// (without keep_namespace) the janitor removes this broker's leftover
+// sandbox, and leaves kept sandboxes and another broker's alone.
 func TestBrokerFromConfigFile(t *testing.T) {
 	t.Parallel()
 	e := setup(t)
@@ -157,7 +158,16 @@ func TestBrokerFromConfigFile(t *testing.T) {
 	orphan := leftover("osb-orphan-", id, "op-never-recorded-"+newID(t)[:8])
 	foreign := leftover("osb-foreign-", "another-broker", "op-of-another-broker")
 
-	b2 := e.StartBroker(t, dir, testBundleSpec(t), opts)
+	// The second broker does not keep sandboxes, so its janitor deletes the
+	// leftover; the sandboxes the first one kept stay kept.
+	opts2 := opts
+	opts2.OpenShift = map[string]any{}
+	for k, v := range opts.OpenShift {
+		if k != "keep_namespace" {
+			opts2.OpenShift[k] = v
+		}
+	}
+	b2 := e.StartBroker(t, dir, testBundleSpec(t), opts2)
 	t.Cleanup(func() {
 		if t.Failed() {
 			t.Logf("second broker log:\n%s", b2.Logs)
@@ -185,7 +195,7 @@ func TestBrokerFromConfigFile(t *testing.T) {
 			t.Errorf("kept sandbox %s: deleting %v, annotations %v", ns.Name, ns.DeletionTimestamp != nil, ns.Annotations)
 		}
 	}
-	if got := b2.LogValue("janitor removed sandboxes left behind", "msg"); got == "" {
+	if got := b2.LogValue("janitor cleaned up sandboxes left behind", "msg"); got == "" {
 		t.Errorf("the janitor's removal is not in the broker's log")
 	}
 	checkNoSecrets(t, "broker log", b.Logs.String()+b2.Logs.String())

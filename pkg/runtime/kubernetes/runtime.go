@@ -321,8 +321,7 @@ func (r *Runtime) cleanup(ctx context.Context, sb *sandbox, failed bool, log *sl
 		}
 	}
 	if r.cfg.KeepNamespace || (failed && r.cfg.KeepNamespaceOnError) {
-		patch := fmt.Sprintf(`{"metadata":{"annotations":{%q:"true"}}}`, AnnotationKept)
-		if _, err := r.client.CoreV1().Namespaces().Patch(ctx, sb.namespace, "application/merge-patch+json", []byte(patch), metav1.PatchOptions{}); err != nil {
+		if err := r.markKept(ctx, sb.namespace); err != nil {
 			log.Warn("cannot mark the sandbox kept", "namespace", sb.namespace, "err", err)
 		}
 		log.Info("sandbox kept", "namespace", sb.namespace)
@@ -335,12 +334,38 @@ func (r *Runtime) cleanup(ctx context.Context, sb *sandbox, failed bool, log *sl
 	}
 }
 
+func (r *Runtime) markKept(ctx context.Context, namespace string) error {
+	patch := fmt.Sprintf(`{"metadata":{"annotations":{%q:"true"}}}`, AnnotationKept)
+	_, err := r.client.CoreV1().Namespaces().Patch(ctx, namespace, "application/merge-patch+json", []byte(patch), metav1.PatchOptions{})
+	return err
+}
+
+// keepOrphan applies keep_namespace and keep_namespace_on_error to a
+// sandbox the janitor found without an operation in flight: one whose
+// Release never ran (the broker was killed after storing the outcome) must
+// not be deleted when the configuration says to keep it. Whether it failed
+// only its pod can tell; when the pod cannot be read it is kept, since
+// keeping can be undone and deleting cannot.
+func (r *Runtime) keepOrphan(ctx context.Context, ns *corev1.Namespace) bool {
+	if r.cfg.KeepNamespace {
+		return true
+	}
+	if !r.cfg.KeepNamespaceOnError {
+		return false
+	}
+	pod, err := r.client.CoreV1().Pods(ns.Name).Get(ctx, ns.Labels[LabelPodName], metav1.GetOptions{})
+	return err != nil || pod.Status.Phase != corev1.PodSucceeded
+}
+
 // Reap deletes this broker's sandboxes (and their role bindings in target
 // namespaces) whose operation known does not recognise as in flight, e.g.
-// left by a broker that died while cleaning up. Kept sandboxes stay, and so
-// do those of other brokers (another BrokerID). It returns how many
-// sandboxes it removed. known is first called after the sandboxes were
-// listed, so an operation recorded before its sandbox was made is known.
+// left by a broker that died while cleaning up. Where keep_namespace (or
+// keep_namespace_on_error, for a failed pod) says so, the sandbox is marked
+// kept instead, and only its role binding in the target namespace goes.
+// Kept sandboxes stay, and so do those of other brokers (another
+// BrokerID). It returns how many sandboxes it removed or marked kept. known
+// is first called after the sandboxes were listed, so an operation recorded
+// before its sandbox was made is known.
 func (r *Runtime) Reap(ctx context.Context, known func(operationID string) bool) (int, error) {
 	managed := r.ownSelector()
 	nss, err := r.client.CoreV1().Namespaces().List(ctx, metav1.ListOptions{LabelSelector: managed})
@@ -356,6 +381,14 @@ func (r *Runtime) Reap(ctx context.Context, known func(operationID string) bool)
 			continue
 		}
 		if op == "" || known(op) || ns.DeletionTimestamp != nil {
+			continue
+		}
+		if r.keepOrphan(ctx, &ns) {
+			if err := r.markKept(ctx, ns.Name); err != nil && !apierrors.IsNotFound(err) {
+				return n, fmt.Errorf("janitor: marking sandbox %s kept: %w", ns.Name, err)
+			}
+			r.log.Info("janitor kept a sandbox without an operation, as configured", "namespace", ns.Name, "operation", op)
+			n++
 			continue
 		}
 		bg := metav1.DeletePropagationBackground

@@ -5,6 +5,7 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"reflect"
 	"strings"
 	"sync"
@@ -262,11 +263,13 @@ func TestSecretsNeedBrokerNamespace(t *testing.T) {
 }
 
 // Reap removes only this broker's sandboxes of operations no longer in
-// flight, with their role bindings in target namespaces.
+// flight, with their role bindings in target namespaces; where the
+// configuration keeps sandboxes it marks them kept and removes only the
+// role binding.
 func TestReap(t *testing.T) {
 	sandbox := func(name, broker, op string, kept bool) *corev1.Namespace {
 		ns := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: name,
-			Labels:      map[string]string{LabelManagedBy: ManagedBy, LabelOperation: op},
+			Labels:      map[string]string{LabelManagedBy: ManagedBy, LabelOperation: op, LabelPodName: "bundle-" + op},
 			Annotations: map[string]string{AnnotationOperation: op}}}
 		if broker != "" {
 			ns.Labels[LabelBroker] = broker
@@ -280,39 +283,63 @@ func TestReap(t *testing.T) {
 		return &rbacv1.RoleBinding{ObjectMeta: metav1.ObjectMeta{Name: "rb-" + sb.Name, Namespace: "target", Labels: sb.Labels,
 			Annotations: map[string]string{AnnotationOperation: sb.Annotations[AnnotationOperation], AnnotationSandbox: sb.Name}}}
 	}
-	orphan, inFlight, kept := sandbox("orphan", "b-1", "o1", false), sandbox("in-flight", "b-1", "o2", false), sandbox("kept", "b-1", "o3", true)
+	pod := func(sb *corev1.Namespace, phase corev1.PodPhase) *corev1.Pod {
+		return &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: sb.Labels[LabelPodName], Namespace: sb.Name}, Status: corev1.PodStatus{Phase: phase}}
+	}
+	// orphan's pod failed, done's succeeded; both have no operation in flight.
+	orphan, done := sandbox("orphan", "b-1", "o1", false), sandbox("done", "b-1", "o6", false)
+	inFlight, kept := sandbox("in-flight", "b-1", "o2", false), sandbox("kept", "b-1", "o3", true)
 	other, unlabelled := sandbox("other-broker", "b-2", "o4", false), sandbox("no-broker", "", "o5", false)
-	var objs []k8sruntime.Object
-	for _, ns := range []*corev1.Namespace{orphan, inFlight, kept, other, unlabelled} {
+	objs := []k8sruntime.Object{pod(orphan, corev1.PodFailed), pod(done, corev1.PodSucceeded)}
+	names := []string{"orphan", "done", "in-flight", "kept", "other-broker", "no-broker"}
+	for _, ns := range []*corev1.Namespace{orphan, done, inFlight, kept, other, unlabelled} {
 		objs = append(objs, ns, binding(ns))
 	}
 	cases := []struct {
-		brokerID string
-		removed  []string
+		name    string
+		cfg     Config
+		removed []string // namespace and role binding gone
+		marked  []string // namespace marked kept, role binding gone
 	}{
-		{"b-1", []string{"orphan"}},
-		{"", []string{"no-broker"}},
+		{"own broker id", Config{BrokerID: "b-1"}, []string{"orphan", "done"}, nil},
+		{"no broker id", Config{}, []string{"no-broker"}, nil},
+		{"keep_namespace", Config{BrokerID: "b-1", KeepNamespace: true}, nil, []string{"orphan", "done"}},
+		{"keep_namespace_on_error", Config{BrokerID: "b-1", KeepNamespaceOnError: true}, []string{"done"}, []string{"orphan"}},
 	}
 	for _, c := range cases {
-		t.Run("broker "+c.brokerID, func(t *testing.T) {
+		t.Run(c.name, func(t *testing.T) {
 			cs := fake.NewClientset(append([]k8sruntime.Object{&corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "target"}}}, objs...)...)
-			rt, err := New(Config{BrokerID: c.brokerID}, cs, nil)
+			rt, err := New(c.cfg, cs, nil)
 			if err != nil {
 				t.Fatal(err)
 			}
 			n, err := rt.Reap(context.Background(), func(op string) bool { return op == "o2" })
-			if err != nil || n != len(c.removed) {
-				t.Fatalf("Reap = %d, %v; want %d", n, err, len(c.removed))
+			if err != nil || n != len(c.removed)+len(c.marked) {
+				t.Fatalf("Reap = %d, %v; want %d", n, err, len(c.removed)+len(c.marked))
 			}
-			gone := map[string]bool{}
+			want := map[string]string{}
 			for _, name := range c.removed {
-				gone[name] = true
+				want[name] = "removed"
 			}
-			for _, name := range []string{"orphan", "in-flight", "kept", "other-broker", "no-broker"} {
-				_, nsErr := cs.CoreV1().Namespaces().Get(context.Background(), name, metav1.GetOptions{})
+			for _, name := range c.marked {
+				want[name] = "marked"
+			}
+			for _, name := range names {
+				ns, nsErr := cs.CoreV1().Namespaces().Get(context.Background(), name, metav1.GetOptions{})
 				_, rbErr := cs.RbacV1().RoleBindings("target").Get(context.Background(), "rb-"+name, metav1.GetOptions{})
-				if gone[name] != apierrors.IsNotFound(nsErr) || gone[name] != apierrors.IsNotFound(rbErr) {
-					t.Errorf("%s: namespace err %v, role binding err %v; want removed=%v", name, nsErr, rbErr, gone[name])
+				var got string
+				switch {
+				case apierrors.IsNotFound(nsErr) && apierrors.IsNotFound(rbErr):
+					got = "removed"
+				case nsErr == nil && apierrors.IsNotFound(rbErr) && ns.Annotations[AnnotationKept] == "true":
+					got = "marked"
+				case nsErr == nil && rbErr == nil:
+					got = ""
+				default:
+					got = fmt.Sprintf("namespace err %v, role binding err %v", nsErr, rbErr)
+				}
+				if got != want[name] {
+					t.Errorf("%s: %q, want %q", name, got, want[name])
 				}
 			}
 		})
