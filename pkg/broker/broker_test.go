@@ -262,26 +262,15 @@ func TestReapKnowsOperationsInFlight(t *testing.T) {
 	b.Wait()
 }
 
-// releaseChecker is an inproc runtime whose Release checks that the
-// operation's outcome is already in the store.
-type releaseChecker struct {
+// releaseHook is an inproc runtime that calls hook when an action's
+// sandbox is released.
+type releaseHook struct {
 	*inproc.Runtime
-	st       *store.Store
-	released chan string
+	hook func(ctx context.Context, a runtime.Action, failed bool)
 }
 
-func (r *releaseChecker) Release(ctx context.Context, a runtime.Action, failed bool) error {
-	j, err := r.st.GetJob(ctx, a.InstanceID, a.OperationID)
-	switch {
-	case err != nil:
-		r.released <- "job unreadable: " + err.Error()
-	case !j.Finished():
-		r.released <- "released before the outcome was stored"
-	case failed != (j.State == store.JobFailed):
-		r.released <- "failed flag disagrees with the stored state " + j.State
-	default:
-		r.released <- a.Name
-	}
+func (r *releaseHook) Release(ctx context.Context, a runtime.Action, failed bool) error {
+	r.hook(ctx, a, failed)
 	return r.Runtime.Release(ctx, a, failed)
 }
 
@@ -293,12 +282,26 @@ func TestReleaseAfterOutcomeStored(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	sp := testSpec(t)
-	rt := &releaseChecker{st: st, released: make(chan string, 4), Runtime: inproc.New(func(_ context.Context, a runtime.Action, _ runtime.Progress) (*runtime.Result, error) {
+	released := make(chan string, 4)
+	rt := &releaseHook{Runtime: inproc.New(func(_ context.Context, a runtime.Action, _ runtime.Progress) (*runtime.Result, error) {
 		if a.Name == runtime.ActionDeprovision {
 			return nil, &runtime.ActionError{ExitCode: 2, Message: "deprovision failed"}
 		}
 		return &runtime.Result{}, nil
-	})}
+	}), hook: func(ctx context.Context, a runtime.Action, failed bool) {
+		// The outcome must already be in the store, with the same failed flag.
+		j, err := st.GetJob(ctx, a.InstanceID, a.OperationID)
+		switch {
+		case err != nil:
+			released <- "job unreadable: " + err.Error()
+		case !j.Finished():
+			released <- "released before the outcome was stored"
+		case failed != (j.State == store.JobFailed):
+			released <- "failed flag disagrees with the stored state " + j.State
+		default:
+			released <- a.Name
+		}
+	}}
 	b := newBroker(t, ctx, st, rt, sp)
 	ri := osb.RequestInfo{AcceptsIncomplete: true}
 	if _, err := b.Provision(ctx, ri, "i-1", provisionReq(sp, nil)); err != nil {
@@ -312,7 +315,7 @@ func TestReleaseAfterOutcomeStored(t *testing.T) {
 			}
 		}
 		select {
-		case got := <-rt.released:
+		case got := <-released:
 			if got != want {
 				t.Errorf("release: %s, want %s", got, want)
 			}
@@ -324,20 +327,6 @@ func TestReleaseAfterOutcomeStored(t *testing.T) {
 	b.Wait()
 }
 
-// stopOnRelease stops the broker the moment Release is called and reports
-// whether the context Release got was cancelled with it.
-type stopOnRelease struct {
-	*inproc.Runtime
-	stop   context.CancelFunc
-	ctxErr chan error
-}
-
-func (r *stopOnRelease) Release(ctx context.Context, a runtime.Action, failed bool) error {
-	r.stop()
-	r.ctxErr <- ctx.Err()
-	return r.Runtime.Release(ctx, a, failed)
-}
-
 // A broker stopping once the outcome is stored still releases the sandbox:
 // leaving it to the janitor would lose whether the action failed, which
 // keep_namespace_on_error needs.
@@ -347,15 +336,19 @@ func TestReleaseSurvivesStop(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	sp := testSpec(t)
-	rt := &stopOnRelease{stop: cancel, ctxErr: make(chan error, 1), Runtime: inproc.New(func(context.Context, runtime.Action, runtime.Progress) (*runtime.Result, error) {
+	ctxErr := make(chan error, 1)
+	rt := &releaseHook{Runtime: inproc.New(func(context.Context, runtime.Action, runtime.Progress) (*runtime.Result, error) {
 		return &runtime.Result{}, nil
-	})}
+	}), hook: func(ctx context.Context, _ runtime.Action, _ bool) {
+		cancel() // the broker stops the moment the sandbox is released
+		ctxErr <- ctx.Err()
+	}}
 	b := newBroker(t, ctx, st, rt, sp)
 	if _, err := b.Provision(ctx, osb.RequestInfo{AcceptsIncomplete: true}, "i-1", provisionReq(sp, nil)); err != nil {
 		t.Fatal(err)
 	}
 	select {
-	case err := <-rt.ctxErr:
+	case err := <-ctxErr:
 		if err != nil {
 			t.Errorf("Release's context after the broker stopped: %v, want still usable", err)
 		}

@@ -161,14 +161,7 @@ func TestBrokerRestart(t *testing.T) {
 	b := e.StartBroker(t, dir, testBundleSpec(t), bo)
 	sid, pid := apb.ServiceID(kubetest.FQName), apb.PlanID(kubetest.FQName, "default")
 	instance := newID(t)
-	t.Cleanup(func() {
-		l, err := e.client.CoreV1().Namespaces().List(context.Background(), metav1.ListOptions{LabelSelector: kuberuntime.LabelInstance + "=" + instance})
-		if err == nil {
-			for _, ns := range l.Items {
-				_ = e.client.CoreV1().Namespaces().Delete(context.Background(), ns.Name, metav1.DeleteOptions{})
-			}
-		}
-	})
+	e.deleteSandboxesAtCleanup(t, kuberuntime.LabelInstance+"="+instance)
 	pr, err := b.Client.Provision(ctx, instance, &osb.ProvisionRequest{ServiceID: sid, PlanID: pid, OrganizationGUID: "org", SpaceGUID: "space",
 		Context: map[string]any{"platform": "kubernetes", "namespace": target}, Parameters: map[string]any{"sleep_seconds": 15}}, true)
 	if err != nil {

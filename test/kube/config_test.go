@@ -46,15 +46,8 @@ func TestBrokerFromConfigFile(t *testing.T) {
 	if id == "" {
 		t.Fatalf("the broker did not log its kubernetes runtime with a broker_id:\n%s", b.Logs)
 	}
-	own := metav1.ListOptions{LabelSelector: kuberuntime.LabelBroker + "=" + id}
+	e.deleteSandboxesAtCleanup(t, kuberuntime.LabelBroker+"="+id)
 	t.Cleanup(func() {
-		// keep_namespace kept them for inspection; the test removes them.
-		l, err := e.client.CoreV1().Namespaces().List(context.Background(), own)
-		if err == nil {
-			for _, ns := range l.Items {
-				_ = e.client.CoreV1().Namespaces().Delete(context.Background(), ns.Name, metav1.DeleteOptions{})
-			}
-		}
 		if t.Failed() {
 			t.Logf("broker log:\n%s", b.Logs)
 		}

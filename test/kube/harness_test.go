@@ -132,6 +132,20 @@ func (e *env) sandboxOf(t *testing.T, ctx context.Context, op string) *corev1.Na
 	return &l.Items[0]
 }
 
+// deleteSandboxesAtCleanup removes, when the test ends, the sandboxes it
+// had kept for inspection (those matching selector).
+func (e *env) deleteSandboxesAtCleanup(t *testing.T, selector string) {
+	t.Cleanup(func() {
+		l, err := e.client.CoreV1().Namespaces().List(context.Background(), metav1.ListOptions{LabelSelector: selector})
+		if err != nil {
+			return
+		}
+		for _, ns := range l.Items {
+			_ = e.client.CoreV1().Namespaces().Delete(context.Background(), ns.Name, metav1.DeleteOptions{})
+		}
+	})
+}
+
 // waitFor polls cond (bounded) until it holds.
 func waitFor(t *testing.T, what string, limit time.Duration, cond func() bool) {
 	t.Helper()

@@ -320,7 +320,7 @@ func (r *Runtime) cleanup(ctx context.Context, sb *sandbox, failed bool, log *sl
 			log.Warn("cannot delete the sandbox role binding", "namespace", sb.target, "name", sb.pod, "err", err)
 		}
 	}
-	if r.cfg.KeepNamespace || (failed && r.cfg.KeepNamespaceOnError) {
+	if r.keeps(failed) {
 		if err := r.markKept(ctx, sb.namespace); err != nil {
 			log.Warn("cannot mark the sandbox kept", "namespace", sb.namespace, "err", err)
 		}
@@ -340,19 +340,18 @@ func (r *Runtime) markKept(ctx context.Context, namespace string) error {
 	return err
 }
 
-// keepOrphan applies keep_namespace and keep_namespace_on_error to a
-// sandbox the janitor found without an operation in flight: one whose
-// Release never ran (the broker was killed after storing the outcome) must
-// not be deleted when the configuration says to keep it. Whether it failed
-// only its pod can tell; when the pod cannot be read it is kept, since
-// keeping can be undone and deleting cannot.
-func (r *Runtime) keepOrphan(ctx context.Context, ns *corev1.Namespace) bool {
-	if r.cfg.KeepNamespace {
-		return true
-	}
-	if !r.cfg.KeepNamespaceOnError {
-		return false
-	}
+// keeps is keep_namespace and keep_namespace_on_error, for Release and the
+// janitor alike.
+func (r *Runtime) keeps(failed bool) bool {
+	return r.cfg.KeepNamespace || (failed && r.cfg.KeepNamespaceOnError)
+}
+
+// podFailed says whether the sandbox's action failed, for a sandbox the
+// janitor found (its Release never ran: the broker was killed after storing
+// the outcome). Only the pod can tell; a pod that cannot be read counts as
+// failed, so keep_namespace_on_error keeps the sandbox: keeping can be
+// undone and deleting cannot.
+func (r *Runtime) podFailed(ctx context.Context, ns *corev1.Namespace) bool {
 	pod, err := r.client.CoreV1().Pods(ns.Name).Get(ctx, ns.Labels[LabelPodName], metav1.GetOptions{})
 	return err != nil || pod.Status.Phase != corev1.PodSucceeded
 }
@@ -383,7 +382,7 @@ func (r *Runtime) Reap(ctx context.Context, known func(operationID string) bool)
 		if op == "" || known(op) || ns.DeletionTimestamp != nil {
 			continue
 		}
-		if r.keepOrphan(ctx, &ns) {
+		if r.keeps(r.podFailed(ctx, &ns)) {
 			if err := r.markKept(ctx, ns.Name); err != nil && !apierrors.IsNotFound(err) {
 				return n, fmt.Errorf("janitor: marking sandbox %s kept: %w", ns.Name, err)
 			}
