@@ -1,0 +1,275 @@
+// Package keystone is the emulator's Identity v3 service: version
+// discovery, tokens (password, application_credential and token methods;
+// validation, revocation, expiry), the catalog, projects, users, roles,
+// role assignments, the Default domain, application credentials and
+// access rules. It is also the emulator's core.TokenValidator.
+package keystone
+
+import (
+	"crypto/sha256"
+	"crypto/subtle"
+	"encoding/hex"
+	"encoding/json"
+	"net/http"
+	"sort"
+	"time"
+
+	"github.com/openstack-service-broker/openstack-service-broker/pkg/emulator/core"
+)
+
+// Region is the emulator's only region.
+const Region = "RegionOne"
+
+// DefaultDomainID is the id (and "Default" the name) of the domain every
+// user and project lives in unless told otherwise.
+const DefaultDomainID = "default"
+
+// Options configures Keystone.
+type Options struct {
+	// TokenTTL is how long a token lives (default 1 h, Keystone's default).
+	TokenTTL time.Duration
+}
+
+// Keystone is the Identity service.
+type Keystone struct {
+	env   *core.Env
+	ttl   time.Duration
+	state *core.State[state]
+}
+
+// New returns Keystone with the start state: the Default domain; roles
+// admin > member > reader; projects admin, demo, alt; users admin (admin
+// on admin), demo (member on demo), alt (member on alt) with random
+// passwords; and an application credential of demo ("emulator-appcred").
+func New(env *core.Env, opts Options) *Keystone {
+	if opts.TokenTTL <= 0 {
+		opts.TokenTTL = time.Hour
+	}
+	k := &Keystone{env: env, ttl: opts.TokenTTL}
+	k.state = core.NewState(env, seed(env.Now()))
+	return k
+}
+
+type state struct {
+	Domains     map[string]*Domain     `json:"domains"`
+	Projects    map[string]*Project    `json:"projects"`
+	Users       map[string]*User       `json:"users"`
+	Roles       map[string]*Role       `json:"roles"`
+	Implied     map[string][]string    `json:"implied_roles"` // prior role id -> implied role ids
+	Assignments []Assignment           `json:"assignments"`
+	AppCreds    map[string]*AppCred    `json:"application_credentials"`
+	AccessRules map[string]*AccessRule `json:"access_rules"`
+	Tokens      map[string]*Token      `json:"tokens"`
+	// Clouds holds the built-in users' credentials, which clouds.yaml
+	// carries; created once, kept across restarts with -state.
+	Clouds Clouds `json:"clouds"`
+}
+
+// Clouds are the credentials clouds.yaml is written from.
+type Clouds struct {
+	AdminPassword string `json:"admin_password"`
+	DemoPassword  string `json:"demo_password"`
+	AltPassword   string `json:"alt_password"`
+	AppCredID     string `json:"appcred_id"`
+	AppCredName   string `json:"appcred_name"`
+	AppCredSecret string `json:"appcred_secret"`
+}
+
+type Domain struct {
+	ID          string `json:"id"`
+	Name        string `json:"name"`
+	Description string `json:"description"`
+	Enabled     bool   `json:"enabled"`
+}
+
+type Project struct {
+	ID          string         `json:"id"`
+	Name        string         `json:"name"`
+	DomainID    string         `json:"domain_id"`
+	Description string         `json:"description"`
+	Enabled     bool           `json:"enabled"`
+	ParentID    string         `json:"parent_id"`
+	Tags        []string       `json:"tags"`
+	Extra       map[string]any `json:"extra,omitempty"`
+	Options     map[string]any `json:"options,omitempty"`
+}
+
+type User struct {
+	ID               string         `json:"id"`
+	Name             string         `json:"name"`
+	DomainID         string         `json:"domain_id"`
+	Enabled          bool           `json:"enabled"`
+	DefaultProjectID string         `json:"default_project_id,omitempty"`
+	Email            string         `json:"email,omitempty"`
+	Description      string         `json:"description,omitempty"`
+	PasswordHash     string         `json:"password_hash"`
+	Extra            map[string]any `json:"extra,omitempty"`
+}
+
+type Role struct {
+	ID          string `json:"id"`
+	Name        string `json:"name"`
+	DomainID    string `json:"domain_id,omitempty"`
+	Description string `json:"description,omitempty"`
+}
+
+// Assignment is a role of a user on a project.
+type Assignment struct {
+	UserID    string `json:"user_id"`
+	ProjectID string `json:"project_id"`
+	RoleID    string `json:"role_id"`
+}
+
+type AppCred struct {
+	ID           string    `json:"id"`
+	Name         string    `json:"name"`
+	Description  string    `json:"description"`
+	UserID       string    `json:"user_id"`
+	ProjectID    string    `json:"project_id"`
+	SecretHash   string    `json:"secret_hash"`
+	RoleIDs      []string  `json:"role_ids"`
+	Unrestricted bool      `json:"unrestricted"`
+	ExpiresAt    time.Time `json:"expires_at,omitempty"`
+	// AccessRuleIDs nil: no access rules (unrestricted by rules).
+	AccessRuleIDs []string `json:"access_rule_ids"`
+}
+
+type AccessRule struct {
+	ID      string `json:"id"`
+	UserID  string `json:"user_id"`
+	Service string `json:"service"`
+	Method  string `json:"method"`
+	Path    string `json:"path"`
+}
+
+// Token is an issued token; its identity is recomputed from the current
+// state at every validation, so deleting a user, project, assignment or
+// application credential revokes the tokens that depend on it.
+type Token struct {
+	UserID    string    `json:"user_id"`
+	ProjectID string    `json:"project_id,omitempty"`
+	DomainID  string    `json:"domain_id,omitempty"`
+	AppCredID string    `json:"appcred_id,omitempty"`
+	Methods   []string  `json:"methods"`
+	AuditIDs  []string  `json:"audit_ids"`
+	IssuedAt  time.Time `json:"issued_at"`
+	ExpiresAt time.Time `json:"expires_at"`
+}
+
+func hashSecret(secret string) string {
+	salt := core.NewSecret(12)
+	sum := sha256.Sum256([]byte(salt + secret))
+	return salt + "$" + hex.EncodeToString(sum[:])
+}
+
+func checkSecret(hash, secret string) bool {
+	for i := 0; i < len(hash); i++ {
+		if hash[i] == '$' {
+			sum := sha256.Sum256([]byte(hash[:i] + secret))
+			return subtle.ConstantTimeCompare([]byte(hex.EncodeToString(sum[:])), []byte(hash[i+1:])) == 1
+		}
+	}
+	return false
+}
+
+func seed(now time.Time) state {
+	s := state{
+		Domains:     map[string]*Domain{DefaultDomainID: {ID: DefaultDomainID, Name: "Default", Description: "The default domain", Enabled: true}},
+		Projects:    map[string]*Project{},
+		Users:       map[string]*User{},
+		Roles:       map[string]*Role{},
+		Implied:     map[string][]string{},
+		AppCreds:    map[string]*AppCred{},
+		AccessRules: map[string]*AccessRule{},
+		Tokens:      map[string]*Token{},
+	}
+	role := func(name string) string {
+		r := &Role{ID: core.NewHexID(), Name: name}
+		s.Roles[r.ID] = r
+		return r.ID
+	}
+	admin, member, reader := role("admin"), role("member"), role("reader")
+	s.Implied[admin] = []string{member}
+	s.Implied[member] = []string{reader}
+	project := func(name, desc string) string {
+		p := &Project{ID: core.NewHexID(), Name: name, DomainID: DefaultDomainID, Description: desc, Enabled: true,
+			ParentID: DefaultDomainID, Tags: []string{}}
+		s.Projects[p.ID] = p
+		return p.ID
+	}
+	user := func(name, password, project, role string) string {
+		u := &User{ID: core.NewHexID(), Name: name, DomainID: DefaultDomainID, Enabled: true,
+			DefaultProjectID: project, PasswordHash: hashSecret(password)}
+		s.Users[u.ID] = u
+		s.Assignments = append(s.Assignments, Assignment{UserID: u.ID, ProjectID: project, RoleID: role})
+		return u.ID
+	}
+	s.Clouds = Clouds{AdminPassword: core.NewSecret(18), DemoPassword: core.NewSecret(18), AltPassword: core.NewSecret(18),
+		AppCredName: "emulator-appcred", AppCredSecret: core.NewSecret(48)}
+	user("admin", s.Clouds.AdminPassword, project("admin", "Bootstrap project for initializing the cloud."), admin)
+	demo := project("demo", "The demo project")
+	demoUser := user("demo", s.Clouds.DemoPassword, demo, member)
+	user("alt", s.Clouds.AltPassword, project("alt", "A second project, to prove isolation"), member)
+	ac := &AppCred{ID: core.NewHexID(), Name: s.Clouds.AppCredName, Description: "created by the emulator at start",
+		UserID: demoUser, ProjectID: demo, SecretHash: hashSecret(s.Clouds.AppCredSecret), RoleIDs: []string{member, reader}}
+	s.AppCreds[ac.ID] = ac
+	s.Clouds.AppCredID = ac.ID
+	return s
+}
+
+// Clouds returns the built-in credentials for clouds.yaml.
+func (k *Keystone) Clouds() Clouds {
+	var c Clouds
+	_ = k.state.View(func(s *state) error { c = s.Clouds; return nil })
+	return c
+}
+
+// Spec implements core.Service.
+func (k *Keystone) Spec() core.Spec {
+	return core.Spec{Name: "keystone", Type: "identity", Prefix: "", Endpoint: "/v3",
+		Errors: core.KeystoneErrors, AuthErrors: keystoneUnauthorized, OwnPolicy: true}
+}
+
+// keystoneUnauthorized is Keystone's own 401, which has the same body and
+// header as keystonemiddleware's.
+func keystoneUnauthorized(w http.ResponseWriter, r *http.Request, e *core.APIError) {
+	core.KeystoneMiddleware401(w, r, e)
+}
+
+// State implements core.Service.
+func (k *Keystone) State() core.Persistent { return k.state }
+
+// Resources implements core.Service: projects, users and application
+// credentials (tokens are not resources).
+func (k *Keystone) Resources() []core.Resource {
+	var out []core.Resource
+	_ = k.state.View(func(s *state) error {
+		for _, p := range s.Projects {
+			out = append(out, core.Resource{Type: "project", ID: p.ID, Name: p.Name, ProjectID: p.ID})
+		}
+		for _, u := range s.Users {
+			out = append(out, core.Resource{Type: "user", ID: u.ID, Name: u.Name, ProjectID: u.DefaultProjectID})
+		}
+		for _, a := range s.AppCreds {
+			out = append(out, core.Resource{Type: "application_credential", ID: a.ID, Name: a.Name, ProjectID: a.ProjectID})
+		}
+		return nil
+	})
+	sort.Slice(out, func(i, j int) bool { return out[i].Type+out[i].ID < out[j].Type+out[j].ID })
+	return out
+}
+
+// Reset puts Keystone back to its start state but keeps the tokens issued
+// so far: the built-in users keep their ids, so their tokens stay valid.
+func (k *Keystone) Reset(initial json.RawMessage) error {
+	var fresh state
+	if err := json.Unmarshal(initial, &fresh); err != nil {
+		return err
+	}
+	return k.state.Update(func(s *state) error {
+		tokens := s.Tokens
+		*s = fresh
+		s.Tokens = tokens
+		return nil
+	})
+}
