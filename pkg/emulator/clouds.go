@@ -42,3 +42,7 @@ func (c *Cloud) WriteCloudsYAML(path string) error {
 	}
 	return nil
 }
+
+// Credentials returns the built-in users' passwords and the start
+// application credential (what clouds.yaml carries).
+func (c *Cloud) Credentials() keystone.Clouds { return c.ks.Clouds() }
