@@ -180,7 +180,9 @@ func TestGarbageNeverAnswers500(t *testing.T) {
 	demo := token(t, c, "demo", cr.DemoPassword)
 	user := ""
 	if resp, body := call(t, c, demo, "GET", "/v3/auth/tokens", nil, "X-Subject-Token", demo); resp.StatusCode == 200 {
-		var v struct{ Token struct{ User struct{ ID string } } }
+		var v struct {
+			Token struct{ User struct{ ID string } }
+		}
 		_ = json.Unmarshal([]byte(body), &v)
 		user = v.Token.User.ID
 	}
