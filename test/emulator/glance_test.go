@@ -13,6 +13,7 @@ import (
 // TestGlanceSDK: an image's whole cycle through openstacksdk, with data,
 // pagination and the errors, and isolation from the alt project.
 func TestGlanceSDK(t *testing.T) {
+	t.Parallel()
 	c := StartCloud(t)
 	out := asMap(t, c.Python(t, `
 demo = connect("emulator")
@@ -60,6 +61,7 @@ emit({"id": img.id, "status": shown.status, "size": shown.size, "checksum": show
 
 // TestGlanceCLI: the same cycle through the openstack CLI.
 func TestGlanceCLI(t *testing.T) {
+	t.Parallel()
 	c := StartCloud(t)
 	data := bytes.Repeat([]byte("emulator"), 1000)
 	in := filepath.Join(c.Dir, "in.raw")
@@ -103,6 +105,7 @@ func TestGlanceCLI(t *testing.T) {
 
 // TestGlanceAnsible: openstack.cloud.image and image_info in openstack-apb.
 func TestGlanceAnsible(t *testing.T) {
+	t.Parallel()
 	c := StartCloud(t)
 	r := c.Ansible(t, `
 - hosts: localhost
@@ -172,6 +175,7 @@ func TestGlanceAnsible(t *testing.T) {
 // TestGlanceShapes: what the clients hide: version discovery, the JSON
 // patch media type, WebOb error bodies, Glance's pagination links.
 func TestGlanceShapes(t *testing.T) {
+	t.Parallel()
 	c := StartCloud(t)
 	resp, body := c.HTTP(t, "", "GET", "/image", nil)
 	if resp.StatusCode != http.StatusMultipleChoices || !strings.Contains(string(body), `"id":"v2.16","links":[{"href":"`+c.URL()+`/image/v2/"`) {

@@ -13,6 +13,7 @@ import (
 // TestKeystoneSDK: projects and users through openstacksdk (admin cloud),
 // tokens, the catalog, one error each.
 func TestKeystoneSDK(t *testing.T) {
+	t.Parallel()
 	c := StartCloud(t)
 	out := asMap(t, c.Python(t, `
 admin = connect("emulator-admin")
@@ -59,6 +60,7 @@ emit({"id": p.id, "shown": shown.name, "listed": listed, "updated": updated, "du
 // TestKeystoneCLI: application credentials through the openstack CLI,
 // tokens, the restricted credential of clouds.yaml, and isolation.
 func TestKeystoneCLI(t *testing.T) {
+	t.Parallel()
 	c := StartCloud(t)
 	tok := asMap(t, c.CLI(t, "emulator", "token", "issue"))
 	if tok["project_id"] == "" || tok["id"] == "" {
@@ -113,6 +115,7 @@ func TestKeystoneCLI(t *testing.T) {
 // TestKeystoneAnsible: projects and users through openstack.cloud modules
 // in the openstack-apb image.
 func TestKeystoneAnsible(t *testing.T) {
+	t.Parallel()
 	c := StartCloud(t)
 	r := c.Ansible(t, `
 - hosts: localhost
@@ -166,6 +169,7 @@ func TestKeystoneAnsible(t *testing.T) {
 // service lists images and gets 401 anywhere else; a token-level check of
 // the shapes besides.
 func TestAccessRules(t *testing.T) {
+	t.Parallel()
 	c := StartCloud(t)
 	out := asMap(t, c.Python(t, `
 demo = connect("emulator")
@@ -200,6 +204,7 @@ emit({"names": names,
 // TestTokens: discovery, validation, HEAD, expiry and the request id,
 // through raw HTTP (the shapes the clients hide).
 func TestTokens(t *testing.T) {
+	t.Parallel()
 	c := StartCloud(t, func(o *emulator.Options) { o.TokenTTL = 2 * time.Second })
 	resp, body := c.HTTP(t, "", "GET", "/", nil)
 	if resp.StatusCode != http.StatusMultipleChoices || !strings.Contains(string(body), `"id":"v3.14"`) {
