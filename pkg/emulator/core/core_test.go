@@ -196,6 +196,10 @@ func TestRouter(t *testing.T) {
 	rt.Handle("POST /v1/things", func(w http.ResponseWriter, r *http.Request) error { return Conflict("taken") })
 	rt.Handle("DELETE /v1/things", func(w http.ResponseWriter, r *http.Request) error { return nil }, AdminOnly)
 	rt.Handle("PUT /v1/things", func(w http.ResponseWriter, r *http.Request) error { return errors.New("boom") })
+	rt.Handle("GET /v1/public/{x}", func(w http.ResponseWriter, r *http.Request) error {
+		WriteJSON(w, 200, map[string]any{"anonymous": IdentityOf(r) == nil})
+		return nil
+	}, OptionalAuth)
 	env.Bind(rt, "127.0.0.1", []Spec{spec}, fakeTokens{
 		"member": {ProjectID: "p1", Roles: []string{"member", "reader"}},
 		"reader": {ProjectID: "p1", Roles: []string{"reader"}},
@@ -222,6 +226,9 @@ func TestRouter(t *testing.T) {
 		{"GET", "/v1/nothing", "member", 404, `"itemNotFound"`},
 		{"PATCH", "/v1/things", "member", 405, `"badMethod"`},
 		{"PUT", "/v1/things", "member", 500, `"computeFault"`},
+		{"GET", "/v1/public/x", "", 200, `"anonymous":true`},
+		{"GET", "/v1/public/x", "member", 200, `"anonymous":false`},
+		{"GET", "/v1/public/x", "bad", 401, ""},
 	} {
 		r := httptest.NewRequest(tc.method, tc.path, nil)
 		r = r.WithContext(WithRequestID(r.Context(), "req-1"))

@@ -70,6 +70,10 @@ const (
 	Public RouteOption = iota + 1
 	// AdminOnly routes need the admin role (403 otherwise).
 	AdminOnly
+	// OptionalAuth routes run without an identity when the request has no
+	// X-Auth-Token (Swift's public containers and temp URLs); a token that
+	// is present is checked as on any route. IdentityOf may return nil.
+	OptionalAuth
 )
 
 // Router dispatches a service's requests (path relative to its Prefix) and
@@ -102,18 +106,20 @@ func (rt *Router) Spec() Spec { return rt.spec }
 // prefix: "GET /v2/images/{image_id}" (GET also answers HEAD). Read path
 // parameters with r.PathValue.
 func (rt *Router) Handle(pattern string, h HandlerFunc, opts ...RouteOption) {
-	var public, admin bool
+	var public, admin, optional bool
 	for _, o := range opts {
 		switch o {
 		case Public:
 			public = true
 		case AdminOnly:
 			admin = true
+		case OptionalAuth:
+			optional = true
 		}
 	}
 	rt.pats[pattern] = true
 	rt.mux.Handle(pattern, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if !public {
+		if !public && !(optional && r.Header.Get("X-Auth-Token") == "") {
 			var ok bool
 			if r, ok = rt.authorize(w, r, admin); !ok {
 				return
