@@ -15,6 +15,7 @@ import (
 	"net"
 	"net/http"
 	"sort"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -129,8 +130,8 @@ func Start(ctx context.Context, opts Options) (*Cloud, error) {
 		return nil, fmt.Errorf("emulator: %w", err)
 	}
 	c.ln = ln
-	c.url = "http://" + ln.Addr().String()
-	c.env.Bind(c, ln.Addr().String(), specs, c.ks)
+	c.url = "http://" + localAddr(ln.Addr().(*net.TCPAddr))
+	c.env.Bind(c, strings.TrimPrefix(c.url, "http://"), specs, c.ks)
 	c.srv = &http.Server{Handler: c, ReadHeaderTimeout: 10 * time.Second, ErrorLog: slog.NewLogLogger(opts.Logger.Handler(), slog.LevelWarn)}
 	go func() {
 		defer close(c.served)
@@ -159,6 +160,17 @@ func checkLoopback(listen string, allowRemote bool) error {
 		return nil
 	}
 	return fmt.Errorf("emulator: -listen %s is not a loopback address; the emulator's users and passwords are not meant for a network: pass -allow-remote to listen there anyway", listen)
+}
+
+// localAddr is the listener's address as a local client reaches it: an
+// unspecified address (0.0.0.0, ::, with -allow-remote) becomes 127.0.0.1.
+// Remote clients get catalog URLs under the host they used; only their
+// clouds.yaml auth_url needs the emulator's name.
+func localAddr(a *net.TCPAddr) string {
+	if a.IP.IsUnspecified() {
+		return net.JoinHostPort("127.0.0.1", strconv.Itoa(a.Port))
+	}
+	return a.String()
 }
 
 // URL is the emulator's root, e.g. http://127.0.0.1:5000.
