@@ -32,10 +32,19 @@ import (
 const (
 	python3      = "/usr/bin/python3" // Debian's, which has python3-openstacksdk (not a pyenv shim)
 	openstackCLI = "/usr/bin/openstack"
-	openstackAPB = "openstack-service-broker/openstack-apb:latest"
 	clientTime   = 3 * time.Minute
 	installHint  = "install the Debian packages python3-openstacksdk and python3-openstackclient (make test does it: hack/test.d/20-emulator.sh), or set OSB_SKIP=emulator"
 )
+
+// openstackAPB is the image the Ansible tests run in: hack/images.sh's tag,
+// or OSB_OPENSTACK_APB_IMAGE (a tree building its own, e.g. with
+// OSB_IMAGE_PREFIX, so parallel checkouts do not overwrite each other's).
+var openstackAPB = func() string {
+	if img := os.Getenv("OSB_OPENSTACK_APB_IMAGE"); img != "" {
+		return img
+	}
+	return "openstack-service-broker/openstack-apb:latest"
+}()
 
 func skipped(name string) bool {
 	for _, s := range strings.Fields(os.Getenv("OSB_SKIP")) {
