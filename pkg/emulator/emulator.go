@@ -22,6 +22,7 @@ import (
 
 	"github.com/openstack-service-broker/openstack-service-broker/pkg/emulator/core"
 	"github.com/openstack-service-broker/openstack-service-broker/pkg/emulator/glance"
+	"github.com/openstack-service-broker/openstack-service-broker/pkg/emulator/ironic"
 	"github.com/openstack-service-broker/openstack-service-broker/pkg/emulator/keystone"
 	"github.com/openstack-service-broker/openstack-service-broker/pkg/emulator/nova"
 )
@@ -50,6 +51,7 @@ func services(env *core.Env, ks *keystone.Keystone) []core.Service {
 		ks,
 		glance.New(env),
 		nova.New(env),
+		ironic.New(env),
 	}
 }
 
