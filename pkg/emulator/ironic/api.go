@@ -20,6 +20,11 @@ func (ir *Ironic) Routes(rt *core.Router) {
 
 	h := func(pattern, resource string, fn core.HandlerFunc) { rt.Handle(pattern, ir.admin(resource, fn)) }
 	h("GET /v1/nodes", "baremetal:node:list", ir.listNodes)
+	h("GET /v1/nodes/{$}", "baremetal:node:list", ir.listNodes)
+	h("POST /v1/nodes/{$}", "baremetal:node:create", ir.createNode)
+	h("GET /v1/ports/{$}", "baremetal:port:list", ir.listPorts)
+	h("POST /v1/ports/{$}", "baremetal:port:create", ir.createPort)
+	h("GET /v1/drivers/{$}", "baremetal:driver:get", ir.listDrivers)
 	h("GET /v1/nodes/detail", "baremetal:node:list", ir.listNodes)
 	h("POST /v1/nodes", "baremetal:node:create", ir.createNode)
 	h("GET /v1/nodes/{node}", "baremetal:node:get", ir.showNode)
