@@ -207,14 +207,14 @@ res["available"] = [node.provision_state, node.instance_id]
 emit(res)
 `))
 	want := map[string]string{
-		"nodes":        "[[available baremetal 1024] [available baremetal 1024] [available baremetal 1024]]",
-		"build":        "BUILD",
-		"deploying":    "[deploying true]",
-		"active":       "[ACTIVE active power on]",
-		"hypervisor":   "true",
-		"second":       "[ERROR No valid host was found. There are not enough hosts available. 500]",
-		"powered_off":  "power off",
-		"available":    "[available <nil>]",
+		"nodes":       "[[available baremetal 1024] [available baremetal 1024] [available baremetal 1024]]",
+		"build":       "BUILD",
+		"deploying":   "[deploying true]",
+		"active":      "[ACTIVE active power on]",
+		"hypervisor":  "true",
+		"second":      "[ERROR No valid host was found. There are not enough hosts available. 500]",
+		"powered_off": "power off",
+		"available":   "[available <nil>]",
 	}
 	for k, v := range want {
 		if got := fmt.Sprint(out[k]); got != v {
