@@ -23,6 +23,7 @@ import (
 	"github.com/openstack-service-broker/openstack-service-broker/pkg/emulator/core"
 	"github.com/openstack-service-broker/openstack-service-broker/pkg/emulator/glance"
 	"github.com/openstack-service-broker/openstack-service-broker/pkg/emulator/keystone"
+	"github.com/openstack-service-broker/openstack-service-broker/pkg/emulator/neutron"
 )
 
 // Options configures Start.
@@ -48,6 +49,7 @@ func services(env *core.Env, ks *keystone.Keystone) []core.Service {
 	return []core.Service{
 		ks,
 		glance.New(env),
+		neutron.New(env, neutron.Projects{Admin: ks.ProjectID("admin"), Private: []string{ks.ProjectID("demo"), ks.ProjectID("alt")}}),
 	}
 }
 
