@@ -24,6 +24,7 @@ import (
 	"github.com/openstack-service-broker/openstack-service-broker/pkg/emulator/glance"
 	"github.com/openstack-service-broker/openstack-service-broker/pkg/emulator/ironic"
 	"github.com/openstack-service-broker/openstack-service-broker/pkg/emulator/keystone"
+	"github.com/openstack-service-broker/openstack-service-broker/pkg/emulator/neutron"
 	"github.com/openstack-service-broker/openstack-service-broker/pkg/emulator/nova"
 )
 
@@ -52,6 +53,7 @@ func services(env *core.Env, ks *keystone.Keystone) []core.Service {
 		glance.New(env),
 		nova.New(env),
 		ironic.New(env),
+		neutron.New(env, neutron.Projects{Admin: ks.ProjectID("admin"), Private: []string{ks.ProjectID("demo"), ks.ProjectID("alt")}}),
 	}
 }
 

@@ -224,6 +224,22 @@ func (k *Keystone) Clouds() Clouds {
 	return c
 }
 
+// ProjectID returns the id of the project with that name in the Default
+// domain ("" when there is none): the services' start state (Neutron's
+// private networks) is built for the built-in projects.
+func (k *Keystone) ProjectID(name string) string {
+	var id string
+	_ = k.state.View(func(s *state) error {
+		for _, p := range s.Projects {
+			if p.Name == name && p.DomainID == DefaultDomainID {
+				id = p.ID
+			}
+		}
+		return nil
+	})
+	return id
+}
+
 // Spec implements core.Service.
 func (k *Keystone) Spec() core.Spec {
 	return core.Spec{Name: "keystone", Type: "identity", Prefix: "", Endpoint: "/v3",
