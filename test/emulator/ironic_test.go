@@ -148,3 +148,57 @@ func TestIronicCLI(t *testing.T) {
 		t.Errorf("discovery: %d %s", resp.StatusCode, body)
 	}
 }
+
+// TestIronicAnsible: openstack.cloud.baremetal_node (enrol with NICs,
+// manage, provide), baremetal_port, baremetal_node_info,
+// baremetal_node_action (maintenance, power) and their removal.
+func TestIronicAnsible(t *testing.T) {
+	t.Parallel()
+	c := StartCloud(t)
+	r := c.Ansible(t, `
+- hosts: localhost
+  gather_facts: false
+  tasks:
+    - name: enrol node
+      openstack.cloud.baremetal_node:
+        cloud: emulator-admin
+        name: ans-node
+        driver: ipmi
+        resource_class: baremetal
+        driver_info: {ipmi_address: 192.0.2.99, ipmi_username: admin, ipmi_password: pw}
+        nics: [{mac: "52:54:00:99:00:01"}]
+        properties: {cpu_arch: x86_64, cpus: 1, ram: 1024, disk_size: 10}
+    - name: node info
+      openstack.cloud.baremetal_node_info: {cloud: emulator-admin, node: ans-node}
+    - name: port
+      openstack.cloud.baremetal_port: {cloud: emulator-admin, node: ans-node, address: "52:54:00:99:00:02"}
+    - name: port info
+      openstack.cloud.baremetal_port_info: {cloud: emulator-admin, node: ans-node}
+    - name: maintenance
+      openstack.cloud.baremetal_node_action: {cloud: emulator-admin, id: ans-node, maintenance: true, maintenance_reason: test, power: present, deploy: false}
+    - name: member node info
+      openstack.cloud.baremetal_node_info: {cloud: emulator, node: ans-node}
+      ignore_errors: true
+    - name: delete port
+      openstack.cloud.baremetal_port: {cloud: emulator-admin, address: "52:54:00:99:00:02", state: absent}
+    - name: remove node
+      openstack.cloud.baremetal_node: {cloud: emulator-admin, name: ans-node, nics: [{mac: "52:54:00:99:00:01"}], state: absent}
+`)
+	node := r.OK(t, "enrol node")
+	if node["provision_state"] != "available" || node["uuid"] == nil {
+		t.Errorf("enrolled node: %v", node)
+	}
+	if info := fmt.Sprint(r.OK(t, "node info")["baremetal_nodes"]); !strings.Contains(info, "52:54:00:99:00:01") {
+		t.Errorf("node info: %s", info)
+	}
+	r.OK(t, "port")
+	if info := fmt.Sprint(r.OK(t, "port info")["baremetal_ports"]); !strings.Contains(info, "52:54:00:99:00:02") {
+		t.Errorf("port info: %s", info)
+	}
+	r.OK(t, "maintenance")
+	if msg := r.Failed(t, "member node info"); !strings.Contains(msg, "403") && !strings.Contains(msg, "Access was denied") {
+		t.Errorf("member node info: %s", msg)
+	}
+	r.OK(t, "delete port")
+	r.OK(t, "remove node")
+}

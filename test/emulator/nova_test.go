@@ -366,3 +366,132 @@ func TestNovaShapes(t *testing.T) {
 		t.Errorf("DELETE /flavors: %d", resp.StatusCode)
 	}
 }
+
+// TestNovaAnsible: the openstack.cloud modules a compute bundle uses, in
+// openstack-apb: keypair(_info), compute_flavor(_info), server_group,
+// server (with Neutron ports and a floating IP), server_info,
+// server_metadata, server_action, and a bare-metal server.
+func TestNovaAnsible(t *testing.T) {
+	t.Parallel()
+	c := StartCloud(t)
+	r := c.Ansible(t, `
+- hosts: localhost
+  gather_facts: false
+  tasks:
+    - name: keypair
+      openstack.cloud.keypair: {cloud: emulator, name: ans-kp}
+    - name: keypair again
+      openstack.cloud.keypair: {cloud: emulator, name: ans-kp}
+    - name: keypair info
+      openstack.cloud.keypair_info: {cloud: emulator, name: ans-kp}
+    - name: flavor
+      openstack.cloud.compute_flavor: {cloud: emulator-admin, name: ans.flavor, ram: 256, vcpus: 1, disk: 1, extra_specs: {"hw:cpu_policy": shared}}
+    - name: flavor as member
+      openstack.cloud.compute_flavor: {cloud: emulator, name: ans.member, ram: 256, vcpus: 1, disk: 1}
+      ignore_errors: true
+    - name: flavor info
+      openstack.cloud.compute_flavor_info: {cloud: emulator, name: ans.flavor}
+    - name: server group
+      openstack.cloud.server_group: {cloud: emulator, name: ans-grp, policies: [anti-affinity]}
+    - name: server
+      openstack.cloud.server:
+        cloud: emulator
+        name: ans-srv
+        image: cirros-0.6.2-x86_64-disk
+        flavor: m1.tiny
+        key_name: ans-kp
+        network: private
+        auto_ip: true
+        meta: {role: web}
+        timeout: 60
+    - name: server again
+      openstack.cloud.server: {cloud: emulator, name: ans-srv, image: cirros-0.6.2-x86_64-disk, flavor: m1.tiny, network: private, auto_ip: true}
+    - name: server info
+      openstack.cloud.server_info: {cloud: emulator, server: ans-srv}
+    - name: alt server info
+      openstack.cloud.server_info: {cloud: emulator-alt, server: ans-srv}
+    - name: server metadata
+      openstack.cloud.server_metadata: {cloud: emulator, server: ans-srv, meta: {tier: front}}
+    - name: stop
+      openstack.cloud.server_action: {cloud: emulator, server: ans-srv, action: stop, timeout: 60}
+    - name: start
+      openstack.cloud.server_action: {cloud: emulator, server: ans-srv, action: start, timeout: 60}
+    - name: lock
+      openstack.cloud.server_action: {cloud: emulator, server: ans-srv, action: lock}
+    - name: unlock
+      openstack.cloud.server_action: {cloud: emulator, server: ans-srv, action: unlock}
+    - name: rebuild
+      openstack.cloud.server_action: {cloud: emulator, server: ans-srv, action: rebuild, image: cirros-0.6.2-x86_64-disk, timeout: 60}
+    - name: bad flavor
+      openstack.cloud.server: {cloud: emulator, name: ans-bad, image: cirros-0.6.2-x86_64-disk, flavor: nope, network: private}
+      ignore_errors: true
+    - name: bare-metal server
+      openstack.cloud.server: {cloud: emulator, name: ans-bm, image: cirros-0.6.2-x86_64-disk, flavor: baremetal, network: private, auto_ip: false, timeout: 60}
+    - name: node info
+      openstack.cloud.baremetal_node_info: {cloud: emulator-admin}
+    - name: delete servers
+      openstack.cloud.server: {cloud: emulator, name: "{{ item }}", state: absent, delete_fip: true, timeout: 60}
+      loop: [ans-srv, ans-bm]
+    - name: info after delete
+      openstack.cloud.server_info: {cloud: emulator, server: ans-srv}
+    - name: delete group
+      openstack.cloud.server_group: {cloud: emulator, name: ans-grp, state: absent}
+    - name: delete flavor
+      openstack.cloud.compute_flavor: {cloud: emulator-admin, name: ans.flavor, state: absent}
+    - name: delete keypair
+      openstack.cloud.keypair: {cloud: emulator, name: ans-kp, state: absent}
+`)
+	kp := asMap(t, r.OK(t, "keypair")["key"])
+	if !strings.HasPrefix(fmt.Sprint(kp["private_key"]), "-----BEGIN") {
+		t.Errorf("keypair: %v", kp)
+	}
+	if again := r.OK(t, "keypair again"); again["changed"] != false {
+		t.Errorf("keypair again changed: %v", again)
+	}
+	if info := r.OK(t, "keypair info"); !strings.Contains(fmt.Sprint(info["openstack_keypairs"]), "ans-kp") {
+		t.Errorf("keypair info: %v", info)
+	}
+	r.OK(t, "flavor")
+	if msg := r.Failed(t, "flavor as member"); !strings.Contains(msg, "403") {
+		t.Errorf("flavor as member: %s", msg)
+	}
+	if info := r.OK(t, "flavor info"); !strings.Contains(fmt.Sprint(info["openstack_flavors"]), "hw:cpu_policy") {
+		t.Errorf("flavor info: %v", info)
+	}
+	r.OK(t, "server group")
+	srv := asMap(t, r.OK(t, "server")["server"])
+	if srv["status"] != "ACTIVE" || srv["public_v4"] == "" || srv["private_v4"] == "" {
+		t.Errorf("server: %v", srv)
+	}
+	if again := r.OK(t, "server again"); again["changed"] != false {
+		t.Errorf("server again changed: %v", again)
+	}
+	if info := fmt.Sprint(r.OK(t, "server info")["openstack_servers"]); !strings.Contains(info, "ans-srv") || !strings.Contains(info, "role") {
+		t.Errorf("server info: %s", info)
+	}
+	if info := fmt.Sprint(r.OK(t, "alt server info")["openstack_servers"]); info != "[]" {
+		t.Errorf("alt server info: %s", info)
+	}
+	r.OK(t, "server metadata")
+	for _, a := range []string{"stop", "start", "lock", "unlock", "rebuild"} {
+		if res := r.OK(t, a); res["changed"] != true {
+			t.Errorf("%s: %v", a, res)
+		}
+	}
+	if msg := r.Failed(t, "bad flavor"); !strings.Contains(msg, "nope") {
+		t.Errorf("bad flavor: %s", msg)
+	}
+	if bm := asMap(t, r.OK(t, "bare-metal server")["server"]); bm["status"] != "ACTIVE" {
+		t.Errorf("bare-metal server: %v", bm)
+	}
+	if nodes := fmt.Sprint(r.OK(t, "node info")["baremetal_nodes"]); !strings.Contains(nodes, "active") {
+		t.Errorf("node info: %s", nodes)
+	}
+	r.OK(t, "delete servers")
+	if info := fmt.Sprint(r.OK(t, "info after delete")["openstack_servers"]); info != "[]" {
+		t.Errorf("after delete: %s", info)
+	}
+	r.OK(t, "delete group")
+	r.OK(t, "delete flavor")
+	r.OK(t, "delete keypair")
+}

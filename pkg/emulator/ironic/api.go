@@ -49,6 +49,10 @@ func (ir *Ironic) Routes(rt *core.Router) {
 	h("PATCH /v1/ports/{port}", "baremetal:port:update", ir.patchPort)
 	h("DELETE /v1/ports/{port}", "baremetal:port:delete", ir.deletePort)
 	h("GET /v1/drivers", "baremetal:driver:get", ir.listDrivers)
+	h("GET /v1/portgroups", "baremetal:portgroup:list", ir.listPortgroups)
+	h("GET /v1/portgroups/detail", "baremetal:portgroup:list", ir.listPortgroups)
+	h("GET /v1/nodes/{node}/portgroups", "baremetal:portgroup:list", ir.listPortgroups)
+	h("GET /v1/nodes/{node}/portgroups/detail", "baremetal:portgroup:list", ir.listPortgroups)
 	h("GET /v1/drivers/{driver}", "baremetal:driver:get", ir.showDriver)
 	h("GET /v1/drivers/{driver}/properties", "baremetal:driver:get_properties", ir.driverProperties)
 }
@@ -723,5 +727,23 @@ func (ir *Ironic) deleteNode(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	w.WriteHeader(http.StatusNoContent)
+	return nil
+}
+
+// listPortgroups: the emulator has no port groups (bonds); the list is
+// empty, for a node that exists.
+func (ir *Ironic) listPortgroups(w http.ResponseWriter, r *http.Request) error {
+	ref := firstNonEmpty(r.PathValue("node"), r.URL.Query().Get("node"))
+	if ref != "" {
+		if err := ir.state.View(func(s *state) error {
+			if s.find(ref) == nil {
+				return nodeNotFound(ref)
+			}
+			return nil
+		}); err != nil {
+			return err
+		}
+	}
+	core.WriteJSON(w, http.StatusOK, map[string]any{"portgroups": []any{}})
 	return nil
 }

@@ -184,14 +184,14 @@ func applyPort(p *Port, in map[string]any) error {
 			*f.d = m
 		}
 	}
-	if v, ok := in["pxe_enabled"]; ok {
+	if v, ok := in["pxe_enabled"]; ok && v != nil {
 		b, ok := v.(bool)
 		if !ok {
 			return core.BadRequest("Invalid input for field/attribute pxe_enabled. Value: %v. Value should be a boolean", v)
 		}
 		p.PXEEnabled = b
 	}
-	if v, ok := in["is_smartnic"]; ok {
+	if v, ok := in["is_smartnic"]; ok && v != nil {
 		b, _ := v.(bool)
 		p.IsSmartNIC = b
 	}
