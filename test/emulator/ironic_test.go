@@ -173,7 +173,7 @@ func TestIronicAnsible(t *testing.T) {
     - name: port
       openstack.cloud.baremetal_port: {cloud: emulator-admin, node: ans-node, address: "52:54:00:99:00:02"}
     - name: maintenance
-      openstack.cloud.baremetal_node_action: {cloud: emulator-admin, id: ans-node, maintenance: true, maintenance_reason: test, power: present, deploy: false}
+      openstack.cloud.baremetal_node_action: {cloud: emulator-admin, name: ans-node, maintenance: true, maintenance_reason: test, power: present, deploy: false}
     - name: member node info
       openstack.cloud.baremetal_node_info: {cloud: emulator, node: ans-node}
       ignore_errors: true
