@@ -21,8 +21,10 @@ import (
 	"time"
 
 	"github.com/openstack-service-broker/openstack-service-broker/pkg/emulator/core"
+	"github.com/openstack-service-broker/openstack-service-broker/pkg/emulator/designate"
 	"github.com/openstack-service-broker/openstack-service-broker/pkg/emulator/glance"
 	"github.com/openstack-service-broker/openstack-service-broker/pkg/emulator/keystone"
+	"github.com/openstack-service-broker/openstack-service-broker/pkg/emulator/trove"
 )
 
 // Options configures Start.
@@ -48,6 +50,8 @@ func services(env *core.Env, ks *keystone.Keystone) []core.Service {
 	return []core.Service{
 		ks,
 		glance.New(env),
+		trove.New(env),
+		designate.New(env),
 	}
 }
 
