@@ -225,7 +225,13 @@ func (t *Trove) versionVolumeTypes(w http.ResponseWriter, r *http.Request) error
 		return err
 	}
 	types := []map[string]any{}
-	if t.hasService("block-storage") {
+	cinder := ""
+	for _, typ := range []string{"block-storage", "volumev3"} {
+		if t.hasService(typ) {
+			cinder = typ
+		}
+	}
+	if cinder != "" {
 		var out struct {
 			VolumeTypes []struct {
 				ID          string  `json:"id"`
@@ -235,7 +241,7 @@ func (t *Trove) versionVolumeTypes(w http.ResponseWriter, r *http.Request) error
 			} `json:"volume_types"`
 		}
 		id := core.IdentityOf(r)
-		err := t.env.Do(r.Context(), core.Call{Identity: id, Service: "block-storage", Method: "GET",
+		err := t.env.Do(r.Context(), core.Call{Identity: id, Service: cinder, Method: "GET",
 			Path: "/v3/" + id.ProjectID + "/types"}, &out)
 		if err != nil {
 			return core.BadRequest("Failed to list the volume types: %v", err)
