@@ -1,6 +1,7 @@
 package trove
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net"
@@ -677,7 +678,16 @@ func (t *Trove) attach(r *http.Request, in *Instance, nic map[string]string) err
 		msg := err.Error()
 		var ce *core.CallError
 		if errors.As(err, &ce) {
+			// neutronclient's exception text is the NeutronError message.
+			var ne struct {
+				NeutronError struct {
+					Message string `json:"message"`
+				} `json:"NeutronError"`
+			}
 			msg = strings.TrimSpace(string(ce.Body))
+			if json.Unmarshal(ce.Body, &ne) == nil && ne.NeutronError.Message != "" {
+				msg = ne.NeutronError.Message
+			}
 		}
 		in.Lifecycle = core.Begin(t.env, "BUILD", "ERROR")
 		in.Fault = &Fault{Message: fmt.Sprintf("Failed to create User port for instance %s: %s", in.ID, msg),

@@ -194,7 +194,7 @@ func TestRefusedPortLeavesInstanceInError(t *testing.T) {
 	inst := out["instance"].(map[string]any)
 	fault, _ := inst["fault"].(map[string]any)
 	if inst["status"] != "ERROR" || fault == nil || !strings.Contains(fault["message"].(string), "Failed to create User port for instance "+id) ||
-		!strings.Contains(fault["message"].(string), "NetworkNotFound") {
+		!strings.Contains(fault["message"].(string), ": Network dead could not be found.") {
 		t.Errorf("instance after a refused port: %v", inst)
 	}
 	// An instance in ERROR can be deleted.
