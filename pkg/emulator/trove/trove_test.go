@@ -140,7 +140,9 @@ func TestFlavorsComeFromNova(t *testing.T) {
 		t.Errorf("a flavor with a non-integer id: %d %v", code, out)
 	}
 	// Nova failing is a 4xx from Trove, never a 500.
-	f.nova = func(w http.ResponseWriter, r *http.Request) { core.WriteJSON(w, 503, map[string]any{"computeFault": map[string]any{}}) }
+	f.nova = func(w http.ResponseWriter, r *http.Request) {
+		core.WriteJSON(w, 503, map[string]any{"computeFault": map[string]any{}})
+	}
 	if code, out = f.do(t, "GET", "/flavors", nil); code != 400 {
 		t.Errorf("Nova down: %d %v", code, out)
 	}
