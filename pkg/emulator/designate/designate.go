@@ -270,19 +270,19 @@ func pyJSONError(err error) string {
 	return err.Error()
 }
 
-// context is the request's DesignateContext: the project it acts for
+// dnsContext is the request's DesignateContext: the project it acts for
 // (X-Auth-Sudo-Project-ID lets an admin act for another) and whether it
 // sees every project (X-Auth-All-Projects, all_projects / all_tenants
 // query parameters; admins only). Non-admins get policy's 403.
-type context struct {
+type dnsContext struct {
 	project string
 	all     bool
 	admin   bool
 }
 
-func requestContext(r *http.Request) (*context, error) {
+func requestContext(r *http.Request) (*dnsContext, error) {
 	id := core.IdentityOf(r)
-	c := &context{project: id.ProjectID, admin: id.IsAdmin()}
+	c := &dnsContext{project: id.ProjectID, admin: id.IsAdmin()}
 	sudo := r.Header.Get("X-Auth-Sudo-Project-ID")
 	if sudo == "" {
 		sudo = r.Header.Get("X-Auth-Sudo-Tenant-ID")
@@ -322,7 +322,7 @@ func boolString(s string) bool {
 }
 
 // sees reports whether the context may see a resource of project.
-func (c *context) sees(project string) bool { return c.all || c.project == project }
+func (c *dnsContext) sees(project string) bool { return c.all || c.project == project }
 
 // incrementSerial is designate.utils.increment_serial: a Unix timestamp,
 // or one more than the last serial when that is not greater.

@@ -151,7 +151,7 @@ func (d *Designate) listRecordsets(w http.ResponseWriter, r *http.Request, zoneI
 
 // find returns a recordset of a zone the context sees: the zone's 404
 // first, then the recordset's (Designate's get_recordset order).
-func (s *state) recordset(c *context, zoneID, rsID string, now time.Time) (*Zone, *Recordset, error) {
+func (s *state) recordset(c *dnsContext, zoneID, rsID string, now time.Time) (*Zone, *Recordset, error) {
 	rs := s.Recordsets[rsID]
 	if rs == nil || s.rsGone(rs, now) || !c.sees(rs.ProjectID) {
 		return nil, nil, rsNotFound()

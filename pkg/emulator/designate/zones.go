@@ -67,7 +67,7 @@ func zoneNotFound() error { return core.NotFound("Could not find Zone").WithType
 
 // zone finds a zone the context sees (Designate filters by project even
 // for admins, unless all projects are asked for).
-func (s *state) zone(c *context, id string, now time.Time) (*Zone, error) {
+func (s *state) zone(c *dnsContext, id string, now time.Time) (*Zone, error) {
 	z := s.Zones[id]
 	if z == nil || z.gone(now) || !c.sees(z.ProjectID) {
 		return nil, zoneNotFound()

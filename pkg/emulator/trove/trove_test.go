@@ -27,6 +27,7 @@ func (fakeTokens) ValidateToken(_ context.Context, tok string) (*core.Identity, 
 // fakeCloud routes /database to Trove and /compute, /networking to fakes
 // that record what they were asked.
 type fakeCloud struct {
+	tr    *Trove
 	trove http.Handler
 	mu    sync.Mutex
 	calls []string
@@ -87,7 +88,7 @@ func newFake(t *testing.T, delay time.Duration) (*fakeCloud, *[]string) {
 	tr := New(env)
 	rt := core.NewRouter(env, tr.Spec())
 	tr.Routes(rt)
-	f := &fakeCloud{trove: rt, nova: func(w http.ResponseWriter, r *http.Request) {
+	f := &fakeCloud{tr: tr, trove: rt, nova: func(w http.ResponseWriter, r *http.Request) {
 		core.WriteJSON(w, 200, map[string]any{"flavors": []any{
 			map[string]any{"id": "42", "name": "m1.db", "ram": 2048, "vcpus": 2, "disk": 20, "OS-FLV-EXT-DATA:ephemeral": 0},
 			map[string]any{"id": "e1", "name": "m1.eph", "ram": 2048, "vcpus": 2, "disk": 20, "OS-FLV-EXT-DATA:ephemeral": 10},
@@ -257,5 +258,53 @@ func TestUserNamesAndHosts(t *testing.T) {
 	}
 	if n, h := splitUser("bob%40192.168.%25"); n != "bob" || h != "192.168.%" {
 		t.Errorf("splitUser: %q %q", n, h)
+	}
+}
+
+// TestGarbageNeverFails sends malformed bodies and ids to every route:
+// every answer is a 4xx or a 2xx, never a 500.
+func TestGarbageNeverFails(t *testing.T) {
+	f, problems := newFake(t, 0)
+	_ = f.tr.state.Update(func(s *state) error { s.Quotas.Set("p1", "instances", -1); s.Quotas.Set("p1", "volumes", -1); return nil })
+	create := func() string {
+		code, out := f.do(t, "POST", "/instances", map[string]any{"instance": map[string]any{"name": "db", "flavorRef": "42",
+			"volume": map[string]any{"size": 1}, "databases": []any{map[string]any{"name": "app"}},
+			"users": []any{map[string]any{"name": "app", "password": "pw", "databases": []any{map[string]any{"name": "app"}}}}}})
+		if code != 200 {
+			t.Fatalf("create: %d %v", code, out)
+		}
+		return out["instance"].(map[string]any)["id"].(string)
+	}
+	bodies := []string{"", "{", "[]", "null", "1", `"x"`, `{"x": 1}`, `{"instance": []}`, `{"instance": {"name": 5}}`,
+		`{"instance": {"name": "n", "flavorRef": [], "volume": "x"}}`, `{"instance": {"name": "n", "flavorRef": "42", "volume": {"size": "abc"}, "nics": [{}]}}`,
+		`{"instance": {"name": "n", "flavorRef": "42", "volume": {"size": 1}, "users": [{"name": 1, "password": 2}], "databases": [{"name": []}]}}`,
+		`{"instance": {"access": {"allowed_cidrs": ["x"]}}}`, `{"instance": {"name": "n2", "datastore_version": 5}}`,
+		`{"resize": {"volume": {"size": -1}}}`, `{"resize": {"flavorRef": {}}}`, `{"resize": 1}`, `{"restart": []}`,
+		`{"databases": [{"name": "ok_db", "character_set": "nope"}]}`, `{"databases": "x"}`, `{"databases": [{"name": "app"}]}`,
+		`{"users": [{"name": "u", "password": "p", "host": "%%%"}]}`, `{"users": [{}]}`, `{"user": {}}`, `{"user": {"name": ""}}`,
+		`{"user": {"host": "10.0.0.1"}}`, `{"quotas": {"instances": "x"}}`, `{"quotas": []}`, `{"password": 5}`}
+	paths := []string{"/instances", "/instances/{id}", "/instances/{id}/action", "/instances/{id}/databases",
+		"/instances/{id}/databases/app", "/instances/{id}/users", "/instances/{id}/users/app",
+		"/instances/{id}/users/app@%25", "/instances/{id}/users/app/databases", "/instances/{id}/users/app/databases/app",
+		"/instances/{id}/root", "/instances/nope", "/instances/nope/users/x", "/mgmt/quotas/p1", "/mgmt/instances",
+		"/datastores/mysql/versions/8.0", "/datastores/versions/x", "/datastores/x/y", "/flavors/%00", "/limits",
+		"/instances/{id}/configuration", "/instances/{id}/backups"}
+	for _, tmpl := range paths {
+		for _, m := range []string{"GET", "POST", "PUT", "PATCH", "DELETE"} {
+			p := strings.ReplaceAll(tmpl, "{id}", create())
+			for _, b := range bodies {
+				req := httptest.NewRequest(m, "http://127.0.0.1:1/database/v1.0/p1"+p, strings.NewReader(b))
+				req.Header.Set("X-Auth-Token", "tok")
+				req.Header.Set("Content-Type", "application/json")
+				rec := httptest.NewRecorder()
+				f.ServeHTTP(rec, req)
+				if rec.Code >= 500 {
+					t.Errorf("%s %s %s: %d %s", m, p, b, rec.Code, rec.Body)
+				}
+			}
+		}
+	}
+	if len(*problems) > 0 {
+		t.Errorf("problems: %v", *problems)
 	}
 }
