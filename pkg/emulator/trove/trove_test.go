@@ -265,7 +265,11 @@ func TestUserNamesAndHosts(t *testing.T) {
 // every answer is a 4xx or a 2xx, never a 500.
 func TestGarbageNeverFails(t *testing.T) {
 	f, problems := newFake(t, 0)
-	_ = f.tr.state.Update(func(s *state) error { s.Quotas.Set("p1", "instances", -1); s.Quotas.Set("p1", "volumes", -1); return nil })
+	_ = f.tr.state.Update(func(s *state) error {
+		s.Quotas.Set("p1", "instances", -1)
+		s.Quotas.Set("p1", "volumes", -1)
+		return nil
+	})
 	create := func() string {
 		code, out := f.do(t, "POST", "/instances", map[string]any{"instance": map[string]any{"name": "db", "flavorRef": "42",
 			"volume": map[string]any{"size": 1}, "databases": []any{map[string]any{"name": "app"}},
