@@ -129,6 +129,9 @@ func TestTroveCLI(t *testing.T) {
 	if e := c.CLIFails(t, "emulator", "database", "db", "create", id, "mysql"); !strings.Contains(e, "reserved list") || !strings.Contains(e, "400") {
 		t.Errorf("reserved database name: %s", e)
 	}
+	if findBy(t, c.CLI(t, "emulator-admin", "database", "instance", "list", "--all-projects"), "ID", id) == nil {
+		t.Error("the admin's --all-projects list lacks demo's instance")
+	}
 	if e := c.CLIFails(t, "emulator-alt", "database", "instance", "show", id); !strings.Contains(e, "No instance") {
 		t.Errorf("alt instance show: %s", e)
 	}
