@@ -5,3 +5,6 @@
 # image that 10-images.sh builds (OSB_SKIP=images skips them).
 # OSB_SKIP=emulator skips the suite.
 need_apt python3-openstacksdk python3-openstackclient python3-ironicclient
+# The openstack CLI's plugins for the services test/emulator drives with
+# it: Trove (database ...) and Designate (zone, recordset).
+need_apt python3-troveclient python3-designateclient

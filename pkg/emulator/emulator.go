@@ -21,11 +21,13 @@ import (
 	"time"
 
 	"github.com/openstack-service-broker/openstack-service-broker/pkg/emulator/core"
+	"github.com/openstack-service-broker/openstack-service-broker/pkg/emulator/designate"
 	"github.com/openstack-service-broker/openstack-service-broker/pkg/emulator/glance"
 	"github.com/openstack-service-broker/openstack-service-broker/pkg/emulator/ironic"
 	"github.com/openstack-service-broker/openstack-service-broker/pkg/emulator/keystone"
 	"github.com/openstack-service-broker/openstack-service-broker/pkg/emulator/neutron"
 	"github.com/openstack-service-broker/openstack-service-broker/pkg/emulator/nova"
+	"github.com/openstack-service-broker/openstack-service-broker/pkg/emulator/trove"
 )
 
 // Options configures Start.
@@ -54,6 +56,8 @@ func services(env *core.Env, ks *keystone.Keystone) []core.Service {
 		nova.New(env),
 		ironic.New(env),
 		neutron.New(env, neutron.Projects{Admin: ks.ProjectID("admin"), Private: []string{ks.ProjectID("demo"), ks.ProjectID("alt")}}),
+		trove.New(env),
+		designate.New(env),
 	}
 }
 

@@ -52,11 +52,11 @@ emit({"id": p.id, "shown": shown.name, "listed": listed, "updated": updated, "du
 			t.Errorf("%s: status %v, want %v (%v)", k, got, want, out[k])
 		}
 	}
-	// Every service registered is in the catalog (each engineer's services
-	// add to the list; these are the ones every tree has).
-	for _, typ := range []string{"identity", "image", "network"} {
-		if !strings.Contains(" "+strings.Trim(fmt.Sprint(out["types"]), "[]")+" ", " "+typ+" ") {
-			t.Errorf("catalog types %v lack %s", out["types"], typ)
+	// Every service registered is in the catalog (the list grows as
+	// services are added).
+	for _, want := range []string{"database", "dns", "identity", "image", "network", "compute", "baremetal"} {
+		if !strings.Contains(" "+strings.Trim(fmt.Sprint(out["types"]), "[]")+" ", " "+want+" ") {
+			t.Errorf("catalog types %v lack %s", out["types"], want)
 		}
 	}
 }
