@@ -20,9 +20,11 @@ import (
 	"sync"
 	"time"
 
+	"github.com/openstack-service-broker/openstack-service-broker/pkg/emulator/cinder"
 	"github.com/openstack-service-broker/openstack-service-broker/pkg/emulator/core"
 	"github.com/openstack-service-broker/openstack-service-broker/pkg/emulator/glance"
 	"github.com/openstack-service-broker/openstack-service-broker/pkg/emulator/keystone"
+	"github.com/openstack-service-broker/openstack-service-broker/pkg/emulator/manila"
 )
 
 // Options configures Start.
@@ -48,6 +50,8 @@ func services(env *core.Env, ks *keystone.Keystone) []core.Service {
 	return []core.Service{
 		ks,
 		glance.New(env),
+		cinder.New(env), cinder.VolumeV3(),
+		manila.New(env), manila.ShareV2(),
 	}
 }
 
