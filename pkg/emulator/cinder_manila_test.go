@@ -3,6 +3,7 @@ package emulator
 import (
 	"encoding/json"
 	"net/http"
+	"path/filepath"
 	"strings"
 	"testing"
 )
@@ -127,5 +128,45 @@ func TestCinderManilaGarbageNeverAnswers500(t *testing.T) {
 				}
 			}
 		}
+	}
+}
+
+// TestCinderManilaStateSurvivesRestart: volumes, snapshots, access rules
+// and quotas come back from -state with their statuses.
+func TestCinderManilaStateSurvivesRestart(t *testing.T) {
+	file := filepath.Join(t.TempDir(), "state.json")
+	c := start(t, Options{StateFile: file})
+	cr := c.Credentials()
+	demo := token(t, c, "demo", cr.DemoPassword)
+	_, body := call(t, c, demo, "GET", "/v3/auth/tokens", nil, "X-Subject-Token", demo)
+	var tok struct {
+		Token struct{ Project struct{ ID string } }
+	}
+	_ = json.Unmarshal([]byte(body), &tok)
+	pid := tok.Token.Project.ID
+	_, body = call(t, c, demo, "POST", "/volume/v3/"+pid+"/volumes", map[string]any{"volume": map[string]any{"size": 1, "name": "kept"}})
+	var v struct{ Volume struct{ ID string } }
+	_ = json.Unmarshal([]byte(body), &v)
+	_, body = call(t, c, demo, "POST", "/share/v2/"+pid+"/shares", map[string]any{"share": map[string]any{"share_proto": "NFS", "size": 1}})
+	var sh struct{ Share struct{ ID string } }
+	_ = json.Unmarshal([]byte(body), &sh)
+	resp, body := call(t, c, demo, "POST", "/share/v2/"+pid+"/shares/"+sh.Share.ID+"/action",
+		map[string]any{"allow_access": map[string]any{"access_type": "ip", "access_to": "10.0.0.0/8"}}, "X-OpenStack-Manila-API-Version", "2.7")
+	if v.Volume.ID == "" || sh.Share.ID == "" || resp.StatusCode != 200 {
+		t.Fatalf("setup: %d %s", resp.StatusCode, body)
+	}
+	if err := c.Close(); err != nil {
+		t.Fatal(err)
+	}
+	c2 := start(t, Options{StateFile: file})
+	demo = token(t, c2, "demo", cr.DemoPassword)
+	if resp, body := call(t, c2, demo, "GET", "/volume/v3/"+pid+"/volumes/"+v.Volume.ID, nil); resp.StatusCode != 200 ||
+		!strings.Contains(body, `"status":"available"`) || !strings.Contains(body, `"name":"kept"`) {
+		t.Errorf("volume after restart: %d %s", resp.StatusCode, body)
+	}
+	resp, body = call(t, c2, demo, "POST", "/share/v2/"+pid+"/shares/"+sh.Share.ID+"/action", map[string]any{"access_list": nil},
+		"X-OpenStack-Manila-API-Version", "2.7")
+	if resp.StatusCode != 200 || !strings.Contains(body, `"access_to":"10.0.0.0/8"`) {
+		t.Errorf("access rules after restart: %d %s", resp.StatusCode, body)
 	}
 }

@@ -177,8 +177,12 @@ func TestCinderSDKAttach(t *testing.T) {
 	c := StartCloud(t)
 	out := asMap(t, c.Python(t, `
 import uuid
-bs = connect("emulator").block_storage
-v = bs.wait_for_status(bs.create_volume(name="att", size=1), "available")
+conn = connect("emulator")
+bs = conn.block_storage
+image = conn.image.find_image("cirros-0.6.2-x86_64-disk")
+v = bs.wait_for_status(bs.create_volume(name="att", size=1, image_id=image.id), "available")
+from_image = [v.is_bootable, v.volume_image_metadata.get("image_name")]
+bad_image = http_error(lambda: bs.create_volume(name="x", size=1, image_id="no-such-image"))
 server = str(uuid.uuid4())
 connector = {"host": "compute-1", "initiator": "iqn.1993-08.org.debian:01:abc", "ip": "10.0.0.5", "platform": "x86_64", "os_type": "linux"}
 bs.reserve_volume(v)
@@ -207,14 +211,18 @@ bs.delete_volume(v)
 bs.wait_for_delete(v)
 emit({"reserved": reserved, "attached": [attached.status, len(attached.attachments), attached.attachments[0]["server_id"] == server,
       attached.attachments[0]["device"]], "del_in_use": del_in_use, "detaching": detaching, "rolled": rolled,
-      "detached": [detached.status, detached.attachments], "reserve_twice": reserve_twice, "member_reset": member_reset, "errored": errored})
+      "detached": [detached.status, detached.attachments], "reserve_twice": reserve_twice, "member_reset": member_reset, "errored": errored,
+      "from_image": from_image, "bad_image": bad_image})
 `))
 	if out["reserved"] != "attaching" || fmt.Sprint(out["attached"]) != "[in-use 1 true /dev/vdb]" ||
 		out["detaching"] != "detaching" || out["rolled"] != "in-use" || fmt.Sprint(out["detached"]) != "[available []]" ||
 		out["errored"] != "error" {
 		t.Errorf("attach cycle: %v", out)
 	}
-	for k, want := range map[string]float64{"del_in_use": 400, "reserve_twice": 400, "member_reset": 403} {
+	if fmt.Sprint(out["from_image"]) != "[true cirros-0.6.2-x86_64-disk]" {
+		t.Errorf("volume from an image: %v", out["from_image"])
+	}
+	for k, want := range map[string]float64{"del_in_use": 400, "reserve_twice": 400, "member_reset": 403, "bad_image": 400} {
 		if got := asMap(t, out[k])["status"]; got != want {
 			t.Errorf("%s: %v, want %v", k, out[k], want)
 		}

@@ -57,9 +57,9 @@ func (c *Cinder) volumeAction(w http.ResponseWriter, r *http.Request) error {
 		if err := onlyKeys(name, args, "new_size"); err != nil {
 			return err
 		}
-		raw, ok := args["new_size"]
-		if !ok {
-			return fieldError(name, args, "'new_size' is a required property")
+		raw, err := requiredArg(name, args, "new_size")
+		if err != nil {
+			return err
 		}
 		size, err := sizeParam("new_size", raw)
 		if err != nil {
@@ -89,12 +89,9 @@ func (c *Cinder) volumeAction(w http.ResponseWriter, r *http.Request) error {
 		if err := onlyKeys(name, args, "new_type", "migration_policy"); err != nil {
 			return err
 		}
-		ref, ok := args["new_type"].(string)
-		if !ok {
-			if _, present := args["new_type"]; !present {
-				return fieldError(name, args, "'new_type' is a required property")
-			}
-			return checkType("new_type", args["new_type"], "string")
+		ref, err := requiredString(name, args, "new_type")
+		if err != nil {
+			return err
 		}
 		if p, ok := args["migration_policy"]; ok && p != nil && p != "never" && p != "on-demand" {
 			return fieldError("migration_policy", p, "%s is not one of ['on-demand', 'never']", pyRepr(p))
@@ -117,11 +114,7 @@ func (c *Cinder) volumeAction(w http.ResponseWriter, r *http.Request) error {
 		if err := onlyKeys(name, args, "bootable"); err != nil {
 			return err
 		}
-		raw, ok := args["bootable"]
-		if !ok {
-			return fieldError(name, args, "'bootable' is a required property")
-		}
-		on, err := boolParam("bootable", raw)
+		on, err := requiredBool(name, args, "bootable")
 		if err != nil {
 			return err
 		}
@@ -133,11 +126,7 @@ func (c *Cinder) volumeAction(w http.ResponseWriter, r *http.Request) error {
 		if err := onlyKeys(name, args, "readonly"); err != nil {
 			return err
 		}
-		raw, ok := args["readonly"]
-		if !ok {
-			return fieldError(name, args, "'readonly' is a required property")
-		}
-		on, err := boolParam("readonly", raw)
+		on, err := requiredBool(name, args, "readonly")
 		if err != nil {
 			return err
 		}
@@ -187,15 +176,12 @@ func (c *Cinder) volumeAction(w http.ResponseWriter, r *http.Request) error {
 		if err := onlyKeys(name, args, "connector"); err != nil {
 			return err
 		}
-		conn, ok := args["connector"].(map[string]any)
-		if !ok {
-			if _, present := args["connector"]; !present {
-				return fieldError(name, args, "'connector' is a required property")
-			}
-			return checkType("connector", args["connector"], "object")
+		conn, err := requiredObject(name, args, "connector")
+		if err != nil {
+			return err
 		}
 		var info map[string]any
-		err := c.updateVolumeState(nil, r, id, 0, func(s *state, v *Volume) error {
+		err = c.updateVolumeState(nil, r, id, 0, func(s *state, v *Volume) error {
 			if v.Current(now) == "maintenance" {
 				return core.BadRequest("Invalid volume: The volume connection cannot be initialized in maintenance mode.")
 			}
@@ -211,23 +197,17 @@ func (c *Cinder) volumeAction(w http.ResponseWriter, r *http.Request) error {
 		if err := onlyKeys(name, args, "connector"); err != nil {
 			return err
 		}
-		if _, ok := args["connector"].(map[string]any); !ok {
-			if _, present := args["connector"]; !present {
-				return fieldError(name, args, "'connector' is a required property")
-			}
-			return checkType("connector", args["connector"], "object")
+		if _, err := requiredObject(name, args, "connector"); err != nil {
+			return err
 		}
 		return c.updateVolumeState(w, r, id, http.StatusAccepted, func(s *state, v *Volume) error { return nil })
 	case "os-attach":
 		if err := onlyKeys(name, args, "instance_uuid", "mountpoint", "host_name", "mode"); err != nil {
 			return err
 		}
-		mount, ok := args["mountpoint"].(string)
-		if !ok {
-			if _, present := args["mountpoint"]; !present {
-				return fieldError(name, args, "'mountpoint' is a required property")
-			}
-			return checkType("mountpoint", args["mountpoint"], "string")
+		mount, err := requiredString(name, args, "mountpoint")
+		if err != nil {
+			return err
 		}
 		var instance, host *string
 		if s, ok := args["instance_uuid"].(string); ok {
@@ -388,9 +368,9 @@ func (c *Cinder) volumeAction(w http.ResponseWriter, r *http.Request) error {
 			return nil
 		})
 	case "os-set_image_metadata":
-		raw, ok := args["metadata"]
-		if !ok {
-			return fieldError(name, args, "'metadata' is a required property")
+		raw, err := requiredArg(name, args, "metadata")
+		if err != nil {
+			return err
 		}
 		md, err := stringMap("metadata", raw, specKeyRE, false)
 		if err != nil {
@@ -413,9 +393,9 @@ func (c *Cinder) volumeAction(w http.ResponseWriter, r *http.Request) error {
 		core.WriteJSON(w, http.StatusOK, map[string]any{"metadata": out})
 		return nil
 	case "os-unset_image_metadata":
-		key, ok := args["key"].(string)
-		if !ok {
-			return fieldError(name, args, "'key' is a required property")
+		key, err := requiredString(name, args, "key")
+		if err != nil {
+			return err
 		}
 		return c.updateVolumeState(w, r, id, http.StatusOK, func(s *state, v *Volume) error {
 			if _, ok := v.ImageMetadata[key]; !ok {
@@ -670,12 +650,9 @@ func (c *Cinder) createAttachment(w http.ResponseWriter, r *http.Request) error 
 	if err := onlyKeys("attachment", in, allowed...); err != nil {
 		return err
 	}
-	volID, ok := in["volume_uuid"].(string)
-	if !ok {
-		if _, present := in["volume_uuid"]; !present {
-			return fieldError("attachment", in, "'volume_uuid' is a required property")
-		}
-		return checkType("volume_uuid", in["volume_uuid"], "string")
+	volID, err := requiredString("attachment", in, "volume_uuid")
+	if err != nil {
+		return err
 	}
 	if !uuidRE.MatchString(volID) {
 		return fieldError("volume_uuid", volID, "%s is not a 'uuid'", pyRepr(volID))
@@ -806,16 +783,12 @@ func (c *Cinder) updateAttachment(w http.ResponseWriter, r *http.Request) error 
 	if err := onlyKeys("attachment", in, "connector"); err != nil {
 		return err
 	}
-	raw, ok := in["connector"]
-	if !ok {
-		return fieldError("attachment", in, "'connector' is a required property")
-	}
-	connector, isObj := raw.(map[string]any)
-	if !isObj {
-		return checkType("connector", raw, "object")
+	connector, err := requiredObject("attachment", in, "connector")
+	if err != nil {
+		return err
 	}
 	if len(connector) == 0 {
-		return fieldError("connector", raw, "{} does not have enough properties")
+		return fieldError("connector", connector, "{} does not have enough properties")
 	}
 	now := c.env.Now()
 	var out map[string]any
@@ -952,4 +925,46 @@ func (c *Cinder) deleteAttachment(w http.ResponseWriter, r *http.Request) error 
 	}
 	core.WriteJSON(w, http.StatusOK, map[string]any{"attachments": left})
 	return nil
+}
+
+// requiredArg is args[key], or jsonschema's "'key' is a required
+// property" for the action (or object) named field.
+func requiredArg(field string, args map[string]any, key string) (any, error) {
+	v, ok := args[key]
+	if !ok {
+		return nil, fieldError(field, args, "'%s' is a required property", key)
+	}
+	return v, nil
+}
+
+func requiredString(field string, args map[string]any, key string) (string, error) {
+	raw, err := requiredArg(field, args, key)
+	if err != nil {
+		return "", err
+	}
+	s, ok := raw.(string)
+	if !ok {
+		return "", checkType(key, raw, "string")
+	}
+	return s, nil
+}
+
+func requiredObject(field string, args map[string]any, key string) (map[string]any, error) {
+	raw, err := requiredArg(field, args, key)
+	if err != nil {
+		return nil, err
+	}
+	m, ok := raw.(map[string]any)
+	if !ok {
+		return nil, checkType(key, raw, "object")
+	}
+	return m, nil
+}
+
+func requiredBool(field string, args map[string]any, key string) (bool, error) {
+	raw, err := requiredArg(field, args, key)
+	if err != nil {
+		return false, err
+	}
+	return boolParam(key, raw)
 }

@@ -336,20 +336,13 @@ func (c *Cinder) updateBackup(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (c *Cinder) deleteBackup(w http.ResponseWriter, r *http.Request) error {
-	now := c.env.Now()
-	err := c.state.Update(func(s *state) error {
-		s.purge(now)
+	return c.mutate(w, http.StatusAccepted, func(s *state, now time.Time) error {
 		b, err := s.backup(r, r.PathValue("backup_id"), now)
 		if err != nil {
 			return err
 		}
 		return s.deleteBackup(c.env, b, false, now)
 	})
-	if err != nil {
-		return err
-	}
-	w.WriteHeader(http.StatusAccepted)
-	return nil
 }
 
 func (s *state) deleteBackup(env *core.Env, b *Backup, force bool, now time.Time) error {
@@ -466,9 +459,7 @@ func (c *Cinder) backupAction(w http.ResponseWriter, r *http.Request) error {
 			return core.BadRequest("Backup status: %s is invalid, valid statuses are: available, error.", status)
 		}
 	}
-	now := c.env.Now()
-	err = c.state.Update(func(s *state) error {
-		s.purge(now)
+	return c.mutate(w, http.StatusAccepted, func(s *state, now time.Time) error {
 		b, err := s.backup(r, r.PathValue("backup_id"), now)
 		if err != nil {
 			return err
@@ -480,9 +471,4 @@ func (c *Cinder) backupAction(w http.ResponseWriter, r *http.Request) error {
 		b.UpdatedAt = now
 		return nil
 	})
-	if err != nil {
-		return err
-	}
-	w.WriteHeader(http.StatusAccepted)
-	return nil
 }

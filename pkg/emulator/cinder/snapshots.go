@@ -310,20 +310,13 @@ func (c *Cinder) updateSnapshot(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (c *Cinder) deleteSnapshot(w http.ResponseWriter, r *http.Request) error {
-	now := c.env.Now()
-	err := c.state.Update(func(s *state) error {
-		s.purge(now)
+	return c.mutate(w, http.StatusAccepted, func(s *state, now time.Time) error {
 		sn, err := s.snapshot(r, r.PathValue("snapshot_id"), now)
 		if err != nil {
 			return err
 		}
 		return s.deleteSnapshot(c.env, sn, false, now)
 	})
-	if err != nil {
-		return err
-	}
-	w.WriteHeader(http.StatusAccepted)
-	return nil
 }
 
 func (s *state) deleteSnapshot(env *core.Env, sn *Snapshot, force bool, now time.Time) error {
@@ -353,7 +346,6 @@ func (c *Cinder) snapshotAction(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	caller := core.IdentityOf(r)
-	now := c.env.Now()
 	var status string
 	switch name {
 	case "os-reset_status", "os-update_snapshot_status":
@@ -379,8 +371,7 @@ func (c *Cinder) snapshotAction(w http.ResponseWriter, r *http.Request) error {
 	default:
 		return noSuchAction(name)
 	}
-	err = c.state.Update(func(s *state) error {
-		s.purge(now)
+	return c.mutate(w, http.StatusAccepted, func(s *state, now time.Time) error {
 		sn, err := s.snapshot(r, r.PathValue("snapshot_id"), now)
 		if err != nil {
 			return err
@@ -392,51 +383,15 @@ func (c *Cinder) snapshotAction(w http.ResponseWriter, r *http.Request) error {
 		sn.UpdatedAt = now
 		return nil
 	})
-	if err != nil {
-		return err
-	}
-	w.WriteHeader(http.StatusAccepted)
-	return nil
 }
 
 func (c *Cinder) snapshotMetadata(op metaOp) core.HandlerFunc {
-	return func(w http.ResponseWriter, r *http.Request) error {
-		var in map[string]string
-		if op == metaCreate || op == metaReplace || op == metaUpdateItem {
-			var err error
-			if in, err = parseMetadataBody(r, op); err != nil {
-				return err
-			}
+	return c.metadataHandler(op, func(s *state, r *http.Request, now time.Time) (*map[string]string, *time.Time, func(string) error, error) {
+		sn, err := s.snapshot(r, r.PathValue("snapshot_id"), now)
+		if err != nil {
+			return nil, nil, nil, err
 		}
-		now := c.env.Now()
-		id := r.PathValue("snapshot_id")
-		notFoundKey := func(k string) error {
-			return core.NotFound("Snapshot %s has no metadata with key %s.", id, k)
-		}
-		if op == metaIndex || op == metaShow {
-			return c.state.View(func(s *state) error {
-				sn, err := s.snapshot(r, id, now)
-				if err != nil {
-					return err
-				}
-				md := sn.Metadata
-				_, err = metadataOp(w, r, op, &md, notFoundKey)
-				return err
-			})
-		}
-		return c.state.Update(func(s *state) error {
-			s.purge(now)
-			sn, err := s.snapshot(r, id, now)
-			if err != nil {
-				return err
-			}
-			if in != nil {
-				writeMetadata(w, op, &sn.Metadata, in)
-			} else if _, err := metadataOp(w, r, op, &sn.Metadata, notFoundKey); err != nil {
-				return err
-			}
-			sn.UpdatedAt = now
-			return nil
-		})
-	}
+		noKey := func(k string) error { return core.NotFound("Snapshot %s has no metadata with key %s.", sn.ID, k) }
+		return &sn.Metadata, &sn.UpdatedAt, noKey, nil
+	})
 }

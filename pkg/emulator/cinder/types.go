@@ -4,6 +4,7 @@ import (
 	"net/http"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/openstack-service-broker/openstack-service-broker/pkg/emulator/core"
 )
@@ -266,9 +267,7 @@ func (c *Cinder) updateType(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (c *Cinder) deleteType(w http.ResponseWriter, r *http.Request) error {
-	now := c.env.Now()
-	err := c.state.Update(func(s *state) error {
-		s.purge(now)
+	return c.mutate(w, http.StatusAccepted, func(s *state, now time.Time) error {
 		t, err := s.typeByID(r, r.PathValue("type_id"))
 		if err != nil {
 			return err
@@ -285,11 +284,6 @@ func (c *Cinder) deleteType(w http.ResponseWriter, r *http.Request) error {
 		delete(s.Types, t.ID)
 		return nil
 	})
-	if err != nil {
-		return err
-	}
-	w.WriteHeader(http.StatusAccepted)
-	return nil
 }
 
 func (s *state) typeInUse(id string) bool {
@@ -327,7 +321,7 @@ func (c *Cinder) typeAction(w http.ResponseWriter, r *http.Request) error {
 		}
 		return checkType("project", m["project"], "string")
 	}
-	err = c.state.Update(func(s *state) error {
+	return c.mutate(w, http.StatusAccepted, func(s *state, now time.Time) error {
 		t, err := s.typeByID(r, r.PathValue("type_id"))
 		if err != nil {
 			return err
@@ -349,11 +343,6 @@ func (c *Cinder) typeAction(w http.ResponseWriter, r *http.Request) error {
 		t.Projects = slices.DeleteFunc(t.Projects, func(p string) bool { return p == project })
 		return nil
 	})
-	if err != nil {
-		return err
-	}
-	w.WriteHeader(http.StatusAccepted)
-	return nil
 }
 
 func (c *Cinder) typeAccess(w http.ResponseWriter, r *http.Request) error {
@@ -513,16 +502,18 @@ func (c *Cinder) updateExtraSpec(w http.ResponseWriter, r *http.Request) error {
 
 func (c *Cinder) deleteExtraSpec(w http.ResponseWriter, r *http.Request) error {
 	key := r.PathValue("key")
-	err := c.changeSpecs(r, func(t *VolumeType) error {
+	return c.mutate(w, http.StatusAccepted, func(s *state, now time.Time) error {
+		t, err := s.typeByID(r, r.PathValue("type_id"))
+		if err != nil {
+			return err
+		}
+		if s.typeInUse(t.ID) {
+			return core.BadRequest("Volume Type is currently in use.")
+		}
 		if _, ok := t.ExtraSpecs[key]; !ok {
 			return core.NotFound("Volume Type %s has no extra specs with key %s.", t.ID, key)
 		}
 		delete(t.ExtraSpecs, key)
 		return nil
 	})
-	if err != nil {
-		return err
-	}
-	w.WriteHeader(http.StatusAccepted)
-	return nil
 }

@@ -733,9 +733,7 @@ func (c *Cinder) deleteVolume(w http.ResponseWriter, r *http.Request) error {
 			return err
 		}
 	}
-	now := c.env.Now()
-	err = c.state.Update(func(s *state) error {
-		s.purge(now)
+	return c.mutate(w, http.StatusAccepted, func(s *state, now time.Time) error {
 		v, err := s.volume(r, r.PathValue("volume_id"), now)
 		if err != nil {
 			return err
@@ -745,11 +743,6 @@ func (c *Cinder) deleteVolume(w http.ResponseWriter, r *http.Request) error {
 		}
 		return s.deleteVolume(c.env, v, cascade, force, now)
 	})
-	if err != nil {
-		return err
-	}
-	w.WriteHeader(http.StatusAccepted)
-	return nil
 }
 
 // deleteVolume starts a volume's deletion after volume.api.delete's
@@ -890,7 +883,13 @@ func writeMetadata(w http.ResponseWriter, op metaOp, md *map[string]string, in m
 	}
 }
 
-func (c *Cinder) volumeMetadata(op metaOp) core.HandlerFunc {
+// metadataTarget finds the resource whose metadata a request is about:
+// its metadata map, its updated_at, and the not-found error of a key.
+type metadataTarget func(s *state, r *http.Request, now time.Time) (md *map[string]string, updated *time.Time, noKey func(string) error, err error)
+
+// metadataHandler serves the metadata API of volumes and snapshots
+// (cinder/api/v3/volume_metadata.py, snapshot_metadata.py).
+func (c *Cinder) metadataHandler(op metaOp, find metadataTarget) core.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) error {
 		var in map[string]string
 		if op == metaCreate || op == metaReplace || op == metaUpdateItem {
@@ -900,34 +899,56 @@ func (c *Cinder) volumeMetadata(op metaOp) core.HandlerFunc {
 			}
 		}
 		now := c.env.Now()
-		id := r.PathValue("volume_id")
-		notFoundKey := func(k string) error {
-			return core.NotFound("Volume %s has no metadata with key %s.", id, k)
-		}
 		if op == metaIndex || op == metaShow {
 			return c.state.View(func(s *state) error {
-				v, err := s.volume(r, id, now)
+				md, _, noKey, err := find(s, r, now)
 				if err != nil {
 					return err
 				}
-				md := v.Metadata
-				_, err = metadataOp(w, r, op, &md, notFoundKey)
+				cp := *md
+				_, err = metadataOp(w, r, op, &cp, noKey)
 				return err
 			})
 		}
 		return c.state.Update(func(s *state) error {
 			s.purge(now)
-			v, err := s.volume(r, id, now)
+			md, updated, noKey, err := find(s, r, now)
 			if err != nil {
 				return err
 			}
 			if in != nil {
-				writeMetadata(w, op, &v.Metadata, in)
-			} else if _, err := metadataOp(w, r, op, &v.Metadata, notFoundKey); err != nil {
+				writeMetadata(w, op, md, in)
+			} else if _, err := metadataOp(w, r, op, md, noKey); err != nil {
 				return err
 			}
-			v.UpdatedAt = now
+			*updated = now
 			return nil
 		})
 	}
+}
+
+func (c *Cinder) volumeMetadata(op metaOp) core.HandlerFunc {
+	return c.metadataHandler(op, func(s *state, r *http.Request, now time.Time) (*map[string]string, *time.Time, func(string) error, error) {
+		v, err := s.volume(r, r.PathValue("volume_id"), now)
+		if err != nil {
+			return nil, nil, nil, err
+		}
+		noKey := func(k string) error { return core.NotFound("Volume %s has no metadata with key %s.", v.ID, k) }
+		return &v.Metadata, &v.UpdatedAt, noKey, nil
+	})
+}
+
+// mutate runs fn on the state under the lock (after purging what
+// finished deleting) and answers status with no body.
+func (c *Cinder) mutate(w http.ResponseWriter, status int, fn func(s *state, now time.Time) error) error {
+	now := c.env.Now()
+	err := c.state.Update(func(s *state) error {
+		s.purge(now)
+		return fn(s, now)
+	})
+	if err != nil {
+		return err
+	}
+	w.WriteHeader(status)
+	return nil
 }
