@@ -893,9 +893,10 @@ func (c *Cinder) deleteAttachment(w http.ResponseWriter, r *http.Request) error 
 				AttachmentID string `json:"attachment_id"`
 			} `json:"volumeAttachment"`
 		}
+		hdr := http.Header{}
+		hdr.Set("OpenStack-API-Version", "compute 2.89")
 		err := c.env.Do(r.Context(), core.Call{Identity: core.IdentityOf(r), Service: "compute", Method: "GET",
-			Path:   fmt.Sprintf("/v2.1/servers/%s/os-volume_attachments/%s", server, volumeID),
-			Header: http.Header{"OpenStack-API-Version": {"compute 2.89"}}}, &out)
+			Path: fmt.Sprintf("/v2.1/servers/%s/os-volume_attachments/%s", server, volumeID), Header: hdr}, &out)
 		if err == nil && out.VolumeAttachment.AttachmentID == id {
 			return core.Conflict("Detach volume from instance %s using the Compute API", server)
 		}
