@@ -20,6 +20,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/openstack-service-broker/openstack-service-broker/pkg/emulator/cinder"
 	"github.com/openstack-service-broker/openstack-service-broker/pkg/emulator/core"
 	"github.com/openstack-service-broker/openstack-service-broker/pkg/emulator/designate"
 	"github.com/openstack-service-broker/openstack-service-broker/pkg/emulator/glance"
@@ -28,6 +29,7 @@ import (
 	"github.com/openstack-service-broker/openstack-service-broker/pkg/emulator/neutron"
 	"github.com/openstack-service-broker/openstack-service-broker/pkg/emulator/nova"
 	"github.com/openstack-service-broker/openstack-service-broker/pkg/emulator/trove"
+	"github.com/openstack-service-broker/openstack-service-broker/pkg/emulator/manila"
 )
 
 // Options configures Start.
@@ -58,6 +60,8 @@ func services(env *core.Env, ks *keystone.Keystone) []core.Service {
 		neutron.New(env, neutron.Projects{Admin: ks.ProjectID("admin"), Private: []string{ks.ProjectID("demo"), ks.ProjectID("alt")}}),
 		trove.New(env),
 		designate.New(env),
+		cinder.New(env), cinder.VolumeV3(),
+		manila.New(env), manila.ShareV2(),
 	}
 }
 

@@ -54,7 +54,7 @@ emit({"id": p.id, "shown": shown.name, "listed": listed, "updated": updated, "du
 	}
 	// Every service registered is in the catalog (the list grows as
 	// services are added).
-	for _, want := range []string{"database", "dns", "identity", "image", "network", "compute", "baremetal"} {
+	for _, want := range []string{"database", "dns", "identity", "image", "network", "compute", "baremetal", "block-storage", "shared-file-system"} {
 		if !strings.Contains(" "+strings.Trim(fmt.Sprint(out["types"]), "[]")+" ", " "+want+" ") {
 			t.Errorf("catalog types %v lack %s", out["types"], want)
 		}
