@@ -26,10 +26,10 @@ import (
 	"github.com/openstack-service-broker/openstack-service-broker/pkg/emulator/glance"
 	"github.com/openstack-service-broker/openstack-service-broker/pkg/emulator/ironic"
 	"github.com/openstack-service-broker/openstack-service-broker/pkg/emulator/keystone"
+	"github.com/openstack-service-broker/openstack-service-broker/pkg/emulator/manila"
 	"github.com/openstack-service-broker/openstack-service-broker/pkg/emulator/neutron"
 	"github.com/openstack-service-broker/openstack-service-broker/pkg/emulator/nova"
 	"github.com/openstack-service-broker/openstack-service-broker/pkg/emulator/trove"
-	"github.com/openstack-service-broker/openstack-service-broker/pkg/emulator/manila"
 )
 
 // Options configures Start.
