@@ -22,8 +22,10 @@ import (
 
 	"github.com/openstack-service-broker/openstack-service-broker/pkg/emulator/core"
 	"github.com/openstack-service-broker/openstack-service-broker/pkg/emulator/glance"
+	"github.com/openstack-service-broker/openstack-service-broker/pkg/emulator/ironic"
 	"github.com/openstack-service-broker/openstack-service-broker/pkg/emulator/keystone"
 	"github.com/openstack-service-broker/openstack-service-broker/pkg/emulator/neutron"
+	"github.com/openstack-service-broker/openstack-service-broker/pkg/emulator/nova"
 )
 
 // Options configures Start.
@@ -49,6 +51,8 @@ func services(env *core.Env, ks *keystone.Keystone) []core.Service {
 	return []core.Service{
 		ks,
 		glance.New(env),
+		nova.New(env),
+		ironic.New(env),
 		neutron.New(env, neutron.Projects{Admin: ks.ProjectID("admin"), Private: []string{ks.ProjectID("demo"), ks.ProjectID("alt")}}),
 	}
 }

@@ -396,7 +396,7 @@ func (r AnsibleResult) OK(t *testing.T, name string) map[string]any {
 	t.Helper()
 	v := r.Task(t, name)
 	if f, _ := v["failed"].(bool); f {
-		t.Fatalf("task %q failed: %v", name, v["msg"])
+		t.Fatalf("task %q failed: %v %v", name, v["msg"], tail(fmt.Sprint(v["module_stderr"]), 15))
 	}
 	return v
 }
