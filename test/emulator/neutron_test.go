@@ -766,3 +766,62 @@ func TestNeutronShapes(t *testing.T) {
 		t.Error("no X-Openstack-Request-Id")
 	}
 }
+
+// TestNeutronWithNova: a server made with defaults lands on the project's
+// private network (openstacksdk), then openstack.cloud.floating_ip gives it
+// an address from public, finds it again, and takes it away.
+func TestNeutronWithNova(t *testing.T) {
+	t.Parallel()
+	c := StartCloud(t)
+	out := asMap(t, c.Python(t, `
+demo = connect("emulator")
+img = demo.image.find_image("cirros-0.6.2-x86_64-disk")
+s = demo.compute.create_server(name="fip-vm", image_id=img.id, flavor_id="1", networks="auto")
+s = demo.compute.wait_for_server(s, wait=60)
+ports = list(demo.network.ports(device_id=s.id))
+emit({"addresses": s.addresses, "owner": ports[0].device_owner, "status": ports[0].status, "sgs": len(ports[0].security_group_ids)})
+`))
+	addrs := asMap(t, out["addresses"])
+	if priv, ok := addrs["private"]; !ok || !strings.Contains(fmt.Sprint(priv), "10.0.0.") || out["owner"] != "compute:nova" ||
+		out["status"] != "ACTIVE" || out["sgs"] != float64(1) {
+		t.Fatalf("a server with defaults: %v", out)
+	}
+	r := c.Ansible(t, `
+- hosts: localhost
+  gather_facts: false
+  tasks:
+    - name: floating ip
+      openstack.cloud.floating_ip: {cloud: emulator, server: fip-vm, network: public, wait: true}
+      register: fip
+    - name: floating ip again
+      openstack.cloud.floating_ip: {cloud: emulator, server: fip-vm, network: public}
+    - name: floating ip info
+      openstack.cloud.floating_ip_info: {cloud: emulator}
+    - name: floating ip of a missing server
+      openstack.cloud.floating_ip: {cloud: emulator, server: nope, network: public}
+      ignore_errors: true
+    - name: release
+      openstack.cloud.floating_ip: {cloud: emulator, server: fip-vm, network: public, floating_ip_address: "{{ fip.floating_ip.floating_ip_address }}", state: absent, purge: true}
+    - name: floating ip info after release
+      openstack.cloud.floating_ip_info: {cloud: emulator}
+`)
+	fip := asMap(t, r.OK(t, "floating ip")["floating_ip"])
+	if !strings.HasPrefix(fmt.Sprint(fip["floating_ip_address"]), "172.24.4.") || !strings.HasPrefix(fmt.Sprint(fip["fixed_ip_address"]), "10.0.0.") {
+		t.Errorf("floating ip: %v", fip)
+	}
+	if v := r.OK(t, "floating ip again"); v["changed"] != false {
+		t.Errorf("a second run must change nothing: %v", v)
+	}
+	if ips := asList(t, r.OK(t, "floating ip info")["floating_ips"]); len(ips) != 1 {
+		t.Errorf("floating ip info: %v", ips)
+	}
+	if msg := r.Failed(t, "floating ip of a missing server"); !strings.Contains(msg, "not found") {
+		t.Errorf("a missing server: %s", msg)
+	}
+	if v := r.OK(t, "release"); v["changed"] != true {
+		t.Errorf("release: %v", v)
+	}
+	if ips := asList(t, r.OK(t, "floating ip info after release")["floating_ips"]); len(ips) != 0 {
+		t.Errorf("after release: %v", ips)
+	}
+}
