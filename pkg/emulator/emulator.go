@@ -23,6 +23,8 @@ import (
 	"github.com/openstack-service-broker/openstack-service-broker/pkg/emulator/core"
 	"github.com/openstack-service-broker/openstack-service-broker/pkg/emulator/glance"
 	"github.com/openstack-service-broker/openstack-service-broker/pkg/emulator/keystone"
+	"github.com/openstack-service-broker/openstack-service-broker/pkg/emulator/swift"
+	"github.com/openstack-service-broker/openstack-service-broker/pkg/emulator/zaqar"
 )
 
 // Options configures Start.
@@ -48,6 +50,8 @@ func services(env *core.Env, ks *keystone.Keystone) []core.Service {
 	return []core.Service{
 		ks,
 		glance.New(env),
+		swift.New(env), swift.NewRootInfo(),
+		zaqar.New(env),
 	}
 }
 
