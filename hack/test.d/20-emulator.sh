@@ -1,6 +1,7 @@
 # Sourced by hack/test.sh: the real OpenStack clients test/emulator drives
 # the emulator with: Debian's openstacksdk (0.101) and the openstack CLI
-# (python3-openstackclient 6.0). The Ansible tests use the openstack-apb
-# image that 10-images.sh builds (OSB_SKIP=images skips them).
+# (python3-openstackclient 6.0), with the zaqarclient plugin (openstack
+# messaging ...) and swiftclient's swift command. The Ansible tests use the
+# openstack-apb image that 10-images.sh builds (OSB_SKIP=images skips them).
 # OSB_SKIP=emulator skips the suite.
-need_apt python3-openstacksdk python3-openstackclient
+need_apt python3-openstacksdk python3-openstackclient python3-zaqarclient python3-swiftclient
