@@ -2,10 +2,10 @@ package emulator_test
 
 import (
 	"bytes"
-	"encoding/json"
 	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/hex"
+	"encoding/json"
 	"fmt"
 	"net/http"
 	"os"
