@@ -17,7 +17,7 @@ func messageDoc(m *Message, base string, now time.Time) core.Ordered {
 	if m.claimed(now) {
 		href += "?claim_id=" + m.ClaimID
 	}
-	return core.Obj("id", m.ID, "href", href, "ttl", m.TTL, "age", age(now, m.Created), "body", m.Body)
+	return core.Obj("id", m.ID, "href", href, "ttl", m.TTL, "age", age(now, m.Created), "body", m.Body.V)
 }
 
 // queueBase is the queue's path, e.g. /v2/queues/q.
@@ -149,7 +149,7 @@ func (z *Zaqar) postMessages(c *call) error {
 		q.prune(now)
 		for _, p := range msgs {
 			s.Counter++
-			m := &Message{ID: newOID(now), Seq: s.Counter, Body: p.body, TTL: int(p.ttl), Created: now,
+			m := &Message{ID: newOID(now), Seq: s.Counter, Body: Doc{p.body}, TTL: int(p.ttl), Created: now,
 				Expires: now.Add(time.Duration(p.ttl) * time.Second), ClientID: c.client}
 			if p.delay > 0 {
 				m.DelayUntil = now.Add(time.Duration(p.delay) * time.Second)
@@ -407,7 +407,7 @@ func (z *Zaqar) deleteMessages(c *call) error {
 					claimID = m.ClaimID
 				}
 				popped = append(popped, core.Obj("id", m.ID, "age", age(now, m.Created), "ttl", m.TTL,
-					"claim_count", m.ClaimCount, "body", m.Body, "claim_id", claimID))
+					"claim_count", m.ClaimCount, "body", m.Body.V, "claim_id", claimID))
 				continue
 			}
 			kept = append(kept, m)

@@ -80,7 +80,7 @@ type Queue struct {
 type Message struct {
 	ID         string    `json:"id"`
 	Seq        int64     `json:"seq"` // the listing marker
-	Body       any       `json:"body"`
+	Body       Doc       `json:"body"`
 	TTL        int       `json:"ttl"`
 	Created    time.Time `json:"created"`
 	Expires    time.Time `json:"expires"`
@@ -89,6 +89,20 @@ type Message struct {
 	ClaimID    string    `json:"claim_id,omitempty"`
 	ClaimEnds  time.Time `json:"claim_ends,omitempty"`
 	ClaimCount int       `json:"claim_count,omitempty"`
+}
+
+// Doc is a JSON value as Zaqar re-emits it (keys in their order, numbers
+// as written), kept so in -state too.
+type Doc struct{ V any }
+
+// MarshalJSON implements json.Marshaler.
+func (d Doc) MarshalJSON() ([]byte, error) { return core.PyJSON(d.V, false), nil }
+
+// UnmarshalJSON implements json.Unmarshaler.
+func (d *Doc) UnmarshalJSON(b []byte) error {
+	v, err := core.ParsePyJSON(b)
+	d.V = v
+	return err
 }
 
 // Claim is one claim on messages of a queue.
