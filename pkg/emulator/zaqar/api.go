@@ -154,12 +154,18 @@ func (z *Zaqar) serve(w http.ResponseWriter, r *http.Request) error {
 	p := r.URL.Path
 	id := core.IdentityOf(r)
 	sig := r.Header.Get("URL-Signature")
+	if p == "/" {
+		// The root needs no token (SignedAndExtraSpecHeadersAuth).
+		if r.Method == http.MethodOptions {
+			w.Header().Set("Allow", "GET, OPTIONS")
+			w.WriteHeader(http.StatusOK)
+			return nil
+		}
+		return methodNotAllowed("GET, OPTIONS")
+	}
 	if id == nil && (sig == "" || strings.HasPrefix(p, "/v1")) {
 		core.KeystoneMiddleware401(w, r, nil)
 		return nil
-	}
-	if p == "/" {
-		return methodNotAllowed("GET, OPTIONS")
 	}
 	var rt *route
 	var m []string
