@@ -7,7 +7,6 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
-	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -437,17 +436,7 @@ func TestSwiftShapes(t *testing.T) {
 	alt := c.Token(t, "alt")
 	pid := c.projectID(t, "demo")
 	acct := "/object-store/v1/AUTH_" + pid
-	do := func(token, method, path string, body any, hdr ...string) (*http.Response, string) {
-		t.Helper()
-		resp, b := c.HTTP(t, token, method, path, body, hdr...)
-		return resp, string(b)
-	}
-	expect := func(what string, resp *http.Response, body string, status int, contains string) {
-		t.Helper()
-		if resp.StatusCode != status || !strings.Contains(body, contains) {
-			t.Errorf("%s: %d %q, want %d containing %q", what, resp.StatusCode, body, status, contains)
-		}
-	}
+	do, expect := rawChecks(t, c)
 	// Discovery at the endpoint root and at the host root.
 	for _, p := range []string{"/object-store/info", "/info"} {
 		resp, body := do("", "GET", p, nil)

@@ -3,7 +3,6 @@ package emulator_test
 import (
 	"encoding/json"
 	"fmt"
-	"net/http"
 	"os/exec"
 	"strings"
 	"testing"
@@ -230,17 +229,7 @@ func TestZaqarShapes(t *testing.T) {
 	t.Parallel()
 	c := StartCloud(t)
 	tok := c.Token(t, "demo")
-	do := func(token, method, path string, body any, hdr ...string) (*http.Response, string) {
-		t.Helper()
-		resp, b := c.HTTP(t, token, method, path, body, hdr...)
-		return resp, string(b)
-	}
-	expect := func(what string, resp *http.Response, body string, status int, contains string) {
-		t.Helper()
-		if resp.StatusCode != status || !strings.Contains(body, contains) {
-			t.Errorf("%s: %d %q, want %d containing %q", what, resp.StatusCode, body, status, contains)
-		}
-	}
+	do, expect := rawChecks(t, c)
 	cid := []string{"Client-ID", clientID}
 	resp, body := do("", "GET", "/messaging", nil)
 	expect("versions", resp, body, 300, `{"id": "2", "status": "CURRENT", "updated": "2014-9-24T04:06:47Z"`)

@@ -2,6 +2,7 @@ package zaqar
 
 import (
 	_ "embed"
+	"fmt"
 	"io"
 	"net/http"
 	"net/url"
@@ -403,6 +404,84 @@ func paramList(r *http.Request, name string) ([]string, bool) {
 		return nil, false
 	}
 	return out, true
+}
+
+// listQuery is a listing's query parameters, read as Falcon's getters
+// read them (400 for a malformed int or bool), the ones given kept in
+// order for the "next" link: marker, limit, then the extra ones named
+// "bool:x" or "str:x".
+type listQuery struct {
+	params   core.Ordered
+	marker   string
+	limit    int
+	hasLimit bool
+	bools    map[string]bool
+	strs     map[string]string
+}
+
+func readListQuery(r *http.Request, extra ...string) (listQuery, error) {
+	lq := listQuery{params: core.Obj(), bools: map[string]bool{}, strs: map[string]string{}}
+	q := r.URL.Query()
+	if lq.marker = q.Get("marker"); lq.marker != "" {
+		lq.params.Set("marker", lq.marker)
+	}
+	var err error
+	if lq.limit, lq.hasLimit, err = paramInt(r, "limit"); err != nil {
+		return lq, err
+	}
+	if lq.hasLimit {
+		lq.params.Set("limit", lq.limit)
+	}
+	for _, e := range extra {
+		kind, name, _ := strings.Cut(e, ":")
+		if kind == "str" {
+			if v := q.Get(name); v != "" {
+				lq.strs[name] = v
+				lq.params.Set(name, v)
+			}
+			continue
+		}
+		v, has, err := paramBool(r, name)
+		if err != nil {
+			return lq, err
+		}
+		if has {
+			lq.bools[name] = v
+			lq.params.Set(name, v)
+		}
+	}
+	return lq, nil
+}
+
+// pageLimit checks the limit (1 to max, 400 with Zaqar's message, whose
+// wording differs per listing) and returns it, or def when none was given.
+func (lq listQuery) pageLimit(max, def int, format string) (int, error) {
+	if !lq.hasLimit {
+		return def, nil
+	}
+	if lq.limit < 1 || lq.limit > max {
+		return 0, badRequestAPI(fmt.Sprintf(format, max))
+	}
+	return lq.limit, nil
+}
+
+// nextLinks is the "links" of a listing page: a next link with the last
+// item as marker, none for an empty page.
+func (lq listQuery) nextLinks(path string, n int, last string) []any {
+	if n == 0 {
+		return []any{}
+	}
+	lq.params.Set("marker", last)
+	return []any{core.Obj("rel", "next", "href", path+toQueryStr(lq.params))}
+}
+
+// optionalDocument reads a JSON body when one is sent, else an empty
+// object.
+func optionalDocument(r *http.Request) (any, error) {
+	if r.ContentLength > 0 || len(r.TransferEncoding) > 0 {
+		return readDocument(r, MaxQueueMetadata)
+	}
+	return core.Obj(), nil
 }
 
 // toQueryStr is falcon.to_query_str for the links Zaqar builds.

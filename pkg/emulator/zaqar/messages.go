@@ -196,45 +196,16 @@ func (z *Zaqar) listMessages(c *call) error {
 		writeJSON(c.w, http.StatusOK, core.Obj("messages", docs))
 		return nil
 	}
-	params := core.Obj()
-	marker := r.URL.Query().Get("marker")
-	if marker != "" {
-		params.Set("marker", marker)
-	}
-	limit, hasLimit, err := paramInt(r, "limit")
+	lq, err := readListQuery(r, "bool:echo", "bool:include_claimed", "bool:include_delayed")
 	if err != nil {
 		return err
 	}
-	if hasLimit {
-		params.Set("limit", limit)
-	}
-	echo, hasEcho, err := paramBool(r, "echo")
+	limit, err := lq.pageLimit(MaxMessagesPerPage, DefaultMessagesPerPage, "Limit must be at least 1 and may not be greater than %d.")
 	if err != nil {
 		return err
 	}
-	if hasEcho {
-		params.Set("echo", echo)
-	}
-	includeClaimed, hasIC, err := paramBool(r, "include_claimed")
-	if err != nil {
-		return err
-	}
-	if hasIC {
-		params.Set("include_claimed", includeClaimed)
-	}
-	includeDelayed, hasID, err := paramBool(r, "include_delayed")
-	if err != nil {
-		return err
-	}
-	if hasID {
-		params.Set("include_delayed", includeDelayed)
-	}
-	if hasLimit && (limit < 1 || limit > MaxMessagesPerPage) {
-		return badRequestAPI(fmt.Sprintf("Limit must be at least 1 and may not be greater than %d.", MaxMessagesPerPage))
-	}
-	if !hasLimit {
-		limit = DefaultMessagesPerPage
-	}
+	marker, echo := lq.marker, lq.bools["echo"]
+	includeClaimed, includeDelayed := lq.bools["include_claimed"], lq.bools["include_delayed"]
 	var after int64
 	badMarker := false
 	if marker != "" {
@@ -274,12 +245,9 @@ func (z *Zaqar) listMessages(c *call) error {
 		}
 		return nil
 	})
-	links := []any{}
+	links := lq.nextLinks(r.URL.Path, len(docs), strconv.FormatInt(last, 10))
 	if docs == nil {
 		docs = []any{}
-	} else {
-		params.Set("marker", strconv.FormatInt(last, 10))
-		links = append(links, core.Obj("rel", "next", "href", r.URL.Path+toQueryStr(params)))
 	}
 	writeJSON(c.w, http.StatusOK, core.Obj("messages", docs, "links", links))
 	return nil

@@ -320,39 +320,15 @@ func pyStr(v any) string {
 func (z *Zaqar) listQueues(c *call) error {
 	r := c.r
 	q := r.URL.Query()
-	params := core.Obj()
-	marker := q.Get("marker")
-	if marker != "" {
-		params.Set("marker", marker)
-	}
-	limit, hasLimit, err := paramInt(r, "limit")
+	lq, err := readListQuery(r, "bool:detailed", "str:name", "bool:with_count")
 	if err != nil {
 		return err
 	}
-	if hasLimit {
-		params.Set("limit", limit)
-	}
-	detailed, hasDetailed, err := paramBool(r, "detailed")
+	limit, err := lq.pageLimit(MaxQueuesPerPage, DefaultQueuesPerPage, "Limit must be at least 1 and no greater than %d.")
 	if err != nil {
 		return err
 	}
-	if hasDetailed {
-		params.Set("detailed", detailed)
-	}
-	name := q.Get("name")
-	if name != "" {
-		params.Set("name", name)
-	}
-	withCount, hasCount, err := paramBool(r, "with_count")
-	if err != nil {
-		return err
-	}
-	if hasLimit && (limit < 1 || limit > MaxQueuesPerPage) {
-		return badRequestAPI(fmt.Sprintf("Limit must be at least 1 and no greater than %d.", MaxQueuesPerPage))
-	}
-	if !hasLimit {
-		limit = DefaultQueuesPerPage
-	}
+	marker, name, detailed, withCount := lq.marker, lq.strs["name"], lq.bools["detailed"], lq.bools["with_count"]
 	// Other parameters filter on metadata (integers compared as such).
 	filters := map[string]string{}
 	for k, vs := range q {
@@ -399,14 +375,8 @@ func (z *Zaqar) listQueues(c *call) error {
 	if queues == nil {
 		queues = []any{}
 	}
-	body := core.Obj("queues", queues)
-	links := []any{}
-	if len(queues) > 0 {
-		params.Set("marker", last)
-		links = append(links, core.Obj("rel", "next", "href", r.URL.Path+toQueryStr(params)))
-	}
-	body.Set("links", links)
-	if hasCount && withCount && total > 0 {
+	body := core.Obj("queues", queues, "links", lq.nextLinks(r.URL.Path, len(queues), last))
+	if withCount && total > 0 {
 		body.Set("count", total)
 	}
 	writeJSON(c.w, http.StatusOK, body)

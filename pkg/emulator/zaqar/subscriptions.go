@@ -77,13 +77,9 @@ func subscriptionFields(doc any, creating bool) (subscriber *string, ttl *int64,
 }
 
 func (z *Zaqar) createSubscription(c *call) error {
-	var doc any = core.Obj()
-	if c.r.ContentLength > 0 {
-		d, err := readDocument(c.r, MaxQueueMetadata)
-		if err != nil {
-			return err
-		}
-		doc = d
+	doc, err := optionalDocument(c.r)
+	if err != nil {
+		return err
 	}
 	subscriber, ttlp, options, err := subscriptionFields(doc, true)
 	if err != nil {
@@ -156,23 +152,15 @@ func (z *Zaqar) getSubscription(c *call) error {
 
 func (z *Zaqar) listSubscriptions(c *call) error {
 	r := c.r
-	params := core.Obj()
-	marker := r.URL.Query().Get("marker")
-	if marker != "" {
-		params.Set("marker", marker)
-	}
-	limit, hasLimit, err := paramInt(r, "limit")
+	lq, err := readListQuery(r)
 	if err != nil {
 		return err
 	}
-	if hasLimit {
-		params.Set("limit", limit)
-		if limit < 1 || limit > MaxSubscriptionsPerPage {
-			return badRequestAPI(fmt.Sprintf("Limit must be at least 1 and may not be greater than %d.", MaxSubscriptionsPerPage))
-		}
-	} else {
-		limit = DefaultSubsPerPage
+	limit, err := lq.pageLimit(MaxSubscriptionsPerPage, DefaultSubsPerPage, "Limit must be at least 1 and may not be greater than %d.")
+	if err != nil {
+		return err
 	}
+	marker := lq.marker
 	now := z.env.Now()
 	var docs []any
 	last := ""
@@ -197,25 +185,18 @@ func (z *Zaqar) listSubscriptions(c *call) error {
 		}
 		return nil
 	})
-	links := []any{}
+	links := lq.nextLinks(r.URL.Path, len(docs), last)
 	if docs == nil {
 		docs = []any{}
-	} else {
-		params.Set("marker", last)
-		links = append(links, core.Obj("rel", "next", "href", r.URL.Path+toQueryStr(params)))
 	}
 	writeJSON(c.w, http.StatusOK, core.Obj("subscriptions", docs, "links", links))
 	return nil
 }
 
 func (z *Zaqar) updateSubscription(c *call) error {
-	var doc any = core.Obj()
-	if c.r.ContentLength > 0 {
-		d, err := readDocument(c.r, MaxQueueMetadata)
-		if err != nil {
-			return err
-		}
-		doc = d
+	doc, err := optionalDocument(c.r)
+	if err != nil {
+		return err
 	}
 	subscriber, ttl, options, err := subscriptionFields(doc, false)
 	if err != nil {
@@ -223,13 +204,9 @@ func (z *Zaqar) updateSubscription(c *call) error {
 	}
 	now := z.env.Now()
 	err = z.state.Update(func(s *state) error {
-		q := s.queue(c.project, c.queue)
-		var sub *Subscription
-		if q != nil {
-			sub = q.Subscriptions[c.item]
-		}
-		if sub == nil || !now.Before(sub.Expires) {
-			return subscriptionNotFound(c.item)
+		q, sub, err := s.liveSubscription(c, now)
+		if err != nil {
+			return err
 		}
 		if subscriber != nil {
 			for _, other := range q.Subscriptions {
@@ -256,6 +233,16 @@ func (z *Zaqar) updateSubscription(c *call) error {
 	return nil
 }
 
+// liveSubscription returns the call's queue and subscription, or Zaqar's
+// 404 when either is missing or the subscription expired.
+func (s *state) liveSubscription(c *call, now time.Time) (*Queue, *Subscription, error) {
+	q := s.queue(c.project, c.queue)
+	if q == nil || q.Subscriptions[c.item] == nil || !now.Before(q.Subscriptions[c.item].Expires) {
+		return nil, nil, subscriptionNotFound(c.item)
+	}
+	return q, q.Subscriptions[c.item], nil
+}
+
 func (z *Zaqar) deleteSubscription(c *call) error {
 	_ = z.state.Update(func(s *state) error {
 		if q := s.queue(c.project, c.queue); q != nil {
@@ -268,13 +255,9 @@ func (z *Zaqar) deleteSubscription(c *call) error {
 }
 
 func (z *Zaqar) confirmSubscription(c *call) error {
-	var doc any = core.Obj()
-	if c.r.ContentLength > 0 {
-		d, err := readDocument(c.r, MaxQueueMetadata)
-		if err != nil {
-			return err
-		}
-		doc = d
+	doc, err := optionalDocument(c.r)
+	if err != nil {
+		return err
 	}
 	m, _ := doc.(core.Ordered)
 	v, _ := m.Get("confirmed")
@@ -283,14 +266,10 @@ func (z *Zaqar) confirmSubscription(c *call) error {
 		return badRequestAPI("The 'confirmed' should be boolean.")
 	}
 	now := z.env.Now()
-	err := z.state.Update(func(s *state) error {
-		q := s.queue(c.project, c.queue)
-		var sub *Subscription
-		if q != nil {
-			sub = q.Subscriptions[c.item]
-		}
-		if sub == nil || !now.Before(sub.Expires) {
-			return subscriptionNotFound(c.item)
+	err = z.state.Update(func(s *state) error {
+		_, sub, err := s.liveSubscription(c, now)
+		if err != nil {
+			return err
 		}
 		sub.Confirmed = confirmed
 		return nil
