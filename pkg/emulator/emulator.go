@@ -30,6 +30,8 @@ import (
 	"github.com/openstack-service-broker/openstack-service-broker/pkg/emulator/neutron"
 	"github.com/openstack-service-broker/openstack-service-broker/pkg/emulator/nova"
 	"github.com/openstack-service-broker/openstack-service-broker/pkg/emulator/trove"
+	"github.com/openstack-service-broker/openstack-service-broker/pkg/emulator/swift"
+	"github.com/openstack-service-broker/openstack-service-broker/pkg/emulator/zaqar"
 )
 
 // Options configures Start.
@@ -62,6 +64,8 @@ func services(env *core.Env, ks *keystone.Keystone) []core.Service {
 		designate.New(env),
 		cinder.New(env), cinder.VolumeV3(),
 		manila.New(env), manila.ShareV2(),
+		swift.New(env), swift.NewRootInfo(),
+		zaqar.New(env),
 	}
 }
 
