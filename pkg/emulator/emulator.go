@@ -29,8 +29,8 @@ import (
 	"github.com/openstack-service-broker/openstack-service-broker/pkg/emulator/manila"
 	"github.com/openstack-service-broker/openstack-service-broker/pkg/emulator/neutron"
 	"github.com/openstack-service-broker/openstack-service-broker/pkg/emulator/nova"
-	"github.com/openstack-service-broker/openstack-service-broker/pkg/emulator/trove"
 	"github.com/openstack-service-broker/openstack-service-broker/pkg/emulator/swift"
+	"github.com/openstack-service-broker/openstack-service-broker/pkg/emulator/trove"
 	"github.com/openstack-service-broker/openstack-service-broker/pkg/emulator/zaqar"
 )
 
