@@ -453,9 +453,14 @@ func TestRuntime1ExecCredentials(t *testing.T) {
 					t.Fatal("broker-bind-creds never exec'ed to success")
 				}
 			} else {
+				// The first exec says "not yet" (exit 2): the broker must try
+				// again to meet the script's failure.
 				deadline := time.Now().Add(10 * time.Second)
 				for fx.callCount() < 2 && time.Now().Before(deadline) {
 					time.Sleep(10 * time.Millisecond)
+				}
+				if n := fx.callCount(); n < 2 {
+					t.Fatalf("broker-bind-creds exec'ed %d times in 10 s: not retried after \"not yet\"", n)
 				}
 			}
 			pod.Status.Phase = corev1.PodSucceeded
