@@ -94,7 +94,7 @@ func (b *Broker) Bind(ctx context.Context, ri osb.RequestInfo, iid, bid string, 
 
 		j := newJob(runtime.ActionBind, iid, bid, req.PlanID, req.Parameters, ri)
 		bi.Status, bi.Operation = store.StatusBinding, j.Token
-		bi.CreateJobKey = "/state/" + bid + "/job/" + j.Token
+		bi.CreateJobKey = store.JobKey(bid, j.Token)
 		if ok, err := b.startJob(ctx, j, store.PutBinding(bi), store.PutInstance(&nextIn)); err != nil {
 			return nil, err
 		} else if !ok {
