@@ -3,6 +3,10 @@
 // into OSB services and plans exactly as the Automation Broker did.
 package apb
 
+// SecretsDir is where bundles find what the broker mounts for them:
+// <SecretsDir>/apb-<name> (bundle-lib's layout, which apb-base reads).
+const SecretsDir = "/etc/apb-secrets"
+
 // Image labels of a bundle image.
 const (
 	LabelSpec          = "com.redhat.apb.spec"

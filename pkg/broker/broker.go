@@ -11,8 +11,6 @@ import (
 	"log/slog"
 	"maps"
 	"reflect"
-	"regexp"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -29,41 +27,6 @@ import (
 
 // Discover returns the bundles the registries offer now.
 type Discover func(ctx context.Context) ([]*apb.Spec, error)
-
-// SecretRule maps a Secret to the bundle (catalog name) it is mounted into.
-type SecretRule struct {
-	APBName string
-	Secret  string
-}
-
-// CloudsRule says which bundles get the OpenStack credentials.
-type CloudsRule struct {
-	// Secret (in the broker namespace) holds clouds.yaml, optionally
-	// secure.yaml; empty means no bundle gets OpenStack credentials.
-	Secret string
-	// Cloud is OS_CLOUD (empty: the only cloud in clouds.yaml).
-	Cloud string
-	// Bundles selects bundles by catalog name; nil means the bundles
-	// tagged "openstack" in their apb.yml, so that credentials for the
-	// whole project never reach a bundle that did not ask for a cloud.
-	Bundles *regexp.Regexp
-}
-
-// wants reports whether a bundle gets the clouds.yaml Secret.
-func (c CloudsRule) wants(sp *apb.Spec) bool {
-	if c.Secret == "" {
-		return false
-	}
-	if c.Bundles != nil {
-		return c.Bundles.MatchString(sp.FQName)
-	}
-	for _, t := range sp.Tags {
-		if strings.EqualFold(t, "openstack") {
-			return true
-		}
-	}
-	return false
-}
 
 // Options configure a Broker.
 type Options struct {

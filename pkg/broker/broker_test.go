@@ -3,7 +3,6 @@ package broker
 import (
 	"context"
 	"net/http"
-	"regexp"
 	"testing"
 	"time"
 
@@ -176,27 +175,6 @@ func TestRecoverAttachesOrReruns(t *testing.T) {
 	stop2()
 	b2.Wait()
 	st.Close()
-}
-
-func TestCloudsRule(t *testing.T) {
-	spec := func(fq string, tags ...string) *apb.Spec { return &apb.Spec{FQName: fq, Tags: tags} }
-	cases := []struct {
-		name string
-		rule CloudsRule
-		sp   *apb.Spec
-		want bool
-	}{
-		{"no secret configured", CloudsRule{}, spec("local-openstack-keypair-apb", "openstack"), false},
-		{"tagged openstack", CloudsRule{Secret: "c"}, spec("local-openstack-keypair-apb", "compute", "OpenStack"), true},
-		{"not tagged", CloudsRule{Secret: "c"}, spec("dh-postgresql-apb", "database"), false},
-		{"regexp selects", CloudsRule{Secret: "c", Bundles: regexp.MustCompile(`^dh-`)}, spec("dh-postgresql-apb"), true},
-		{"regexp replaces the tag rule", CloudsRule{Secret: "c", Bundles: regexp.MustCompile(`^dh-`)}, spec("local-x-apb", "openstack"), false},
-	}
-	for _, c := range cases {
-		if got := c.rule.wants(c.sp); got != c.want {
-			t.Errorf("%s: wants = %v, want %v", c.name, got, c.want)
-		}
-	}
 }
 
 // reaper is an inproc runtime that is also a Janitor, recording what the

@@ -15,7 +15,7 @@ import (
 type jobHandler Broker
 
 // Action builds the runtime action: image, extra vars as the Automation
-// Broker passed them, secrets for the bundle.
+// Broker passed them, the files mounted for the bundle.
 func (h *jobHandler) Action(ctx context.Context, j *store.Job) (runtime.Action, error) {
 	b := (*Broker)(h)
 	in, err := b.st.GetInstance(ctx, j.InstanceID)
@@ -66,19 +66,10 @@ func (h *jobHandler) Action(ctx context.Context, j *store.Job) (runtime.Action, 
 			return runtime.Action{}, fmt.Errorf("reading bind credentials: %w", err)
 		}
 	}
-	var secrets []string
-	for _, r := range b.o.Secrets {
-		if r.APBName == sp.FQName {
-			secrets = append(secrets, r.Secret)
-		}
-	}
 	a := runtime.Action{
 		Name: j.Method, OperationID: j.Token, Image: sp.Image, Runtime: sp.Runtime, FQName: sp.FQName,
-		InstanceID: in.ID, BindingID: j.BindingID, Namespace: namespaceOf(in.Context),
-		ExtraVars: vars, Secrets: secrets,
-	}
-	if b.o.Clouds.wants(sp) {
-		a.Clouds = &runtime.Clouds{Secret: b.o.Clouds.Secret, Cloud: b.o.Clouds.Cloud}
+		InstanceID: in.ID, BindingID: j.BindingID, Target: namespaceOf(in.Context),
+		ExtraVars: vars, Mounts: b.mounts(sp),
 	}
 	return a, nil
 }

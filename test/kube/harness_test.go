@@ -20,6 +20,7 @@ import (
 	"k8s.io/client-go/kubernetes"
 
 	"github.com/openstack-service-broker/openstack-service-broker/pkg/apb"
+	"github.com/openstack-service-broker/openstack-service-broker/pkg/broker"
 	"github.com/openstack-service-broker/openstack-service-broker/pkg/osb"
 	"github.com/openstack-service-broker/openstack-service-broker/pkg/runtime"
 	kuberuntime "github.com/openstack-service-broker/openstack-service-broker/pkg/runtime/kubernetes"
@@ -38,8 +39,7 @@ const (
 // What the broker's secrets: rule and openstack.clouds_secret give the
 // test bundle, for tests that call the runtime directly.
 var (
-	testSecrets = []string{credsSecret}
-	testClouds  = &runtime.Clouds{Secret: cloudsSecret}
+	testMounts = []runtime.Mount{broker.SecretMount(credsSecret), broker.CloudsMount(cloudsSecret, "")}
 )
 
 type env struct {
