@@ -368,20 +368,18 @@ func (d *daemon) refreshLoop(ctx context.Context) {
 }
 
 func (d *daemon) handler() http.Handler {
-	srv := osb.NewServer(osb.Options{
+	o := osb.Options{
 		Broker: d.broker, Auth: d.auth, Logger: d.log,
 		Metrics: osb.NewMetrics(d.reg), LogRequests: d.cfg.Broker.OutputRequest,
-	})
-	srv.HandleExtra("POST /v2/bootstrap", http.HandlerFunc(d.bootstrap))
+		Bootstrap: d.requestBootstrap,
+	}
 	if d.cfg.Broker.DevBroker {
-		srv.HandleExtra("POST /v2/apb", http.HandlerFunc(d.pushSpec))
-		srv.HandleExtra("DELETE /v2/apb/{id}", http.HandlerFunc(d.deleteSpec))
-		srv.HandleExtra("DELETE /v2/apb", http.HandlerFunc(d.deleteSpec))
+		o.Dev = d.broker
 	}
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /healthz", d.healthz)
 	mux.Handle("GET /metrics", promhttp.HandlerFor(d.reg, promhttp.HandlerOpts{}))
-	mux.Handle("/", srv)
+	mux.Handle("/", osb.NewServer(o))
 	return mux
 }
 
@@ -395,59 +393,16 @@ func (d *daemon) healthz(w http.ResponseWriter, r *http.Request) {
 	w.Write([]byte("ok"))
 }
 
-// bootstrap answers at once and bootstraps in the background, as asbd did
-// (a slow registry made a synchronous bootstrap time out at the router).
-func (d *daemon) bootstrap(w http.ResponseWriter, r *http.Request) {
+// requestBootstrap answers at once and bootstraps in the background, as
+// asbd did (a slow registry made a synchronous bootstrap time out at the
+// router).
+func (d *daemon) requestBootstrap(ctx context.Context) error {
 	go func() {
-		ctx, cancel := context.WithTimeout(context.WithoutCancel(r.Context()), 10*time.Minute)
+		ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Minute)
 		defer cancel()
 		if _, err := d.broker.Bootstrap(ctx); err != nil {
 			d.log.Warn("bootstrap failed", "err", err)
 		}
 	}()
-	writeJSON(w, http.StatusOK, map[string]string{"msg": "Bootstrap job started"})
-}
-
-func (d *daemon) pushSpec(w http.ResponseWriter, r *http.Request) {
-	r.Body = http.MaxBytesReader(w, r.Body, 1<<20)
-	enc := r.FormValue("apbSpec")
-	if enc == "" {
-		writeOSBError(w, osb.BadRequest("Could not parameter apbSpec"))
-		return
-	}
-	data, err := apb.DecodeLabel(enc)
-	if err != nil {
-		writeOSBError(w, osb.BadRequest("Invalid parameter encoding: %v", err))
-		return
-	}
-	svc, err := d.broker.AddSpec(r.Context(), data)
-	if err != nil {
-		writeOSBError(w, err)
-		return
-	}
-	writeJSON(w, http.StatusOK, osb.Catalog{Services: []osb.Service{*svc}})
-}
-
-func (d *daemon) deleteSpec(w http.ResponseWriter, r *http.Request) {
-	var ids []string
-	if id := r.PathValue("id"); id != "" {
-		ids = append(ids, id)
-	}
-	if err := d.broker.DeleteSpecs(r.Context(), ids...); err != nil {
-		writeOSBError(w, err)
-		return
-	}
-	w.WriteHeader(http.StatusNoContent)
-}
-
-func writeJSON(w http.ResponseWriter, status int, v any) {
-	osb.WriteJSON(w, status, v)
-}
-
-func writeOSBError(w http.ResponseWriter, err error) {
-	if e, ok := osb.AsError(err); ok {
-		osb.WriteJSON(w, e.Status, e)
-		return
-	}
-	osb.WriteJSON(w, http.StatusInternalServerError, &osb.Error{Description: "internal error"})
+	return nil
 }
