@@ -65,16 +65,13 @@ type Broker struct {
 	specs   map[string]*apb.Spec
 
 	catalogSize prometheus.Gauge
-	// life is the broker's lifetime: operations run under it, so that
-	// cancelling it stops them without recording failures.
-	life context.Context
 }
 
 var _ osbapi.Broker = (*Broker)(nil)
 
-// New makes a broker and loads the stored specs into the catalog. ctx is
-// the broker's lifetime: operations run until it is cancelled. Call
-// Recover to resume operations left in flight, then Bootstrap if wanted.
+// New makes a broker and loads the stored specs into the catalog.
+// Operations run from then on, until Start's context ends; call Recover to
+// resume those left in flight, and Bootstrap if wanted.
 func New(ctx context.Context, o Options) (*Broker, error) {
 	if o.Logger == nil {
 		o.Logger = slog.New(slog.DiscardHandler)
@@ -85,7 +82,7 @@ func New(ctx context.Context, o Options) (*Broker, error) {
 	if o.RetryAfter <= 0 {
 		o.RetryAfter = 2 * time.Second
 	}
-	b := &Broker{o: o, st: o.Store, log: o.Logger, stored: map[string][]byte{}, specs: map[string]*apb.Spec{}, life: ctx}
+	b := &Broker{o: o, st: o.Store, log: o.Logger, stored: map[string][]byte{}, specs: map[string]*apb.Spec{}}
 	b.catalogSize = prometheus.NewGauge(prometheus.GaugeOpts{
 		Name: "osb_catalog_services", Help: "Services in the served catalog.",
 	})
@@ -101,6 +98,11 @@ func New(ctx context.Context, o Options) (*Broker, error) {
 	}
 	return b, nil
 }
+
+// Start runs until ctx ends, then stops the operations running here and
+// waits for them: they stay in flight in the store, and the next broker
+// resumes them. It makes the Broker a runnable of the daemon.
+func (b *Broker) Start(ctx context.Context) error { return b.engine.Start(ctx) }
 
 // Recover resumes every operation a previous broker left unfinished.
 func (b *Broker) Recover(ctx context.Context) (int, error) { return b.engine.Recover(ctx) }
@@ -140,9 +142,6 @@ func (b *Broker) Reap(ctx context.Context) (int, error) {
 	}
 	return n, err
 }
-
-// Wait blocks until running operations return (after ctx cancellation).
-func (b *Broker) Wait() { b.engine.Wait() }
 
 func (b *Broker) cat() *catalog { return b.catalog.Load() }
 
@@ -275,18 +274,17 @@ func newJob(method, iid, bid, planID string, params map[string]any, ri osbapi.Re
 	}
 }
 
-// startJob stores j with ops in one transaction and starts it. It returns
-// false, without error, when a compare lost a race: the caller decides again.
+// startJob has the engine store j with ops in one transaction and run it.
+// It returns false, without error, when a compare lost a race: the caller
+// decides again.
 func (b *Broker) startJob(ctx context.Context, j *store.Job, ops ...store.Op) (bool, error) {
-	rev, err := b.st.Commit(ctx, append(ops, store.PutJob(j))...)
+	err := b.engine.Submit(ctx, j, ops...)
 	if errors.Is(err, store.ErrConflict) {
 		return false, nil
 	}
 	if err != nil {
 		return false, storeErr(err, "storing the "+j.Method+" operation")
 	}
-	j.Revision = rev
-	b.engine.Start(b.life, j)
 	b.log.Info(j.Method+" accepted", "instance_id", j.InstanceID, "binding_id", j.BindingID, "operation", j.Token)
 	return true, nil
 }

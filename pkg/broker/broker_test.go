@@ -54,6 +54,8 @@ func newBroker(t *testing.T, ctx context.Context, st *store.Store, rt runtime.Ru
 	if err != nil {
 		t.Fatal(err)
 	}
+	// Operations run until ctx ends, as under the daemon.
+	go b.Start(ctx)
 	if _, err := b.Bootstrap(ctx); err != nil {
 		t.Fatal(err)
 	}
@@ -145,7 +147,7 @@ func TestRecoverAttachesOrReruns(t *testing.T) {
 	}
 	// The first broker stops without recording anything.
 	stop1()
-	b1.Wait()
+	b1.engine.Wait()
 	j, err := st.GetJob(context.Background(), "i-1", resp.Operation)
 	if err != nil || j.Finished() {
 		t.Fatalf("job after stop: %+v, %v; want unfinished", j, err)
@@ -173,7 +175,7 @@ func TestRecoverAttachesOrReruns(t *testing.T) {
 		t.Errorf("credentials after recovery: %+v, %v", c, err)
 	}
 	stop2()
-	b2.Wait()
+	b2.engine.Wait()
 	st.Close()
 }
 
@@ -237,7 +239,7 @@ func TestReapKnowsOperationsInFlight(t *testing.T) {
 	close(release)
 	waitJob(t, b, "slow", osbapi.StateSucceeded)
 	cancel()
-	b.Wait()
+	b.engine.Wait()
 }
 
 // releaseHook is an inproc runtime that calls hook when an action's
@@ -302,7 +304,7 @@ func TestReleaseAfterOutcomeStored(t *testing.T) {
 		}
 	}
 	cancel()
-	b.Wait()
+	b.engine.Wait()
 }
 
 // A broker stopping once the outcome is stored still releases the sandbox:
@@ -333,5 +335,5 @@ func TestReleaseSurvivesStop(t *testing.T) {
 	case <-time.After(10 * time.Second):
 		t.Fatal("provision never released")
 	}
-	b.Wait()
+	b.engine.Wait()
 }

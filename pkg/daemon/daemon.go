@@ -62,6 +62,9 @@ type daemon struct {
 	auth   osb.Authenticator
 	bg     sync.WaitGroup // background loops that use the store
 	stopBG context.CancelFunc
+
+	stopOps context.CancelFunc
+	opsDone chan struct{}
 }
 
 // Run reads the config file and serves until ctx is cancelled.
@@ -165,6 +168,9 @@ func start(ctx context.Context, cfg *config.Config, log *slog.Logger, o Options)
 		return nil, err
 	}
 	d.broker = b
+	opsCtx, stopOps := context.WithCancel(context.Background())
+	d.stopOps, d.opsDone = stopOps, make(chan struct{})
+	go func() { b.Start(opsCtx); close(d.opsDone) }()
 	// Operations left in flight by a previous broker always resume: losing
 	// them would strand instances (asbd did this only with recovery: true).
 	n, err := b.Recover(ctx)
@@ -309,7 +315,7 @@ func (d *daemon) run(ctx context.Context) error {
 // in flight in etcd and resume after restart), then closes the store.
 func (d *daemon) close() {
 	done := make(chan struct{})
-	go func() { d.broker.Wait(); close(done) }()
+	go func() { d.stopOps(); <-d.opsDone; close(done) }()
 	select {
 	case <-done:
 	case <-time.After(10 * time.Second):

@@ -412,6 +412,23 @@ type Op struct {
 	err    error
 }
 
+// Key is the key an Op changes (the prefix, for a prefix delete).
+func (o Op) Key() string { return o.key }
+
+// Value is what an Op writes; nil deletes.
+func (o Op) Value() []byte { return o.value }
+
+// Condition is the ModRevision the key must have for the Commit to apply
+// (0: the key must not exist); ok is false for an unconditional Op.
+func (o Op) Condition() (rev int64, ok bool) { return o.rev, o.compare }
+
+// Prefix reports whether the Op deletes every key under Key.
+func (o Op) Prefix() bool { return o.prefix }
+
+// Err is why the Op could not be made (a value that does not encode);
+// Commit fails with it.
+func (o Op) Err() error { return o.err }
+
 // putIf writes v at key if its ModRevision is still rev (0: create).
 func putIf(key string, v any, rev int64) Op {
 	o := put(key, v)
