@@ -10,6 +10,9 @@ const DefaultPath = "/etc/ansible-service-broker/config.yaml"
 
 // Config is the whole file.
 type Config struct {
+	// at says where keys were written, for messages about them (Errorf).
+	at *decoder
+
 	Registry  []Registry
 	Dao       Dao
 	Log       Log
@@ -22,7 +25,7 @@ type Config struct {
 
 // Registry is one entry of the registry: list.
 type Registry struct {
-	Type        string // apiv2, dockerhub, quay, openshift, local_openshift, local
+	Type        string // the registry type, checked by pkg/registry
 	Name        string
 	URL         string
 	User        string
