@@ -20,7 +20,6 @@ func mustRead(t *testing.T, path string) []byte {
 	return b
 }
 
-
 func TestExampleConfigWithoutRHCC(t *testing.T) {
 	c, warnings, err := Parse(mustRead(t, "testdata/example-config-no-rhcc.yaml"), "example.yaml")
 	if err != nil {
