@@ -33,7 +33,7 @@ func (b *Broker) Bind(ctx context.Context, ri osbapi.RequestInfo, iid, bid strin
 	if b.o.LaunchAPBOnBind && !ri.AcceptsIncomplete {
 		return nil, osbapi.AsyncRequired()
 	}
-	if err := validateParams(bindSchema(ref.plan), req.Parameters); err != nil {
+	if err := validateParams(ref.schemas.bind, req.Parameters); err != nil {
 		return nil, err
 	}
 	for range maxRaces {

@@ -21,7 +21,6 @@ import (
 	"github.com/openstack-service-broker/openstack-service-broker/pkg/jobs"
 	"github.com/openstack-service-broker/openstack-service-broker/pkg/osb/osbapi"
 	"github.com/openstack-service-broker/openstack-service-broker/pkg/runtime"
-	"github.com/openstack-service-broker/openstack-service-broker/pkg/schema"
 	"github.com/openstack-service-broker/openstack-service-broker/pkg/store"
 )
 
@@ -209,14 +208,15 @@ func checkMaintenanceInfo(p *osbapi.Plan, mi *osbapi.MaintenanceInfo) error {
 	return nil
 }
 
-func validateParams(s *osbapi.InputParameters, params map[string]any) error {
-	if s == nil {
-		return nil
+// validateParams checks parameters against one of a plan's schemas: a 400
+// naming each parameter and the rule it broke.
+func validateParams(ps *paramSchema, params map[string]any) error {
+	s, err := ps.compiled()
+	if err != nil {
+		// The catalog's own schema is at fault, not the request.
+		return fmt.Errorf("the plan's parameter schema: %w", err)
 	}
-	if params == nil {
-		params = map[string]any{}
-	}
-	if err := schema.Validate(s.Parameters, params); err != nil {
+	if err := s.Validate(params); err != nil {
 		return osbapi.BadRequest("invalid parameters: %v", err)
 	}
 	return nil
@@ -241,27 +241,6 @@ func updateCandidate(s *osbapi.InputParameters, merged, requested map[string]any
 		}
 	}
 	return out
-}
-
-func createSchema(p *osbapi.Plan) *osbapi.InputParameters {
-	if p.Schemas == nil || p.Schemas.ServiceInstance == nil {
-		return nil
-	}
-	return p.Schemas.ServiceInstance.Create
-}
-
-func updateSchema(p *osbapi.Plan) *osbapi.InputParameters {
-	if p.Schemas == nil || p.Schemas.ServiceInstance == nil {
-		return nil
-	}
-	return p.Schemas.ServiceInstance.Update
-}
-
-func bindSchema(p *osbapi.Plan) *osbapi.InputParameters {
-	if p.Schemas == nil || p.Schemas.ServiceBinding == nil {
-		return nil
-	}
-	return p.Schemas.ServiceBinding.Create
 }
 
 // newJob is a queued operation on an instance (and binding, if bid is set).
@@ -304,7 +283,7 @@ func (b *Broker) Provision(ctx context.Context, ri osbapi.RequestInfo, id string
 	if !ri.AcceptsIncomplete {
 		return nil, osbapi.AsyncRequired()
 	}
-	if err := validateParams(createSchema(ref.plan), req.Parameters); err != nil {
+	if err := validateParams(ref.schemas.create, req.Parameters); err != nil {
 		return nil, err
 	}
 	for range maxRaces {
@@ -420,7 +399,7 @@ func (b *Broker) Update(ctx context.Context, ri osbapi.RequestInfo, id string, r
 			params = map[string]any{}
 		}
 		maps.Copy(params, req.Parameters)
-		if err := validateParams(updateSchema(newRef.plan), updateCandidate(updateSchema(newRef.plan), params, req.Parameters)); err != nil {
+		if err := validateParams(newRef.schemas.update, updateCandidate(newRef.schemas.update.input, params, req.Parameters)); err != nil {
 			return nil, err
 		}
 

@@ -7,9 +7,11 @@ import (
 	"fmt"
 	"log/slog"
 	"sort"
+	"sync"
 
 	"github.com/openstack-service-broker/openstack-service-broker/pkg/apb"
 	"github.com/openstack-service-broker/openstack-service-broker/pkg/osb/osbapi"
+	"github.com/openstack-service-broker/openstack-service-broker/pkg/schema"
 )
 
 // catalog is one immutable view of the services; the broker swaps the whole
@@ -31,6 +33,43 @@ type planRef struct {
 	offering *offering
 	plan     *osbapi.Plan
 	specPlan *apb.Plan
+	schemas  *planSchemas
+}
+
+// planSchemas are a plan's parameter schemas, compiled on first use: a
+// bootstrap of a thousand bundles should not compile three thousand.
+type planSchemas struct {
+	create, update, bind *paramSchema
+}
+
+func newPlanSchemas(p *osbapi.Plan) *planSchemas {
+	var create, update, bind *osbapi.InputParameters
+	if s := p.Schemas; s != nil {
+		if s.ServiceInstance != nil {
+			create, update = s.ServiceInstance.Create, s.ServiceInstance.Update
+		}
+		if s.ServiceBinding != nil {
+			bind = s.ServiceBinding.Create
+		}
+	}
+	return &planSchemas{create: &paramSchema{input: create}, update: &paramSchema{input: update}, bind: &paramSchema{input: bind}}
+}
+
+// paramSchema is one schema of a plan and its compiled form.
+type paramSchema struct {
+	input *osbapi.InputParameters // nil: the plan takes any parameters
+	once  sync.Once
+	s     *schema.Schema
+	err   error
+}
+
+func (p *paramSchema) compiled() (*schema.Schema, error) {
+	p.once.Do(func() {
+		if p.input != nil {
+			p.s, p.err = schema.Compile(p.input.Parameters)
+		}
+	})
+	return p.s, p.err
 }
 
 // buildCatalog converts specs to OSB services, leaving out (with a warning)
@@ -65,7 +104,7 @@ func buildCatalog(specs []*apb.Spec, opts apb.ConvertOptions, log *slog.Logger) 
 		c.byID[svc.ID] = o
 		for j := range svc.Plans {
 			p := &svc.Plans[j]
-			c.plans[p.ID] = planRef{offering: o, plan: p, specPlan: specPlan(sp, p.Name)}
+			c.plans[p.ID] = planRef{offering: o, plan: p, specPlan: specPlan(sp, p.Name), schemas: newPlanSchemas(p)}
 		}
 	}
 	body, err := json.Marshal(osbapi.Catalog{Services: c.services})

@@ -4,10 +4,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
+
 	"github.com/openstack-service-broker/openstack-service-broker/pkg/jobs"
 	"github.com/openstack-service-broker/openstack-service-broker/pkg/runtime"
 	"github.com/openstack-service-broker/openstack-service-broker/pkg/store"
-	"maps"
 )
 
 // jobHandler is the Broker seen by pkg/jobs: what a job runs and what its
