@@ -1,6 +1,3 @@
-// Package apb reads Ansible Playbook Bundle specs (apb.yml), validates them,
-// encodes and decodes the com.redhat.apb.spec image label, and converts specs
-// into OSB services and plans exactly as the Automation Broker did.
 package apb
 
 // SecretsDir is where bundles find what the broker mounts for them:

@@ -1,6 +1,3 @@
-// Package broker makes the OSB decisions for a catalog of APBs: catalog
-// lookups, parameter validation, idempotency and conflicts, and the
-// operation records that pkg/jobs runs through a runtime.
 package broker
 
 import (

@@ -1,6 +1,3 @@
-// Package config reads the Automation Broker's config file: the same YAML
-// sections and keys, so an existing config.yaml works unchanged, plus a few
-// keys of this broker's own (marked below).
 package config
 
 import "time"

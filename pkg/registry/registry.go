@@ -1,7 +1,3 @@
-// Package registry discovers bundles: one adapter per entry of the config's
-// registry: list (the Automation Broker's adapter types), white/black list
-// filtering, and a parallel bootstrap that reads each image's spec label
-// once per manifest digest.
 package registry
 
 import (
