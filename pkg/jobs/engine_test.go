@@ -84,24 +84,27 @@ func (m *memStore) GetJob(_ context.Context, resourceID, token string) (*store.J
 	return &j, nil
 }
 
-func (m *memStore) UnfinishedJobs(ctx context.Context) ([]*store.Job, error) {
+func (m *memStore) UnfinishedJobs(context.Context) ([]*store.Job, error) {
 	m.mu.Lock()
-	var keys []string
-	for k := range m.kv {
-		if strings.Contains(k, "/job/") {
-			keys = append(keys, k)
-		}
-	}
-	m.mu.Unlock()
+	defer m.mu.Unlock()
 	var out []*store.Job
-	for _, k := range keys {
-		parts := strings.Split(strings.TrimPrefix(k, "/state/"), "/job/")
-		j, err := m.GetJob(ctx, parts[0], parts[1])
-		if err == nil && !j.Finished() {
+	for k, v := range m.kv {
+		if j, ok := asJob(k, v.data); ok && !j.Finished() {
+			j.Revision = v.rev
 			out = append(out, j)
 		}
 	}
 	return out, nil
+}
+
+// asJob decodes a value stored at key when it is a job record: the store
+// files jobs under store.JobKey (the keys are pkg/store's to make).
+func asJob(key string, data []byte) (*store.Job, bool) {
+	var j store.Job
+	if json.Unmarshal(data, &j) != nil || j.Token == "" || key != store.JobKey(j.ResourceID(), j.Token) {
+		return nil, false
+	}
+	return &j, true
 }
 
 // touch rewrites a key unchanged, as another writer would: compares
@@ -126,8 +129,7 @@ func update(ops []store.Op) string {
 // finalJob returns the job state an op list writes, if it writes a job.
 func finalJob(ops []store.Op) string {
 	for _, o := range ops {
-		var j store.Job
-		if strings.Contains(o.Key(), "/job/") && json.Unmarshal(o.Value(), &j) == nil {
+		if j, ok := asJob(o.Key(), o.Value()); ok {
 			return j.State
 		}
 	}
@@ -367,7 +369,7 @@ func TestEngine(t *testing.T) {
 			if got.State != c.wantState || got.Description != c.wantDesc {
 				t.Errorf("job %q %q, want %q %q", got.State, got.Description, c.wantState, c.wantDesc)
 			}
-			_, stored := m.kv["/extracted_credentials/i-1"]
+			_, stored := m.kv[store.PutCredentials("i-1", nil).Key()]
 			if stored != c.wantStored {
 				t.Errorf("outcome ops stored = %v, want %v", stored, c.wantStored)
 			}
