@@ -312,6 +312,10 @@ func TestFailures(t *testing.T) {
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
+			// Parallel subtests may wait long for a slot: each gets its own
+			// time from when it starts, not the parent's.
+			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+			defer cancel()
 			instance, op := newID(t), newID(t)
 			_, err := e.runAndRelease(t, ctx, rt, runtime.Action{Name: tc.action, OperationID: op, Image: tc.image, Runtime: 2, Mounts: testMounts, FQName: fqname,
 				InstanceID: instance, Target: target, ExtraVars: extraVars(instance, target, tc.params)}, nil)
