@@ -24,7 +24,6 @@ import (
 	"github.com/google/go-containerregistry/pkg/name"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 
-	"github.com/openstack-service-broker/openstack-service-broker/pkg/config"
 	"github.com/openstack-service-broker/openstack-service-broker/pkg/registry"
 	"github.com/openstack-service-broker/openstack-service-broker/test/registry/regtest"
 )
@@ -124,7 +123,7 @@ func pushAll(ctx context.Context, host string, n, workers int) error {
 }
 
 func newSet(b *testing.B, host string) *registry.Set {
-	s, err := registry.New([]config.Registry{{
+	s, err := registry.New([]registry.Config{{
 		Type: "apiv2", Name: "bench", URL: "http://" + host, Tag: "latest", WhiteList: []string{"-apb$"},
 	}}, registry.Options{Logger: slog.New(slog.DiscardHandler)})
 	if err != nil {

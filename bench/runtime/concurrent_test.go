@@ -9,7 +9,7 @@ import (
 	"time"
 
 	"github.com/openstack-service-broker/openstack-service-broker/pkg/apb"
-	"github.com/openstack-service-broker/openstack-service-broker/pkg/osb"
+	"github.com/openstack-service-broker/openstack-service-broker/pkg/osb/osbapi"
 	"github.com/openstack-service-broker/openstack-service-broker/test/kube/kubetest"
 )
 
@@ -43,14 +43,14 @@ func BenchmarkConcurrentProvisions(b *testing.B) {
 	// "" means it never ended (lost).
 	wait := func(id, op string, gone bool) (string, string) {
 		for deadline := time.Now().Add(30 * time.Minute); time.Now().Before(deadline); time.Sleep(250 * time.Millisecond) {
-			lo, err := br.Client.LastOperation(ctx, id, &osb.LastOperationRequest{Operation: op})
-			if e, ok := osb.AsError(err); ok && e.Status == 410 && gone {
-				return osb.StateSucceeded, ""
+			lo, err := br.Client.LastOperation(ctx, id, &osbapi.LastOperationRequest{Operation: op})
+			if e, ok := osbapi.AsError(err); ok && e.Status == 410 && gone {
+				return osbapi.StateSucceeded, ""
 			}
 			if err != nil {
 				return "", err.Error()
 			}
-			if lo.State != osb.StateInProgress {
+			if lo.State != osbapi.StateInProgress {
 				return lo.State, lo.Description
 			}
 		}
@@ -70,13 +70,13 @@ func BenchmarkConcurrentProvisions(b *testing.B) {
 				var op string
 				var err error
 				if deprovision {
-					var r *osb.DeprovisionResponse
-					if r, err = br.Client.Deprovision(ctx, id, &osb.DeprovisionRequest{ServiceID: sid, PlanID: pid}, true); err == nil {
+					var r *osbapi.DeprovisionResponse
+					if r, err = br.Client.Deprovision(ctx, id, &osbapi.DeprovisionRequest{ServiceID: sid, PlanID: pid}, true); err == nil {
 						op = r.Operation
 					}
 				} else {
-					var r *osb.ProvisionResponse
-					if r, err = br.Client.Provision(ctx, id, &osb.ProvisionRequest{ServiceID: sid, PlanID: pid, OrganizationGUID: "o", SpaceGUID: "s", Context: octx}, true); err == nil {
+					var r *osbapi.ProvisionResponse
+					if r, err = br.Client.Provision(ctx, id, &osbapi.ProvisionRequest{ServiceID: sid, PlanID: pid, OrganizationGUID: "o", SpaceGUID: "s", Context: octx}, true); err == nil {
 						op = r.Operation
 					}
 				}
@@ -104,7 +104,7 @@ func BenchmarkConcurrentProvisions(b *testing.B) {
 	for i := 0; i < b.N; i++ {
 		one := ids("single", 1)
 		single, s1 := run(one, false)
-		if s1.count(osb.StateSucceeded) != 1 {
+		if s1.count(osbapi.StateSucceeded) != 1 {
 			b.Fatalf("the baseline provision did not succeed: %v", s1)
 		}
 		run(one, true)
@@ -115,9 +115,9 @@ func BenchmarkConcurrentProvisions(b *testing.B) {
 		b.ReportMetric(wall.Seconds(), "100-provisions-s")
 		b.ReportMetric(wall.Seconds()/single.Seconds(), "100-provisions/single")
 		b.ReportMetric(dwall.Seconds(), "100-deprovisions-s")
-		b.ReportMetric(float64(sp.count(osb.StateFailed)), "provisions-failed")
+		b.ReportMetric(float64(sp.count(osbapi.StateFailed)), "provisions-failed")
 		b.ReportMetric(float64(sp.count("")), "provisions-lost")
-		b.ReportMetric(float64(sd.count(osb.StateFailed)), "deprovisions-failed")
+		b.ReportMetric(float64(sd.count(osbapi.StateFailed)), "deprovisions-failed")
 		b.ReportMetric(float64(sd.count("")), "deprovisions-lost")
 		b.Logf("outcomes: provisions %v; deprovisions %v", sp, sd)
 	}
@@ -130,7 +130,7 @@ func (o outcomes) add(state, desc string) {
 	if o[state] == nil {
 		o[state] = map[string]int{}
 	}
-	if state == osb.StateSucceeded {
+	if state == osbapi.StateSucceeded {
 		desc = ""
 	}
 	o[state][desc]++

@@ -29,7 +29,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/openstack-service-broker/openstack-service-broker/pkg/apb"
-	"github.com/openstack-service-broker/openstack-service-broker/pkg/osb"
+	"github.com/openstack-service-broker/openstack-service-broker/pkg/osb/osbapi"
 	kuberuntime "github.com/openstack-service-broker/openstack-service-broker/pkg/runtime/kubernetes"
 	"github.com/openstack-service-broker/openstack-service-broker/test/kube/kubetest"
 )
@@ -79,7 +79,7 @@ func BenchmarkActionOverhead(b *testing.B) {
 
 	var toPod, toState, runtimeShare []time.Duration
 	// one runs a request and measures around its pod.
-	one := func(send func() (string, error), lastOp func(op string) (*osb.LastOperationResponse, error)) {
+	one := func(send func() (string, error), lastOp func(op string) (*osbapi.LastOperationResponse, error)) {
 		ch := make(chan kuberuntime.Phase, 8)
 		cur.mu.Lock()
 		cur.at, cur.ch = map[kuberuntime.Phase]time.Time{}, ch
@@ -97,18 +97,18 @@ func BenchmarkActionOverhead(b *testing.B) {
 		var stored time.Time
 		for deadline := time.Now().Add(time.Minute); time.Now().Before(deadline); time.Sleep(time.Millisecond) {
 			lo, err := lastOp(op)
-			if e, ok := osb.AsError(err); ok && e.Status == 410 {
+			if e, ok := osbapi.AsError(err); ok && e.Status == 410 {
 				stored = time.Now()
 				break
 			}
 			if err != nil {
 				b.Fatal(err)
 			}
-			if lo.State == osb.StateSucceeded {
+			if lo.State == osbapi.StateSucceeded {
 				stored = time.Now()
 				break
 			}
-			if lo.State == osb.StateFailed {
+			if lo.State == osbapi.StateFailed {
 				b.Fatalf("operation failed: %s", lo.Description)
 			}
 		}
@@ -129,22 +129,22 @@ func BenchmarkActionOverhead(b *testing.B) {
 		for r := 0; r < rounds; r++ {
 			id := newID(i*rounds + r)
 			one(func() (string, error) {
-				pr, err := br.Client.Provision(ctx, id, &osb.ProvisionRequest{ServiceID: sid, PlanID: pid, OrganizationGUID: "o", SpaceGUID: "s", Context: octx}, true)
+				pr, err := br.Client.Provision(ctx, id, &osbapi.ProvisionRequest{ServiceID: sid, PlanID: pid, OrganizationGUID: "o", SpaceGUID: "s", Context: octx}, true)
 				if err != nil {
 					return "", err
 				}
 				return pr.Operation, nil
-			}, func(op string) (*osb.LastOperationResponse, error) {
-				return br.Client.LastOperation(ctx, id, &osb.LastOperationRequest{Operation: op})
+			}, func(op string) (*osbapi.LastOperationResponse, error) {
+				return br.Client.LastOperation(ctx, id, &osbapi.LastOperationRequest{Operation: op})
 			})
 			one(func() (string, error) {
-				dr, err := br.Client.Deprovision(ctx, id, &osb.DeprovisionRequest{ServiceID: sid, PlanID: pid}, true)
+				dr, err := br.Client.Deprovision(ctx, id, &osbapi.DeprovisionRequest{ServiceID: sid, PlanID: pid}, true)
 				if err != nil {
 					return "", err
 				}
 				return dr.Operation, nil
-			}, func(op string) (*osb.LastOperationResponse, error) {
-				return br.Client.LastOperation(ctx, id, &osb.LastOperationRequest{Operation: op})
+			}, func(op string) (*osbapi.LastOperationResponse, error) {
+				return br.Client.LastOperation(ctx, id, &osbapi.LastOperationRequest{Operation: op})
 			})
 		}
 	}

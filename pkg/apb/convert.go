@@ -8,7 +8,7 @@ import (
 	"regexp"
 	"strings"
 
-	"github.com/openstack-service-broker/openstack-service-broker/pkg/osb"
+	"github.com/openstack-service-broker/openstack-service-broker/pkg/osb/osbapi"
 )
 
 // SchemaDraft04 is the $schema of every generated parameter schema.
@@ -18,16 +18,20 @@ const SchemaDraft04 = "http://json-schema.org/draft-04/schema"
 type ConvertOptions struct {
 	// LaunchAPBOnBind is broker.launch_apb_on_bind.
 	LaunchAPBOnBind bool
-	// HiddenParams are parameter names the broker fills from mapped
-	// secrets; they are left out of every schema so no one is prompted.
+	// HiddenParams are parameter names left out of every schema, so no
+	// one is prompted for them. The broker sets none: the Automation Broker
+	// hid the parameters it filled from mapped Secrets, and this broker
+	// mounts those Secrets as files instead (secrets: rules).
 	HiddenParams map[string]bool
 }
 
 // ToService converts a finished spec into its OSB service the way the
-// Automation Broker's SpecToService did. An unknown parameter type is an
-// error, and the caller leaves that spec out of the catalog.
-func ToService(s *Spec, o ConvertOptions) (osb.Service, error) {
-	svc := osb.Service{
+// Automation Broker's SpecToService did, plus the OSB fields it did not
+// know (maintenance_info from plan metadata). It is the one place specs
+// become services. An unknown parameter type is an error, and the caller
+// leaves that spec out of the catalog.
+func ToService(s *Spec, o ConvertOptions) (osbapi.Service, error) {
+	svc := osbapi.Service{
 		Name:                 s.FQName,
 		ID:                   s.ID,
 		Description:          s.Description,
@@ -38,7 +42,7 @@ func ToService(s *Spec, o ConvertOptions) (osb.Service, error) {
 		// are always stored here, so they can always be fetched.
 		BindingsRetrievable: true,
 		Metadata:            maps.Clone(s.Metadata),
-		Plans:               make([]osb.Plan, 0, len(s.Plans)),
+		Plans:               make([]osbapi.Plan, 0, len(s.Plans)),
 	}
 	var errs []error
 	for i := range s.Plans {
@@ -53,12 +57,12 @@ func ToService(s *Spec, o ConvertOptions) (osb.Service, error) {
 		svc.Plans = append(svc.Plans, p)
 	}
 	if err := errors.Join(errs...); err != nil {
-		return osb.Service{}, fmt.Errorf("service %q: %w", s.FQName, err)
+		return osbapi.Service{}, fmt.Errorf("service %q: %w", s.FQName, err)
 	}
 	return svc, nil
 }
 
-func toPlan(p *Plan, o ConvertOptions) (osb.Plan, error) {
+func toPlan(p *Plan, o ConvertOptions) (osbapi.Plan, error) {
 	params := visible(p.Parameters, o.HiddenParams)
 	bindParams := visible(p.BindParameters, o.HiddenParams)
 	updParams := make([]Parameter, 0, len(params))
@@ -70,12 +74,12 @@ func toPlan(p *Plan, o ConvertOptions) (osb.Plan, error) {
 	create, errC := parametersSchema(params)
 	bind, errB := parametersSchema(bindParams)
 	if err := errors.Join(errC, errB); err != nil {
-		return osb.Plan{}, err
+		return osbapi.Plan{}, err
 	}
 	// Update parameters are a subset of the create ones, which converted.
 	update, err := parametersSchema(updParams)
 	if err != nil {
-		return osb.Plan{}, err
+		return osbapi.Plan{}, err
 	}
 	md := make(map[string]any, len(p.Metadata)+1)
 	maps.Copy(md, p.Metadata)
@@ -88,19 +92,19 @@ func toPlan(p *Plan, o ConvertOptions) (osb.Plan, error) {
 			"create": map[string]any{"openshift_form_definition": formDefinition(bindParams)},
 		},
 	}
-	out := osb.Plan{
+	out := osbapi.Plan{
 		ID:          p.ID,
 		Name:        p.Name,
 		Description: p.Description,
 		Metadata:    md,
 		UpdatesTo:   append([]string(nil), p.UpdatesTo...),
-		Schemas: &osb.Schemas{
-			ServiceInstance: &osb.ServiceInstanceSchema{
-				Create: &osb.InputParameters{Parameters: create},
-				Update: &osb.InputParameters{Parameters: update},
+		Schemas: &osbapi.Schemas{
+			ServiceInstance: &osbapi.ServiceInstanceSchema{
+				Create: &osbapi.InputParameters{Parameters: create},
+				Update: &osbapi.InputParameters{Parameters: update},
 			},
-			ServiceBinding: &osb.ServiceBindingSchema{
-				Create: &osb.InputParameters{Parameters: bind},
+			ServiceBinding: &osbapi.ServiceBindingSchema{
+				Create: &osbapi.InputParameters{Parameters: bind},
 			},
 		},
 	}
@@ -115,7 +119,24 @@ func toPlan(p *Plan, o ConvertOptions) (osb.Plan, error) {
 	if len(out.UpdatesTo) == 0 {
 		out.UpdatesTo = nil
 	}
+	out.MaintenanceInfo = maintenanceInfo(p.Metadata)
 	return out, nil
+}
+
+// maintenanceInfo lifts a plan's metadata.maintenance_info (an apb.yml
+// plan may declare {version, description}) into the OSB field, so bundle
+// authors can drive MaintenanceInfoConflict and upgrades.
+func maintenanceInfo(md map[string]any) *osbapi.MaintenanceInfo {
+	mi, ok := md["maintenance_info"].(map[string]any)
+	if !ok {
+		return nil
+	}
+	v, _ := mi["version"].(string)
+	if v == "" {
+		return nil
+	}
+	d, _ := mi["description"].(string)
+	return &osbapi.MaintenanceInfo{Version: v, Description: d}
 }
 
 func ptr[T any](v T) *T { return &v }

@@ -7,7 +7,7 @@ import (
 	"testing"
 
 	"github.com/openstack-service-broker/openstack-service-broker/pkg/apb"
-	"github.com/openstack-service-broker/openstack-service-broker/pkg/osb"
+	"github.com/openstack-service-broker/openstack-service-broker/pkg/osb/osbapi"
 	"github.com/openstack-service-broker/openstack-service-broker/pkg/schema"
 	"github.com/openstack-service-broker/openstack-service-broker/test/bundlegen"
 )
@@ -229,7 +229,7 @@ func TestCatalogOfGeneratedBundles(t *testing.T) {
 	}
 }
 
-func planIDs(svc osb.Service) []string {
+func planIDs(svc osbapi.Service) []string {
 	out := make([]string, len(svc.Plans))
 	for i, p := range svc.Plans {
 		out[i] = p.ID
@@ -271,6 +271,28 @@ func BenchmarkConvert1000(b *testing.B) {
 			if _, err := apb.ToService(s, apb.ConvertOptions{}); err != nil {
 				b.Fatal(err)
 			}
+		}
+	}
+}
+
+// A plan's metadata.maintenance_info becomes the OSB field, in the one
+// conversion the catalog uses.
+func TestToServiceMaintenanceInfo(t *testing.T) {
+	s := &apb.Spec{FQName: "r-x", ID: "x", Plans: []apb.Plan{
+		{ID: "p1", Name: "versioned", Metadata: map[string]any{"maintenance_info": map[string]any{"version": "1.2.0", "description": "patch"}}},
+		{ID: "p2", Name: "no version", Metadata: map[string]any{"maintenance_info": map[string]any{"description": "d"}}},
+		{ID: "p3", Name: "plain"},
+	}}
+	svc, err := apb.ToService(s, apb.ConvertOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if mi := svc.Plans[0].MaintenanceInfo; mi == nil || mi.Version != "1.2.0" || mi.Description != "patch" {
+		t.Errorf("versioned plan: maintenance_info = %+v", mi)
+	}
+	for _, p := range svc.Plans[1:] {
+		if p.MaintenanceInfo != nil {
+			t.Errorf("plan %q: maintenance_info = %+v, want none", p.Name, p.MaintenanceInfo)
 		}
 	}
 }

@@ -1,7 +1,8 @@
-// Package apb reads Ansible Playbook Bundle specs (apb.yml), validates them,
-// encodes and decodes the com.redhat.apb.spec image label, and converts specs
-// into OSB services and plans exactly as the Automation Broker did.
 package apb
+
+// SecretsDir is where bundles find what the broker mounts for them:
+// <SecretsDir>/apb-<name> (bundle-lib's layout, which apb-base reads).
+const SecretsDir = "/etc/apb-secrets"
 
 // Image labels of a bundle image.
 const (

@@ -5,20 +5,20 @@ import (
 	"errors"
 	"maps"
 
-	"github.com/openstack-service-broker/openstack-service-broker/pkg/osb"
+	"github.com/openstack-service-broker/openstack-service-broker/pkg/osb/osbapi"
 	"github.com/openstack-service-broker/openstack-service-broker/pkg/runtime"
 	"github.com/openstack-service-broker/openstack-service-broker/pkg/store"
 )
 
-func appGUID(req *osb.BindRequest) string {
+func appGUID(req *osbapi.BindRequest) string {
 	if req.BindResource != nil && req.BindResource.AppGUID != "" {
 		return req.BindResource.AppGUID
 	}
 	return req.AppGUID
 }
 
-// Bind implements osb.Broker.
-func (b *Broker) Bind(ctx context.Context, ri osb.RequestInfo, iid, bid string, req *osb.BindRequest) (*osb.BindResponse, error) {
+// Bind implements osbapi.Broker.
+func (b *Broker) Bind(ctx context.Context, ri osbapi.RequestInfo, iid, bid string, req *osbapi.BindRequest) (*osbapi.BindResponse, error) {
 	ref, err := b.cat().lookupPlan(req.ServiceID, req.PlanID)
 	if err != nil {
 		return nil, err
@@ -28,24 +28,24 @@ func (b *Broker) Bind(ctx context.Context, ri osb.RequestInfo, iid, bid string, 
 		bindable = *ref.plan.Bindable
 	}
 	if !bindable {
-		return nil, osb.BadRequest("plan_id %q: service %q is not bindable", req.PlanID, ref.offering.service.Name)
+		return nil, osbapi.BadRequest("plan_id %q: service %q is not bindable", req.PlanID, ref.offering.service.Name)
 	}
 	if b.o.LaunchAPBOnBind && !ri.AcceptsIncomplete {
-		return nil, osb.AsyncRequired()
+		return nil, osbapi.AsyncRequired()
 	}
-	if err := validateParams(bindSchema(ref.plan), req.Parameters); err != nil {
+	if err := validateParams(ref.schemas.bind, req.Parameters); err != nil {
 		return nil, err
 	}
 	for range maxRaces {
 		in, err := b.st.GetInstance(ctx, iid)
 		if errors.Is(err, store.ErrNotFound) {
-			return nil, osb.NotFound("instance %q does not exist", iid)
+			return nil, osbapi.NotFound("instance %q does not exist", iid)
 		}
 		if err != nil {
 			return nil, storeErr(err, "reading instance")
 		}
 		if in.ServiceID != req.ServiceID {
-			return nil, osb.BadRequest("service_id %q does not match the instance's %q", req.ServiceID, in.ServiceID)
+			return nil, osbapi.BadRequest("service_id %q does not match the instance's %q", req.ServiceID, in.ServiceID)
 		}
 		cur, err := b.st.GetBinding(ctx, bid)
 		switch {
@@ -56,9 +56,9 @@ func (b *Broker) Bind(ctx context.Context, ri osb.RequestInfo, iid, bid string, 
 		}
 		switch {
 		case in.Operation != "", in.Status == store.StatusProvisioning, in.Status == store.StatusDeprovisioning:
-			return nil, osb.ConcurrencyError("instance %q has an operation in progress", iid)
+			return nil, osbapi.ConcurrencyError("instance %q has an operation in progress", iid)
 		case in.Status == store.StatusFailed:
-			return nil, osb.Unprocessable("instance %q is in a failed state", iid)
+			return nil, osbapi.Unprocessable("instance %q is in a failed state", iid)
 		}
 		bi := &store.BindInstance{
 			ID: bid, InstanceID: iid, Parameters: req.Parameters, ServiceID: req.ServiceID,
@@ -76,7 +76,7 @@ func (b *Broker) Bind(ctx context.Context, ri osb.RequestInfo, iid, bid string, 
 			// credentials the provision stored, without running anything.
 			creds, err := b.st.GetCredentials(ctx, iid)
 			if errors.Is(err, store.ErrNotFound) {
-				return nil, osb.BadRequest("no credentials available: the bundle's provision stored none (set broker.launch_apb_on_bind to run its bind playbook)")
+				return nil, osbapi.BadRequest("no credentials available: the bundle's provision stored none (set broker.launch_apb_on_bind to run its bind playbook)")
 			}
 			if err != nil {
 				return nil, storeErr(err, "reading credentials")
@@ -89,65 +89,65 @@ func (b *Broker) Bind(ctx context.Context, ri osb.RequestInfo, iid, bid string, 
 			if err != nil {
 				return nil, storeErr(err, "storing binding")
 			}
-			return &osb.BindResponse{Credentials: creds.Credentials}, nil
+			return &osbapi.BindResponse{Credentials: creds.Credentials}, nil
 		}
 
 		j := newJob(runtime.ActionBind, iid, bid, req.PlanID, req.Parameters, ri)
 		bi.Status, bi.Operation = store.StatusBinding, j.Token
-		bi.CreateJobKey = "/state/" + bid + "/job/" + j.Token
+		bi.CreateJobKey = store.JobKey(bid, j.Token)
 		if ok, err := b.startJob(ctx, j, store.PutBinding(bi), store.PutInstance(&nextIn)); err != nil {
 			return nil, err
 		} else if !ok {
 			continue
 		}
-		return &osb.BindResponse{Async: true, Operation: j.Token}, nil
+		return &osbapi.BindResponse{Async: true, Operation: j.Token}, nil
 	}
-	return nil, osb.ConcurrencyError("instance %q is being changed concurrently; retry", iid)
+	return nil, osbapi.ConcurrencyError("instance %q is being changed concurrently; retry", iid)
 }
 
-func (b *Broker) bindExisting(ctx context.Context, iid string, cur *store.BindInstance, req *osb.BindRequest) (*osb.BindResponse, error) {
+func (b *Broker) bindExisting(ctx context.Context, iid string, cur *store.BindInstance, req *osbapi.BindRequest) (*osbapi.BindResponse, error) {
 	same := cur.InstanceID == iid && cur.ServiceID == req.ServiceID && cur.PlanID == req.PlanID &&
 		sameParams(cur.UserParameters, req.Parameters) && cur.AppGUID == appGUID(req)
 	if !same {
-		return nil, osb.Conflict("binding %q already exists with different attributes", cur.ID)
+		return nil, osbapi.Conflict("binding %q already exists with different attributes", cur.ID)
 	}
 	switch cur.Status {
 	case store.StatusBinding:
-		return &osb.BindResponse{Async: true, Operation: cur.Operation}, nil
+		return &osbapi.BindResponse{Async: true, Operation: cur.Operation}, nil
 	case store.StatusUnbinding:
-		return nil, osb.ConcurrencyError("binding %q is being deleted", cur.ID)
+		return nil, osbapi.ConcurrencyError("binding %q is being deleted", cur.ID)
 	case store.StatusFailed:
-		return nil, osb.Conflict("binding %q exists but its bind failed; unbind it first", cur.ID)
+		return nil, osbapi.Conflict("binding %q exists but its bind failed; unbind it first", cur.ID)
 	}
 	creds, err := b.st.GetCredentials(ctx, cur.ID)
 	if err != nil && !errors.Is(err, store.ErrNotFound) {
 		return nil, storeErr(err, "reading credentials")
 	}
-	resp := &osb.BindResponse{Exists: true}
+	resp := &osbapi.BindResponse{Exists: true}
 	if creds != nil {
 		resp.Credentials = creds.Credentials
 	}
 	return resp, nil
 }
 
-// Unbind implements osb.Broker.
-func (b *Broker) Unbind(ctx context.Context, ri osb.RequestInfo, iid, bid string, req *osb.UnbindRequest) (*osb.UnbindResponse, error) {
+// Unbind implements osbapi.Broker.
+func (b *Broker) Unbind(ctx context.Context, ri osbapi.RequestInfo, iid, bid string, req *osbapi.UnbindRequest) (*osbapi.UnbindResponse, error) {
 	for range maxRaces {
 		cur, err := b.st.GetBinding(ctx, bid)
 		if errors.Is(err, store.ErrNotFound) || (err == nil && cur.InstanceID != iid) {
-			return nil, osb.Gone("binding %q of instance %q does not exist", bid, iid)
+			return nil, osbapi.Gone("binding %q of instance %q does not exist", bid, iid)
 		}
 		if err != nil {
 			return nil, storeErr(err, "reading binding")
 		}
 		if b.o.LaunchAPBOnBind && !ri.AcceptsIncomplete {
-			return nil, osb.AsyncRequired()
+			return nil, osbapi.AsyncRequired()
 		}
 		if cur.Operation != "" {
 			if cur.Status == store.StatusUnbinding {
-				return &osb.UnbindResponse{Async: true, Operation: cur.Operation}, nil
+				return &osbapi.UnbindResponse{Async: true, Operation: cur.Operation}, nil
 			}
-			return nil, osb.ConcurrencyError("binding %q has an operation in progress", bid)
+			return nil, osbapi.ConcurrencyError("binding %q has an operation in progress", bid)
 		}
 		in, err := b.st.GetInstance(ctx, iid)
 		if err != nil && !errors.Is(err, store.ErrNotFound) {
@@ -166,7 +166,7 @@ func (b *Broker) Unbind(ctx context.Context, ri osb.RequestInfo, iid, bid string
 			} else if err != nil {
 				return nil, storeErr(err, "deleting binding")
 			}
-			return &osb.UnbindResponse{}, nil
+			return &osbapi.UnbindResponse{}, nil
 		}
 		j := newJob(runtime.ActionUnbind, iid, bid, cur.PlanID, cur.UserParameters, ri)
 		next := *cur
@@ -176,24 +176,24 @@ func (b *Broker) Unbind(ctx context.Context, ri osb.RequestInfo, iid, bid string
 		} else if !ok {
 			continue
 		}
-		return &osb.UnbindResponse{Async: true, Operation: j.Token}, nil
+		return &osbapi.UnbindResponse{Async: true, Operation: j.Token}, nil
 	}
-	return nil, osb.ConcurrencyError("binding %q is being changed concurrently; retry", bid)
+	return nil, osbapi.ConcurrencyError("binding %q is being changed concurrently; retry", bid)
 }
 
-// GetBinding implements osb.Broker.
-func (b *Broker) GetBinding(ctx context.Context, ri osb.RequestInfo, iid, bid string, req *osb.FetchRequest) (*osb.GetBindingResponse, error) {
+// GetBinding implements osbapi.Broker.
+func (b *Broker) GetBinding(ctx context.Context, ri osbapi.RequestInfo, iid, bid string, req *osbapi.FetchRequest) (*osbapi.GetBindingResponse, error) {
 	cur, err := b.st.GetBinding(ctx, bid)
 	if errors.Is(err, store.ErrNotFound) || (err == nil && cur.InstanceID != iid) {
-		return nil, osb.NotFound("binding %q of instance %q does not exist", bid, iid)
+		return nil, osbapi.NotFound("binding %q of instance %q does not exist", bid, iid)
 	}
 	if err != nil {
 		return nil, storeErr(err, "reading binding")
 	}
 	if cur.Status == store.StatusBinding || cur.Status == store.StatusFailed {
-		return nil, osb.NotFound("binding %q is not bound", bid)
+		return nil, osbapi.NotFound("binding %q is not bound", bid)
 	}
-	resp := &osb.GetBindingResponse{Parameters: cur.UserParameters}
+	resp := &osbapi.GetBindingResponse{Parameters: cur.UserParameters}
 	creds, err := b.st.GetCredentials(ctx, bid)
 	switch {
 	case err == nil:
@@ -204,8 +204,8 @@ func (b *Broker) GetBinding(ctx context.Context, ri osb.RequestInfo, iid, bid st
 	return resp, nil
 }
 
-// BindingLastOperation implements osb.Broker.
-func (b *Broker) BindingLastOperation(ctx context.Context, ri osb.RequestInfo, iid, bid string, req *osb.LastOperationRequest) (*osb.LastOperationResponse, error) {
+// BindingLastOperation implements osbapi.Broker.
+func (b *Broker) BindingLastOperation(ctx context.Context, ri osbapi.RequestInfo, iid, bid string, req *osbapi.LastOperationRequest) (*osbapi.LastOperationResponse, error) {
 	cur, berr := b.st.GetBinding(ctx, bid)
 	if berr != nil && !errors.Is(berr, store.ErrNotFound) {
 		return nil, storeErr(berr, "reading binding")
@@ -218,13 +218,13 @@ func (b *Broker) BindingLastOperation(ctx context.Context, ri osb.RequestInfo, i
 		j = nil
 	}
 	if j != nil && j.Method == runtime.ActionUnbind && j.State == store.JobSucceeded {
-		return nil, osb.Gone("binding %q was deleted", bid)
+		return nil, osbapi.Gone("binding %q was deleted", bid)
 	}
 	if berr != nil || cur.InstanceID != iid {
-		return nil, osb.NotFound("binding %q of instance %q does not exist", bid, iid)
+		return nil, osbapi.NotFound("binding %q of instance %q does not exist", bid, iid)
 	}
 	if j == nil {
-		return nil, osb.NotFound("binding %q has no operation", bid)
+		return nil, osbapi.NotFound("binding %q has no operation", bid)
 	}
 	return b.lastOp(j), nil
 }

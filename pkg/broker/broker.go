@@ -1,6 +1,3 @@
-// Package broker makes the OSB decisions for a catalog of APBs: catalog
-// lookups, parameter validation, idempotency and conflicts, and the
-// operation records that pkg/jobs runs through a runtime.
 package broker
 
 import (
@@ -11,8 +8,6 @@ import (
 	"log/slog"
 	"maps"
 	"reflect"
-	"regexp"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -21,49 +16,13 @@ import (
 
 	"github.com/openstack-service-broker/openstack-service-broker/pkg/apb"
 	"github.com/openstack-service-broker/openstack-service-broker/pkg/jobs"
-	"github.com/openstack-service-broker/openstack-service-broker/pkg/osb"
+	"github.com/openstack-service-broker/openstack-service-broker/pkg/osb/osbapi"
 	"github.com/openstack-service-broker/openstack-service-broker/pkg/runtime"
-	"github.com/openstack-service-broker/openstack-service-broker/pkg/schema"
 	"github.com/openstack-service-broker/openstack-service-broker/pkg/store"
 )
 
 // Discover returns the bundles the registries offer now.
 type Discover func(ctx context.Context) ([]*apb.Spec, error)
-
-// SecretRule maps a Secret to the bundle (catalog name) it is mounted into.
-type SecretRule struct {
-	APBName string
-	Secret  string
-}
-
-// CloudsRule says which bundles get the OpenStack credentials.
-type CloudsRule struct {
-	// Secret (in the broker namespace) holds clouds.yaml, optionally
-	// secure.yaml; empty means no bundle gets OpenStack credentials.
-	Secret string
-	// Cloud is OS_CLOUD (empty: the only cloud in clouds.yaml).
-	Cloud string
-	// Bundles selects bundles by catalog name; nil means the bundles
-	// tagged "openstack" in their apb.yml, so that credentials for the
-	// whole project never reach a bundle that did not ask for a cloud.
-	Bundles *regexp.Regexp
-}
-
-// wants reports whether a bundle gets the clouds.yaml Secret.
-func (c CloudsRule) wants(sp *apb.Spec) bool {
-	if c.Secret == "" {
-		return false
-	}
-	if c.Bundles != nil {
-		return c.Bundles.MatchString(sp.FQName)
-	}
-	for _, t := range sp.Tags {
-		if strings.EqualFold(t, "openstack") {
-			return true
-		}
-	}
-	return false
-}
 
 // Options configure a Broker.
 type Options struct {
@@ -88,7 +47,7 @@ type Options struct {
 	Registerer prometheus.Registerer
 }
 
-// Broker implements osb.Broker.
+// Broker implements osbapi.Broker.
 type Broker struct {
 	o       Options
 	st      *store.Store
@@ -102,16 +61,13 @@ type Broker struct {
 	specs   map[string]*apb.Spec
 
 	catalogSize prometheus.Gauge
-	// life is the broker's lifetime: operations run under it, so that
-	// cancelling it stops them without recording failures.
-	life context.Context
 }
 
-var _ osb.Broker = (*Broker)(nil)
+var _ osbapi.Broker = (*Broker)(nil)
 
-// New makes a broker and loads the stored specs into the catalog. ctx is
-// the broker's lifetime: operations run until it is cancelled. Call
-// Recover to resume operations left in flight, then Bootstrap if wanted.
+// New makes a broker and loads the stored specs into the catalog.
+// Operations run from then on, until Start's context ends; call Recover to
+// resume those left in flight, and Bootstrap if wanted.
 func New(ctx context.Context, o Options) (*Broker, error) {
 	if o.Logger == nil {
 		o.Logger = slog.New(slog.DiscardHandler)
@@ -122,7 +78,7 @@ func New(ctx context.Context, o Options) (*Broker, error) {
 	if o.RetryAfter <= 0 {
 		o.RetryAfter = 2 * time.Second
 	}
-	b := &Broker{o: o, st: o.Store, log: o.Logger, stored: map[string][]byte{}, specs: map[string]*apb.Spec{}, life: ctx}
+	b := &Broker{o: o, st: o.Store, log: o.Logger, stored: map[string][]byte{}, specs: map[string]*apb.Spec{}}
 	b.catalogSize = prometheus.NewGauge(prometheus.GaugeOpts{
 		Name: "osb_catalog_services", Help: "Services in the served catalog.",
 	})
@@ -138,6 +94,11 @@ func New(ctx context.Context, o Options) (*Broker, error) {
 	}
 	return b, nil
 }
+
+// Start runs until ctx ends, then stops the operations running here and
+// waits for them: they stay in flight in the store, and the next broker
+// resumes them. It makes the Broker a runnable of the daemon.
+func (b *Broker) Start(ctx context.Context) error { return b.engine.Start(ctx) }
 
 // Recover resumes every operation a previous broker left unfinished.
 func (b *Broker) Recover(ctx context.Context) (int, error) { return b.engine.Recover(ctx) }
@@ -178,25 +139,22 @@ func (b *Broker) Reap(ctx context.Context) (int, error) {
 	return n, err
 }
 
-// Wait blocks until running operations return (after ctx cancellation).
-func (b *Broker) Wait() { b.engine.Wait() }
-
 func (b *Broker) cat() *catalog { return b.catalog.Load() }
 
-// Catalog implements osb.Broker.
-func (b *Broker) Catalog(ctx context.Context, ri osb.RequestInfo) (*osb.Catalog, error) {
-	return &osb.Catalog{Services: b.cat().services}, nil
+// Catalog implements osbapi.Broker.
+func (b *Broker) Catalog(ctx context.Context, ri osbapi.RequestInfo) (*osbapi.Catalog, error) {
+	return &osbapi.Catalog{Services: b.cat().services}, nil
 }
 
 // CatalogJSON returns the encoded catalog, built once per bootstrap, so
 // serving it costs no encoding.
-func (b *Broker) CatalogJSON(ctx context.Context, ri osb.RequestInfo) ([]byte, error) {
+func (b *Broker) CatalogJSON(ctx context.Context, ri osbapi.RequestInfo) ([]byte, error) {
 	return b.cat().json, nil
 }
 
 // CatalogGzip returns the encoded catalog gzip-compressed, also built once
 // per bootstrap: 1,000 bundles make a catalog of several megabytes.
-func (b *Broker) CatalogGzip(ctx context.Context, ri osb.RequestInfo) ([]byte, error) {
+func (b *Broker) CatalogGzip(ctx context.Context, ri osbapi.RequestInfo) ([]byte, error) {
 	return b.cat().gzip, nil
 }
 
@@ -215,9 +173,9 @@ func newToken() string {
 func storeErr(err error, what string) error {
 	switch {
 	case errors.Is(err, store.ErrUnavailable):
-		return osb.Unavailable("the broker's state store is unavailable; retry later")
+		return osbapi.Unavailable("the broker's state store is unavailable; retry later")
 	case errors.Is(err, store.ErrConflict):
-		return osb.ConcurrencyError("%s changed concurrently; retry", what)
+		return osbapi.ConcurrencyError("%s changed concurrently; retry", what)
 	}
 	return fmt.Errorf("%s: %w", what, err)
 }
@@ -234,28 +192,29 @@ func namespaceOf(ctx map[string]any) string {
 	return ns
 }
 
-func checkMaintenanceInfo(p *osb.Plan, mi *osb.MaintenanceInfo) error {
+func checkMaintenanceInfo(p *osbapi.Plan, mi *osbapi.MaintenanceInfo) error {
 	if mi == nil {
 		return nil
 	}
 	if p.MaintenanceInfo == nil {
-		return osb.MaintenanceInfoConflict("maintenance_info.version %q given but plan %q has no maintenance_info", mi.Version, p.Name)
+		return osbapi.MaintenanceInfoConflict("maintenance_info.version %q given but plan %q has no maintenance_info", mi.Version, p.Name)
 	}
 	if mi.Version != p.MaintenanceInfo.Version {
-		return osb.MaintenanceInfoConflict("maintenance_info.version %q does not match the plan's %q", mi.Version, p.MaintenanceInfo.Version)
+		return osbapi.MaintenanceInfoConflict("maintenance_info.version %q does not match the plan's %q", mi.Version, p.MaintenanceInfo.Version)
 	}
 	return nil
 }
 
-func validateParams(s *osb.InputParameters, params map[string]any) error {
-	if s == nil {
-		return nil
+// validateParams checks parameters against one of a plan's schemas: a 400
+// naming each parameter and the rule it broke.
+func validateParams(ps *paramSchema, params map[string]any) error {
+	s, err := ps.compiled()
+	if err != nil {
+		// The catalog's own schema is at fault, not the request.
+		return fmt.Errorf("the plan's parameter schema: %w", err)
 	}
-	if params == nil {
-		params = map[string]any{}
-	}
-	if err := schema.Validate(s.Parameters, params); err != nil {
-		return osb.BadRequest("invalid parameters: %v", err)
+	if err := s.Validate(params); err != nil {
+		return osbapi.BadRequest("invalid parameters: %v", err)
 	}
 	return nil
 }
@@ -264,7 +223,7 @@ func validateParams(s *osb.InputParameters, params map[string]any) error {
 // parameters as they will be after the update (so required ones are
 // enforced without resending them) plus every parameter the request names
 // (so a non-updatable one is refused).
-func updateCandidate(s *osb.InputParameters, merged, requested map[string]any) map[string]any {
+func updateCandidate(s *osbapi.InputParameters, merged, requested map[string]any) map[string]any {
 	out := maps.Clone(requested)
 	if out == nil {
 		out = map[string]any{}
@@ -281,29 +240,8 @@ func updateCandidate(s *osb.InputParameters, merged, requested map[string]any) m
 	return out
 }
 
-func createSchema(p *osb.Plan) *osb.InputParameters {
-	if p.Schemas == nil || p.Schemas.ServiceInstance == nil {
-		return nil
-	}
-	return p.Schemas.ServiceInstance.Create
-}
-
-func updateSchema(p *osb.Plan) *osb.InputParameters {
-	if p.Schemas == nil || p.Schemas.ServiceInstance == nil {
-		return nil
-	}
-	return p.Schemas.ServiceInstance.Update
-}
-
-func bindSchema(p *osb.Plan) *osb.InputParameters {
-	if p.Schemas == nil || p.Schemas.ServiceBinding == nil {
-		return nil
-	}
-	return p.Schemas.ServiceBinding.Create
-}
-
 // newJob is a queued operation on an instance (and binding, if bid is set).
-func newJob(method, iid, bid, planID string, params map[string]any, ri osb.RequestInfo) *store.Job {
+func newJob(method, iid, bid, planID string, params map[string]any, ri osbapi.RequestInfo) *store.Job {
 	now := time.Now().UTC()
 	return &store.Job{
 		Token: newToken(), State: store.JobInProgress, Method: method,
@@ -312,18 +250,17 @@ func newJob(method, iid, bid, planID string, params map[string]any, ri osb.Reque
 	}
 }
 
-// startJob stores j with ops in one transaction and starts it. It returns
-// false, without error, when a compare lost a race: the caller decides again.
+// startJob has the engine store j with ops in one transaction and run it.
+// It returns false, without error, when a compare lost a race: the caller
+// decides again.
 func (b *Broker) startJob(ctx context.Context, j *store.Job, ops ...store.Op) (bool, error) {
-	rev, err := b.st.Commit(ctx, append(ops, store.PutJob(j))...)
+	err := b.engine.Submit(ctx, j, ops...)
 	if errors.Is(err, store.ErrConflict) {
 		return false, nil
 	}
 	if err != nil {
 		return false, storeErr(err, "storing the "+j.Method+" operation")
 	}
-	j.Revision = rev
-	b.engine.Start(b.life, j)
 	b.log.Info(j.Method+" accepted", "instance_id", j.InstanceID, "binding_id", j.BindingID, "operation", j.Token)
 	return true, nil
 }
@@ -331,8 +268,8 @@ func (b *Broker) startJob(ctx context.Context, j *store.Job, ops ...store.Op) (b
 // maxRaces bounds re-evaluation after a lost compare-and-swap.
 const maxRaces = 5
 
-// Provision implements osb.Broker.
-func (b *Broker) Provision(ctx context.Context, ri osb.RequestInfo, id string, req *osb.ProvisionRequest) (*osb.ProvisionResponse, error) {
+// Provision implements osbapi.Broker.
+func (b *Broker) Provision(ctx context.Context, ri osbapi.RequestInfo, id string, req *osbapi.ProvisionRequest) (*osbapi.ProvisionResponse, error) {
 	ref, err := b.cat().lookupPlan(req.ServiceID, req.PlanID)
 	if err != nil {
 		return nil, err
@@ -341,9 +278,9 @@ func (b *Broker) Provision(ctx context.Context, ri osb.RequestInfo, id string, r
 		return nil, err
 	}
 	if !ri.AcceptsIncomplete {
-		return nil, osb.AsyncRequired()
+		return nil, osbapi.AsyncRequired()
 	}
-	if err := validateParams(createSchema(ref.plan), req.Parameters); err != nil {
+	if err := validateParams(ref.schemas.create, req.Parameters); err != nil {
 		return nil, err
 	}
 	for range maxRaces {
@@ -371,30 +308,30 @@ func (b *Broker) Provision(ctx context.Context, ri osb.RequestInfo, id string, r
 		} else if !ok {
 			continue // someone created it meanwhile: decide again
 		}
-		return &osb.ProvisionResponse{Async: true, Operation: token, DashboardURL: b.dashboardURL(in)}, nil
+		return &osbapi.ProvisionResponse{Async: true, Operation: token, DashboardURL: b.dashboardURL(in)}, nil
 	}
-	return nil, osb.ConcurrencyError("instance %q is being changed concurrently; retry", id)
+	return nil, osbapi.ConcurrencyError("instance %q is being changed concurrently; retry", id)
 }
 
-func (b *Broker) provisionExisting(cur *store.ServiceInstance, req *osb.ProvisionRequest) (*osb.ProvisionResponse, error) {
+func (b *Broker) provisionExisting(cur *store.ServiceInstance, req *osbapi.ProvisionRequest) (*osbapi.ProvisionResponse, error) {
 	same := cur.ServiceID == req.ServiceID && cur.PlanID == req.PlanID &&
 		sameParams(cur.UserParameters, req.Parameters) &&
 		cur.OrganizationGUID == req.OrganizationGUID && cur.SpaceGUID == req.SpaceGUID
 	if !same {
-		return nil, osb.Conflict("instance %q already exists with different attributes", cur.ID)
+		return nil, osbapi.Conflict("instance %q already exists with different attributes", cur.ID)
 	}
 	switch cur.Status {
 	case store.StatusProvisioning:
-		return &osb.ProvisionResponse{Async: true, Operation: cur.Operation, DashboardURL: b.dashboardURL(cur)}, nil
+		return &osbapi.ProvisionResponse{Async: true, Operation: cur.Operation, DashboardURL: b.dashboardURL(cur)}, nil
 	case store.StatusFailed:
-		return nil, osb.Conflict("instance %q exists but its provision failed; deprovision it first", cur.ID)
+		return nil, osbapi.Conflict("instance %q exists but its provision failed; deprovision it first", cur.ID)
 	case store.StatusDeprovisioning:
-		return nil, osb.ConcurrencyError("instance %q is being deprovisioned", cur.ID)
+		return nil, osbapi.ConcurrencyError("instance %q is being deprovisioned", cur.ID)
 	}
-	return &osb.ProvisionResponse{Exists: true, DashboardURL: b.dashboardURL(cur)}, nil
+	return &osbapi.ProvisionResponse{Exists: true, DashboardURL: b.dashboardURL(cur)}, nil
 }
 
-func requester(ri osb.RequestInfo) string {
+func requester(ri osbapi.RequestInfo) string {
 	if u := ri.OriginatingIdentity.Username(); u != "" {
 		return u
 	}
@@ -403,7 +340,7 @@ func requester(ri osb.RequestInfo) string {
 
 // instanceParams are the parameters the Automation Broker stored on an
 // instance: the user's plus the _apb_* identifiers.
-func (b *Broker) instanceParams(in *store.ServiceInstance, ri osb.RequestInfo) map[string]any {
+func (b *Broker) instanceParams(in *store.ServiceInstance, ri osbapi.RequestInfo) map[string]any {
 	return b.instanceParamsFor(in, requester(ri))
 }
 
@@ -421,23 +358,23 @@ func (b *Broker) dashboardURL(in *store.ServiceInstance) string {
 	return u + "/?id=" + in.ID
 }
 
-// Update implements osb.Broker.
-func (b *Broker) Update(ctx context.Context, ri osb.RequestInfo, id string, req *osb.UpdateRequest) (*osb.UpdateResponse, error) {
+// Update implements osbapi.Broker.
+func (b *Broker) Update(ctx context.Context, ri osbapi.RequestInfo, id string, req *osbapi.UpdateRequest) (*osbapi.UpdateResponse, error) {
 	for range maxRaces {
 		cur, err := b.st.GetInstance(ctx, id)
 		if errors.Is(err, store.ErrNotFound) {
-			return nil, osb.NotFound("instance %q does not exist", id)
+			return nil, osbapi.NotFound("instance %q does not exist", id)
 		}
 		if err != nil {
 			return nil, storeErr(err, "reading instance")
 		}
 		if req.ServiceID != cur.ServiceID {
-			return nil, osb.BadRequest("service_id %q does not match the instance's %q", req.ServiceID, cur.ServiceID)
+			return nil, osbapi.BadRequest("service_id %q does not match the instance's %q", req.ServiceID, cur.ServiceID)
 		}
 		cat := b.cat()
 		oldRef, err := cat.lookupPlan(cur.ServiceID, cur.PlanID)
 		if err != nil {
-			return nil, osb.Unprocessable("the instance's service or plan is no longer in the catalog; it cannot be updated")
+			return nil, osbapi.Unprocessable("the instance's service or plan is no longer in the catalog; it cannot be updated")
 		}
 		newRef := oldRef
 		if req.PlanID != "" && req.PlanID != cur.PlanID {
@@ -445,36 +382,36 @@ func (b *Broker) Update(ctx context.Context, ri osb.RequestInfo, id string, req 
 				return nil, err
 			}
 			if !planChangeAllowed(oldRef.specPlan, newRef.plan.Name) {
-				return nil, osb.Unprocessable("plan_id: changing plan %q to %q is not supported (updates_to)", oldRef.plan.Name, newRef.plan.Name)
+				return nil, osbapi.Unprocessable("plan_id: changing plan %q to %q is not supported (updates_to)", oldRef.plan.Name, newRef.plan.Name)
 			}
 		}
 		if err := checkMaintenanceInfo(newRef.plan, req.MaintenanceInfo); err != nil {
 			return nil, err
 		}
 		if !ri.AcceptsIncomplete {
-			return nil, osb.AsyncRequired()
+			return nil, osbapi.AsyncRequired()
 		}
 		params := maps.Clone(cur.UserParameters)
 		if params == nil {
 			params = map[string]any{}
 		}
 		maps.Copy(params, req.Parameters)
-		if err := validateParams(updateSchema(newRef.plan), updateCandidate(updateSchema(newRef.plan), params, req.Parameters)); err != nil {
+		if err := validateParams(newRef.schemas.update, updateCandidate(newRef.schemas.update.input, params, req.Parameters)); err != nil {
 			return nil, err
 		}
 
 		if cur.Operation != "" {
 			if j, err := b.st.GetJob(ctx, id, cur.Operation); err == nil && j.Method == runtime.ActionUpdate &&
 				j.PlanID == newRef.plan.ID && sameParams(j.Parameters, params) {
-				return &osb.UpdateResponse{Async: true, Operation: cur.Operation}, nil
+				return &osbapi.UpdateResponse{Async: true, Operation: cur.Operation}, nil
 			}
-			return nil, osb.ConcurrencyError("instance %q has an operation in progress", id)
+			return nil, osbapi.ConcurrencyError("instance %q has an operation in progress", id)
 		}
 		switch cur.Status {
 		case store.StatusProvisioning, store.StatusDeprovisioning:
-			return nil, osb.ConcurrencyError("instance %q has an operation in progress", id)
+			return nil, osbapi.ConcurrencyError("instance %q has an operation in progress", id)
 		case store.StatusFailed:
-			return nil, osb.Unprocessable("instance %q is in a failed state and cannot be updated", id)
+			return nil, osbapi.Unprocessable("instance %q is in a failed state and cannot be updated", id)
 		}
 		if newRef.plan.ID == cur.PlanID && len(req.Parameters) == 0 {
 			// Nothing to run: record a context change, if any, and answer 200.
@@ -487,7 +424,7 @@ func (b *Broker) Update(ctx context.Context, ri osb.RequestInfo, id string, req 
 					return nil, storeErr(err, "storing instance")
 				}
 			}
-			return &osb.UpdateResponse{}, nil
+			return &osbapi.UpdateResponse{}, nil
 		}
 		j := newJob(runtime.ActionUpdate, id, "", newRef.plan.ID, params, ri)
 		next := *cur
@@ -500,9 +437,9 @@ func (b *Broker) Update(ctx context.Context, ri osb.RequestInfo, id string, req 
 		} else if !ok {
 			continue
 		}
-		return &osb.UpdateResponse{Async: true, Operation: j.Token, DashboardURL: b.dashboardURL(cur)}, nil
+		return &osbapi.UpdateResponse{Async: true, Operation: j.Token, DashboardURL: b.dashboardURL(cur)}, nil
 	}
-	return nil, osb.ConcurrencyError("instance %q is being changed concurrently; retry", id)
+	return nil, osbapi.ConcurrencyError("instance %q is being changed concurrently; retry", id)
 }
 
 func planChangeAllowed(from *apb.Plan, to string) bool {
@@ -517,31 +454,31 @@ func planChangeAllowed(from *apb.Plan, to string) bool {
 	return false
 }
 
-// Deprovision implements osb.Broker.
-func (b *Broker) Deprovision(ctx context.Context, ri osb.RequestInfo, id string, req *osb.DeprovisionRequest) (*osb.DeprovisionResponse, error) {
+// Deprovision implements osbapi.Broker.
+func (b *Broker) Deprovision(ctx context.Context, ri osbapi.RequestInfo, id string, req *osbapi.DeprovisionRequest) (*osbapi.DeprovisionResponse, error) {
 	for range maxRaces {
 		cur, err := b.st.GetInstance(ctx, id)
 		if errors.Is(err, store.ErrNotFound) {
-			return nil, osb.Gone("instance %q does not exist", id)
+			return nil, osbapi.Gone("instance %q does not exist", id)
 		}
 		if err != nil {
 			return nil, storeErr(err, "reading instance")
 		}
 		if req.ServiceID != cur.ServiceID {
-			return nil, osb.BadRequest("service_id %q does not match the instance's %q", req.ServiceID, cur.ServiceID)
+			return nil, osbapi.BadRequest("service_id %q does not match the instance's %q", req.ServiceID, cur.ServiceID)
 		}
 		if !ri.AcceptsIncomplete {
-			return nil, osb.AsyncRequired()
+			return nil, osbapi.AsyncRequired()
 		}
 		if cur.Operation != "" {
 			if j, err := b.st.GetJob(ctx, id, cur.Operation); err == nil && j.Method == runtime.ActionDeprovision {
-				return &osb.DeprovisionResponse{Async: true, Operation: cur.Operation}, nil
+				return &osbapi.DeprovisionResponse{Async: true, Operation: cur.Operation}, nil
 			}
-			return nil, osb.ConcurrencyError("instance %q has an operation in progress", id)
+			return nil, osbapi.ConcurrencyError("instance %q has an operation in progress", id)
 		}
 		for bid := range cur.BindingIDs {
 			if bi, err := b.st.GetBinding(ctx, bid); err == nil && bi.Operation != "" {
-				return nil, osb.ConcurrencyError("binding %q of instance %q has an operation in progress", bid, id)
+				return nil, osbapi.ConcurrencyError("binding %q of instance %q has an operation in progress", bid, id)
 			}
 		}
 		j := newJob(runtime.ActionDeprovision, id, "", cur.PlanID, cur.UserParameters, ri)
@@ -553,16 +490,16 @@ func (b *Broker) Deprovision(ctx context.Context, ri osb.RequestInfo, id string,
 		} else if !ok {
 			continue
 		}
-		return &osb.DeprovisionResponse{Async: true, Operation: j.Token}, nil
+		return &osbapi.DeprovisionResponse{Async: true, Operation: j.Token}, nil
 	}
-	return nil, osb.ConcurrencyError("instance %q is being changed concurrently; retry", id)
+	return nil, osbapi.ConcurrencyError("instance %q is being changed concurrently; retry", id)
 }
 
-// GetInstance implements osb.Broker.
-func (b *Broker) GetInstance(ctx context.Context, ri osb.RequestInfo, id string, req *osb.FetchRequest) (*osb.GetInstanceResponse, error) {
+// GetInstance implements osbapi.Broker.
+func (b *Broker) GetInstance(ctx context.Context, ri osbapi.RequestInfo, id string, req *osbapi.FetchRequest) (*osbapi.GetInstanceResponse, error) {
 	cur, err := b.st.GetInstance(ctx, id)
 	if errors.Is(err, store.ErrNotFound) {
-		return nil, osb.NotFound("instance %q does not exist", id)
+		return nil, osbapi.NotFound("instance %q does not exist", id)
 	}
 	if err != nil {
 		return nil, storeErr(err, "reading instance")
@@ -570,20 +507,20 @@ func (b *Broker) GetInstance(ctx context.Context, ri osb.RequestInfo, id string,
 	switch cur.Status {
 	case store.StatusProvisioning, store.StatusFailed:
 		if cur.Status == store.StatusProvisioning || !b.wasProvisioned(ctx, cur) {
-			return nil, osb.NotFound("instance %q is not provisioned", id)
+			return nil, osbapi.NotFound("instance %q is not provisioned", id)
 		}
 	}
 	if cur.Operation != "" {
 		if j, err := b.st.GetJob(ctx, id, cur.Operation); err == nil && j.Method == runtime.ActionUpdate {
-			return nil, osb.ConcurrencyError("instance %q is being updated", id)
+			return nil, osbapi.ConcurrencyError("instance %q is being updated", id)
 		}
 	}
-	resp := &osb.GetInstanceResponse{
+	resp := &osbapi.GetInstanceResponse{
 		ServiceID: cur.ServiceID, PlanID: cur.PlanID, DashboardURL: b.dashboardURL(cur),
 		Parameters: cur.UserParameters,
 	}
 	if cur.MaintenanceVersion != "" {
-		resp.MaintenanceInfo = &osb.MaintenanceInfo{Version: cur.MaintenanceVersion}
+		resp.MaintenanceInfo = &osbapi.MaintenanceInfo{Version: cur.MaintenanceVersion}
 	}
 	return resp, nil
 }
@@ -603,8 +540,8 @@ func (b *Broker) wasProvisioned(ctx context.Context, in *store.ServiceInstance) 
 	return false
 }
 
-// LastOperation implements osb.Broker.
-func (b *Broker) LastOperation(ctx context.Context, ri osb.RequestInfo, id string, req *osb.LastOperationRequest) (*osb.LastOperationResponse, error) {
+// LastOperation implements osbapi.Broker.
+func (b *Broker) LastOperation(ctx context.Context, ri osbapi.RequestInfo, id string, req *osbapi.LastOperationRequest) (*osbapi.LastOperationResponse, error) {
 	_, ierr := b.st.GetInstance(ctx, id)
 	if ierr != nil && !errors.Is(ierr, store.ErrNotFound) {
 		return nil, storeErr(ierr, "reading instance")
@@ -616,13 +553,13 @@ func (b *Broker) LastOperation(ctx context.Context, ri osb.RequestInfo, id strin
 	// A finished deprovision is 410 even when the instance was read just
 	// before the job committed its deletion.
 	if j != nil && j.Method == runtime.ActionDeprovision && j.State == store.JobSucceeded {
-		return nil, osb.Gone("instance %q was deprovisioned", id)
+		return nil, osbapi.Gone("instance %q was deprovisioned", id)
 	}
 	if errors.Is(ierr, store.ErrNotFound) {
-		return nil, osb.NotFound("instance %q does not exist", id)
+		return nil, osbapi.NotFound("instance %q does not exist", id)
 	}
 	if j == nil {
-		return nil, osb.NotFound("instance %q has no operation", id)
+		return nil, osbapi.NotFound("instance %q has no operation", id)
 	}
 	return b.lastOp(j), nil
 }
@@ -650,13 +587,13 @@ func (b *Broker) pickJob(ctx context.Context, resourceID, token string) (*store.
 	return js[len(js)-1], nil
 }
 
-func (b *Broker) lastOp(j *store.Job) *osb.LastOperationResponse {
-	r := &osb.LastOperationResponse{Description: j.Description}
+func (b *Broker) lastOp(j *store.Job) *osbapi.LastOperationResponse {
+	r := &osbapi.LastOperationResponse{Description: j.Description}
 	switch j.State {
 	case store.JobSucceeded:
-		r.State = osb.StateSucceeded
+		r.State = osbapi.StateSucceeded
 	case store.JobFailed:
-		r.State = osb.StateFailed
+		r.State = osbapi.StateFailed
 		yes, no := true, false
 		switch j.Method {
 		case runtime.ActionUpdate:
@@ -665,7 +602,7 @@ func (b *Broker) lastOp(j *store.Job) *osb.LastOperationResponse {
 			r.InstanceUsable = &no
 		}
 	default:
-		r.State = osb.StateInProgress
+		r.State = osbapi.StateInProgress
 		r.RetryAfter = int(b.o.RetryAfter.Round(time.Second) / time.Second)
 		if r.RetryAfter < 1 {
 			r.RetryAfter = 1

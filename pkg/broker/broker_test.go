@@ -3,12 +3,11 @@ package broker
 import (
 	"context"
 	"net/http"
-	"regexp"
 	"testing"
 	"time"
 
 	"github.com/openstack-service-broker/openstack-service-broker/pkg/apb"
-	"github.com/openstack-service-broker/openstack-service-broker/pkg/osb"
+	"github.com/openstack-service-broker/openstack-service-broker/pkg/osb/osbapi"
 	"github.com/openstack-service-broker/openstack-service-broker/pkg/runtime"
 	"github.com/openstack-service-broker/openstack-service-broker/pkg/runtime/inproc"
 	"github.com/openstack-service-broker/openstack-service-broker/pkg/store"
@@ -55,29 +54,31 @@ func newBroker(t *testing.T, ctx context.Context, st *store.Store, rt runtime.Ru
 	if err != nil {
 		t.Fatal(err)
 	}
+	// Operations run until ctx ends, as under the daemon.
+	go b.Start(ctx)
 	if _, err := b.Bootstrap(ctx); err != nil {
 		t.Fatal(err)
 	}
 	return b
 }
 
-func provisionReq(sp *apb.Spec, params map[string]any) *osb.ProvisionRequest {
-	return &osb.ProvisionRequest{ServiceID: sp.ID, PlanID: sp.Plans[0].ID,
+func provisionReq(sp *apb.Spec, params map[string]any) *osbapi.ProvisionRequest {
+	return &osbapi.ProvisionRequest{ServiceID: sp.ID, PlanID: sp.Plans[0].ID,
 		OrganizationGUID: "o", SpaceGUID: "s", Parameters: params}
 }
 
-func waitJob(t *testing.T, b *Broker, id, want string) *osb.LastOperationResponse {
+func waitJob(t *testing.T, b *Broker, id, want string) *osbapi.LastOperationResponse {
 	t.Helper()
 	deadline := time.Now().Add(30 * time.Second)
 	for {
-		lo, err := b.LastOperation(context.Background(), osb.RequestInfo{}, id, &osb.LastOperationRequest{})
+		lo, err := b.LastOperation(context.Background(), osbapi.RequestInfo{}, id, &osbapi.LastOperationRequest{})
 		if err != nil {
 			t.Fatalf("last operation: %v", err)
 		}
 		if lo.State == want {
 			return lo
 		}
-		if lo.State != osb.StateInProgress || time.Now().After(deadline) {
+		if lo.State != osbapi.StateInProgress || time.Now().After(deadline) {
 			t.Fatalf("operation state %q (%s), want %q", lo.State, lo.Description, want)
 		}
 		time.Sleep(20 * time.Millisecond)
@@ -94,18 +95,18 @@ func TestStoreUnavailableIs503(t *testing.T) {
 		return &runtime.Result{}, nil
 	}), sp)
 	st.Close()
-	ri := osb.RequestInfo{AcceptsIncomplete: true}
+	ri := osbapi.RequestInfo{AcceptsIncomplete: true}
 	calls := map[string]func() error{
 		"provision": func() error { _, err := b.Provision(ctx, ri, "i", provisionReq(sp, nil)); return err },
 		"deprovision": func() error {
-			_, err := b.Deprovision(ctx, ri, "i", &osb.DeprovisionRequest{ServiceID: sp.ID, PlanID: sp.Plans[0].ID})
+			_, err := b.Deprovision(ctx, ri, "i", &osbapi.DeprovisionRequest{ServiceID: sp.ID, PlanID: sp.Plans[0].ID})
 			return err
 		},
-		"last_operation": func() error { _, err := b.LastOperation(ctx, ri, "i", &osb.LastOperationRequest{}); return err },
+		"last_operation": func() error { _, err := b.LastOperation(ctx, ri, "i", &osbapi.LastOperationRequest{}); return err },
 		"get_instance":   func() error { _, err := b.GetInstance(ctx, ri, "i", nil); return err },
 	}
 	for name, call := range calls {
-		e, ok := osb.AsError(call())
+		e, ok := osbapi.AsError(call())
 		if !ok || e.Status != http.StatusServiceUnavailable {
 			t.Errorf("%s with etcd gone: %v, want 503", name, e)
 		}
@@ -133,7 +134,7 @@ func TestRecoverAttachesOrReruns(t *testing.T) {
 	})
 	ctx1, stop1 := context.WithCancel(context.Background())
 	b1 := newBroker(t, ctx1, st, rt, sp)
-	resp, err := b1.Provision(ctx1, osb.RequestInfo{AcceptsIncomplete: true}, "i-1", provisionReq(sp, nil))
+	resp, err := b1.Provision(ctx1, osbapi.RequestInfo{AcceptsIncomplete: true}, "i-1", provisionReq(sp, nil))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -146,7 +147,7 @@ func TestRecoverAttachesOrReruns(t *testing.T) {
 	}
 	// The first broker stops without recording anything.
 	stop1()
-	b1.Wait()
+	b1.engine.Wait()
 	j, err := st.GetJob(context.Background(), "i-1", resp.Operation)
 	if err != nil || j.Finished() {
 		t.Fatalf("job after stop: %+v, %v; want unfinished", j, err)
@@ -161,7 +162,7 @@ func TestRecoverAttachesOrReruns(t *testing.T) {
 		t.Fatalf("Recover = %d, %v; want 1", n, err)
 	}
 	close(release)
-	waitJob(t, b2, "i-1", osb.StateSucceeded)
+	waitJob(t, b2, "i-1", osbapi.StateSucceeded)
 	if got := len(rt.Started()); got != 2 {
 		t.Fatalf("runtime started %d times, want 2 (interrupted + resumed)", got)
 	}
@@ -174,29 +175,8 @@ func TestRecoverAttachesOrReruns(t *testing.T) {
 		t.Errorf("credentials after recovery: %+v, %v", c, err)
 	}
 	stop2()
-	b2.Wait()
+	b2.engine.Wait()
 	st.Close()
-}
-
-func TestCloudsRule(t *testing.T) {
-	spec := func(fq string, tags ...string) *apb.Spec { return &apb.Spec{FQName: fq, Tags: tags} }
-	cases := []struct {
-		name string
-		rule CloudsRule
-		sp   *apb.Spec
-		want bool
-	}{
-		{"no secret configured", CloudsRule{}, spec("local-openstack-keypair-apb", "openstack"), false},
-		{"tagged openstack", CloudsRule{Secret: "c"}, spec("local-openstack-keypair-apb", "compute", "OpenStack"), true},
-		{"not tagged", CloudsRule{Secret: "c"}, spec("dh-postgresql-apb", "database"), false},
-		{"regexp selects", CloudsRule{Secret: "c", Bundles: regexp.MustCompile(`^dh-`)}, spec("dh-postgresql-apb"), true},
-		{"regexp replaces the tag rule", CloudsRule{Secret: "c", Bundles: regexp.MustCompile(`^dh-`)}, spec("local-x-apb", "openstack"), false},
-	}
-	for _, c := range cases {
-		if got := c.rule.wants(c.sp); got != c.want {
-			t.Errorf("%s: wants = %v, want %v", c.name, got, c.want)
-		}
-	}
 }
 
 // reaper is an inproc runtime that is also a Janitor, recording what the
@@ -238,12 +218,12 @@ func TestReapKnowsOperationsInFlight(t *testing.T) {
 		return &runtime.Result{}, nil
 	})}
 	b := newBroker(t, ctx, st, rt, sp)
-	ri := osb.RequestInfo{AcceptsIncomplete: true}
+	ri := osbapi.RequestInfo{AcceptsIncomplete: true}
 	done, err := b.Provision(ctx, ri, "quick", provisionReq(sp, nil))
 	if err != nil {
 		t.Fatal(err)
 	}
-	waitJob(t, b, "quick", osb.StateSucceeded)
+	waitJob(t, b, "quick", osbapi.StateSucceeded)
 	slow, err := b.Provision(ctx, ri, "slow", provisionReq(sp, nil))
 	if err != nil {
 		t.Fatal(err)
@@ -257,9 +237,9 @@ func TestReapKnowsOperationsInFlight(t *testing.T) {
 		t.Errorf("known = %v; want only the slow provision %s", rt.known, slow.Operation)
 	}
 	close(release)
-	waitJob(t, b, "slow", osb.StateSucceeded)
+	waitJob(t, b, "slow", osbapi.StateSucceeded)
 	cancel()
-	b.Wait()
+	b.engine.Wait()
 }
 
 // releaseHook is an inproc runtime that calls hook when an action's
@@ -303,14 +283,14 @@ func TestReleaseAfterOutcomeStored(t *testing.T) {
 		}
 	}}
 	b := newBroker(t, ctx, st, rt, sp)
-	ri := osb.RequestInfo{AcceptsIncomplete: true}
+	ri := osbapi.RequestInfo{AcceptsIncomplete: true}
 	if _, err := b.Provision(ctx, ri, "i-1", provisionReq(sp, nil)); err != nil {
 		t.Fatal(err)
 	}
 	for _, want := range []string{runtime.ActionProvision, runtime.ActionDeprovision} {
 		if want == runtime.ActionDeprovision {
-			waitJob(t, b, "i-1", osb.StateSucceeded)
-			if _, err := b.Deprovision(ctx, ri, "i-1", &osb.DeprovisionRequest{ServiceID: sp.ID, PlanID: sp.Plans[0].ID}); err != nil {
+			waitJob(t, b, "i-1", osbapi.StateSucceeded)
+			if _, err := b.Deprovision(ctx, ri, "i-1", &osbapi.DeprovisionRequest{ServiceID: sp.ID, PlanID: sp.Plans[0].ID}); err != nil {
 				t.Fatal(err)
 			}
 		}
@@ -324,7 +304,7 @@ func TestReleaseAfterOutcomeStored(t *testing.T) {
 		}
 	}
 	cancel()
-	b.Wait()
+	b.engine.Wait()
 }
 
 // A broker stopping once the outcome is stored still releases the sandbox:
@@ -344,7 +324,7 @@ func TestReleaseSurvivesStop(t *testing.T) {
 		ctxErr <- ctx.Err()
 	}}
 	b := newBroker(t, ctx, st, rt, sp)
-	if _, err := b.Provision(ctx, osb.RequestInfo{AcceptsIncomplete: true}, "i-1", provisionReq(sp, nil)); err != nil {
+	if _, err := b.Provision(ctx, osbapi.RequestInfo{AcceptsIncomplete: true}, "i-1", provisionReq(sp, nil)); err != nil {
 		t.Fatal(err)
 	}
 	select {
@@ -355,5 +335,5 @@ func TestReleaseSurvivesStop(t *testing.T) {
 	case <-time.After(10 * time.Second):
 		t.Fatal("provision never released")
 	}
-	b.Wait()
+	b.engine.Wait()
 }

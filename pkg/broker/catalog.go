@@ -7,9 +7,11 @@ import (
 	"fmt"
 	"log/slog"
 	"sort"
+	"sync"
 
 	"github.com/openstack-service-broker/openstack-service-broker/pkg/apb"
-	"github.com/openstack-service-broker/openstack-service-broker/pkg/osb"
+	"github.com/openstack-service-broker/openstack-service-broker/pkg/osb/osbapi"
+	"github.com/openstack-service-broker/openstack-service-broker/pkg/schema"
 )
 
 // catalog is one immutable view of the services; the broker swaps the whole
@@ -17,20 +19,57 @@ import (
 type catalog struct {
 	json     []byte // the encoded GET /v2/catalog body
 	gzip     []byte // the same, gzip-compressed
-	services []osb.Service
+	services []osbapi.Service
 	byID     map[string]*offering
 	plans    map[string]planRef
 }
 
 type offering struct {
 	spec    *apb.Spec
-	service *osb.Service
+	service *osbapi.Service
 }
 
 type planRef struct {
 	offering *offering
-	plan     *osb.Plan
+	plan     *osbapi.Plan
 	specPlan *apb.Plan
+	schemas  *planSchemas
+}
+
+// planSchemas are a plan's parameter schemas, compiled on first use: a
+// bootstrap of a thousand bundles should not compile three thousand.
+type planSchemas struct {
+	create, update, bind *paramSchema
+}
+
+func newPlanSchemas(p *osbapi.Plan) *planSchemas {
+	var create, update, bind *osbapi.InputParameters
+	if s := p.Schemas; s != nil {
+		if s.ServiceInstance != nil {
+			create, update = s.ServiceInstance.Create, s.ServiceInstance.Update
+		}
+		if s.ServiceBinding != nil {
+			bind = s.ServiceBinding.Create
+		}
+	}
+	return &planSchemas{create: &paramSchema{input: create}, update: &paramSchema{input: update}, bind: &paramSchema{input: bind}}
+}
+
+// paramSchema is one schema of a plan and its compiled form.
+type paramSchema struct {
+	input *osbapi.InputParameters // nil: the plan takes any parameters
+	once  sync.Once
+	s     *schema.Schema
+	err   error
+}
+
+func (p *paramSchema) compiled() (*schema.Schema, error) {
+	p.once.Do(func() {
+		if p.input != nil {
+			p.s, p.err = schema.Compile(p.input.Parameters)
+		}
+	})
+	return p.s, p.err
 }
 
 // buildCatalog converts specs to OSB services, leaving out (with a warning)
@@ -39,7 +78,7 @@ func buildCatalog(specs []*apb.Spec, opts apb.ConvertOptions, log *slog.Logger) 
 	c := &catalog{byID: map[string]*offering{}, plans: map[string]planRef{}}
 	sorted := append([]*apb.Spec(nil), specs...)
 	sort.Slice(sorted, func(i, j int) bool { return sorted[i].FQName < sorted[j].FQName })
-	c.services = make([]osb.Service, 0, len(sorted))
+	c.services = make([]osbapi.Service, 0, len(sorted))
 	kept := make([]*apb.Spec, 0, len(sorted))
 	seen := map[string]bool{}
 	for _, sp := range sorted {
@@ -55,7 +94,6 @@ func buildCatalog(specs []*apb.Spec, opts apb.ConvertOptions, log *slog.Logger) 
 			log.Warn("bundle left out of the catalog", "name", sp.FQName, "image", sp.Image, "err", err)
 			continue
 		}
-		applyMaintenanceInfo(&svc)
 		seen[sp.ID] = true
 		c.services = append(c.services, svc)
 		kept = append(kept, sp)
@@ -66,10 +104,10 @@ func buildCatalog(specs []*apb.Spec, opts apb.ConvertOptions, log *slog.Logger) 
 		c.byID[svc.ID] = o
 		for j := range svc.Plans {
 			p := &svc.Plans[j]
-			c.plans[p.ID] = planRef{offering: o, plan: p, specPlan: specPlan(sp, p.Name)}
+			c.plans[p.ID] = planRef{offering: o, plan: p, specPlan: specPlan(sp, p.Name), schemas: newPlanSchemas(p)}
 		}
 	}
-	body, err := json.Marshal(osb.Catalog{Services: c.services})
+	body, err := json.Marshal(osbapi.Catalog{Services: c.services})
 	if err != nil {
 		return nil, fmt.Errorf("encoding the catalog: %w", err)
 	}
@@ -93,38 +131,19 @@ func specPlan(sp *apb.Spec, name string) *apb.Plan {
 	return nil
 }
 
-// applyMaintenanceInfo lifts a plan's metadata.maintenance_info (an apb.yml
-// plan may declare {version, description}) into the OSB field, so bundle
-// authors can drive MaintenanceInfoConflict and upgrades.
-func applyMaintenanceInfo(svc *osb.Service) {
-	for i := range svc.Plans {
-		p := &svc.Plans[i]
-		mi, ok := p.Metadata["maintenance_info"].(map[string]any)
-		if !ok {
-			continue
-		}
-		v, _ := mi["version"].(string)
-		if v == "" {
-			continue
-		}
-		d, _ := mi["description"].(string)
-		p.MaintenanceInfo = &osb.MaintenanceInfo{Version: v, Description: d}
-	}
-}
-
 // lookupPlan finds service and plan of a request, with 400s naming the
 // field that is wrong.
 func (c *catalog) lookupPlan(serviceID, planID string) (planRef, error) {
 	o, ok := c.byID[serviceID]
 	if !ok {
-		return planRef{}, osb.BadRequest("service_id %q is not in the catalog", serviceID)
+		return planRef{}, osbapi.BadRequest("service_id %q is not in the catalog", serviceID)
 	}
 	p, ok := c.plans[planID]
 	if !ok {
-		return planRef{}, osb.BadRequest("plan_id %q is not in the catalog", planID)
+		return planRef{}, osbapi.BadRequest("plan_id %q is not in the catalog", planID)
 	}
 	if p.offering != o {
-		return planRef{}, osb.BadRequest("plan_id %q does not belong to service_id %q", planID, serviceID)
+		return planRef{}, osbapi.BadRequest("plan_id %q does not belong to service_id %q", planID, serviceID)
 	}
 	return p, nil
 }

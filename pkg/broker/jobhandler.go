@@ -5,17 +5,20 @@ import (
 	"errors"
 	"fmt"
 	"maps"
-	"time"
 
+	"github.com/openstack-service-broker/openstack-service-broker/pkg/jobs"
 	"github.com/openstack-service-broker/openstack-service-broker/pkg/runtime"
 	"github.com/openstack-service-broker/openstack-service-broker/pkg/store"
 )
 
-// jobHandler is the Broker seen by pkg/jobs.
+// jobHandler is the Broker seen by pkg/jobs: what a job runs and what its
+// outcome means; the engine alone writes the job record.
 type jobHandler Broker
 
+var _ jobs.Handler = (*jobHandler)(nil)
+
 // Action builds the runtime action: image, extra vars as the Automation
-// Broker passed them, secrets for the bundle.
+// Broker passed them, the files mounted for the bundle.
 func (h *jobHandler) Action(ctx context.Context, j *store.Job) (runtime.Action, error) {
 	b := (*Broker)(h)
 	in, err := b.st.GetInstance(ctx, j.InstanceID)
@@ -66,19 +69,10 @@ func (h *jobHandler) Action(ctx context.Context, j *store.Job) (runtime.Action, 
 			return runtime.Action{}, fmt.Errorf("reading bind credentials: %w", err)
 		}
 	}
-	var secrets []string
-	for _, r := range b.o.Secrets {
-		if r.APBName == sp.FQName {
-			secrets = append(secrets, r.Secret)
-		}
-	}
 	a := runtime.Action{
 		Name: j.Method, OperationID: j.Token, Image: sp.Image, Runtime: sp.Runtime, FQName: sp.FQName,
-		InstanceID: in.ID, BindingID: j.BindingID, Namespace: namespaceOf(in.Context),
-		ExtraVars: vars, Secrets: secrets,
-	}
-	if b.o.Clouds.wants(sp) {
-		a.Clouds = &runtime.Clouds{Secret: b.o.Clouds.Secret, Cloud: b.o.Clouds.Cloud}
+		InstanceID: in.ID, BindingID: j.BindingID, Target: namespaceOf(in.Context),
+		ExtraVars: vars, Mounts: b.mounts(sp),
 	}
 	return a, nil
 }
@@ -96,9 +90,10 @@ func failureDescription(method string, err error) string {
 	return fmt.Sprintf("Error occurred during %s: %v", method, err)
 }
 
-// Finish records the outcome of a job together with what it implies for
-// the instance or binding, in one transaction.
-func (h *jobHandler) Finish(ctx context.Context, j *store.Job, res *runtime.Result, runErr error) error {
+// Outcome says what a job's run means: its final state and description,
+// and the instance, binding and credential changes it implies, which the
+// engine commits with the job in one transaction.
+func (h *jobHandler) Outcome(ctx context.Context, j *store.Job, res *runtime.Result, runErr error) (jobs.Outcome, error) {
 	b := (*Broker)(h)
 	if res == nil {
 		res = &runtime.Result{}
@@ -108,21 +103,14 @@ func (h *jobHandler) Finish(ctx context.Context, j *store.Job, res *runtime.Resu
 	if errors.Is(runErr, runtime.ErrActionNotFound) && (j.Method == runtime.ActionBind || j.Method == runtime.ActionUnbind) {
 		runErr = nil
 	}
-	done := *j
-	done.UpdatedAt = time.Now().UTC()
+	out := jobs.Outcome{Err: runErr, Description: j.Method + " job completed"}
 	if runErr != nil {
-		done.State = store.JobFailed
-		done.Error = runErr.Error()
-		done.Description = failureDescription(j.Method, runErr)
-	} else {
-		done.State = store.JobSucceeded
-		done.Description = j.Method + " job completed"
+		out.Description = failureDescription(j.Method, runErr)
 	}
-	ops := []store.Op{store.PutJob(&done)}
 
 	in, err := b.st.GetInstance(ctx, j.InstanceID)
 	if err != nil && !errors.Is(err, store.ErrNotFound) {
-		return err
+		return out, err
 	}
 	switch j.Method {
 	case runtime.ActionProvision, runtime.ActionUpdate, runtime.ActionDeprovision:
@@ -136,16 +124,16 @@ func (h *jobHandler) Finish(ctx context.Context, j *store.Job, res *runtime.Resu
 		next.Operation = ""
 		switch {
 		case j.Method == runtime.ActionDeprovision && runErr == nil:
-			ops = append(ops, store.DeleteInstance(in), store.DeleteCredentials(in.ID))
+			out.Ops = append(out.Ops, store.DeleteInstance(in), store.DeleteCredentials(in.ID))
 			for bid := range in.BindingIDs {
-				ops = append(ops, store.DeleteCredentials(bid))
+				out.Ops = append(out.Ops, store.DeleteCredentials(bid))
 				if bi, err := b.st.GetBinding(ctx, bid); err == nil {
-					ops = append(ops, store.DeleteBinding(bi))
+					out.Ops = append(out.Ops, store.DeleteBinding(bi))
 				}
 			}
 			// The job record stays: it is the tombstone that makes
 			// polls answer 410 Gone.
-			return h.commit(ctx, ops)
+			return out, nil
 		case runErr != nil && j.Method == runtime.ActionUpdate:
 			next.Status = store.StatusReady // nothing applied; instance as before
 		case runErr != nil:
@@ -161,31 +149,31 @@ func (h *jobHandler) Finish(ctx context.Context, j *store.Job, res *runtime.Resu
 				next.DashboardURL = res.DashboardURL
 			}
 			if res.Credentials != nil {
-				ops = append(ops, store.PutCredentials(in.ID, res.Credentials))
+				out.Ops = append(out.Ops, store.PutCredentials(in.ID, res.Credentials))
 			}
 		}
-		ops = append(ops, store.PutInstance(&next))
+		out.Ops = append(out.Ops, store.PutInstance(&next))
 	case runtime.ActionBind, runtime.ActionUnbind:
 		bi, err := b.st.GetBinding(ctx, j.BindingID)
 		if errors.Is(err, store.ErrNotFound) || (err == nil && bi.Operation != j.Token) {
 			break
 		}
 		if err != nil {
-			return err
+			return out, err
 		}
 		next := *bi
 		next.Operation = ""
 		switch {
 		case runErr != nil:
 			next.Status = store.StatusFailed
-			ops = append(ops, store.PutBinding(&next))
+			out.Ops = append(out.Ops, store.PutBinding(&next))
 		case j.Method == runtime.ActionUnbind:
-			ops = append(ops, store.DeleteBinding(bi), store.DeleteCredentials(bi.ID))
+			out.Ops = append(out.Ops, store.DeleteBinding(bi), store.DeleteCredentials(bi.ID))
 			if in != nil {
 				nextIn := *in
 				nextIn.BindingIDs = maps.Clone(in.BindingIDs)
 				delete(nextIn.BindingIDs, bi.ID)
-				ops = append(ops, store.PutInstance(&nextIn))
+				out.Ops = append(out.Ops, store.PutInstance(&nextIn))
 			}
 		default:
 			next.Status = store.StatusReady
@@ -200,15 +188,10 @@ func (h *jobHandler) Finish(ctx context.Context, j *store.Job, res *runtime.Resu
 			if creds == nil {
 				creds = map[string]any{}
 			}
-			ops = append(ops, store.PutBinding(&next), store.PutCredentials(bi.ID, creds))
+			out.Ops = append(out.Ops, store.PutBinding(&next), store.PutCredentials(bi.ID, creds))
 		}
 	}
-	return h.commit(ctx, ops)
-}
-
-func (h *jobHandler) commit(ctx context.Context, ops []store.Op) error {
-	_, err := (*Broker)(h).st.Commit(ctx, ops...)
-	return err
+	return out, nil
 }
 
 func (b *Broker) instanceParamsFor(in *store.ServiceInstance, user string) map[string]any {

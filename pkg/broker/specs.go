@@ -9,7 +9,7 @@ import (
 	"time"
 
 	"github.com/openstack-service-broker/openstack-service-broker/pkg/apb"
-	"github.com/openstack-service-broker/openstack-service-broker/pkg/osb"
+	"github.com/openstack-service-broker/openstack-service-broker/pkg/osb/osbapi"
 	"github.com/openstack-service-broker/openstack-service-broker/pkg/store"
 )
 
@@ -131,18 +131,23 @@ func (b *Broker) Bootstrap(ctx context.Context) (*BootstrapResult, error) {
 	return res, nil
 }
 
-// AddSpec stores a spec pushed by a bundle developer (POST /v2/apb) and
-// returns its service.
-func (b *Broker) AddSpec(ctx context.Context, apbYML []byte) (*osb.Service, error) {
+// PushSpec stores a spec pushed by a bundle developer (POST /v2/apb, the
+// form field apbSpec: an apb.yml encoded as the spec label is) and returns
+// its service.
+func (b *Broker) PushSpec(ctx context.Context, apbSpec string) (*osbapi.Service, error) {
+	apbYML, err := apb.DecodeLabel(apbSpec)
+	if err != nil {
+		return nil, osbapi.BadRequest("Invalid parameter encoding: %v", err)
+	}
 	sp, err := apb.Parse(apbYML, "apbSpec")
 	if err != nil {
-		return nil, osb.BadRequest("invalid apbSpec: %v", err)
+		return nil, osbapi.BadRequest("invalid apbSpec: %v", err)
 	}
 	sp.Runtime = 2
 	sp.Finish(PushRegistry, "")
 	sp.Image = sp.FQName
 	if _, err := apb.ToService(sp, b.convertOptions()); err != nil {
-		return nil, osb.BadRequest("invalid apbSpec: %v", err)
+		return nil, osbapi.BadRequest("invalid apbSpec: %v", err)
 	}
 	raw, err := json.Marshal(sp)
 	if err != nil {
@@ -166,7 +171,7 @@ func (b *Broker) AddSpec(ctx context.Context, apbYML []byte) (*osb.Service, erro
 
 // DeleteSpecs removes specs by id (all when ids is empty), as the dev
 // endpoints DELETE /v2/apb/{id} and DELETE /v2/apb do. Unknown ids are
-// osb.NotFound.
+// osbapi.NotFound.
 func (b *Broker) DeleteSpecs(ctx context.Context, ids ...string) error {
 	b.specsMu.Lock()
 	defer b.specsMu.Unlock()
@@ -178,7 +183,7 @@ func (b *Broker) DeleteSpecs(ctx context.Context, ids ...string) error {
 	var ops []store.Op
 	for _, id := range ids {
 		if _, ok := b.specs[id]; !ok {
-			return osb.NotFound("spec %q does not exist", id)
+			return osbapi.NotFound("spec %q does not exist", id)
 		}
 		ops = append(ops, store.DeleteSpec(id))
 	}

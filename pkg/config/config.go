@@ -76,7 +76,24 @@ func Parse(data []byte, source string) (*Config, []string, error) {
 	if len(d.errs) > 0 {
 		return nil, d.warnings, errors.Join(d.errs...)
 	}
+	c.at = d
 	return c, d.warnings, nil
+}
+
+// Errorf is an error about keys of the file, in the form of Parse's: the
+// file and line of the first of keys the file gave ("config.yaml:12"),
+// then the first key and the message. Components check their own part of
+// the configuration; pkg/daemon words their errors with Errorf.
+func (c *Config) Errorf(keys []string, format string, args ...any) error {
+	d := c.at
+	if d == nil {
+		d = &decoder{source: "config", lines: map[string]int{}}
+	}
+	key := ""
+	if len(keys) > 0 {
+		key = keys[0]
+	}
+	return errors.New(d.msg(d.line(keys...), key, format, args...))
 }
 
 // Default is the configuration of an empty file.

@@ -1,6 +1,3 @@
-// Package config reads the Automation Broker's config file: the same YAML
-// sections and keys, so an existing config.yaml works unchanged, plus a few
-// keys of this broker's own (marked below).
 package config
 
 import "time"
@@ -10,6 +7,9 @@ const DefaultPath = "/etc/ansible-service-broker/config.yaml"
 
 // Config is the whole file.
 type Config struct {
+	// at says where keys were written, for messages about them (Errorf).
+	at *decoder
+
 	Registry  []Registry
 	Dao       Dao
 	Log       Log
@@ -22,7 +22,7 @@ type Config struct {
 
 // Registry is one entry of the registry: list.
 type Registry struct {
-	Type        string // apiv2, dockerhub, quay, openshift, local_openshift, local
+	Type        string // the registry type, checked by pkg/registry
 	Name        string
 	URL         string
 	User        string

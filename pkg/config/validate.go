@@ -13,23 +13,6 @@ import (
 // "<registry name>-<bundle name>", which must be DNS-ish.
 var registryName = regexp.MustCompile(`^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$`)
 
-// supportedTypes are the registry adapters this broker has.
-var supportedTypes = map[string]bool{
-	"apiv2": true, "openshift": true, "dockerhub": true, "quay": true,
-	"local_openshift": true, "local": true,
-}
-
-// refusedTypes are bundle-lib adapters this broker does not carry, with the
-// reason and the way out, so an old config fails with one clear line.
-var refusedTypes = map[string]string{
-	"rhcc":           "(the Red Hat Container Catalog API is gone); use apiv2",
-	"partner_rhcc":   "(the Red Hat partner registry no longer serves APBs); use apiv2",
-	"helm":           "(Helm charts are not APBs; this broker runs APBs only)",
-	"galaxy":         "(the Ansible Galaxy v1 content API is gone); build the role into an APB image and use apiv2",
-	"registry_proxy": "; use apiv2 with the images listed in images",
-	"mock":           "(it was bundle-lib's test fixture); use local with a directory of bundles",
-}
-
 // validate checks the decoded, defaulted config. Messages name the key and,
 // when the key came from the file, its line.
 func (d *decoder) validate(c *Config) {
@@ -179,22 +162,10 @@ func (d *decoder) validateRegistries(c *Config) {
 		}
 		names[r.Name] = i
 
-		switch t := r.Type; {
-		case t == "":
+		if r.Type == "" {
+			// Which types exist, and what each needs, is pkg/registry's.
 			d.errorf(at("type"), p+".type", "%s: type is required", who)
 			continue
-		case refusedTypes[t] != "":
-			d.errorf(at("type"), who, "type %q is not supported %s", t, refusedTypes[t])
-			continue
-		case !supportedTypes[t]:
-			d.errorf(at("type"), p+".type", "%s: unknown type %q (want apiv2, openshift, dockerhub, quay, local_openshift or local)", who, t)
-			continue
-		}
-		if (r.Type == "apiv2" || r.Type == "openshift") && r.URL == "" {
-			d.errorf(at("url"), p+".url", "%s: required for type %s", who, r.Type)
-		}
-		if r.Type == "local" && r.Path == "" {
-			d.errorf(at("path"), p+".path", "%s: required for type local (the directory of bundle sources)", who)
 		}
 		d.validateRegistryAuth(r, p, at, who)
 		if len(r.WhiteList) == 0 {

@@ -1,6 +1,3 @@
-// Package daemon assembles a running broker from a config file: logger,
-// state store, runtime, registries, broker, HTTP server. cmd/broker is a
-// thin command around it; end-to-end tests run it with a test runtime.
 package daemon
 
 import (
@@ -14,7 +11,6 @@ import (
 	"net/http"
 	"os"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -25,6 +21,7 @@ import (
 	"github.com/openstack-service-broker/openstack-service-broker/pkg/apb"
 	"github.com/openstack-service-broker/openstack-service-broker/pkg/broker"
 	"github.com/openstack-service-broker/openstack-service-broker/pkg/config"
+	"github.com/openstack-service-broker/openstack-service-broker/pkg/manager"
 	"github.com/openstack-service-broker/openstack-service-broker/pkg/osb"
 	"github.com/openstack-service-broker/openstack-service-broker/pkg/registry"
 	"github.com/openstack-service-broker/openstack-service-broker/pkg/runtime"
@@ -48,10 +45,11 @@ type ConfigError struct{ Err error }
 func (e *ConfigError) Error() string { return e.Err.Error() }
 func (e *ConfigError) Unwrap() error { return e.Err }
 
-// daemon is one running broker: store, broker, HTTP server.
+// daemon is one running broker: its components, and the manager that
+// owns their background work.
 type daemon struct {
 	o      Options
-	cfg    *config.Config
+	s      *settings
 	log    *slog.Logger
 	store  *store.Store
 	broker *broker.Broker
@@ -60,9 +58,13 @@ type daemon struct {
 	ln     net.Listener
 	tls    *tls.Config
 	auth   osb.Authenticator
-	bg     sync.WaitGroup // background loops that use the store
-	stopBG context.CancelFunc
+	mgr    *manager.Manager
 }
+
+// shutdownTimeout bounds the daemon's stop, all runnables together:
+// operations in flight are stopped (they resume after a restart) rather
+// than waited for.
+const shutdownTimeout = 25 * time.Second
 
 // Run reads the config file and serves until ctx is cancelled.
 func Run(ctx context.Context, cfgPath string, stdout io.Writer, o Options) error {
@@ -82,12 +84,16 @@ func Run(ctx context.Context, cfgPath string, stdout io.Writer, o Options) error
 	for _, w := range warnings {
 		log.Warn("config: " + w)
 	}
-	d, err := start(ctx, cfg, log, o)
+	s, err := mapConfig(cfg)
+	if err != nil {
+		return err
+	}
+	d, err := start(ctx, s, log, o)
 	if err != nil {
 		log.Error("broker failed to start", "err", err)
 		return err
 	}
-	return d.run(ctx)
+	return d.mgr.Start(ctx)
 }
 
 // newLogger makes the slog JSON logger from the log: section.
@@ -123,105 +129,107 @@ func newLogger(c config.Log, stdout io.Writer) (*slog.Logger, func(), error) {
 	return slog.New(h), closeFn, nil
 }
 
-func start(ctx context.Context, cfg *config.Config, log *slog.Logger, o Options) (*daemon, error) {
-	d := &daemon{o: o, cfg: cfg, log: log, reg: prometheus.NewRegistry()}
+// start builds the broker from its settings and the manager that will run
+// it. What it opened is closed again when it fails.
+func start(ctx context.Context, s *settings, log *slog.Logger, o Options) (d *daemon, err error) {
+	var undo []func()
+	defer func() {
+		if err != nil {
+			for i := len(undo) - 1; i >= 0; i-- {
+				undo[i]()
+			}
+		}
+	}()
+	d = &daemon{o: o, s: s, log: log, reg: prometheus.NewRegistry()}
 	d.reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	kc := &cluster{where: s.cluster}
 
-	st, err := openStore(ctx, cfg.Dao, log)
+	st, err := store.Open(ctx, s.store, log)
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("state store: %w", err)
+	}
+	undo = append(undo, func() { st.Close() })
+	if len(s.store.Endpoints) > 0 {
+		log.Info("using etcd", "endpoint", s.store.Endpoints[0])
 	}
 	d.store = st
 
-	rt, cluster := o.Runtime, "kubernetes"
+	rt, clusterName := o.Runtime, "kubernetes"
 	if rt == nil {
-		if rt, cluster, err = newRuntime(ctx, cfg, st, log); err != nil {
-			st.Close()
+		if rt, clusterName, err = newRuntime(ctx, s, kc, st, log); err != nil {
 			return nil, err
 		}
 	}
-	clouds, err := cloudsRule(cfg.OpenStack)
+	discover, err := newDiscover(s, kc, log)
 	if err != nil {
-		st.Close()
-		return nil, &ConfigError{err}
-	}
-	discover, err := newDiscover(cfg, log)
-	if err != nil {
-		st.Close()
-		return nil, &ConfigError{err}
-	}
-	var rules []broker.SecretRule
-	for _, r := range cfg.Secrets {
-		rules = append(rules, broker.SecretRule{APBName: r.APBName, Secret: r.Secret})
+		return nil, err
 	}
 	b, err := broker.New(ctx, broker.Options{
 		Store: st, Runtime: rt, Discover: discover,
-		LaunchAPBOnBind: cfg.Broker.LaunchAPBOnBind, Cluster: cluster,
-		DashboardRedirector: cfg.Broker.DashboardRedirector, Secrets: rules, Clouds: clouds,
+		LaunchAPBOnBind: s.broker.launchAPBOnBind, Cluster: clusterName,
+		DashboardRedirector: s.broker.dashboardRedirector, Secrets: s.broker.secrets, Clouds: s.broker.clouds,
 		Logger: log, Registerer: d.reg,
 	})
 	if err != nil {
-		st.Close()
 		return nil, err
 	}
 	d.broker = b
-	// Operations left in flight by a previous broker always resume: losing
-	// them would strand instances (asbd did this only with recovery: true).
-	n, err := b.Recover(ctx)
-	if err != nil {
-		st.Close()
-		return nil, fmt.Errorf("recovering operations: %w", err)
-	}
-	if n > 0 {
-		log.Info("resumed operations left in flight", "count", n)
-	}
-	if cfg.Broker.BootstrapOnStartup {
+	if s.catalog.onStartup {
 		if _, err := b.Bootstrap(ctx); err != nil {
-			st.Close()
 			return nil, err
 		}
 	}
-	if d.auth, err = newAuthenticator(cfg, log); err != nil {
-		st.Close()
+	if d.auth, err = newAuthenticator(s, kc, log); err != nil {
 		return nil, err
 	}
 	if err := d.listen(); err != nil {
-		st.Close()
 		return nil, err
 	}
+	undo = append(undo, func() { d.ln.Close() })
+	catalog := newCatalogLoop(b, s.catalog.every, log)
 	d.srv = &http.Server{
-		Handler:           d.handler(),
+		Handler:           d.handler(catalog.request),
 		ReadHeaderTimeout: 10 * time.Second,
 		IdleTimeout:       2 * time.Minute,
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
 	}
+
+	d.mgr = manager.New(manager.Options{Logger: log, ShutdownTimeout: shutdownTimeout})
+	for _, r := range []struct {
+		name string
+		r    manager.Runnable
+	}{
+		{"store", closeStore(st, log)},
+		{"operations", b},
+		{"recovery", recovery(b, log)},
+		{"janitor", janitor(b, log)},
+		{"catalog", catalog},
+		{"http", manager.RunnableFunc(d.serve)},
+	} {
+		if err := d.mgr.Add(r.name, r.r); err != nil {
+			return nil, err
+		}
+	}
 	return d, nil
 }
 
-func openStore(ctx context.Context, dao config.Dao, log *slog.Logger) (*store.Store, error) {
-	sc := store.Config{DataDir: dao.EtcdDataDir, CAFile: dao.EtcdCAFile, CertFile: dao.EtcdClientCert, KeyFile: dao.EtcdClientKey}
-	if ep := dao.Endpoint(); ep != "" {
-		sc.Endpoints = []string{ep}
-	}
-	st, err := store.Open(ctx, sc, log)
-	if err != nil {
-		return nil, fmt.Errorf("state store: %w", err)
-	}
-	if len(sc.Endpoints) > 0 {
-		log.Info("using etcd", "endpoint", sc.Endpoints[0])
-	}
-	return st, nil
-}
-
 // newDiscover wires the registries into the broker's bootstrap.
-func newDiscover(cfg *config.Config, log *slog.Logger) (broker.Discover, error) {
-	if len(cfg.Registry) == 0 {
+func newDiscover(s *settings, kc *cluster, log *slog.Logger) (broker.Discover, error) {
+	if len(s.registries) == 0 {
 		log.Warn("no registry configured: the catalog holds only stored and pushed bundles")
 		return nil, nil
 	}
-	set, err := registry.New(cfg.Registry, registry.Options{Logger: log, Namespace: cfg.OpenShift.Namespace})
+	ro := registry.Options{Logger: log, Namespace: s.namespace}
+	if needsCluster(s.registries) {
+		// Image streams and credentials Secrets are read from the cluster;
+		// without one, the registry's error says what is missing.
+		if _, cs, err := kc.client(); err == nil {
+			ro.Kube = cs
+		}
+	}
+	set, err := registry.New(s.registries, ro)
 	if err != nil {
-		return nil, err
+		return nil, &ConfigError{err}
 	}
 	return func(ctx context.Context) ([]*apb.Spec, error) {
 		res, err := set.Bootstrap(ctx)
@@ -238,19 +246,29 @@ func newDiscover(cfg *config.Config, log *slog.Logger) (broker.Discover, error) 
 	}, nil
 }
 
+// needsCluster reports whether a registry reads from the Kubernetes API.
+func needsCluster(rs []registry.Config) bool {
+	for _, r := range rs {
+		if r.Type == "local_openshift" || r.AuthType == "secret" {
+			return true
+		}
+	}
+	return false
+}
+
 func (d *daemon) listen() error {
-	addr := d.cfg.Broker.ListenAddress
-	ln, err := net.Listen("tcp", addr)
+	h := d.s.http
+	ln, err := net.Listen("tcp", h.listen)
 	if err != nil {
-		return fmt.Errorf("listening on %s: %w", addr, err)
+		return fmt.Errorf("listening on %s: %w", h.listen, err)
 	}
 	d.ln = ln
-	if d.cfg.Broker.PlainHTTP {
+	if h.plainHTTP {
 		return nil
 	}
 	var cert tls.Certificate
-	if d.cfg.Broker.SSLCert != "" || d.cfg.Broker.SSLCertKey != "" {
-		cert, err = tlsutil.Load(d.cfg.Broker.SSLCert, d.cfg.Broker.SSLCertKey)
+	if h.sslCert != "" || h.sslKey != "" {
+		cert, err = tlsutil.Load(h.sslCert, h.sslKey)
 	} else {
 		host, _ := os.Hostname()
 		cert, err = tlsutil.SelfSigned([]string{host})
@@ -273,115 +291,21 @@ func (d *daemon) URL() string {
 	return scheme + "://" + d.ln.Addr().String()
 }
 
-func (d *daemon) run(ctx context.Context) error {
-	d.log.Info("broker listening", "url", d.URL(), "version", d.o.Version)
-	go d.refreshLoop(ctx)
-	bgCtx, stopBG := context.WithCancel(ctx)
-	d.stopBG = stopBG
-	d.bg.Add(1)
-	go func() { defer d.bg.Done(); d.janitorLoop(bgCtx) }()
-	errc := make(chan error, 1)
-	go func() {
-		ln := d.ln
-		if d.tls != nil {
-			ln = tls.NewListener(ln, d.tls)
-		}
-		errc <- d.srv.Serve(ln)
-	}()
-	if d.o.Ready != nil {
-		d.o.Ready(d.URL())
-	}
-	select {
-	case err := <-errc:
-		d.close()
-		return fmt.Errorf("serving: %w", err)
-	case <-ctx.Done():
-	}
-	d.log.Info("shutting down")
-	shutCtx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	d.srv.Shutdown(shutCtx)
-	d.close()
-	return nil
-}
-
-// close waits for operations to notice the cancelled context (they stay
-// in flight in etcd and resume after restart), then closes the store.
-func (d *daemon) close() {
-	done := make(chan struct{})
-	go func() { d.broker.Wait(); close(done) }()
-	select {
-	case <-done:
-	case <-time.After(10 * time.Second):
-		d.log.Warn("operations still running at shutdown; they resume after restart")
-	}
-	if d.stopBG != nil {
-		d.stopBG()
-	}
-	d.bg.Wait()
-	d.store.Close()
-}
-
-// janitorInterval paces the janitor after its first pass at start.
-const janitorInterval = 10 * time.Minute
-
-// janitorLoop removes what operations left behind: at start (after
-// recovery re-attached to what still runs), then periodically for
-// cleanups that failed while the broker ran.
-func (d *daemon) janitorLoop(ctx context.Context) {
-	t := time.NewTicker(janitorInterval)
-	defer t.Stop()
-	for {
-		n, err := d.broker.Reap(ctx)
-		switch {
-		case err != nil && ctx.Err() == nil:
-			d.log.Warn("janitor", "err", err, "cleaned_up", n)
-		case n > 0:
-			d.log.Info("janitor cleaned up sandboxes left behind", "count", n)
-		}
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-		}
-	}
-}
-
-func (d *daemon) refreshLoop(ctx context.Context) {
-	iv := d.cfg.Broker.RefreshInterval
-	if iv <= 0 {
-		d.log.Info("not using a refresh interval")
-		return
-	}
-	t := time.NewTicker(iv)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-			if _, err := d.broker.Bootstrap(ctx); err != nil && ctx.Err() == nil {
-				d.log.Warn("periodic bootstrap failed", "err", err)
-			}
-		}
-	}
-}
-
-func (d *daemon) handler() http.Handler {
-	srv := osb.NewServer(osb.Options{
+// handler serves /healthz and /metrics at the root, and everything else
+// through the OSB layer, under each of its prefixes.
+func (d *daemon) handler(bootstrap func(context.Context) error) http.Handler {
+	o := osb.Options{
 		Broker: d.broker, Auth: d.auth, Logger: d.log,
-		Metrics: osb.NewMetrics(d.reg), LogRequests: d.cfg.Broker.OutputRequest,
-	})
-	srv.HandleExtra("POST /v2/bootstrap", http.HandlerFunc(d.bootstrap))
-	if d.cfg.Broker.DevBroker {
-		srv.HandleExtra("POST /v2/apb", http.HandlerFunc(d.pushSpec))
-		srv.HandleExtra("DELETE /v2/apb/{id}", http.HandlerFunc(d.deleteSpec))
-		srv.HandleExtra("DELETE /v2/apb", http.HandlerFunc(d.deleteSpec))
+		Metrics: osb.NewMetrics(d.reg), LogRequests: d.s.http.logRequests,
+		Bootstrap: bootstrap,
+	}
+	if d.s.http.devBroker {
+		o.Dev = d.broker
 	}
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /healthz", d.healthz)
 	mux.Handle("GET /metrics", promhttp.HandlerFor(d.reg, promhttp.HandlerOpts{}))
-	mux.Handle("/", srv)
+	mux.Handle("/", osb.NewServer(o))
 	return mux
 }
 
@@ -393,61 +317,4 @@ func (d *daemon) healthz(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	w.Write([]byte("ok"))
-}
-
-// bootstrap answers at once and bootstraps in the background, as asbd did
-// (a slow registry made a synchronous bootstrap time out at the router).
-func (d *daemon) bootstrap(w http.ResponseWriter, r *http.Request) {
-	go func() {
-		ctx, cancel := context.WithTimeout(context.WithoutCancel(r.Context()), 10*time.Minute)
-		defer cancel()
-		if _, err := d.broker.Bootstrap(ctx); err != nil {
-			d.log.Warn("bootstrap failed", "err", err)
-		}
-	}()
-	writeJSON(w, http.StatusOK, map[string]string{"msg": "Bootstrap job started"})
-}
-
-func (d *daemon) pushSpec(w http.ResponseWriter, r *http.Request) {
-	r.Body = http.MaxBytesReader(w, r.Body, 1<<20)
-	enc := r.FormValue("apbSpec")
-	if enc == "" {
-		writeOSBError(w, osb.BadRequest("Could not parameter apbSpec"))
-		return
-	}
-	data, err := apb.DecodeLabel(enc)
-	if err != nil {
-		writeOSBError(w, osb.BadRequest("Invalid parameter encoding: %v", err))
-		return
-	}
-	svc, err := d.broker.AddSpec(r.Context(), data)
-	if err != nil {
-		writeOSBError(w, err)
-		return
-	}
-	writeJSON(w, http.StatusOK, osb.Catalog{Services: []osb.Service{*svc}})
-}
-
-func (d *daemon) deleteSpec(w http.ResponseWriter, r *http.Request) {
-	var ids []string
-	if id := r.PathValue("id"); id != "" {
-		ids = append(ids, id)
-	}
-	if err := d.broker.DeleteSpecs(r.Context(), ids...); err != nil {
-		writeOSBError(w, err)
-		return
-	}
-	w.WriteHeader(http.StatusNoContent)
-}
-
-func writeJSON(w http.ResponseWriter, status int, v any) {
-	osb.WriteJSON(w, status, v)
-}
-
-func writeOSBError(w http.ResponseWriter, err error) {
-	if e, ok := osb.AsError(err); ok {
-		osb.WriteJSON(w, e.Status, e)
-		return
-	}
-	osb.WriteJSON(w, http.StatusInternalServerError, &osb.Error{Description: "internal error"})
 }

@@ -1,7 +1,3 @@
-// Package jobs runs the broker's asynchronous operations: a bounded pool of
-// workers, each running one job through the runtime, recording progress and
-// the outcome in the store, and recovering jobs left in flight by a broker
-// that stopped.
 package jobs
 
 import (
@@ -22,20 +18,53 @@ import (
 // runs while the broker stops.
 const releaseTimeout = 30 * time.Second
 
-// Handler is the broker side of a job: what to run and how to record the
-// outcome. Both are called with the job as last stored.
+// Bounds of the loops that store a job's changes.
+const (
+	// updateAttempts bounds re-reads of a job whose record changed under
+	// a progress or in-progress write.
+	updateAttempts = 10
+	// finishAttempts bounds tries to store an outcome (conflicts and
+	// store failures together); after them the job is left in flight and
+	// the sandbox kept, so a restart finds the result again.
+	finishAttempts = 50
+	// Backoff between tries while the store does not answer.
+	firstBackoff = 100 * time.Millisecond
+	maxBackoff   = 5 * time.Second
+)
+
+// Store is what the engine needs of the state store.
+type Store interface {
+	GetJob(ctx context.Context, resourceID, token string) (*store.Job, error)
+	UnfinishedJobs(ctx context.Context) ([]*store.Job, error)
+	// Commit applies ops atomically; store.ErrConflict when a compare
+	// failed, store.ErrUnavailable when the store did not answer.
+	Commit(ctx context.Context, ops ...store.Op) (int64, error)
+}
+
+// Outcome is what a finished run means, as the Handler decides it.
+type Outcome struct {
+	// Err is the failure recorded in the job; nil means succeeded.
+	Err error
+	// Description is the job's final last_operation description.
+	Description string
+	// Ops are the instance, binding and credential changes the outcome
+	// implies, committed in one transaction with the job's final state.
+	Ops []store.Op
+}
+
+// Handler is the broker side of a job: what to run and what its outcome
+// means. Both are called with the job as last stored.
 type Handler interface {
 	// Action builds the runtime action for a job.
 	Action(ctx context.Context, j *store.Job) (runtime.Action, error)
-	// Finish records the outcome atomically (job state plus the instance or
-	// binding changes it implies). It returns store.ErrConflict when the job
-	// changed meanwhile; the engine then re-reads the job and calls it again.
-	Finish(ctx context.Context, j *store.Job, res *runtime.Result, runErr error) error
+	// Outcome decides what a run's result (or error, runErr) means. When
+	// storing it loses a race, the engine re-reads the job and asks again.
+	Outcome(ctx context.Context, j *store.Job, res *runtime.Result, runErr error) (Outcome, error)
 }
 
 // Options configure an Engine.
 type Options struct {
-	Store   *store.Store
+	Store   Store
 	Runtime runtime.Runtime
 	Handler Handler
 	// Workers bounds concurrent jobs (default 32).
@@ -45,13 +74,19 @@ type Options struct {
 	Registerer prometheus.Registerer
 }
 
-// Engine runs jobs.
+// Engine runs jobs. Jobs run under the engine's own lifetime, from New
+// until Start's context ends, so that they outlive the requests that
+// submitted them.
 type Engine struct {
 	o       Options
 	sem     chan struct{}
 	wg      sync.WaitGroup
 	log     *slog.Logger
 	metrics *metrics
+	life    context.Context
+	stop    context.CancelFunc
+	// sleep waits d unless ctx ends first (tests replace it).
+	sleep func(ctx context.Context, d time.Duration) bool
 
 	mu      sync.Mutex
 	running map[string]bool // job tokens being run here
@@ -65,19 +100,52 @@ func New(o Options) *Engine {
 	if o.Logger == nil {
 		o.Logger = slog.New(slog.DiscardHandler)
 	}
+	life, stop := context.WithCancel(context.Background())
 	return &Engine{
 		o:       o,
 		sem:     make(chan struct{}, o.Workers),
 		log:     o.Logger,
 		metrics: newMetrics(o.Registerer),
+		life:    life,
+		stop:    stop,
+		sleep:   sleep,
 		running: map[string]bool{},
 	}
 }
 
-// Start runs a stored job in the background. The job must already be in
-// the store (state "not yet started" or "in progress").
-func (e *Engine) Start(ctx context.Context, j *store.Job) {
-	e.launch(ctx, j, false)
+func sleep(ctx context.Context, d time.Duration) bool {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return true
+	case <-ctx.Done():
+		return false
+	}
+}
+
+// Start runs until ctx ends, then stops the jobs running here and waits
+// for them to return: they stay in flight in the store, and a restarted
+// broker recovers them. It makes the Engine a runnable of the daemon.
+func (e *Engine) Start(ctx context.Context) error {
+	<-ctx.Done()
+	e.stop()
+	e.wg.Wait()
+	return nil
+}
+
+// Submit stores a new job (j.Revision 0) together with ops, the instance
+// or binding changes that start it, and runs it in the background. When a
+// compare fails it returns store.ErrConflict and nothing was stored or
+// started: the caller decides again.
+func (e *Engine) Submit(ctx context.Context, j *store.Job, ops ...store.Op) error {
+	rev, err := e.o.Store.Commit(ctx, append(ops, store.PutJob(j))...)
+	if err != nil {
+		return err
+	}
+	j.Revision = rev
+	e.launch(j, false)
+	return nil
 }
 
 // Recover starts every unfinished job in the store. A job whose runtime
@@ -90,7 +158,7 @@ func (e *Engine) Recover(ctx context.Context) (int, error) {
 	for _, j := range open {
 		e.log.Info("recovering operation", "operation", j.Token, "action", j.Method,
 			"instance_id", j.InstanceID, "binding_id", j.BindingID, "state", j.State)
-		e.launch(ctx, j, true)
+		e.launch(j, true)
 	}
 	return len(open), nil
 }
@@ -105,7 +173,7 @@ func (e *Engine) Running(token string) bool {
 	return e.running[token]
 }
 
-func (e *Engine) launch(ctx context.Context, j *store.Job, recovering bool) {
+func (e *Engine) launch(j *store.Job, recovering bool) {
 	e.mu.Lock()
 	if e.running[j.Token] {
 		e.mu.Unlock()
@@ -115,6 +183,7 @@ func (e *Engine) launch(ctx context.Context, j *store.Job, recovering bool) {
 	e.mu.Unlock()
 	e.wg.Add(1)
 	e.metrics.inFlight.WithLabelValues(j.Method).Inc()
+	ctx := e.life
 	go func() {
 		defer func() {
 			e.metrics.inFlight.WithLabelValues(j.Method).Dec()
@@ -206,7 +275,7 @@ func (e *Engine) run(ctx context.Context, j *store.Job, recovering bool) {
 func (e *Engine) update(ctx context.Context, jr *jobRun, fn func(*store.Job)) error {
 	jr.mu.Lock()
 	defer jr.mu.Unlock()
-	for range 10 {
+	for range updateAttempts {
 		next := *jr.job
 		fn(&next)
 		next.UpdatedAt = time.Now().UTC()
@@ -228,45 +297,75 @@ func (e *Engine) update(ctx context.Context, jr *jobRun, fn func(*store.Job)) er
 	return errors.New("job record kept changing")
 }
 
-// finish records the outcome and reports whether it was stored.
+// finish stores the outcome, the job's final state with the changes the
+// Handler says it implies, and reports whether it was stored. Conflicts
+// re-read the job and ask the Handler again; a store that does not answer
+// is retried with backoff, the outcome kept meanwhile.
 func (e *Engine) finish(ctx context.Context, log *slog.Logger, jr *jobRun, res *runtime.Result, runErr error, start time.Time) bool {
 	jr.mu.Lock()
 	defer jr.mu.Unlock()
-	backoff := 100 * time.Millisecond
-	for attempt := 0; ; attempt++ {
-		err := e.o.Handler.Finish(ctx, jr.job, res, runErr)
+	backoff := firstBackoff
+	var out Outcome
+	for attempt := 1; ; attempt++ {
+		err := e.store(ctx, jr, res, runErr, &out)
 		if err == nil {
 			break
 		}
-		if ctx.Err() != nil || attempt >= 50 {
-			log.Error("recording operation outcome failed; left for recovery", "err", err)
+		if ctx.Err() != nil || attempt >= finishAttempts {
+			log.Error("recording operation outcome failed; left for recovery", "err", err, "attempts", attempt)
 			return false
 		}
 		if errors.Is(err, store.ErrConflict) {
-			if cur, gerr := e.o.Store.GetJob(ctx, jr.job.ResourceID(), jr.job.Token); gerr == nil {
+			cur, gerr := e.o.Store.GetJob(ctx, jr.job.ResourceID(), jr.job.Token)
+			if gerr == nil {
 				jr.job = cur
+				continue
 			}
-			continue
+			err = gerr
 		}
 		// etcd unreachable: keep the outcome and retry until it is back.
 		log.Warn("recording operation outcome", "err", err, "retry_in", backoff)
-		select {
-		case <-time.After(backoff):
-		case <-ctx.Done():
+		if !e.sleep(ctx, backoff) {
 			return false
 		}
-		backoff = min(backoff*2, 5*time.Second)
+		backoff = min(backoff*2, maxBackoff)
 	}
 	state := store.JobSucceeded
-	if runErr != nil {
+	if out.Err != nil {
 		state = store.JobFailed
-		log.Warn("operation failed", "err", runErr)
+		log.Warn("operation failed", "err", out.Err)
 	} else {
 		log.Info("operation succeeded")
 	}
 	e.metrics.done.WithLabelValues(jr.job.Method, state).Inc()
 	e.metrics.duration.WithLabelValues(jr.job.Method, state).Observe(time.Since(start).Seconds())
 	return true
+}
+
+// store asks the Handler what the run means and commits it with the job's
+// final state.
+func (e *Engine) store(ctx context.Context, jr *jobRun, res *runtime.Result, runErr error, out *Outcome) error {
+	o, err := e.o.Handler.Outcome(ctx, jr.job, res, runErr)
+	if err != nil {
+		return err
+	}
+	done := *jr.job
+	done.UpdatedAt = time.Now().UTC()
+	done.Description = o.Description
+	done.Error = ""
+	if o.Err != nil {
+		done.State = store.JobFailed
+		done.Error = o.Err.Error()
+	} else {
+		done.State = store.JobSucceeded
+	}
+	rev, err := e.o.Store.Commit(ctx, append([]store.Op{store.PutJob(&done)}, o.Ops...)...)
+	if err != nil {
+		return err
+	}
+	done.Revision = rev
+	jr.job, *out = &done, o
+	return nil
 }
 
 type metrics struct {

@@ -6,8 +6,9 @@ import (
 )
 
 // Authenticator decides who is calling. The server answers 401 for
-// ErrUnauthorized, 403 for ErrForbidden and 500/503 for any other error
-// (the authority could not be asked).
+// ErrUnauthorized, 403 for ErrForbidden, the status of an *osbapi.Error
+// (say, Unavailable for 503), and 500 for any other error (the authority
+// could not be asked), whose text goes to the log, not to the caller.
 type Authenticator interface {
 	Authenticate(r *http.Request) (principal string, err error)
 }

@@ -12,12 +12,14 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/openstack-service-broker/openstack-service-broker/pkg/osb/osbapi"
 )
 
 // call is one Broker invocation as the fake saw it.
 type call struct {
 	method   string
-	ri       RequestInfo
+	ri       osbapi.RequestInfo
 	iid, bid string
 	req      any
 }
@@ -31,20 +33,20 @@ type fake struct {
 
 	err      error
 	panicMsg string
-	catalog  *Catalog
-	prov     *ProvisionResponse
-	upd      *UpdateResponse
-	dep      *DeprovisionResponse
-	inst     *GetInstanceResponse
-	bind     *BindResponse
-	unbind   *UnbindResponse
-	getb     *GetBindingResponse
+	catalog  *osbapi.Catalog
+	prov     *osbapi.ProvisionResponse
+	upd      *osbapi.UpdateResponse
+	dep      *osbapi.DeprovisionResponse
+	inst     *osbapi.GetInstanceResponse
+	bind     *osbapi.BindResponse
+	unbind   *osbapi.UnbindResponse
+	getb     *osbapi.GetBindingResponse
 	// los are answered in turn by both last_operation routes; the last
 	// one repeats. A state of stateGone answers 410 instead.
-	los []*LastOperationResponse
+	los []*osbapi.LastOperationResponse
 }
 
-func (f *fake) record(method string, ri RequestInfo, iid, bid string, req any) error {
+func (f *fake) record(method string, ri osbapi.RequestInfo, iid, bid string, req any) error {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.calls = append(f.calls, call{method, ri, iid, bid, req})
@@ -77,89 +79,89 @@ func or[T any](v *T, def *T) *T {
 	return def
 }
 
-func (f *fake) Catalog(ctx context.Context, ri RequestInfo) (*Catalog, error) {
+func (f *fake) Catalog(ctx context.Context, ri osbapi.RequestInfo) (*osbapi.Catalog, error) {
 	if err := f.record("Catalog", ri, "", "", nil); err != nil {
 		return nil, err
 	}
-	return or(f.catalog, &Catalog{Services: []Service{{Name: "s", ID: "sid", Description: "d", Bindable: true,
-		Plans: []Plan{{ID: "pid", Name: "p", Description: "d"}}}}}), nil
+	return or(f.catalog, &osbapi.Catalog{Services: []osbapi.Service{{Name: "s", ID: "sid", Description: "d", Bindable: true,
+		Plans: []osbapi.Plan{{ID: "pid", Name: "p", Description: "d"}}}}}), nil
 }
 
-func (f *fake) Provision(ctx context.Context, ri RequestInfo, id string, req *ProvisionRequest) (*ProvisionResponse, error) {
+func (f *fake) Provision(ctx context.Context, ri osbapi.RequestInfo, id string, req *osbapi.ProvisionRequest) (*osbapi.ProvisionResponse, error) {
 	if err := f.record("Provision", ri, id, "", req); err != nil {
 		return nil, err
 	}
-	return or(f.prov, &ProvisionResponse{}), nil
+	return or(f.prov, &osbapi.ProvisionResponse{}), nil
 }
 
-func (f *fake) Update(ctx context.Context, ri RequestInfo, id string, req *UpdateRequest) (*UpdateResponse, error) {
+func (f *fake) Update(ctx context.Context, ri osbapi.RequestInfo, id string, req *osbapi.UpdateRequest) (*osbapi.UpdateResponse, error) {
 	if err := f.record("Update", ri, id, "", req); err != nil {
 		return nil, err
 	}
-	return or(f.upd, &UpdateResponse{}), nil
+	return or(f.upd, &osbapi.UpdateResponse{}), nil
 }
 
-func (f *fake) Deprovision(ctx context.Context, ri RequestInfo, id string, req *DeprovisionRequest) (*DeprovisionResponse, error) {
+func (f *fake) Deprovision(ctx context.Context, ri osbapi.RequestInfo, id string, req *osbapi.DeprovisionRequest) (*osbapi.DeprovisionResponse, error) {
 	if err := f.record("Deprovision", ri, id, "", req); err != nil {
 		return nil, err
 	}
-	return or(f.dep, &DeprovisionResponse{}), nil
+	return or(f.dep, &osbapi.DeprovisionResponse{}), nil
 }
 
-func (f *fake) GetInstance(ctx context.Context, ri RequestInfo, id string, req *FetchRequest) (*GetInstanceResponse, error) {
+func (f *fake) GetInstance(ctx context.Context, ri osbapi.RequestInfo, id string, req *osbapi.FetchRequest) (*osbapi.GetInstanceResponse, error) {
 	if err := f.record("GetInstance", ri, id, "", req); err != nil {
 		return nil, err
 	}
-	return or(f.inst, &GetInstanceResponse{ServiceID: "sid", PlanID: "pid"}), nil
+	return or(f.inst, &osbapi.GetInstanceResponse{ServiceID: "sid", PlanID: "pid"}), nil
 }
 
 const stateGone = "gone"
 
-func (f *fake) nextLO() (*LastOperationResponse, error) {
+func (f *fake) nextLO() (*osbapi.LastOperationResponse, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	if len(f.los) == 0 {
-		return &LastOperationResponse{State: StateSucceeded}, nil
+		return &osbapi.LastOperationResponse{State: osbapi.StateSucceeded}, nil
 	}
 	lo := *f.los[0]
 	if len(f.los) > 1 {
 		f.los = f.los[1:]
 	}
 	if lo.State == stateGone {
-		return nil, Gone("the operation's resource is gone")
+		return nil, osbapi.Gone("the operation's resource is gone")
 	}
 	return &lo, nil
 }
 
-func (f *fake) LastOperation(ctx context.Context, ri RequestInfo, id string, req *LastOperationRequest) (*LastOperationResponse, error) {
+func (f *fake) LastOperation(ctx context.Context, ri osbapi.RequestInfo, id string, req *osbapi.LastOperationRequest) (*osbapi.LastOperationResponse, error) {
 	if err := f.record("LastOperation", ri, id, "", req); err != nil {
 		return nil, err
 	}
 	return f.nextLO()
 }
 
-func (f *fake) Bind(ctx context.Context, ri RequestInfo, iid, bid string, req *BindRequest) (*BindResponse, error) {
+func (f *fake) Bind(ctx context.Context, ri osbapi.RequestInfo, iid, bid string, req *osbapi.BindRequest) (*osbapi.BindResponse, error) {
 	if err := f.record("Bind", ri, iid, bid, req); err != nil {
 		return nil, err
 	}
-	return or(f.bind, &BindResponse{Credentials: map[string]any{"user": "u"}}), nil
+	return or(f.bind, &osbapi.BindResponse{Credentials: map[string]any{"user": "u"}}), nil
 }
 
-func (f *fake) Unbind(ctx context.Context, ri RequestInfo, iid, bid string, req *UnbindRequest) (*UnbindResponse, error) {
+func (f *fake) Unbind(ctx context.Context, ri osbapi.RequestInfo, iid, bid string, req *osbapi.UnbindRequest) (*osbapi.UnbindResponse, error) {
 	if err := f.record("Unbind", ri, iid, bid, req); err != nil {
 		return nil, err
 	}
-	return or(f.unbind, &UnbindResponse{}), nil
+	return or(f.unbind, &osbapi.UnbindResponse{}), nil
 }
 
-func (f *fake) GetBinding(ctx context.Context, ri RequestInfo, iid, bid string, req *FetchRequest) (*GetBindingResponse, error) {
+func (f *fake) GetBinding(ctx context.Context, ri osbapi.RequestInfo, iid, bid string, req *osbapi.FetchRequest) (*osbapi.GetBindingResponse, error) {
 	if err := f.record("GetBinding", ri, iid, bid, req); err != nil {
 		return nil, err
 	}
-	return or(f.getb, &GetBindingResponse{Credentials: map[string]any{"user": "u"}}), nil
+	return or(f.getb, &osbapi.GetBindingResponse{Credentials: map[string]any{"user": "u"}}), nil
 }
 
-func (f *fake) BindingLastOperation(ctx context.Context, ri RequestInfo, iid, bid string, req *LastOperationRequest) (*LastOperationResponse, error) {
+func (f *fake) BindingLastOperation(ctx context.Context, ri osbapi.RequestInfo, iid, bid string, req *osbapi.LastOperationRequest) (*osbapi.LastOperationResponse, error) {
 	if err := f.record("BindingLastOperation", ri, iid, bid, req); err != nil {
 		return nil, err
 	}
@@ -212,7 +214,7 @@ func serve(t *testing.T, h http.Handler) string {
 }
 
 // newTestServer builds a Server around f with a JSON logger into logs.
-func newTestServer(t *testing.T, f Broker, o Options) (string, *syncBuffer) {
+func newTestServer(t *testing.T, f osbapi.Broker, o Options) (string, *syncBuffer) {
 	t.Helper()
 	logs := &syncBuffer{}
 	o.Broker = f
@@ -267,12 +269,12 @@ func send(t *testing.T, base, method, path, body string, hdr map[string]string) 
 }
 
 // osbError decodes an OSB error body and insists on a description.
-func osbError(t *testing.T, r response) Error {
+func osbError(t *testing.T, r response) osbapi.Error {
 	t.Helper()
 	if ct := r.hdr.Get("Content-Type"); ct != "application/json" {
 		t.Errorf("error Content-Type %q, want application/json", ct)
 	}
-	var e Error
+	var e osbapi.Error
 	if err := json.Unmarshal([]byte(r.body), &e); err != nil {
 		t.Fatalf("error body is not JSON: %q", r.body)
 	}

@@ -9,8 +9,6 @@ import (
 
 	"gopkg.in/yaml.v3"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-
-	"github.com/openstack-service-broker/openstack-service-broker/pkg/config"
 )
 
 // creds are a registry's credentials. Never log or wrap them into errors.
@@ -24,7 +22,7 @@ func (c creds) empty() bool { return c.User == "" && c.Pass == "" && c.Token == 
 // or file is picked up without a restart.
 type credSource func(ctx context.Context) (creds, error)
 
-func newCredSource(c config.Registry, o Options) (credSource, error) {
+func newCredSource(c Config, o Options) (credSource, error) {
 	switch c.AuthType {
 	case "", "config":
 		cr := creds{User: c.User, Pass: c.Pass, Token: c.Token}

@@ -11,8 +11,6 @@ import (
 	"strings"
 
 	"github.com/google/go-containerregistry/pkg/name"
-
-	"github.com/openstack-service-broker/openstack-service-broker/pkg/config"
 )
 
 // Docker Hub's defaults; config url replaces both (a test server, a mirror
@@ -26,10 +24,7 @@ const (
 
 // newDockerHub lists an org's repositories through the Hub API, then reads
 // them through the registry v2 API with token auth.
-func newDockerHub(c config.Registry, o Options) (*v2, error) {
-	if c.Org == "" {
-		return nil, errors.New("type dockerhub needs org")
-	}
+func newDockerHub(c Config, o Options) (*v2, error) {
 	cs, err := newCredSource(c, o)
 	if err != nil {
 		return nil, err

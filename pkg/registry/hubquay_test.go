@@ -18,7 +18,6 @@ import (
 	"k8s.io/client-go/rest"
 
 	"github.com/openstack-service-broker/openstack-service-broker/pkg/apb"
-	"github.com/openstack-service-broker/openstack-service-broker/pkg/config"
 	"github.com/openstack-service-broker/openstack-service-broker/test/registry/regtest"
 )
 
@@ -85,7 +84,7 @@ func TestDockerHub(t *testing.T) {
 			}
 			tr.push(t, "myorg/e-apb", "latest", mustImage(t, nil, nil)) // no label
 			hub := fakeHub(t, tr, "myorg", repos, tt.loginUser, "hubpass")
-			s, err := New([]config.Registry{{Type: "dockerhub", Name: "dh", URL: hub.URL, Org: "myorg", Tag: "latest",
+			s, err := New([]Config{{Type: "dockerhub", Name: "dh", URL: hub.URL, Org: "myorg", Tag: "latest",
 				User: tt.user, Pass: tt.pass, WhiteList: []string{"-apb$"}}}, Options{})
 			if err != nil {
 				t.Fatal(err)
@@ -185,7 +184,7 @@ func TestQuay(t *testing.T) {
 	}}
 	srv := httptest.NewServer(q)
 	t.Cleanup(srv.Close)
-	s, err := New([]config.Registry{{Type: "quay", Name: "q", URL: srv.URL, Org: "qorg", Token: "quay-token", AuthType: "config", Tag: "latest",
+	s, err := New([]Config{{Type: "quay", Name: "q", URL: srv.URL, Org: "qorg", Token: "quay-token", AuthType: "config", Tag: "latest",
 		WhiteList: []string{"apb$", "nolabel"}}}, Options{})
 	if err != nil {
 		t.Fatal(err)
@@ -263,7 +262,7 @@ func TestLocalOpenShift(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	s, err := New([]config.Registry{{Type: "local_openshift", Name: "localregistry", Namespaces: []string{"openshift", "mine", "absent"}, Tag: "latest",
+	s, err := New([]Config{{Type: "local_openshift", Name: "localregistry", Namespaces: []string{"openshift", "mine", "absent"}, Tag: "latest",
 		WhiteList: []string{".*"}}}, Options{Kube: kube})
 	if err != nil {
 		t.Fatal(err)
@@ -276,7 +275,7 @@ func TestLocalOpenShift(t *testing.T) {
 	if a == nil || a.Image != "172.30.1.1:5000/openshift/a-apb:latest" || a.Digest != "sha256:openshifta-apb" {
 		t.Errorf("a = %+v", a)
 	}
-	if _, err := New([]config.Registry{{Type: "local_openshift", Name: "x"}}, Options{}); err == nil || !strings.Contains(err.Error(), `registry "x"`) {
+	if _, err := New([]Config{{Type: "local_openshift", Name: "x"}}, Options{}); err == nil || !strings.Contains(err.Error(), `registry "x"`) {
 		t.Errorf("without a Kubernetes client: err = %v", err)
 	}
 }

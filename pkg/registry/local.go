@@ -14,7 +14,6 @@ import (
 	"strconv"
 
 	"github.com/openstack-service-broker/openstack-service-broker/pkg/apb"
-	"github.com/openstack-service-broker/openstack-service-broker/pkg/config"
 )
 
 // local reads bundle sources from a directory: <path>/<bundle>/apb.yml.
@@ -25,10 +24,7 @@ type local struct {
 	name, path, tag string
 }
 
-func newLocal(c config.Registry) (*local, error) {
-	if c.Path == "" {
-		return nil, errors.New("type local needs path (the directory of bundle sources)")
-	}
+func newLocal(c Config) (*local, error) {
 	return &local{name: c.Name, path: c.Path, tag: c.Tag}, nil
 }
 

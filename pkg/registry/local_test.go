@@ -9,7 +9,6 @@ import (
 	"testing"
 
 	"github.com/openstack-service-broker/openstack-service-broker/pkg/apb"
-	"github.com/openstack-service-broker/openstack-service-broker/pkg/config"
 )
 
 const goodYML = `version: '1.0'
@@ -50,7 +49,7 @@ func TestLocal(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	s, err := New([]config.Registry{{Type: "local", Name: "lo", Path: root, WhiteList: []string{"-apb$"}}}, Options{Logger: slog.New(slog.DiscardHandler)})
+	s, err := New([]Config{{Type: "local", Name: "lo", Path: root, WhiteList: []string{"-apb$"}}}, Options{Logger: slog.New(slog.DiscardHandler)})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -102,7 +101,7 @@ func TestLocal(t *testing.T) {
 }
 
 func TestLocalMissingDir(t *testing.T) {
-	s, err := New([]config.Registry{{Type: "local", Name: "lo", Path: filepath.Join(t.TempDir(), "nope"), WhiteList: []string{".*"}}}, Options{})
+	s, err := New([]Config{{Type: "local", Name: "lo", Path: filepath.Join(t.TempDir(), "nope"), WhiteList: []string{".*"}}}, Options{})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -10,7 +10,6 @@ import (
 	"k8s.io/client-go/rest"
 
 	"github.com/openstack-service-broker/openstack-service-broker/pkg/apb"
-	"github.com/openstack-service-broker/openstack-service-broker/pkg/config"
 )
 
 // localOpenShift reads the image streams of the configured namespaces of
@@ -24,7 +23,7 @@ type localOpenShift struct {
 
 const imageAPI = "/apis/image.openshift.io/v1/namespaces/"
 
-func newLocalOpenShift(c config.Registry, o Options) (*localOpenShift, error) {
+func newLocalOpenShift(c Config, o Options) (*localOpenShift, error) {
 	if o.Kube == nil {
 		return nil, errors.New("type local_openshift needs a Kubernetes client (openshift: section)")
 	}

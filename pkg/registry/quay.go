@@ -3,14 +3,12 @@ package registry
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"net/http"
 	"net/url"
 	"strings"
 
 	"github.com/openstack-service-broker/openstack-service-broker/pkg/apb"
-	"github.com/openstack-service-broker/openstack-service-broker/pkg/config"
 )
 
 const quayURL = "https://quay.io"
@@ -25,10 +23,7 @@ type quay struct {
 	client              *http.Client
 }
 
-func newQuay(c config.Registry, o Options) (*quay, error) {
-	if c.Org == "" {
-		return nil, errors.New("type quay needs org")
-	}
+func newQuay(c Config, o Options) (*quay, error) {
 	raw := c.URL
 	if raw == "" {
 		raw = quayURL

@@ -1,7 +1,3 @@
-// Package registry discovers bundles: one adapter per entry of the config's
-// registry: list (the Automation Broker's adapter types), white/black list
-// filtering, and a parallel bootstrap that reads each image's spec label
-// once per manifest digest.
 package registry
 
 import (
@@ -16,7 +12,6 @@ import (
 	"k8s.io/client-go/kubernetes"
 
 	"github.com/openstack-service-broker/openstack-service-broker/pkg/apb"
-	"github.com/openstack-service-broker/openstack-service-broker/pkg/config"
 )
 
 // DefaultConcurrency bounds the images read at once across all registries.
@@ -73,7 +68,7 @@ type adapter interface {
 
 // registry is one configured entry with its adapter and digest cache.
 type registry struct {
-	cfg    config.Registry
+	cfg    Config
 	a      adapter
 	filter *filter
 
@@ -95,19 +90,9 @@ type Set struct {
 	sem  chan struct{}
 }
 
-// refused are Automation Broker types this broker does not have, and why.
-var refused = map[string]string{
-	"rhcc":           "the Red Hat Container Catalog API it used is gone; use apiv2",
-	"partner_rhcc":   "the Red Hat partner registry no longer serves APBs; use apiv2",
-	"helm":           "helm charts are out of scope",
-	"galaxy":         "Ansible Galaxy APB content is gone",
-	"registry_proxy": "use apiv2 with the images listed in images",
-	"mock":           "it was bundle-lib's test fixture; use local with a directory of bundles",
-}
-
-// New builds one adapter per config entry. A bad entry is refused with an
-// error naming the registry.
-func New(cfgs []config.Registry, o Options) (*Set, error) {
+// New checks the registries (Validate) and builds one adapter each. A bad
+// entry is refused with a *ConfigError naming the registry and the field.
+func New(cfgs []Config, o Options) (*Set, error) {
 	if o.Logger == nil {
 		o.Logger = slog.New(slog.DiscardHandler)
 	}
@@ -117,26 +102,19 @@ func New(cfgs []config.Registry, o Options) (*Set, error) {
 	if o.Concurrency <= 0 {
 		o.Concurrency = DefaultConcurrency
 	}
+	if err := Validate(cfgs); err != nil {
+		return nil, err
+	}
 	s := &Set{log: o.Logger, sem: make(chan struct{}, o.Concurrency)}
-	seen := map[string]bool{}
 	var errs []error
-	for _, c := range cfgs {
+	for i, c := range cfgs {
 		if c.Tag == "" {
-			c.Tag = config.DefaultTag
+			c.Tag = DefaultTag
 		}
-		who := fmt.Sprintf("registry %q", c.Name)
-		if c.Name == "" {
-			errs = append(errs, fmt.Errorf("registry of type %q: name is required", c.Type))
-			continue
-		}
-		if seen[c.Name] {
-			errs = append(errs, fmt.Errorf("%s: names must be unique", who))
-			continue
-		}
-		seen[c.Name] = true
-		a, err := newAdapter(c, o)
+		k, _ := kindOf(c.Type)
+		a, err := k.build(c, o)
 		if err != nil {
-			errs = append(errs, fmt.Errorf("%s: %w", who, err))
+			errs = append(errs, &ConfigError{Index: i, Name: c.Name, Err: err})
 			continue
 		}
 		f := newFilter(c.WhiteList, c.BlackList)
@@ -152,27 +130,6 @@ func New(cfgs []config.Registry, o Options) (*Set, error) {
 		return nil, err
 	}
 	return s, nil
-}
-
-func newAdapter(c config.Registry, o Options) (adapter, error) {
-	if why, ok := refused[c.Type]; ok {
-		return nil, fmt.Errorf("type %q is not supported: %s", c.Type, why)
-	}
-	switch c.Type {
-	case "local":
-		return newLocal(c)
-	case "apiv2", "openshift":
-		return newV2(c, o)
-	case "dockerhub":
-		return newDockerHub(c, o)
-	case "quay":
-		return newQuay(c, o)
-	case "local_openshift":
-		return newLocalOpenShift(c, o)
-	case "":
-		return nil, errors.New("type is required")
-	}
-	return nil, fmt.Errorf("unknown type %q (want apiv2, openshift, dockerhub, quay, local_openshift or local)", c.Type)
 }
 
 // Bootstrap discovers every registry in parallel and returns the valid

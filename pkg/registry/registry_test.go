@@ -10,39 +10,37 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes/fake"
-
-	"github.com/openstack-service-broker/openstack-service-broker/pkg/config"
 )
 
 func TestNewRefuses(t *testing.T) {
 	tests := []struct {
 		name string
-		cfg  config.Registry
+		cfg  Config
 		want string
 	}{
-		{"rhcc", config.Registry{Type: "rhcc", Name: "rh", URL: "x"}, `registry "rh": type "rhcc" is not supported`},
-		{"helm", config.Registry{Type: "helm", Name: "h"}, `registry "h": type "helm" is not supported`},
-		{"galaxy", config.Registry{Type: "galaxy", Name: "g"}, `registry "g": type "galaxy" is not supported`},
-		{"partner_rhcc", config.Registry{Type: "partner_rhcc", Name: "p"}, `registry "p": type "partner_rhcc"`},
-		{"registry_proxy", config.Registry{Type: "registry_proxy", Name: "rp"}, `registry "rp": type "registry_proxy"`},
-		{"mock", config.Registry{Type: "mock", Name: "m"}, `registry "m": type "mock"`},
-		{"unknown", config.Registry{Type: "nexus", Name: "n"}, `registry "n": unknown type "nexus"`},
-		{"apiv2 without url", config.Registry{Type: "apiv2", Name: "a"}, `registry "a": type apiv2 needs url`},
-		{"openshift without images", config.Registry{Type: "openshift", Name: "o", URL: "reg:5000"}, `registry "o": type openshift needs images`},
-		{"dockerhub without org", config.Registry{Type: "dockerhub", Name: "d"}, `registry "d": type dockerhub needs org`},
-		{"local without path", config.Registry{Type: "local", Name: "l"}, `registry "l": type local needs path`},
-		{"secret without kube", config.Registry{Type: "apiv2", Name: "s", URL: "r:1", AuthType: "secret", AuthName: "creds"}, `registry "s": auth_type secret needs a Kubernetes client`},
-		{"bad auth_type", config.Registry{Type: "apiv2", Name: "b", URL: "r:1", AuthType: "vault"}, `registry "b": unknown auth_type "vault"`},
+		{"rhcc", Config{Type: "rhcc", Name: "rh", URL: "x"}, `registry "rh": type "rhcc" is not supported`},
+		{"helm", Config{Type: "helm", Name: "h"}, `registry "h": type "helm" is not supported`},
+		{"galaxy", Config{Type: "galaxy", Name: "g"}, `registry "g": type "galaxy" is not supported`},
+		{"partner_rhcc", Config{Type: "partner_rhcc", Name: "p"}, `registry "p": type "partner_rhcc"`},
+		{"registry_proxy", Config{Type: "registry_proxy", Name: "rp"}, `registry "rp": type "registry_proxy"`},
+		{"mock", Config{Type: "mock", Name: "m"}, `registry "m": type "mock"`},
+		{"unknown", Config{Type: "nexus", Name: "n"}, `registry "n": unknown type "nexus"`},
+		{"apiv2 without url", Config{Type: "apiv2", Name: "a"}, `registry "a": type apiv2 needs url`},
+		{"openshift without images", Config{Type: "openshift", Name: "o", URL: "reg:5000"}, `registry "o": type openshift needs images`},
+		{"dockerhub without org", Config{Type: "dockerhub", Name: "d"}, `registry "d": type dockerhub needs org`},
+		{"local without path", Config{Type: "local", Name: "l"}, `registry "l": type local needs path`},
+		{"secret without kube", Config{Type: "apiv2", Name: "s", URL: "r:1", AuthType: "secret", AuthName: "creds"}, `registry "s": auth_type secret needs a Kubernetes client`},
+		{"bad auth_type", Config{Type: "apiv2", Name: "b", URL: "r:1", AuthType: "vault"}, `registry "b": unknown auth_type "vault"`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			_, err := New([]config.Registry{tt.cfg}, Options{})
+			_, err := New([]Config{tt.cfg}, Options{})
 			if err == nil || !strings.Contains(err.Error(), tt.want) {
 				t.Fatalf("err = %v, want %q", err, tt.want)
 			}
 		})
 	}
-	if _, err := New([]config.Registry{{Type: "local", Name: "x", Path: "."}, {Type: "local", Name: "x", Path: "."}}, Options{}); err == nil || !strings.Contains(err.Error(), "unique") {
+	if _, err := New([]Config{{Type: "local", Name: "x", Path: "."}, {Type: "local", Name: "x", Path: "."}}, Options{}); err == nil || !strings.Contains(err.Error(), "unique") {
 		t.Errorf("duplicate names: err = %v", err)
 	}
 }
@@ -63,17 +61,17 @@ func TestCredSources(t *testing.T) {
 	)
 	tests := []struct {
 		name    string
-		cfg     config.Registry
+		cfg     Config
 		want    creds
 		wantErr string
 	}{
-		{name: "config", cfg: config.Registry{Type: "apiv2", User: "u", Pass: "p"}, want: creds{User: "u", Pass: "p"}},
-		{name: "none", cfg: config.Registry{Type: "apiv2"}},
-		{name: "file", cfg: config.Registry{Type: "apiv2", AuthType: "file", AuthName: file}, want: creds{User: "fu", Pass: "fp"}},
-		{name: "file without password", cfg: config.Registry{Type: "apiv2", AuthType: "file", AuthName: badFile}, wantErr: "needs username and password"},
-		{name: "secret, trimmed", cfg: config.Registry{Type: "apiv2", AuthType: "secret", AuthName: "reg"}, want: creds{User: "su", Pass: "sp"}},
-		{name: "secret, quay token", cfg: config.Registry{Type: "quay", AuthType: "secret", AuthName: "quay"}, want: creds{Token: "qt"}},
-		{name: "secret missing", cfg: config.Registry{Type: "apiv2", AuthType: "secret", AuthName: "gone"}, wantErr: "asb/gone"},
+		{name: "config", cfg: Config{Type: "apiv2", User: "u", Pass: "p"}, want: creds{User: "u", Pass: "p"}},
+		{name: "none", cfg: Config{Type: "apiv2"}},
+		{name: "file", cfg: Config{Type: "apiv2", AuthType: "file", AuthName: file}, want: creds{User: "fu", Pass: "fp"}},
+		{name: "file without password", cfg: Config{Type: "apiv2", AuthType: "file", AuthName: badFile}, wantErr: "needs username and password"},
+		{name: "secret, trimmed", cfg: Config{Type: "apiv2", AuthType: "secret", AuthName: "reg"}, want: creds{User: "su", Pass: "sp"}},
+		{name: "secret, quay token", cfg: Config{Type: "quay", AuthType: "secret", AuthName: "quay"}, want: creds{Token: "qt"}},
+		{name: "secret missing", cfg: Config{Type: "apiv2", AuthType: "secret", AuthName: "gone"}, wantErr: "asb/gone"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

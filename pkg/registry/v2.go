@@ -19,7 +19,6 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/types"
 
 	"github.com/openstack-service-broker/openstack-service-broker/pkg/apb"
-	"github.com/openstack-service-broker/openstack-service-broker/pkg/config"
 )
 
 // retryBackoff is how registry calls back off on 408/429/5xx and network
@@ -63,12 +62,12 @@ func parseURL(raw string) (*url.URL, error) {
 	return u, nil
 }
 
-func transportFor(c config.Registry, o Options) http.RoundTripper {
+func transportFor(c Config, o Options) http.RoundTripper {
 	rt := o.HTTPClient.Transport
 	if rt == nil {
 		rt = http.DefaultTransport
 	}
-	if c.SkipVerify {
+	if c.SkipVerifyTLS {
 		if t, ok := rt.(*http.Transport); ok {
 			t = t.Clone()
 			if t.TLSClientConfig == nil {
@@ -81,16 +80,10 @@ func transportFor(c config.Registry, o Options) http.RoundTripper {
 	return rt
 }
 
-func newV2(c config.Registry, o Options) (*v2, error) {
-	if c.URL == "" {
-		return nil, fmt.Errorf("type %s needs url", c.Type)
-	}
+func newV2(c Config, o Options) (*v2, error) {
 	u, err := parseURL(c.URL)
 	if err != nil {
 		return nil, err
-	}
-	if c.Type == "openshift" && len(c.Images) == 0 {
-		return nil, errors.New("type openshift needs images (it cannot list the registry)")
 	}
 	cs, err := newCredSource(c, o)
 	if err != nil {

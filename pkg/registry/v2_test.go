@@ -22,7 +22,6 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/types"
 
 	"github.com/openstack-service-broker/openstack-service-broker/pkg/apb"
-	"github.com/openstack-service-broker/openstack-service-broker/pkg/config"
 	"github.com/openstack-service-broker/openstack-service-broker/test/registry/regtest"
 )
 
@@ -232,7 +231,7 @@ func TestAPIv2(t *testing.T) {
 	tr.push(t, "blocked-apb", "latest", mustImage(t, regtest.BundleYML("blocked-apb"), nil))
 	tr.push(t, "unrelated", "latest", mustImage(t, regtest.BundleYML("unrelated"), nil))
 
-	s, err := New([]config.Registry{{
+	s, err := New([]Config{{
 		Type: "apiv2", Name: "v2", URL: "http://" + tr.host, Tag: "latest",
 		WhiteList: []string{"-apb$"}, BlackList: []string{"^blocked"},
 	}}, Options{Logger: slog.New(slog.DiscardHandler), Concurrency: 4})
@@ -348,7 +347,7 @@ func TestAPIv2Auth(t *testing.T) {
 			// A second, healthy registry keeps "all registries failed" away.
 			root := t.TempDir()
 			writeBundle(t, root, "l-apb", good("l-apb"))
-			s, err := New([]config.Registry{
+			s, err := New([]Config{
 				{Type: "apiv2", Name: "auth", URL: "http://" + tr.host, Tag: "latest", User: tt.user, Pass: tt.pass, WhiteList: []string{".*"}, FailOnError: tt.failOn},
 				{Type: "local", Name: "lo", Path: root, Tag: "latest", WhiteList: []string{".*"}},
 			}, Options{})
@@ -390,7 +389,7 @@ func TestAPIv2Retries(t *testing.T) {
 	tr.failNext("/v2/_catalog", http.StatusTooManyRequests)
 	tr.failNext("/v2/a-apb/manifests/latest", http.StatusServiceUnavailable)
 	tr.failNext("/v2/b-apb/manifests/latest", http.StatusBadGateway)
-	s, err := New([]config.Registry{{Type: "apiv2", Name: "r", URL: "http://" + tr.host, Tag: "latest", WhiteList: []string{".*"}}}, Options{})
+	s, err := New([]Config{{Type: "apiv2", Name: "r", URL: "http://" + tr.host, Tag: "latest", WhiteList: []string{".*"}}}, Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -414,7 +413,7 @@ func TestOpenShiftImages(t *testing.T) {
 	tr.push(t, "ns/listed-apb", "v1", mustImage(t, regtest.BundleYML("listed-apb"), nil))
 	tr.push(t, "ns/unlisted-apb", "v1", mustImage(t, regtest.BundleYML("unlisted-apb"), nil))
 	tr.user, tr.pass = "bob", "pw-not-logged"
-	s, err := New([]config.Registry{{Type: "openshift", Name: "os", URL: "http://" + tr.host, Tag: "v1", User: "bob", Pass: "pw-not-logged",
+	s, err := New([]Config{{Type: "openshift", Name: "os", URL: "http://" + tr.host, Tag: "v1", User: "bob", Pass: "pw-not-logged",
 		Images: []string{"ns/listed-apb"}, WhiteList: []string{".*"}}}, Options{})
 	if err != nil {
 		t.Fatal(err)

@@ -1,6 +1,3 @@
-// Package runtime defines how the broker runs one action of one bundle. The
-// implementations (Kubernetes pods, Docker containers, and an in-process
-// runtime for tests) live in sub-packages; the broker only sees Runtime.
 package runtime
 
 import (
@@ -18,7 +15,9 @@ const (
 	ActionTest        = "test"
 )
 
-// Action is one run of one bundle action.
+// Action is one run of one bundle action. It says what the bundle gets
+// in terms every runtime understands; each runtime decides how (a pod
+// with Secret volumes, a container with bind mounts).
 type Action struct {
 	// Name is provision, update, deprovision, bind, unbind or test.
 	Name string
@@ -32,29 +31,42 @@ type Action struct {
 	FQName     string
 	InstanceID string
 	BindingID  string
-	// Namespace is the target namespace from the request context.
-	Namespace string
+	// Target is where the request asked the bundle's work to go, as the
+	// platform named it (the OSB context's namespace on Kubernetes and
+	// OpenShift); empty when the request named none. A runtime that
+	// scopes the bundle's rights grants them there.
+	Target string
 	// ExtraVars is the whole --extra-vars JSON object: _apb_* vars,
 	// namespace, cluster and the user's parameters.
 	ExtraVars map[string]any
-	// Secrets are names of Secrets (in the broker namespace) to mount at
-	// /etc/apb-secrets/apb-<name> (Automation Broker's secrets: rules).
-	Secrets []string
-	// Clouds, for OpenStack bundles, is the Secret holding clouds.yaml
-	// (and optionally secure.yaml); it is mounted like Secrets and
-	// openstacksdk is pointed at it through OS_CLIENT_CONFIG_FILE,
-	// OS_CLIENT_SECURE_FILE and OS_CLOUD (paths and names only: the
-	// credentials stay in the mounted files).
-	Clouds *Clouds
+	// Mounts are the files the broker gives the bundle (Automation
+	// Broker's secrets: rules, OpenStack credentials), each read-only.
+	Mounts []Mount
+	// Env are environment variables for the bundle. They hold paths and
+	// names only, never secret values: those stay in mounted files.
+	Env []EnvVar
 }
 
-// Clouds names the OpenStack credentials of an action.
-type Clouds struct {
-	// Secret is in the broker namespace.
-	Secret string
-	// Cloud is OS_CLOUD; empty means the only cloud in clouds.yaml, if it
-	// holds exactly one.
-	Cloud string
+// Mount makes the files of a named source appear read-only in the sandbox.
+type Mount struct {
+	// Source is the logical name of a set of files, which each runtime
+	// resolves its own way (Kubernetes: the Secret of that name in the
+	// broker namespace, copied into the sandbox).
+	Source string
+	// Path is the directory in the sandbox where the source's files
+	// appear, one file per key of the source.
+	Path string
+	// Env, when set, derives environment variables from the source's
+	// files (file name to content) once the runtime has read them, for
+	// variables that depend on what the source holds (which files, which
+	// entries). What it returns goes into the sandbox's environment, so it
+	// returns paths and names only, never file content.
+	Env func(files map[string][]byte) []EnvVar
+}
+
+// EnvVar is one environment variable of the bundle.
+type EnvVar struct {
+	Name, Value string
 }
 
 // Result is what a finished action produced.

@@ -1,363 +1,442 @@
-// Package schema validates request parameters against the draft-04 JSON
-// schemas pkg/apb puts in the catalog. It implements exactly that subset:
-// type, enum, pattern, minLength/maxLength, minimum/maximum with the draft-4
-// exclusive flags, multipleOf, required, properties, additionalProperties
-// false, items, dependencies (schema form, with oneOf branches).
 package schema
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"math"
-	"reflect"
-	"regexp"
-	"sort"
+	"math/big"
+	"slices"
 	"strconv"
 	"strings"
-	"unicode/utf8"
+
+	"github.com/santhosh-tekuri/jsonschema/v6"
+	"github.com/santhosh-tekuri/jsonschema/v6/kind"
+	"golang.org/x/text/language"
+	"golang.org/x/text/message"
 )
 
-// Validate checks params against an object schema and returns every
-// problem, each naming the parameter (`parameter "size": must be <= 100`,
-// `parameter "color": not allowed`, `parameter "db_name": required`),
-// sorted by parameter name so the text is the same on every call.
-func Validate(schema map[string]any, params map[string]any) error {
+// Schema is a compiled parameter schema.
+type Schema struct {
+	s *jsonschema.Schema
+}
+
+// Compile translates and compiles an object schema of the catalog. A nil
+// schema compiles to nil, which accepts anything.
+func Compile(schema map[string]any) (*Schema, error) {
 	if schema == nil {
+		return nil, nil
+	}
+	doc, err := normalize(schema)
+	if err != nil {
+		return nil, fmt.Errorf("parameter schema: %w", err)
+	}
+	m, ok := doc.(map[string]any)
+	if !ok {
+		return nil, errors.New("parameter schema: not an object")
+	}
+	t := translate(m, true)
+	c := jsonschema.NewCompiler()
+	c.DefaultDraft(jsonschema.Draft2020)
+	const loc = "urn:osb:parameters"
+	if err := c.AddResource(loc, t); err != nil {
+		return nil, fmt.Errorf("parameter schema: %w", err)
+	}
+	s, err := c.Compile(loc)
+	if err != nil {
+		return nil, fmt.Errorf("parameter schema: %w", err)
+	}
+	return &Schema{s: s}, nil
+}
+
+// Validate checks params against schema (Compile, then Schema.Validate).
+func Validate(schema map[string]any, params map[string]any) error {
+	s, err := Compile(schema)
+	if err != nil {
+		return err
+	}
+	return s.Validate(params)
+}
+
+// Validate checks params and returns every problem, one line each, naming
+// the parameter and the rule, sorted by parameter so the text is the same
+// on every call. A nil Schema accepts anything.
+func (s *Schema) Validate(params map[string]any) error {
+	if s == nil {
 		return nil
 	}
-	v := &validator{}
-	v.object(schema, params, "", true)
-	if len(v.errs) == 0 {
+	if params == nil {
+		params = map[string]any{}
+	}
+	v, err := normalize(params)
+	if err != nil {
+		return fmt.Errorf("parameters: %w", err)
+	}
+	err = s.s.Validate(v)
+	if err == nil {
 		return nil
 	}
-	sort.SliceStable(v.errs, func(i, j int) bool { return v.errs[i].path < v.errs[j].path })
-	errs := make([]error, len(v.errs))
-	for i, e := range v.errs {
-		errs[i] = fmt.Errorf("parameter %q: %s", e.path, e.msg)
+	var ve *jsonschema.ValidationError
+	if !errors.As(err, &ve) {
+		return err
 	}
-	return errors.Join(errs...)
+	w := &wording{params: v}
+	w.walk(ve)
+	return w.err()
 }
 
-type problem struct{ path, msg string }
-
-type validator struct{ errs []problem }
-
-func (v *validator) fail(path, format string, a ...any) {
-	if path == "" {
-		path = "(parameters)"
+// normalize makes Go values (ints, []string, json.Number) the JSON values
+// the validator takes, by a JSON round trip that keeps numbers exact.
+func normalize(v any) (any, error) {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return nil, err
 	}
-	v.errs = append(v.errs, problem{path, fmt.Sprintf(format, a...)})
+	return jsonschema.UnmarshalJSON(bytes.NewReader(b))
 }
 
-func child(path, name string) string {
-	if path == "" {
-		return name
-	}
-	return path + "." + name
-}
-
-// object validates an object value. root says whether this is the whole
-// parameter schema: pkg/apb writes "additionalProperties": false on every
-// object-typed parameter as the Automation Broker did, although apb.yml
-// cannot declare their members; enforcing it there would make object
-// parameters unusable, so it is enforced only where properties are known.
-func (v *validator) object(s map[string]any, obj map[string]any, path string, root bool) {
-	props, _ := s["properties"].(map[string]any)
-	allowed := map[string]bool{}
-	for name := range props {
-		allowed[name] = true
-	}
-	for _, name := range sortedKeys(obj) {
-		if ps, ok := props[name].(map[string]any); ok {
-			v.value(ps, obj[name], child(path, name))
-		}
-	}
-	for _, name := range strs(s["required"]) {
-		if _, ok := obj[name]; !ok {
-			v.fail(child(path, name), "required")
-		}
-	}
-	deps, _ := s["dependencies"].(map[string]any)
-	for _, key := range sortedKeys(deps) {
-		if _, present := obj[key]; !present {
-			continue
-		}
-		switch d := deps[key].(type) {
-		case map[string]any:
-			v.dependency(d, obj, path, key, allowed)
-		case []any, []string:
-			for _, name := range strs(d) {
-				if _, ok := obj[name]; !ok {
-					v.fail(child(path, name), "required when %q is set", key)
+// translate returns a draft 2020-12 copy of a draft-04 schema, with the
+// Automation Broker's meaning (see the package comment). root is the whole
+// parameter object, whose additionalProperties false always holds.
+func translate(s map[string]any, root bool) map[string]any {
+	out := make(map[string]any, len(s))
+	for k, v := range s {
+		switch k {
+		case "$schema", "exclusiveMinimum", "exclusiveMaximum", "additionalItems", "dependencies", "id":
+			// handled below
+		case "properties", "patternProperties", "definitions", "$defs":
+			out[k] = translateEach(v)
+		case "additionalProperties", "not":
+			out[k] = translateOne(v)
+		case "items":
+			if list, ok := v.([]any); ok {
+				out["prefixItems"] = translateList(list)
+				if ai, ok := s["additionalItems"]; ok {
+					out["items"] = translateOne(ai)
 				}
+			} else {
+				out[k] = translateOne(v)
 			}
-		}
-	}
-	if ap, ok := s["additionalProperties"].(bool); ok && !ap && (root || props != nil) {
-		// allowed also holds what the applicable dependencies declare: a
-		// parameter that depends on another one is accepted only with it.
-		for _, name := range sortedKeys(obj) {
-			if !allowed[name] {
-				v.fail(child(path, name), "not allowed")
+		case "allOf", "anyOf", "oneOf":
+			if list, ok := v.([]any); ok {
+				out[k] = translateList(list)
+			} else {
+				out[k] = v
 			}
-		}
-	}
-}
-
-// dependency applies a schema dependency: its own properties/required, or
-// exactly one matching oneOf branch.
-func (v *validator) dependency(d map[string]any, obj map[string]any, path, key string, allowed map[string]bool) {
-	if branches, ok := d["oneOf"].([]any); ok {
-		var matched []map[string]any
-		for _, b := range branches {
-			bm, _ := b.(map[string]any)
-			if bm != nil && v.quiet(bm, obj, path) {
-				matched = append(matched, bm)
-			}
-		}
-		switch len(matched) {
-		case 1:
-			for name := range props(matched[0]) {
-				allowed[name] = true
-			}
-		case 0:
-			// Report against the branch selected by the key's value, if
-			// any, which says what is actually missing or wrong.
-			for _, b := range branches {
-				bm, _ := b.(map[string]any)
-				if kp, ok := props(bm)[key].(map[string]any); ok && inEnum(kp["enum"], obj[key]) {
-					for name := range props(bm) {
-						allowed[name] = true
-					}
-					v.check(bm, obj, path)
-					return
-				}
-			}
-			v.fail(child(path, key), "its value matches none of the allowed combinations")
 		default:
-			v.fail(child(path, key), "its value matches more than one allowed combination")
-		}
-		return
-	}
-	for name := range props(d) {
-		allowed[name] = true
-	}
-	v.check(d, obj, path)
-}
-
-// check validates obj against a dependency branch (properties + required).
-func (v *validator) check(s map[string]any, obj map[string]any, path string) {
-	ps := props(s)
-	for _, name := range sortedKeys(obj) {
-		if p, ok := ps[name].(map[string]any); ok {
-			v.value(p, obj[name], child(path, name))
+			out[k] = v
 		}
 	}
-	for _, name := range strs(s["required"]) {
-		if _, ok := obj[name]; !ok {
-			v.fail(child(path, name), "required")
+	if id, ok := s["id"]; ok {
+		out["$id"] = id
+	}
+	for _, b := range []struct{ flag, bound string }{{"exclusiveMinimum", "minimum"}, {"exclusiveMaximum", "maximum"}} {
+		switch x := s[b.flag].(type) {
+		case bool:
+			if bound, ok := s[b.bound]; ok && x {
+				out[b.flag] = bound
+				delete(out, b.bound)
+			}
+		case nil:
+		default:
+			out[b.flag] = x // already a number (a later draft's form)
 		}
 	}
-}
-
-// quiet reports whether obj satisfies a branch without recording errors.
-func (v *validator) quiet(s map[string]any, obj map[string]any, path string) bool {
-	q := &validator{}
-	q.check(s, obj, path)
-	return len(q.errs) == 0
-}
-
-func props(s map[string]any) map[string]any {
-	p, _ := s["properties"].(map[string]any)
-	return p
-}
-
-// value validates one parameter value against its property schema.
-func (v *validator) value(s map[string]any, val any, path string) {
-	if t, ok := s["type"].(string); ok && !hasType(t, val) {
-		v.fail(path, "must be of type %s, got %s", t, typeName(val))
-		return
-	}
-	if e, ok := s["enum"]; ok && !inEnum(e, val) {
-		v.fail(path, "must be one of %s", showEnum(e))
-	}
-	switch x := val.(type) {
-	case string:
-		v.str(s, x, path)
-	case map[string]any:
-		v.object(s, x, path, false)
-	case []any:
-		if items, ok := s["items"].(map[string]any); ok {
-			for i, e := range x {
-				v.value(items, e, fmt.Sprintf("%s[%d]", path, i))
+	if deps, ok := s["dependencies"].(map[string]any); ok {
+		schemas, required := map[string]any{}, map[string]any{}
+		for key, d := range deps {
+			switch x := d.(type) {
+			case []any:
+				required[key] = x
+			case map[string]any:
+				schemas[key] = translate(x, false)
 			}
 		}
-	default:
-		if n, ok := number(val); ok {
-			v.num(s, n, path)
+		if len(schemas) > 0 {
+			out["dependentSchemas"] = schemas
+		}
+		if len(required) > 0 {
+			out["dependentRequired"] = required
 		}
 	}
+	if ap, ok := s["additionalProperties"].(bool); ok && !ap {
+		delete(out, "additionalProperties")
+		_, props := s["properties"]
+		_, pattern := s["patternProperties"]
+		_, deps := s["dependencies"]
+		if root || props || pattern || deps {
+			out["unevaluatedProperties"] = false
+		}
+	}
+	return out
 }
 
-func (v *validator) str(s map[string]any, x, path string) {
-	n := utf8.RuneCountInString(x)
-	if m, ok := number(s["maxLength"]); ok && float64(n) > m {
-		v.fail(path, "must be at most %s characters long", fmtNum(m))
+func translateOne(v any) any {
+	if m, ok := v.(map[string]any); ok {
+		return translate(m, false)
 	}
-	if m, ok := number(s["minLength"]); ok && float64(n) < m {
-		v.fail(path, "must be at least %s characters long", fmtNum(m))
-	}
-	if p, ok := s["pattern"].(string); ok {
-		re, err := regexp.Compile(p)
-		if err == nil && !re.MatchString(x) {
-			v.fail(path, "must match the pattern %s", p)
-		}
-	}
+	return v
 }
 
-func (v *validator) num(s map[string]any, n float64, path string) {
-	if m, ok := number(s["maximum"]); ok {
-		if excl, _ := s["exclusiveMaximum"].(bool); excl && n >= m {
-			v.fail(path, "must be < %s", fmtNum(m))
-		} else if n > m {
-			v.fail(path, "must be <= %s", fmtNum(m))
-		}
+func translateList(list []any) []any {
+	out := make([]any, len(list))
+	for i, v := range list {
+		out[i] = translateOne(v)
 	}
-	if m, ok := number(s["minimum"]); ok {
-		if excl, _ := s["exclusiveMinimum"].(bool); excl && n <= m {
-			v.fail(path, "must be > %s", fmtNum(m))
-		} else if n < m {
-			v.fail(path, "must be >= %s", fmtNum(m))
-		}
-	}
-	if m, ok := number(s["multipleOf"]); ok && m > 0 {
-		q := n / m
-		if math.Abs(q-math.Round(q)) > 1e-9*math.Max(1, math.Abs(q)) {
-			v.fail(path, "must be a multiple of %s", fmtNum(m))
-		}
-	}
+	return out
 }
 
-func hasType(t string, val any) bool {
-	switch t {
-	case "string":
-		_, ok := val.(string)
-		return ok
-	case "boolean":
-		_, ok := val.(bool)
-		return ok
-	case "null":
-		return val == nil
-	case "object":
-		_, ok := val.(map[string]any)
-		return ok
-	case "array":
-		_, ok := val.([]any)
-		return ok
-	case "number":
-		_, ok := number(val)
-		return ok
-	case "integer":
-		n, ok := number(val)
-		return ok && n == math.Trunc(n) && !math.IsInf(n, 0)
+func translateEach(v any) any {
+	m, ok := v.(map[string]any)
+	if !ok {
+		return v
 	}
-	return true // a type this subset does not produce: no opinion
+	out := make(map[string]any, len(m))
+	for k, x := range m {
+		out[k] = translateOne(x)
+	}
+	return out
 }
 
-func typeName(val any) string {
-	switch x := val.(type) {
-	case nil:
-		return "null"
-	case string:
-		return "string"
-	case bool:
-		return "boolean"
-	case map[string]any:
-		return "object"
-	case []any:
-		return "array"
-	default:
-		if n, ok := number(x); ok {
-			if n == math.Trunc(n) {
-				return "integer"
+// wording turns the validator's error tree into one line per problem.
+type wording struct {
+	params   any
+	problems []problem
+}
+
+type problem struct {
+	path, msg  string
+	unexpected bool // "not allowed": dropped when the path has other problems
+}
+
+func (w *wording) add(loc []string, unexpected bool, format string, args ...any) {
+	w.problems = append(w.problems, problem{path: w.path(loc), msg: fmt.Sprintf(format, args...), unexpected: unexpected})
+}
+
+// path names a parameter: a.b for members, a[1] for items.
+func (w *wording) path(loc []string) string {
+	var b strings.Builder
+	cur := w.params
+	for _, tok := range loc {
+		switch x := cur.(type) {
+		case []any:
+			fmt.Fprintf(&b, "[%s]", tok)
+			if i, err := strconv.Atoi(tok); err == nil && i >= 0 && i < len(x) {
+				cur = x[i]
+			} else {
+				cur = nil
 			}
-			return "number"
+		default:
+			if b.Len() > 0 {
+				b.WriteByte('.')
+			}
+			b.WriteString(tok)
+			if m, ok := x.(map[string]any); ok {
+				cur = m[tok]
+			} else {
+				cur = nil
+			}
 		}
 	}
-	return fmt.Sprintf("%T", val)
-}
-
-// number accepts what JSON decoding and Go code produce for numbers.
-func number(val any) (float64, bool) {
-	switch x := val.(type) {
-	case float64:
-		return x, true
-	case float32:
-		return float64(x), true
-	case int:
-		return float64(x), true
-	case int32:
-		return float64(x), true
-	case int64:
-		return float64(x), true
-	case uint:
-		return float64(x), true
-	case uint64:
-		return float64(x), true
-	case json.Number:
-		f, err := x.Float64()
-		return f, err == nil
+	if b.Len() == 0 {
+		return "(parameters)"
 	}
-	return 0, false
+	return b.String()
 }
 
-func inEnum(enum, val any) bool {
-	for _, e := range list(enum) {
-		if equal(e, val) {
+// typeAt names the JSON type of the value at loc, telling integers from
+// other numbers (the validator calls both number).
+func (w *wording) typeAt(loc []string, got string) string {
+	cur := w.params
+	for _, tok := range loc {
+		switch x := cur.(type) {
+		case []any:
+			i, err := strconv.Atoi(tok)
+			if err != nil || i < 0 || i >= len(x) {
+				return got
+			}
+			cur = x[i]
+		case map[string]any:
+			cur = x[tok]
+		default:
+			return got
+		}
+	}
+	if n, ok := cur.(json.Number); ok {
+		if r, ok := new(big.Rat).SetString(n.String()); ok && r.IsInt() {
+			return "integer"
+		}
+		return "number"
+	}
+	return got
+}
+
+func child(loc []string, name string) []string {
+	return append(slices.Clip(loc), name)
+}
+
+func (w *wording) walk(e *jsonschema.ValidationError) {
+	loc := e.InstanceLocation
+	switch k := e.ErrorKind.(type) {
+	case *kind.Group, *kind.Schema, *kind.Reference, *kind.AllOf, *kind.AnyOf:
+		for _, c := range e.Causes {
+			w.walk(c)
+		}
+	case *kind.OneOf:
+		w.oneOf(e, k)
+	case *kind.FalseSchema:
+		w.add(loc, true, "not allowed")
+	case *kind.AdditionalProperties:
+		for _, p := range k.Properties {
+			w.add(child(loc, p), true, "not allowed")
+		}
+	case *kind.Required:
+		for _, p := range k.Missing {
+			w.add(child(loc, p), false, "required")
+		}
+	case *kind.DependentRequired:
+		for _, p := range k.Missing {
+			w.add(child(loc, p), false, "required when %q is set", k.Prop)
+		}
+	case *kind.Dependency:
+		for _, p := range k.Missing {
+			w.add(child(loc, p), false, "required when %q is set", k.Prop)
+		}
+	case *kind.Type:
+		w.add(loc, false, "must be of type %s, got %s", strings.Join(k.Want, " or "), w.typeAt(loc, k.Got))
+	case *kind.Enum:
+		w.add(loc, false, "must be one of %s", showList(k.Want))
+	case *kind.Const:
+		w.add(loc, false, "must be %s", show(k.Want))
+	case *kind.MinLength:
+		w.add(loc, false, "must be at least %d characters long", k.Want)
+	case *kind.MaxLength:
+		w.add(loc, false, "must be at most %d characters long", k.Want)
+	case *kind.Pattern:
+		w.add(loc, false, "must match the pattern %s", k.Want)
+	case *kind.Minimum:
+		w.add(loc, false, "must be >= %s", num(k.Want))
+	case *kind.Maximum:
+		w.add(loc, false, "must be <= %s", num(k.Want))
+	case *kind.ExclusiveMinimum:
+		w.add(loc, false, "must be > %s", num(k.Want))
+	case *kind.ExclusiveMaximum:
+		w.add(loc, false, "must be < %s", num(k.Want))
+	case *kind.MultipleOf:
+		w.add(loc, false, "must be a multiple of %s", num(k.Want))
+	default:
+		if len(e.Causes) > 0 {
+			for _, c := range e.Causes {
+				w.walk(c)
+			}
+			return
+		}
+		w.add(loc, false, "%s", e.ErrorKind.LocalizedString(printer))
+	}
+}
+
+var printer = message.NewPrinter(language.English)
+
+// oneOf reports a failed oneOf. With no branch matching, the branch the
+// parameters chose by a value (the one whose enum or const checks passed)
+// says what is missing or wrong; when none was chosen, the value that
+// should choose one is at fault: the key of the dependency the oneOf is in.
+func (w *wording) oneOf(e *jsonschema.ValidationError, k *kind.OneOf) {
+	key := dependencyKey(e.SchemaURL)
+	at := e.InstanceLocation
+	if key != "" {
+		at = child(at, key)
+	}
+	if len(k.Subschemas) > 1 {
+		w.add(at, false, "its value matches more than one allowed combination")
+		return
+	}
+	var chosen []*jsonschema.ValidationError
+	for _, c := range e.Causes {
+		if !choiceFailed(c) {
+			chosen = append(chosen, c)
+		}
+	}
+	if len(chosen) != 1 {
+		w.add(at, false, "its value matches none of the allowed combinations")
+		return
+	}
+	w.walk(chosen[0])
+}
+
+// dependencyKey is the parameter whose dependency is the schema at url
+// (".../dependentSchemas/<key>"), or "".
+func dependencyKey(url string) string {
+	parts := strings.Split(url, "/")
+	for i := len(parts) - 1; i >= 1; i-- {
+		if parts[i-1] == "dependentSchemas" {
+			return parts[i]
+		}
+	}
+	return ""
+}
+
+// choiceFailed reports whether a oneOf branch failed on the value that
+// chooses it (an enum or const), rather than on what it asks of the rest.
+func choiceFailed(e *jsonschema.ValidationError) bool {
+	switch e.ErrorKind.(type) {
+	case *kind.Enum, *kind.Const:
+		return true
+	}
+	for _, c := range e.Causes {
+		if choiceFailed(c) {
 			return true
 		}
 	}
 	return false
 }
 
-// equal is JSON equality: numbers compare by value whatever their Go type.
-func equal(a, b any) bool {
-	if x, ok := number(a); ok {
-		y, ok := number(b)
-		return ok && x == y
+// err sorts the problems by parameter and drops "not allowed" for a
+// parameter that has other problems: a parameter that is checked against
+// rules is known, and only failed to be counted as evaluated because its
+// value broke one of them.
+func (w *wording) err() error {
+	other := map[string]bool{}
+	for _, p := range w.problems {
+		if !p.unexpected {
+			other[p.path] = true
+		}
 	}
-	return reflect.DeepEqual(a, b)
+	seen := map[string]bool{}
+	var lines []string
+	slices.SortStableFunc(w.problems, func(a, b problem) int {
+		if c := strings.Compare(a.path, b.path); c != 0 {
+			return c
+		}
+		return strings.Compare(a.msg, b.msg)
+	})
+	for _, p := range w.problems {
+		line := fmt.Sprintf("parameter %q: %s", p.path, p.msg)
+		if (p.unexpected && other[p.path]) || seen[line] {
+			continue
+		}
+		seen[line] = true
+		lines = append(lines, line)
+	}
+	if len(lines) == 0 {
+		return errors.New("parameters: invalid")
+	}
+	errs := make([]error, len(lines))
+	for i, l := range lines {
+		errs[i] = errors.New(l)
+	}
+	return errors.Join(errs...)
 }
 
-func list(v any) []any {
-	switch x := v.(type) {
-	case []any:
-		return x
-	case []string:
-		out := make([]any, len(x))
-		for i, s := range x {
-			out[i] = s
-		}
-		return out
+func num(r *big.Rat) string {
+	if r == nil {
+		return "?"
 	}
-	return nil
-}
-
-func strs(v any) []string {
-	switch x := v.(type) {
-	case []string:
-		return x
-	case []any:
-		out := make([]string, 0, len(x))
-		for _, e := range x {
-			if s, ok := e.(string); ok {
-				out = append(out, s)
-			}
-		}
-		return out
+	if r.IsInt() {
+		return r.Num().String()
 	}
-	return nil
+	f, _ := r.Float64()
+	return strconv.FormatFloat(f, 'g', -1, 64)
 }
 
 func show(v any) string {
@@ -368,22 +447,10 @@ func show(v any) string {
 	return string(b)
 }
 
-func showEnum(e any) string {
-	items := list(e)
+func showList(items []any) string {
 	parts := make([]string, len(items))
 	for i, it := range items {
 		parts[i] = show(it)
 	}
 	return "[" + strings.Join(parts, ", ") + "]"
-}
-
-func fmtNum(f float64) string { return strconv.FormatFloat(f, 'g', -1, 64) }
-
-func sortedKeys[V any](m map[string]V) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	return keys
 }

@@ -181,3 +181,62 @@ func TestValidateSortedByName(t *testing.T) {
 		}
 	}
 }
+
+// Keywords beyond what pkg/apb writes are validated too (the whole
+// draft), still naming the parameter and the rule.
+func TestValidateWholeDraft(t *testing.T) {
+	s := decode(t, `{"type": "object", "properties": {
+		"tags": {"type": "array", "minItems": 2, "uniqueItems": true},
+		"port": {"anyOf": [{"type": "integer"}, {"type": "string", "pattern": "^[0-9]+$"}]},
+		"ref":  {"$ref": "#/definitions/short"}
+	}, "definitions": {"short": {"type": "string", "maxLength": 2}}}`)
+	for _, tc := range []struct {
+		params string
+		want   []string
+	}{
+		{`{"tags": ["a", "b"], "port": "80", "ref": "ab"}`, nil},
+		{`{"tags": ["a"]}`, []string{`parameter "tags": minItems`}},
+		{`{"tags": ["a", "a"]}`, []string{`parameter "tags": items at 0 and 1 are equal`}},
+		{`{"port": "http"}`, []string{`parameter "port": must be of type integer, got string`, `parameter "port": must match the pattern ^[0-9]+$`}},
+		{`{"ref": "abc"}`, []string{`parameter "ref": must be at most 2 characters long`}},
+	} {
+		var params map[string]any
+		if err := json.Unmarshal([]byte(tc.params), &params); err != nil {
+			t.Fatal(err)
+		}
+		err := Validate(s, params)
+		if len(tc.want) == 0 {
+			if err != nil {
+				t.Errorf("%s: %v", tc.params, err)
+			}
+			continue
+		}
+		for _, w := range tc.want {
+			if err == nil || !strings.Contains(err.Error(), w) {
+				t.Errorf("%s: error %v does not contain %q", tc.params, err, w)
+			}
+		}
+	}
+}
+
+func BenchmarkCompile(b *testing.B) {
+	var s map[string]any
+	json.Unmarshal([]byte(testSchema), &s)
+	for b.Loop() {
+		if _, err := Compile(s); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+func BenchmarkValidateCompiled(b *testing.B) {
+	var s map[string]any
+	json.Unmarshal([]byte(testSchema), &s)
+	c, _ := Compile(s)
+	params := map[string]any{"name": "abc", "size": 3, "mode": "fast", "level": 2}
+	for b.Loop() {
+		if err := c.Validate(params); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

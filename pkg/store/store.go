@@ -318,14 +318,16 @@ func (s *Store) GetCredentials(ctx context.Context, id string) (*Credentials, er
 	return &c, nil
 }
 
-func jobKey(resourceID, token string) string {
+// JobKey is the key of a job record, /state/<resource id>/job/<token>:
+// bindings keep it (CreateJobKey) as the Automation Broker did.
+func JobKey(resourceID, token string) string {
 	return prefixState + resourceID + "/job/" + token
 }
 
 // GetJob reads one job of a resource (instance or binding id).
 func (s *Store) GetJob(ctx context.Context, resourceID, token string) (*Job, error) {
 	var j Job
-	rev, err := s.get(ctx, jobKey(resourceID, token), &j)
+	rev, err := s.get(ctx, JobKey(resourceID, token), &j)
 	if err != nil {
 		return nil, err
 	}
@@ -401,50 +403,83 @@ func (s *Store) ListSpecs(ctx context.Context) ([]*apb.Spec, error) {
 type Op struct {
 	key   string
 	value []byte // nil deletes
-	// rev: -1 no compare; 0 the key must not exist; >0 its ModRevision must match.
-	rev int64
-	err error
+	// compare makes the Commit conditional on the key's ModRevision being
+	// rev (0: the key must not exist); without it the op is unconditional.
+	compare bool
+	rev     int64
+	// prefix deletes every key under key (value is nil).
+	prefix bool
+	err    error
 }
 
-func putOp(key string, v any, rev int64) Op {
+// Key is the key an Op changes (the prefix, for a prefix delete).
+func (o Op) Key() string { return o.key }
+
+// Value is what an Op writes; nil deletes.
+func (o Op) Value() []byte { return o.value }
+
+// Condition is the ModRevision the key must have for the Commit to apply
+// (0: the key must not exist); ok is false for an unconditional Op.
+func (o Op) Condition() (rev int64, ok bool) { return o.rev, o.compare }
+
+// Prefix reports whether the Op deletes every key under Key.
+func (o Op) Prefix() bool { return o.prefix }
+
+// Err is why the Op could not be made (a value that does not encode);
+// Commit fails with it.
+func (o Op) Err() error { return o.err }
+
+// putIf writes v at key if its ModRevision is still rev (0: create).
+func putIf(key string, v any, rev int64) Op {
+	o := put(key, v)
+	o.compare, o.rev = true, rev
+	return o
+}
+
+// put writes v at key unconditionally.
+func put(key string, v any) Op {
 	b, err := json.Marshal(v)
 	if err != nil {
 		err = fmt.Errorf("encoding %s: %w", key, err)
 	}
-	return Op{key: key, value: b, rev: rev, err: err}
+	return Op{key: key, value: b, err: err}
 }
 
 // PutInstance writes in if its revision is still in.Revision (0: create).
-func PutInstance(in *ServiceInstance) Op { return putOp(prefixInstance+in.ID, in, in.Revision) }
+func PutInstance(in *ServiceInstance) Op { return putIf(prefixInstance+in.ID, in, in.Revision) }
 
 // DeleteInstance deletes in if unchanged since read.
-func DeleteInstance(in *ServiceInstance) Op { return Op{key: prefixInstance + in.ID, rev: in.Revision} }
+func DeleteInstance(in *ServiceInstance) Op {
+	return Op{key: prefixInstance + in.ID, compare: true, rev: in.Revision}
+}
 
 // PutBinding writes b if its revision is still b.Revision (0: create).
-func PutBinding(b *BindInstance) Op { return putOp(prefixBinding+b.ID, b, b.Revision) }
+func PutBinding(b *BindInstance) Op { return putIf(prefixBinding+b.ID, b, b.Revision) }
 
 // DeleteBinding deletes b if unchanged since read.
-func DeleteBinding(b *BindInstance) Op { return Op{key: prefixBinding + b.ID, rev: b.Revision} }
+func DeleteBinding(b *BindInstance) Op {
+	return Op{key: prefixBinding + b.ID, compare: true, rev: b.Revision}
+}
 
 // PutJob writes j if its revision is still j.Revision (0: create).
-func PutJob(j *Job) Op { return putOp(jobKey(j.ResourceID(), j.Token), j, j.Revision) }
+func PutJob(j *Job) Op { return putIf(JobKey(j.ResourceID(), j.Token), j, j.Revision) }
 
 // PutCredentials stores credentials unconditionally.
 func PutCredentials(id string, creds map[string]any) Op {
-	return putOp(prefixCredentials+id, Credentials{Credentials: creds}, -1)
+	return put(prefixCredentials+id, Credentials{Credentials: creds})
 }
 
 // DeleteCredentials deletes credentials unconditionally.
-func DeleteCredentials(id string) Op { return Op{key: prefixCredentials + id, rev: -1} }
+func DeleteCredentials(id string) Op { return Op{key: prefixCredentials + id} }
 
-// DeleteJobs deletes every job record of a resource.
-func DeleteJobs(resourceID string) Op { return Op{key: prefixState + resourceID + "/", rev: -2} }
+// DeleteJobs deletes every job record of a resource, unconditionally.
+func DeleteJobs(resourceID string) Op { return Op{key: prefixState + resourceID + "/", prefix: true} }
 
 // PutSpec stores a spec unconditionally.
-func PutSpec(sp *apb.Spec) Op { return putOp(prefixSpec+sp.ID, sp, -1) }
+func PutSpec(sp *apb.Spec) Op { return put(prefixSpec+sp.ID, sp) }
 
 // DeleteSpec deletes a spec unconditionally.
-func DeleteSpec(id string) Op { return Op{key: prefixSpec + id, rev: -1} }
+func DeleteSpec(id string) Op { return Op{key: prefixSpec + id} }
 
 // Commit applies ops atomically and returns the new revision, which is the
 // ModRevision of every key it wrote. It returns ErrConflict when any compare
@@ -456,11 +491,11 @@ func (s *Store) Commit(ctx context.Context, ops ...Op) (int64, error) {
 		if o.err != nil {
 			return 0, o.err
 		}
-		if o.rev >= 0 {
+		if o.compare {
 			cmps = append(cmps, clientv3.Compare(clientv3.ModRevision(o.key), "=", o.rev))
 		}
 		switch {
-		case o.rev == -2:
+		case o.prefix:
 			then = append(then, clientv3.OpDelete(o.key, clientv3.WithPrefix()))
 		case o.value == nil:
 			then = append(then, clientv3.OpDelete(o.key))

@@ -164,3 +164,22 @@ func TestBrokerIDStable(t *testing.T) {
 		t.Fatalf("after restart: %q, %v; want %q", id, err, ids[0])
 	}
 }
+
+// The Automation Broker's key layout, which imported state and the
+// bindings' CreateJobKey depend on.
+func TestKeys(t *testing.T) {
+	cases := []struct{ got, want string }{
+		{JobKey("b-1", "tok"), "/state/b-1/job/tok"},
+		{PutJob(&Job{InstanceID: "i-1", Token: "t"}).key, "/state/i-1/job/t"},
+		{PutJob(&Job{InstanceID: "i-1", BindingID: "b-1", Token: "t"}).key, "/state/b-1/job/t"},
+		{PutInstance(&ServiceInstance{ID: "i-1"}).key, "/service_instance/i-1"},
+		{PutBinding(&BindInstance{ID: "b-1"}).key, "/bind_instance/b-1"},
+		{PutCredentials("i-1", nil).key, "/extracted_credentials/i-1"},
+		{PutSpec(&apb.Spec{ID: "s"}).key, "/spec/s"},
+	}
+	for _, c := range cases {
+		if c.got != c.want {
+			t.Errorf("key %q, want %q", c.got, c.want)
+		}
+	}
+}

@@ -1,8 +1,3 @@
-// Package store keeps the broker's state in etcd: bundle specs, service
-// instances, bindings, operations (jobs) and extracted credentials. Keys and
-// JSON follow the Automation Broker's etcd layout so its state can be
-// imported; fields this broker adds are marked "ours" and are ignored by
-// the original's decoder.
 package store
 
 import (

@@ -12,7 +12,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/openstack-service-broker/openstack-service-broker/pkg/osb"
+	"github.com/openstack-service-broker/openstack-service-broker/pkg/osb/osbapi"
 )
 
 func TestRow01To05Headers(t *testing.T) {
@@ -153,7 +153,7 @@ func TestRow06Catalog(t *testing.T) {
 			}
 		}
 	}
-	names := map[string]osb.Service{}
+	names := map[string]osbapi.Service{}
 	for _, s := range b.cat.Services {
 		names[s.Name] = s
 	}
@@ -176,28 +176,28 @@ func TestRow07To13Provision(t *testing.T) {
 	b := startBroker(t, options{})
 	good := b.provisionReq(dbSmall, map[string]any{"db_name": "prov"})
 	plainSID, plainPID := b.ids("local-plain-apb", "default")
-	mod := func(f func(r *osb.ProvisionRequest)) *osb.ProvisionRequest {
+	mod := func(f func(r *osbapi.ProvisionRequest)) *osbapi.ProvisionRequest {
 		r := *good
 		f(&r)
 		return &r
 	}
 	bad := []struct {
 		name  string
-		req   *osb.ProvisionRequest
+		req   *osbapi.ProvisionRequest
 		field string
 	}{
-		{"row 7 missing service_id", mod(func(r *osb.ProvisionRequest) { r.ServiceID = "" }), "service_id"},
-		{"row 7 missing plan_id", mod(func(r *osb.ProvisionRequest) { r.PlanID = "" }), "plan_id"},
-		{"row 7 unknown service_id", mod(func(r *osb.ProvisionRequest) { r.ServiceID = "nope" }), "service_id"},
-		{"row 7 unknown plan_id", mod(func(r *osb.ProvisionRequest) { r.PlanID = "nope" }), "plan_id"},
-		{"row 7 plan of another service", mod(func(r *osb.ProvisionRequest) { r.PlanID = plainPID }), "plan_id"},
-		{"row 7 missing organization_guid", mod(func(r *osb.ProvisionRequest) { r.OrganizationGUID = "" }), "organization_guid"},
-		{"row 7 missing space_guid", mod(func(r *osb.ProvisionRequest) { r.SpaceGUID = "" }), "space_guid"},
-		{"row 8 missing required parameter", mod(func(r *osb.ProvisionRequest) { r.Parameters = map[string]any{"size": 2} }), "db_name"},
-		{"row 8 pattern", mod(func(r *osb.ProvisionRequest) { r.Parameters = map[string]any{"db_name": "Bad-Name"} }), "db_name"},
-		{"row 8 maximum", mod(func(r *osb.ProvisionRequest) { r.Parameters = map[string]any{"db_name": "x", "size": 1000} }), "size"},
-		{"row 8 wrong type", mod(func(r *osb.ProvisionRequest) { r.Parameters = map[string]any{"db_name": "x", "size": "big"} }), "size"},
-		{"row 8 unknown parameter", mod(func(r *osb.ProvisionRequest) { r.Parameters = map[string]any{"db_name": "x", "color": "red"} }), "color"},
+		{"row 7 missing service_id", mod(func(r *osbapi.ProvisionRequest) { r.ServiceID = "" }), "service_id"},
+		{"row 7 missing plan_id", mod(func(r *osbapi.ProvisionRequest) { r.PlanID = "" }), "plan_id"},
+		{"row 7 unknown service_id", mod(func(r *osbapi.ProvisionRequest) { r.ServiceID = "nope" }), "service_id"},
+		{"row 7 unknown plan_id", mod(func(r *osbapi.ProvisionRequest) { r.PlanID = "nope" }), "plan_id"},
+		{"row 7 plan of another service", mod(func(r *osbapi.ProvisionRequest) { r.PlanID = plainPID }), "plan_id"},
+		{"row 7 missing organization_guid", mod(func(r *osbapi.ProvisionRequest) { r.OrganizationGUID = "" }), "organization_guid"},
+		{"row 7 missing space_guid", mod(func(r *osbapi.ProvisionRequest) { r.SpaceGUID = "" }), "space_guid"},
+		{"row 8 missing required parameter", mod(func(r *osbapi.ProvisionRequest) { r.Parameters = map[string]any{"size": 2} }), "db_name"},
+		{"row 8 pattern", mod(func(r *osbapi.ProvisionRequest) { r.Parameters = map[string]any{"db_name": "Bad-Name"} }), "db_name"},
+		{"row 8 maximum", mod(func(r *osbapi.ProvisionRequest) { r.Parameters = map[string]any{"db_name": "x", "size": 1000} }), "size"},
+		{"row 8 wrong type", mod(func(r *osbapi.ProvisionRequest) { r.Parameters = map[string]any{"db_name": "x", "size": "big"} }), "size"},
+		{"row 8 unknown parameter", mod(func(r *osbapi.ProvisionRequest) { r.Parameters = map[string]any{"db_name": "x", "color": "red"} }), "color"},
 	}
 	for _, c := range bad {
 		t.Run(c.name, func(t *testing.T) {
@@ -212,7 +212,7 @@ func TestRow07To13Provision(t *testing.T) {
 
 	t.Run("row 9 AsyncRequired", func(t *testing.T) {
 		_, err := b.client.Provision(ctx(t), "sync-1", good, false)
-		wantStatus(t, err, 422, osb.ErrCodeAsyncRequired)
+		wantStatus(t, err, 422, osbapi.ErrCodeAsyncRequired)
 		if _, err := b.client.GetInstance(ctx(t), "sync-1", nil); err == nil {
 			t.Errorf("a 422 created the instance")
 		}
@@ -232,7 +232,7 @@ func TestRow07To13Provision(t *testing.T) {
 		_, err = b.client.Provision(ctx(t), "idem-1", other, true)
 		wantStatus(t, err, 409, "")
 		b.ctl.Release("idem-1")
-		b.waitInstance(t, "idem-1", first.Operation, osb.StateSucceeded)
+		b.waitInstance(t, "idem-1", first.Operation, osbapi.StateSucceeded)
 		done, err := b.client.Provision(ctx(t), "idem-1", req, true)
 		if err != nil || !done.Exists || done.Async {
 			t.Fatalf("re-PUT after success: %+v, %v; want 200", done, err)
@@ -242,18 +242,18 @@ func TestRow07To13Provision(t *testing.T) {
 	})
 
 	t.Run("row 13 MaintenanceInfoConflict", func(t *testing.T) {
-		r := mod(func(r *osb.ProvisionRequest) { r.MaintenanceInfo = &osb.MaintenanceInfo{Version: "9.9.9"} })
+		r := mod(func(r *osbapi.ProvisionRequest) { r.MaintenanceInfo = &osbapi.MaintenanceInfo{Version: "9.9.9"} })
 		_, err := b.client.Provision(ctx(t), "mi-1", r, true)
-		wantStatus(t, err, 422, osb.ErrCodeMaintenanceInfoConflict)
-		r = mod(func(r *osb.ProvisionRequest) { r.MaintenanceInfo = &osb.MaintenanceInfo{Version: "1.2.0"} })
+		wantStatus(t, err, 422, osbapi.ErrCodeMaintenanceInfoConflict)
+		r = mod(func(r *osbapi.ProvisionRequest) { r.MaintenanceInfo = &osbapi.MaintenanceInfo{Version: "1.2.0"} })
 		resp, err := b.client.Provision(ctx(t), "mi-2", r, true)
 		if err != nil {
 			t.Fatalf("matching maintenance_info: %v", err)
 		}
-		b.waitInstance(t, "mi-2", resp.Operation, osb.StateSucceeded)
-		_, err = b.client.Update(ctx(t), "mi-2", &osb.UpdateRequest{ServiceID: r.ServiceID,
-			MaintenanceInfo: &osb.MaintenanceInfo{Version: "2.0.0"}}, true)
-		wantStatus(t, err, 422, osb.ErrCodeMaintenanceInfoConflict)
+		b.waitInstance(t, "mi-2", resp.Operation, osbapi.StateSucceeded)
+		_, err = b.client.Update(ctx(t), "mi-2", &osbapi.UpdateRequest{ServiceID: r.ServiceID,
+			MaintenanceInfo: &osbapi.MaintenanceInfo{Version: "2.0.0"}}, true)
+		wantStatus(t, err, 422, osbapi.ErrCodeMaintenanceInfoConflict)
 	})
 }
 
@@ -274,13 +274,13 @@ func TestRow14To18LastOperationAndFetch(t *testing.T) {
 	wantStatus(t, err, 404, "")
 	// Row 15: no operation, or one we never issued, falls back to the latest.
 	for _, op := range []string{"", "provision", "made-up"} {
-		lo, err := b.client.LastOperation(ctx(t), "poll-1", &osb.LastOperationRequest{Operation: op})
-		if err != nil || lo.State != osb.StateInProgress {
+		lo, err := b.client.LastOperation(ctx(t), "poll-1", &osbapi.LastOperationRequest{Operation: op})
+		if err != nil || lo.State != osbapi.StateInProgress {
 			t.Errorf("poll with operation %q: %+v, %v", op, lo, err)
 		}
 	}
 	b.ctl.Release("poll-1")
-	b.waitInstance(t, "poll-1", resp.Operation, osb.StateSucceeded)
+	b.waitInstance(t, "poll-1", resp.Operation, osbapi.StateSucceeded)
 	// Row 16: still remembered on later polls; row 17: no instance_usable.
 	for range 2 {
 		status, body, _ := b.raw(t, "GET", "/v2/service_instances/poll-1/last_operation?operation="+url.QueryEscape(resp.Operation), nil, nil)
@@ -297,7 +297,7 @@ func TestRow14To18LastOperationAndFetch(t *testing.T) {
 		t.Errorf("GET instance = %+v", got)
 	}
 	// Row 14: unknown instance.
-	_, err = b.client.LastOperation(ctx(t), "never-was", &osb.LastOperationRequest{})
+	_, err = b.client.LastOperation(ctx(t), "never-was", &osbapi.LastOperationRequest{})
 	wantStatus(t, err, 404, "")
 
 	t.Run("row 17 failed provision", func(t *testing.T) {
@@ -306,7 +306,7 @@ func TestRow14To18LastOperationAndFetch(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		lo := b.waitInstance(t, "fail-1", resp.Operation, osb.StateFailed)
+		lo := b.waitInstance(t, "fail-1", resp.Operation, osbapi.StateFailed)
 		if lo.InstanceUsable != nil || lo.UpdateRepeatable != nil {
 			t.Errorf("failed provision carries instance_usable/update_repeatable: %+v", lo)
 		}
@@ -324,15 +324,15 @@ func TestRow19To22UpdateAndDeprovision(t *testing.T) {
 	_, largePID := b.ids(dbService, dbLarge)
 
 	t.Run("row 19 4xx applies nothing", func(t *testing.T) {
-		_, err := b.client.Update(ctx(t), "upd-1", &osb.UpdateRequest{ServiceID: req.ServiceID,
+		_, err := b.client.Update(ctx(t), "upd-1", &osbapi.UpdateRequest{ServiceID: req.ServiceID,
 			Parameters: map[string]any{"size": 5000}}, true)
 		wantStatus(t, err, 400, "")
-		_, err = b.client.Update(ctx(t), "upd-1", &osb.UpdateRequest{ServiceID: req.ServiceID,
+		_, err = b.client.Update(ctx(t), "upd-1", &osbapi.UpdateRequest{ServiceID: req.ServiceID,
 			Parameters: map[string]any{"db_name": "renamed"}}, true)
 		wantStatus(t, err, 400, "") // db_name is not updatable
-		_, err = b.client.Update(ctx(t), "upd-1", &osb.UpdateRequest{ServiceID: req.ServiceID,
+		_, err = b.client.Update(ctx(t), "upd-1", &osbapi.UpdateRequest{ServiceID: req.ServiceID,
 			Parameters: map[string]any{"size": 3}}, false)
-		wantStatus(t, err, 422, osb.ErrCodeAsyncRequired)
+		wantStatus(t, err, 422, osbapi.ErrCodeAsyncRequired)
 		got, err := b.client.GetInstance(ctx(t), "upd-1", nil)
 		if err != nil || asInt(got.Parameters["size"]) != 2 || got.Parameters["db_name"] != "upd" {
 			t.Fatalf("instance changed by rejected updates: %+v, %v", got, err)
@@ -340,16 +340,16 @@ func TestRow19To22UpdateAndDeprovision(t *testing.T) {
 	})
 
 	t.Run("row 19 absent plan and parameters change nothing", func(t *testing.T) {
-		resp, err := b.client.Update(ctx(t), "upd-1", &osb.UpdateRequest{ServiceID: req.ServiceID}, true)
+		resp, err := b.client.Update(ctx(t), "upd-1", &osbapi.UpdateRequest{ServiceID: req.ServiceID}, true)
 		if err != nil || resp.Async {
 			t.Fatalf("no-op update: %+v, %v; want 200", resp, err)
 		}
-		resp, err = b.client.Update(ctx(t), "upd-1", &osb.UpdateRequest{ServiceID: req.ServiceID,
+		resp, err = b.client.Update(ctx(t), "upd-1", &osbapi.UpdateRequest{ServiceID: req.ServiceID,
 			Parameters: map[string]any{"size": 7}}, true)
 		if err != nil || !resp.Async {
 			t.Fatalf("parameter update: %+v, %v", resp, err)
 		}
-		b.waitInstance(t, "upd-1", resp.Operation, osb.StateSucceeded)
+		b.waitInstance(t, "upd-1", resp.Operation, osbapi.StateSucceeded)
 		got, _ := b.client.GetInstance(ctx(t), "upd-1", nil)
 		if asInt(got.Parameters["size"]) != 7 || got.Parameters["db_name"] != "upd" || got.PlanID != req.PlanID {
 			t.Fatalf("after update: %+v", got)
@@ -357,14 +357,14 @@ func TestRow19To22UpdateAndDeprovision(t *testing.T) {
 	})
 
 	t.Run("rows 19-20 plan change", func(t *testing.T) {
-		resp, err := b.client.Update(ctx(t), "upd-1", &osb.UpdateRequest{ServiceID: req.ServiceID, PlanID: largePID}, true)
+		resp, err := b.client.Update(ctx(t), "upd-1", &osbapi.UpdateRequest{ServiceID: req.ServiceID, PlanID: largePID}, true)
 		if err != nil {
 			t.Fatal(err)
 		}
 		// Row 20: the platform polls with the old plan_id.
-		lo, err := b.client.PollLastOperation(ctx(t), "upd-1", &osb.LastOperationRequest{
+		lo, err := b.client.PollLastOperation(ctx(t), "upd-1", &osbapi.LastOperationRequest{
 			ServiceID: req.ServiceID, PlanID: req.PlanID, Operation: resp.Operation}, 50e6)
-		if err != nil || lo.State != osb.StateSucceeded {
+		if err != nil || lo.State != osbapi.StateSucceeded {
 			t.Fatalf("plan change: %+v, %v", lo, err)
 		}
 		got, _ := b.client.GetInstance(ctx(t), "upd-1", nil)
@@ -372,18 +372,18 @@ func TestRow19To22UpdateAndDeprovision(t *testing.T) {
 			t.Fatalf("plan after change = %s, want %s", got.PlanID, largePID)
 		}
 		// large has no updates_to: going back is unsupported.
-		_, err = b.client.Update(ctx(t), "upd-1", &osb.UpdateRequest{ServiceID: req.ServiceID, PlanID: req.PlanID}, true)
+		_, err = b.client.Update(ctx(t), "upd-1", &osbapi.UpdateRequest{ServiceID: req.ServiceID, PlanID: req.PlanID}, true)
 		wantStatus(t, err, 422, "")
 	})
 
 	t.Run("row 17 failed update", func(t *testing.T) {
 		r := b.provisioned(t, "upd-2", dbSmall, map[string]any{"db_name": "u2"})
-		resp, err := b.client.Update(ctx(t), "upd-2", &osb.UpdateRequest{ServiceID: r.ServiceID,
+		resp, err := b.client.Update(ctx(t), "upd-2", &osbapi.UpdateRequest{ServiceID: r.ServiceID,
 			Parameters: map[string]any{"fail": "update"}}, true)
 		if err != nil {
 			t.Fatal(err)
 		}
-		lo := b.waitInstance(t, "upd-2", resp.Operation, osb.StateFailed)
+		lo := b.waitInstance(t, "upd-2", resp.Operation, osbapi.StateFailed)
 		if lo.InstanceUsable == nil || !*lo.InstanceUsable || lo.UpdateRepeatable == nil || !*lo.UpdateRepeatable {
 			t.Errorf("failed update: %+v, want instance_usable and update_repeatable true", lo)
 		}
@@ -402,10 +402,10 @@ func TestRow19To22UpdateAndDeprovision(t *testing.T) {
 		if status != 400 {
 			t.Errorf("DELETE without plan_id: %d, want 400", status)
 		}
-		_, err := b.client.Deprovision(ctx(t), "never-was", &osb.DeprovisionRequest{ServiceID: req.ServiceID, PlanID: req.PlanID}, true)
+		_, err := b.client.Deprovision(ctx(t), "never-was", &osbapi.DeprovisionRequest{ServiceID: req.ServiceID, PlanID: req.PlanID}, true)
 		wantStatus(t, err, 410, "")
-		_, err = b.client.Deprovision(ctx(t), "upd-1", &osb.DeprovisionRequest{ServiceID: req.ServiceID, PlanID: largePID}, false)
-		wantStatus(t, err, 422, osb.ErrCodeAsyncRequired)
+		_, err = b.client.Deprovision(ctx(t), "upd-1", &osbapi.DeprovisionRequest{ServiceID: req.ServiceID, PlanID: largePID}, false)
+		wantStatus(t, err, 422, osbapi.ErrCodeAsyncRequired)
 
 		// Row 22: DELETE while provisioning is a ConcurrencyError.
 		pr := b.provisionReq(dbSmall, map[string]any{"db_name": "busy", "block": true})
@@ -413,24 +413,24 @@ func TestRow19To22UpdateAndDeprovision(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		_, err = b.client.Deprovision(ctx(t), "busy-1", &osb.DeprovisionRequest{ServiceID: pr.ServiceID, PlanID: pr.PlanID}, true)
-		wantStatus(t, err, 422, osb.ErrCodeConcurrencyError)
-		lo, _ := b.client.LastOperation(ctx(t), "busy-1", &osb.LastOperationRequest{Operation: presp.Operation})
-		if lo == nil || lo.State != osb.StateInProgress {
+		_, err = b.client.Deprovision(ctx(t), "busy-1", &osbapi.DeprovisionRequest{ServiceID: pr.ServiceID, PlanID: pr.PlanID}, true)
+		wantStatus(t, err, 422, osbapi.ErrCodeConcurrencyError)
+		lo, _ := b.client.LastOperation(ctx(t), "busy-1", &osbapi.LastOperationRequest{Operation: presp.Operation})
+		if lo == nil || lo.State != osbapi.StateInProgress {
 			t.Errorf("provision after refused DELETE: %+v", lo)
 		}
 		b.ctl.Release("busy-1")
-		b.waitInstance(t, "busy-1", presp.Operation, osb.StateSucceeded)
+		b.waitInstance(t, "busy-1", presp.Operation, osbapi.StateSucceeded)
 
-		resp, err := b.client.Deprovision(ctx(t), "upd-1", &osb.DeprovisionRequest{ServiceID: req.ServiceID, PlanID: largePID}, true)
+		resp, err := b.client.Deprovision(ctx(t), "upd-1", &osbapi.DeprovisionRequest{ServiceID: req.ServiceID, PlanID: largePID}, true)
 		if err != nil || !resp.Async {
 			t.Fatalf("deprovision: %+v, %v", resp, err)
 		}
 		// Row 14: once done, polls answer 410 Gone.
-		_, err = b.client.PollLastOperation(ctx(t), "upd-1", &osb.LastOperationRequest{Operation: resp.Operation}, 50e6)
+		_, err = b.client.PollLastOperation(ctx(t), "upd-1", &osbapi.LastOperationRequest{Operation: resp.Operation}, 50e6)
 		wantStatus(t, err, 410, "")
 		// Row 31: a repeated DELETE is 410.
-		_, err = b.client.Deprovision(ctx(t), "upd-1", &osb.DeprovisionRequest{ServiceID: req.ServiceID, PlanID: largePID}, true)
+		_, err = b.client.Deprovision(ctx(t), "upd-1", &osbapi.DeprovisionRequest{ServiceID: req.ServiceID, PlanID: largePID}, true)
 		wantStatus(t, err, 410, "")
 	})
 }
@@ -443,14 +443,14 @@ func TestRow23To29Bindings(t *testing.T) {
 	t.Run("row 23 rejections", func(t *testing.T) {
 		cases := []struct {
 			name   string
-			req    *osb.BindRequest
+			req    *osbapi.BindRequest
 			status int
 			field  string
 		}{
-			{"unknown service", &osb.BindRequest{ServiceID: "nope", PlanID: req.PlanID}, 400, "service_id"},
-			{"unknown plan", &osb.BindRequest{ServiceID: req.ServiceID, PlanID: "nope"}, 400, "plan_id"},
-			{"not bindable", &osb.BindRequest{ServiceID: plainSID, PlanID: plainPID}, 400, "bindable"},
-			{"bad bind parameter", &osb.BindRequest{ServiceID: req.ServiceID, PlanID: req.PlanID,
+			{"unknown service", &osbapi.BindRequest{ServiceID: "nope", PlanID: req.PlanID}, 400, "service_id"},
+			{"unknown plan", &osbapi.BindRequest{ServiceID: req.ServiceID, PlanID: "nope"}, 400, "plan_id"},
+			{"not bindable", &osbapi.BindRequest{ServiceID: plainSID, PlanID: plainPID}, 400, "bindable"},
+			{"bad bind parameter", &osbapi.BindRequest{ServiceID: req.ServiceID, PlanID: req.PlanID,
 				Parameters: map[string]any{"readonly": "yes"}}, 400, "readonly"},
 		}
 		for _, c := range cases {
@@ -460,18 +460,18 @@ func TestRow23To29Bindings(t *testing.T) {
 				t.Errorf("%s: description %q does not name %q", c.name, e.Description, c.field)
 			}
 		}
-		_, err := b.client.Bind(ctx(t), "bind-1", "rej", &osb.BindRequest{ServiceID: req.ServiceID, PlanID: req.PlanID}, false)
-		wantStatus(t, err, 422, osb.ErrCodeAsyncRequired)
+		_, err := b.client.Bind(ctx(t), "bind-1", "rej", &osbapi.BindRequest{ServiceID: req.ServiceID, PlanID: req.PlanID}, false)
+		wantStatus(t, err, 422, osbapi.ErrCodeAsyncRequired)
 	})
 
 	t.Run("rows 23-24, 27-28 async bind", func(t *testing.T) {
-		br := &osb.BindRequest{ServiceID: req.ServiceID, PlanID: req.PlanID,
+		br := &osbapi.BindRequest{ServiceID: req.ServiceID, PlanID: req.PlanID,
 			Parameters: map[string]any{"readonly": true, "block": true}}
 		status, body, _ := b.raw(t, "PUT", "/v2/service_instances/bind-1/service_bindings/b-1?accepts_incomplete=true", br, nil)
 		if status != 202 || strings.Contains(string(body), "credentials") {
 			t.Fatalf("async bind: %d %s; want 202 without credentials", status, body)
 		}
-		var first osb.BindResponse
+		var first osbapi.BindResponse
 		json.Unmarshal(body, &first)
 		again, err := b.client.Bind(ctx(t), "bind-1", "b-1", br, true)
 		if err != nil || !again.Async || again.Operation != first.Operation {
@@ -480,10 +480,10 @@ func TestRow23To29Bindings(t *testing.T) {
 		_, err = b.client.GetBinding(ctx(t), "bind-1", "b-1", nil)
 		wantStatus(t, err, 404, "")
 		// Row 26: unbind while binding is a ConcurrencyError.
-		_, err = b.client.Unbind(ctx(t), "bind-1", "b-1", &osb.UnbindRequest{ServiceID: req.ServiceID, PlanID: req.PlanID}, true)
-		wantStatus(t, err, 422, osb.ErrCodeConcurrencyError)
+		_, err = b.client.Unbind(ctx(t), "bind-1", "b-1", &osbapi.UnbindRequest{ServiceID: req.ServiceID, PlanID: req.PlanID}, true)
+		wantStatus(t, err, 422, osbapi.ErrCodeConcurrencyError)
 		b.ctl.Release("b-1")
-		b.waitBinding(t, "bind-1", "b-1", first.Operation, osb.StateSucceeded)
+		b.waitBinding(t, "bind-1", "b-1", first.Operation, osbapi.StateSucceeded)
 		got, err := b.client.GetBinding(ctx(t), "bind-1", "b-1", nil)
 		if err != nil || got.Credentials["DB_USER"] != "u-b-1" {
 			t.Fatalf("GET binding: %+v, %v", got, err)
@@ -497,7 +497,7 @@ func TestRow23To29Bindings(t *testing.T) {
 				t.Errorf("bind response carries %s without the catalog requiring it: %s", f, body)
 			}
 		}
-		other := &osb.BindRequest{ServiceID: req.ServiceID, PlanID: req.PlanID, Parameters: map[string]any{"readonly": false}}
+		other := &osbapi.BindRequest{ServiceID: req.ServiceID, PlanID: req.PlanID, Parameters: map[string]any{"readonly": false}}
 		_, err = b.client.Bind(ctx(t), "bind-1", "b-1", other, true)
 		wantStatus(t, err, 409, "")
 		// The bind playbook saw the instance's and its own parameters.
@@ -519,13 +519,13 @@ func TestRow23To29Bindings(t *testing.T) {
 		if status != 400 {
 			t.Errorf("unbind without service_id: %d", status)
 		}
-		_, err := b.client.Unbind(ctx(t), "bind-1", "nope", &osb.UnbindRequest{ServiceID: req.ServiceID, PlanID: req.PlanID}, true)
+		_, err := b.client.Unbind(ctx(t), "bind-1", "nope", &osbapi.UnbindRequest{ServiceID: req.ServiceID, PlanID: req.PlanID}, true)
 		wantStatus(t, err, 410, "")
-		resp, err := b.client.Unbind(ctx(t), "bind-1", "b-1", &osb.UnbindRequest{ServiceID: req.ServiceID, PlanID: req.PlanID}, true)
+		resp, err := b.client.Unbind(ctx(t), "bind-1", "b-1", &osbapi.UnbindRequest{ServiceID: req.ServiceID, PlanID: req.PlanID}, true)
 		if err != nil || !resp.Async {
 			t.Fatalf("unbind: %+v, %v", resp, err)
 		}
-		_, err = b.client.PollBindingLastOperation(ctx(t), "bind-1", "b-1", &osb.LastOperationRequest{Operation: resp.Operation}, 50e6)
+		_, err = b.client.PollBindingLastOperation(ctx(t), "bind-1", "b-1", &osbapi.LastOperationRequest{Operation: resp.Operation}, 50e6)
 		wantStatus(t, err, 410, "")
 		for _, a := range b.rt.Started() {
 			if a.Name == "unbind" && a.BindingID == "b-1" {
@@ -540,17 +540,17 @@ func TestRow23To29Bindings(t *testing.T) {
 	})
 
 	t.Run("row 29 deprovision with a binding left", func(t *testing.T) {
-		br := &osb.BindRequest{ServiceID: req.ServiceID, PlanID: req.PlanID}
+		br := &osbapi.BindRequest{ServiceID: req.ServiceID, PlanID: req.PlanID}
 		resp, err := b.client.Bind(ctx(t), "bind-1", "b-2", br, true)
 		if err != nil {
 			t.Fatal(err)
 		}
-		b.waitBinding(t, "bind-1", "b-2", resp.Operation, osb.StateSucceeded)
-		d, err := b.client.Deprovision(ctx(t), "bind-1", &osb.DeprovisionRequest{ServiceID: req.ServiceID, PlanID: req.PlanID}, true)
+		b.waitBinding(t, "bind-1", "b-2", resp.Operation, osbapi.StateSucceeded)
+		d, err := b.client.Deprovision(ctx(t), "bind-1", &osbapi.DeprovisionRequest{ServiceID: req.ServiceID, PlanID: req.PlanID}, true)
 		if err != nil {
 			t.Fatal(err)
 		}
-		_, err = b.client.PollLastOperation(ctx(t), "bind-1", &osb.LastOperationRequest{Operation: d.Operation}, 50e6)
+		_, err = b.client.PollLastOperation(ctx(t), "bind-1", &osbapi.LastOperationRequest{Operation: d.Operation}, 50e6)
 		wantStatus(t, err, 410, "")
 		_, err = b.client.GetBinding(ctx(t), "bind-1", "b-2", nil)
 		wantStatus(t, err, 404, "")
@@ -560,7 +560,7 @@ func TestRow23To29Bindings(t *testing.T) {
 func TestSyncBindingsWithoutLaunchAPBOnBind(t *testing.T) {
 	b := startBroker(t, options{launchOnBind: false})
 	req := b.provisioned(t, "sb-1", dbSmall, map[string]any{"db_name": "sb"})
-	br := &osb.BindRequest{ServiceID: req.ServiceID, PlanID: req.PlanID}
+	br := &osbapi.BindRequest{ServiceID: req.ServiceID, PlanID: req.PlanID}
 	resp, err := b.client.Bind(ctx(t), "sb-1", "sb-b", br, false)
 	if err != nil || resp.Async || resp.Exists || resp.Credentials["DB_PASSWORD"] != "pw-sb-1" {
 		t.Fatalf("sync bind: %+v, %v; want 201 with the provision credentials", resp, err)
@@ -569,10 +569,10 @@ func TestSyncBindingsWithoutLaunchAPBOnBind(t *testing.T) {
 	if err != nil || !again.Exists {
 		t.Fatalf("identical sync bind: %+v, %v; want 200", again, err)
 	}
-	if _, err := b.client.Unbind(ctx(t), "sb-1", "sb-b", &osb.UnbindRequest{ServiceID: req.ServiceID, PlanID: req.PlanID}, false); err != nil {
+	if _, err := b.client.Unbind(ctx(t), "sb-1", "sb-b", &osbapi.UnbindRequest{ServiceID: req.ServiceID, PlanID: req.PlanID}, false); err != nil {
 		t.Fatalf("sync unbind: %v", err)
 	}
-	_, err = b.client.Unbind(ctx(t), "sb-1", "sb-b", &osb.UnbindRequest{ServiceID: req.ServiceID, PlanID: req.PlanID}, false)
+	_, err = b.client.Unbind(ctx(t), "sb-1", "sb-b", &osbapi.UnbindRequest{ServiceID: req.ServiceID, PlanID: req.PlanID}, false)
 	wantStatus(t, err, 410, "")
 	for _, a := range b.rt.Started() {
 		if a.Name == "bind" || a.Name == "unbind" {

@@ -18,7 +18,8 @@ import (
 	"time"
 
 	"github.com/openstack-service-broker/openstack-service-broker/pkg/daemon"
-	"github.com/openstack-service-broker/openstack-service-broker/pkg/osb"
+	"github.com/openstack-service-broker/openstack-service-broker/pkg/osb/osbapi"
+	"github.com/openstack-service-broker/openstack-service-broker/pkg/osb/osbclient"
 	"github.com/openstack-service-broker/openstack-service-broker/pkg/runtime"
 	"github.com/openstack-service-broker/openstack-service-broker/pkg/runtime/inproc"
 )
@@ -184,10 +185,10 @@ type broker struct {
 	dir    string
 	rt     *inproc.Runtime
 	ctl    *controller
-	client *osb.Client
+	client *osbclient.Client
 	logs   *lockedBuffer
 	stop   func()
-	cat    *osb.Catalog
+	cat    *osbapi.Catalog
 }
 
 type lockedBuffer struct {
@@ -332,7 +333,7 @@ func startBroker(t *testing.T, o options) *broker {
 			t.Errorf("the basic-auth password appears in the broker's logs")
 		}
 	})
-	b.client = osb.NewClient(osb.ClientOptions{URL: b.url, Username: user, Password: password})
+	b.client = osbclient.New(osbclient.Options{URL: b.url, Username: user, Password: password})
 	cat, err := b.client.Catalog(context.Background())
 	if err != nil {
 		t.Fatalf("catalog: %v", err)
@@ -366,9 +367,9 @@ func (b *broker) ids(service, plan string) (string, string) {
 	return "", ""
 }
 
-func (b *broker) provisionReq(plan string, params map[string]any) *osb.ProvisionRequest {
+func (b *broker) provisionReq(plan string, params map[string]any) *osbapi.ProvisionRequest {
 	sid, pid := b.ids(dbService, plan)
-	return &osb.ProvisionRequest{
+	return &osbapi.ProvisionRequest{
 		ServiceID: sid, PlanID: pid, OrganizationGUID: "org", SpaceGUID: "space",
 		Context:    map[string]any{"platform": "kubernetes", "namespace": "team-a"},
 		Parameters: params,
@@ -382,9 +383,9 @@ func ctx(t *testing.T) context.Context {
 }
 
 // wantStatus asserts err is an OSB error with the status (and code, if set).
-func wantStatus(t *testing.T, err error, status int, code string) *osb.Error {
+func wantStatus(t *testing.T, err error, status int, code string) *osbapi.Error {
 	t.Helper()
-	e, ok := osb.AsError(err)
+	e, ok := osbapi.AsError(err)
 	if !ok {
 		t.Fatalf("got %v, want an OSB error %d %s", err, status, code)
 	}
@@ -395,20 +396,20 @@ func wantStatus(t *testing.T, err error, status int, code string) *osb.Error {
 }
 
 // provisioned provisions and waits for success.
-func (b *broker) provisioned(t *testing.T, id, plan string, params map[string]any) *osb.ProvisionRequest {
+func (b *broker) provisioned(t *testing.T, id, plan string, params map[string]any) *osbapi.ProvisionRequest {
 	t.Helper()
 	req := b.provisionReq(plan, params)
 	resp, err := b.client.Provision(ctx(t), id, req, true)
 	if err != nil {
 		t.Fatalf("provision %s: %v", id, err)
 	}
-	b.waitInstance(t, id, resp.Operation, osb.StateSucceeded)
+	b.waitInstance(t, id, resp.Operation, osbapi.StateSucceeded)
 	return req
 }
 
-func (b *broker) waitInstance(t *testing.T, id, op, want string) *osb.LastOperationResponse {
+func (b *broker) waitInstance(t *testing.T, id, op, want string) *osbapi.LastOperationResponse {
 	t.Helper()
-	lo, err := b.client.PollLastOperation(ctx(t), id, &osb.LastOperationRequest{Operation: op}, 50*time.Millisecond)
+	lo, err := b.client.PollLastOperation(ctx(t), id, &osbapi.LastOperationRequest{Operation: op}, 50*time.Millisecond)
 	if err != nil {
 		t.Fatalf("polling %s: %v", id, err)
 	}
@@ -418,9 +419,9 @@ func (b *broker) waitInstance(t *testing.T, id, op, want string) *osb.LastOperat
 	return lo
 }
 
-func (b *broker) waitBinding(t *testing.T, iid, bid, op, want string) *osb.LastOperationResponse {
+func (b *broker) waitBinding(t *testing.T, iid, bid, op, want string) *osbapi.LastOperationResponse {
 	t.Helper()
-	lo, err := b.client.PollBindingLastOperation(ctx(t), iid, bid, &osb.LastOperationRequest{Operation: op}, 50*time.Millisecond)
+	lo, err := b.client.PollBindingLastOperation(ctx(t), iid, bid, &osbapi.LastOperationRequest{Operation: op}, 50*time.Millisecond)
 	if err != nil {
 		t.Fatalf("polling binding %s: %v", bid, err)
 	}

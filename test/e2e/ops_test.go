@@ -1,10 +1,16 @@
 package e2e
 
 import (
+	"encoding/json"
 	"io"
 	"net/http"
+	"net/url"
+	"slices"
 	"strings"
 	"testing"
+
+	"github.com/openstack-service-broker/openstack-service-broker/pkg/apb"
+	"github.com/openstack-service-broker/openstack-service-broker/pkg/osb/osbapi"
 )
 
 func TestHealthMetricsAndLogs(t *testing.T) {
@@ -51,5 +57,50 @@ func TestHealthMetricsAndLogs(t *testing.T) {
 	status, body, _ := b.raw(t, "POST", "/v2/bootstrap", nil, map[string]string{"X-Broker-API-Version": ""})
 	if status != 200 || !strings.Contains(string(body), "Bootstrap job started") {
 		t.Errorf("bootstrap: %d %s", status, body)
+	}
+}
+
+// The dev broker's routes (dev_broker: true) put a spec straight into the
+// catalog and take it out again, through the same HTTP layer as the OSB
+// routes: 400 names what is wrong, 404 for an unknown spec.
+func TestDevBrokerPushAndDelete(t *testing.T) {
+	b := startBroker(t, options{})
+	yml := "version: '1.0'\nname: pushed-apb\ndescription: pushed by a developer\nbindable: false\nasync: optional\nplans:\n  - name: default\n    description: d\n    parameters: []\n"
+	form := map[string]string{"X-Broker-API-Version": "", "Content-Type": "application/x-www-form-urlencoded"}
+	push := func(value string) (int, string) {
+		status, body, _ := b.raw(t, "POST", "/v2/apb", json.RawMessage("apbSpec="+url.QueryEscape(value)), form)
+		return status, string(body)
+	}
+	status, body := push(apb.EncodeLabel([]byte(yml)))
+	if status != 200 || !strings.Contains(body, `"name":"apb-push-pushed-apb"`) {
+		t.Fatalf("push: %d %s", status, body)
+	}
+	var pushed osbapi.Catalog
+	if err := json.Unmarshal([]byte(body), &pushed); err != nil || len(pushed.Services) != 1 {
+		t.Fatalf("push answer %s: %v", body, err)
+	}
+	id := pushed.Services[0].ID
+	cat, err := b.client.Catalog(ctx(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !slices.ContainsFunc(cat.Services, func(s osbapi.Service) bool { return s.ID == id }) {
+		t.Fatalf("the pushed spec is not in the catalog")
+	}
+	if status, body := push("not base64 !"); status != 400 || !strings.Contains(body, "encoding") {
+		t.Errorf("push of garbage: %d %s", status, body)
+	}
+	noVersion := map[string]string{"X-Broker-API-Version": ""}
+	if status, body, _ := b.raw(t, "DELETE", "/v2/apb/"+id, nil, noVersion); status != 204 {
+		t.Fatalf("delete: %d %s", status, body)
+	}
+	if status, body, _ := b.raw(t, "DELETE", "/v2/apb/"+id, nil, noVersion); status != 404 {
+		t.Errorf("second delete: %d %s, want 404", status, body)
+	}
+	if cat, err = b.client.Catalog(ctx(t)); err != nil {
+		t.Fatal(err)
+	}
+	if slices.ContainsFunc(cat.Services, func(s osbapi.Service) bool { return s.ID == id }) {
+		t.Errorf("the deleted spec is still in the catalog")
 	}
 }

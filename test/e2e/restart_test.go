@@ -15,7 +15,8 @@ import (
 	"time"
 
 	"github.com/openstack-service-broker/openstack-service-broker/pkg/daemon"
-	"github.com/openstack-service-broker/openstack-service-broker/pkg/osb"
+	"github.com/openstack-service-broker/openstack-service-broker/pkg/osb/osbapi"
+	"github.com/openstack-service-broker/openstack-service-broker/pkg/osb/osbclient"
 	"github.com/openstack-service-broker/openstack-service-broker/pkg/runtime"
 	"github.com/openstack-service-broker/openstack-service-broker/pkg/runtime/inproc"
 )
@@ -122,7 +123,7 @@ func TestRestartMidOperation(t *testing.T) {
 			c.cmd.Wait()
 		}
 	}()
-	cl := osb.NewClient(osb.ClientOptions{URL: url, Username: user, Password: password})
+	cl := osbclient.New(osbclient.Options{URL: url, Username: user, Password: password})
 	cat, err := cl.Catalog(ctx(t))
 	if err != nil {
 		t.Fatal(err)
@@ -145,8 +146,8 @@ func TestRestartMidOperation(t *testing.T) {
 	}
 
 	c = startChild(t, cfgPath, url)
-	lo, err := cl.PollLastOperation(ctx(t), "restart-1", &osb.LastOperationRequest{Operation: resp.Operation}, 100*time.Millisecond)
-	if err != nil || lo.State != osb.StateSucceeded {
+	lo, err := cl.PollLastOperation(ctx(t), "restart-1", &osbapi.LastOperationRequest{Operation: resp.Operation}, 100*time.Millisecond)
+	if err != nil || lo.State != osbapi.StateSucceeded {
 		t.Fatalf("after restart: %+v, %v\nchild logs:\n%s", lo, err, c.logs)
 	}
 	// None lost, none run twice: the interrupted run never completed, the

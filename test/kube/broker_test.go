@@ -12,7 +12,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/openstack-service-broker/openstack-service-broker/pkg/apb"
-	"github.com/openstack-service-broker/openstack-service-broker/pkg/osb"
+	"github.com/openstack-service-broker/openstack-service-broker/pkg/osb/osbapi"
 	kuberuntime "github.com/openstack-service-broker/openstack-service-broker/pkg/runtime/kubernetes"
 	"github.com/openstack-service-broker/openstack-service-broker/test/kube/kubetest"
 )
@@ -26,19 +26,19 @@ func testBundleSpec(t *testing.T) []byte {
 	return b
 }
 
-func poll(t *testing.T, ctx context.Context, what string, f func() (*osb.LastOperationResponse, error)) *osb.LastOperationResponse {
+func poll(t *testing.T, ctx context.Context, what string, f func() (*osbapi.LastOperationResponse, error)) *osbapi.LastOperationResponse {
 	t.Helper()
 	deadline := time.Now().Add(3 * time.Minute)
 	for {
 		lo, err := f()
-		if e, ok := osb.AsError(err); ok && e.Status == 410 && (strings.HasPrefix(what, "unbind") || strings.HasPrefix(what, "deprovision")) {
+		if e, ok := osbapi.AsError(err); ok && e.Status == 410 && (strings.HasPrefix(what, "unbind") || strings.HasPrefix(what, "deprovision")) {
 			// 410 after a delete means it is done (OSB 2.17).
-			return &osb.LastOperationResponse{State: osb.StateSucceeded}
+			return &osbapi.LastOperationResponse{State: osbapi.StateSucceeded}
 		}
 		if err != nil {
 			t.Fatalf("%s: last_operation: %v", what, err)
 		}
-		if lo.State != osb.StateInProgress {
+		if lo.State != osbapi.StateInProgress {
 			return lo
 		}
 		if time.Now().After(deadline) || ctx.Err() != nil {
@@ -162,7 +162,7 @@ func TestBrokerRestart(t *testing.T) {
 	sid, pid := apb.ServiceID(kubetest.FQName), apb.PlanID(kubetest.FQName, "default")
 	instance := newID(t)
 	e.deleteSandboxesAtCleanup(t, kuberuntime.LabelInstance+"="+instance)
-	pr, err := b.Client.Provision(ctx, instance, &osb.ProvisionRequest{ServiceID: sid, PlanID: pid, OrganizationGUID: "org", SpaceGUID: "space",
+	pr, err := b.Client.Provision(ctx, instance, &osbapi.ProvisionRequest{ServiceID: sid, PlanID: pid, OrganizationGUID: "org", SpaceGUID: "space",
 		Context: map[string]any{"platform": "kubernetes", "namespace": target}, Parameters: map[string]any{"sleep_seconds": 15}}, true)
 	if err != nil {
 		t.Fatalf("provision: %v", err)
@@ -186,10 +186,10 @@ func TestBrokerRestart(t *testing.T) {
 			t.Logf("first broker log:\n%s\nsecond broker log:\n%s", b.Logs, b2.Logs)
 		}
 	})
-	lo := poll(t, ctx, "provision across a restart", func() (*osb.LastOperationResponse, error) {
-		return b2.Client.LastOperation(ctx, instance, &osb.LastOperationRequest{Operation: pr.Operation})
+	lo := poll(t, ctx, "provision across a restart", func() (*osbapi.LastOperationResponse, error) {
+		return b2.Client.LastOperation(ctx, instance, &osbapi.LastOperationRequest{Operation: pr.Operation})
 	})
-	if lo.State != osb.StateSucceeded {
+	if lo.State != osbapi.StateSucceeded {
 		t.Fatalf("provision ended %s: %s", lo.State, lo.Description)
 	}
 	pods, err := e.client.CoreV1().Pods(metav1.NamespaceAll).List(ctx, sel)

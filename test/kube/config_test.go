@@ -11,7 +11,7 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
-	"github.com/openstack-service-broker/openstack-service-broker/pkg/osb"
+	"github.com/openstack-service-broker/openstack-service-broker/pkg/osb/osbapi"
 	kuberuntime "github.com/openstack-service-broker/openstack-service-broker/pkg/runtime/kubernetes"
 	"github.com/openstack-service-broker/openstack-service-broker/test/kube/kubetest"
 )
@@ -103,11 +103,11 @@ func TestBrokerFromConfigFile(t *testing.T) {
 	// A provision that fails half-way, then its deprovision.
 	bad := newID(t)
 	lo := f.provision(bad, map[string]any{"fail": true})
-	if lo.State != osb.StateFailed || !strings.Contains(lo.Description, "failing on purpose") {
+	if lo.State != osbapi.StateFailed || !strings.Contains(lo.Description, "failing on purpose") {
 		t.Fatalf("failing provision ended %s: %q", lo.State, lo.Description)
 	}
 	succeeded(t, "deprovision of the failed instance", f.deprovision(bad))
-	if _, err := b.Client.LastOperation(ctx, bad, &osb.LastOperationRequest{}); !isStatus(err, 410) {
+	if _, err := b.Client.LastOperation(ctx, bad, &osbapi.LastOperationRequest{}); !isStatus(err, 410) {
 		t.Errorf("last_operation of the deprovisioned instance: %v, want 410", err)
 	}
 	dpods, err := e.client.CoreV1().Pods(metav1.NamespaceAll).List(ctx, metav1.ListOptions{LabelSelector: kuberuntime.LabelInstance + "=" + bad})
@@ -195,6 +195,6 @@ func TestBrokerFromConfigFile(t *testing.T) {
 }
 
 func isStatus(err error, status int) bool {
-	e, ok := osb.AsError(err)
+	e, ok := osbapi.AsError(err)
 	return ok && e.Status == status
 }

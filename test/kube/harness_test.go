@@ -20,7 +20,9 @@ import (
 	"k8s.io/client-go/kubernetes"
 
 	"github.com/openstack-service-broker/openstack-service-broker/pkg/apb"
-	"github.com/openstack-service-broker/openstack-service-broker/pkg/osb"
+	"github.com/openstack-service-broker/openstack-service-broker/pkg/broker"
+	"github.com/openstack-service-broker/openstack-service-broker/pkg/osb/osbapi"
+	"github.com/openstack-service-broker/openstack-service-broker/pkg/osb/osbclient"
 	"github.com/openstack-service-broker/openstack-service-broker/pkg/runtime"
 	kuberuntime "github.com/openstack-service-broker/openstack-service-broker/pkg/runtime/kubernetes"
 	"github.com/openstack-service-broker/openstack-service-broker/test/kube/kubetest"
@@ -38,8 +40,7 @@ const (
 // What the broker's secrets: rule and openstack.clouds_secret give the
 // test bundle, for tests that call the runtime directly.
 var (
-	testSecrets = []string{credsSecret}
-	testClouds  = &runtime.Clouds{Secret: cloudsSecret}
+	testMounts = []runtime.Mount{broker.SecretMount(credsSecret), broker.CloudsMount(cloudsSecret, "")}
 )
 
 type env struct {
@@ -189,7 +190,7 @@ func newID(t *testing.T) string {
 type osbFlow struct {
 	t        *testing.T
 	ctx      context.Context
-	c        *osb.Client
+	c        *osbclient.Client
 	sid, pid string
 	octx     map[string]any
 }
@@ -199,9 +200,9 @@ func newFlow(t *testing.T, ctx context.Context, b *kubetest.Broker, fqname, targ
 		octx: map[string]any{"platform": "kubernetes", "namespace": target}}
 }
 
-func (f *osbFlow) provision(instance string, params map[string]any) *osb.LastOperationResponse {
+func (f *osbFlow) provision(instance string, params map[string]any) *osbapi.LastOperationResponse {
 	f.t.Helper()
-	r, err := f.c.Provision(f.ctx, instance, &osb.ProvisionRequest{ServiceID: f.sid, PlanID: f.pid, OrganizationGUID: "org", SpaceGUID: "space",
+	r, err := f.c.Provision(f.ctx, instance, &osbapi.ProvisionRequest{ServiceID: f.sid, PlanID: f.pid, OrganizationGUID: "org", SpaceGUID: "space",
 		Context: f.octx, Parameters: params}, true)
 	if err != nil {
 		f.t.Fatalf("provision %s: %v", instance, err)
@@ -209,25 +210,25 @@ func (f *osbFlow) provision(instance string, params map[string]any) *osb.LastOpe
 	if !r.Async {
 		f.t.Fatalf("provision %s answered synchronously", instance)
 	}
-	return poll(f.t, f.ctx, "provision", func() (*osb.LastOperationResponse, error) {
-		return f.c.LastOperation(f.ctx, instance, &osb.LastOperationRequest{Operation: r.Operation})
+	return poll(f.t, f.ctx, "provision", func() (*osbapi.LastOperationResponse, error) {
+		return f.c.LastOperation(f.ctx, instance, &osbapi.LastOperationRequest{Operation: r.Operation})
 	})
 }
 
 // bind also returns the credentials (from GET binding when asynchronous).
-func (f *osbFlow) bind(instance, binding string) (*osb.LastOperationResponse, map[string]any) {
+func (f *osbFlow) bind(instance, binding string) (*osbapi.LastOperationResponse, map[string]any) {
 	f.t.Helper()
-	r, err := f.c.Bind(f.ctx, instance, binding, &osb.BindRequest{ServiceID: f.sid, PlanID: f.pid, Context: f.octx}, true)
+	r, err := f.c.Bind(f.ctx, instance, binding, &osbapi.BindRequest{ServiceID: f.sid, PlanID: f.pid, Context: f.octx}, true)
 	if err != nil {
 		f.t.Fatalf("bind: %v", err)
 	}
 	if !r.Async {
-		return &osb.LastOperationResponse{State: osb.StateSucceeded}, r.Credentials
+		return &osbapi.LastOperationResponse{State: osbapi.StateSucceeded}, r.Credentials
 	}
-	lo := poll(f.t, f.ctx, "bind", func() (*osb.LastOperationResponse, error) {
-		return f.c.BindingLastOperation(f.ctx, instance, binding, &osb.LastOperationRequest{Operation: r.Operation})
+	lo := poll(f.t, f.ctx, "bind", func() (*osbapi.LastOperationResponse, error) {
+		return f.c.BindingLastOperation(f.ctx, instance, binding, &osbapi.LastOperationRequest{Operation: r.Operation})
 	})
-	if lo.State != osb.StateSucceeded {
+	if lo.State != osbapi.StateSucceeded {
 		return lo, nil
 	}
 	gb, err := f.c.GetBinding(f.ctx, instance, binding, nil)
@@ -237,38 +238,38 @@ func (f *osbFlow) bind(instance, binding string) (*osb.LastOperationResponse, ma
 	return lo, gb.Credentials
 }
 
-func (f *osbFlow) unbind(instance, binding string) *osb.LastOperationResponse {
+func (f *osbFlow) unbind(instance, binding string) *osbapi.LastOperationResponse {
 	f.t.Helper()
-	r, err := f.c.Unbind(f.ctx, instance, binding, &osb.UnbindRequest{ServiceID: f.sid, PlanID: f.pid}, true)
+	r, err := f.c.Unbind(f.ctx, instance, binding, &osbapi.UnbindRequest{ServiceID: f.sid, PlanID: f.pid}, true)
 	if err != nil {
 		f.t.Fatalf("unbind: %v", err)
 	}
 	if !r.Async {
-		return &osb.LastOperationResponse{State: osb.StateSucceeded}
+		return &osbapi.LastOperationResponse{State: osbapi.StateSucceeded}
 	}
-	return poll(f.t, f.ctx, "unbind", func() (*osb.LastOperationResponse, error) {
-		return f.c.BindingLastOperation(f.ctx, instance, binding, &osb.LastOperationRequest{Operation: r.Operation})
+	return poll(f.t, f.ctx, "unbind", func() (*osbapi.LastOperationResponse, error) {
+		return f.c.BindingLastOperation(f.ctx, instance, binding, &osbapi.LastOperationRequest{Operation: r.Operation})
 	})
 }
 
-func (f *osbFlow) deprovision(instance string) *osb.LastOperationResponse {
+func (f *osbFlow) deprovision(instance string) *osbapi.LastOperationResponse {
 	f.t.Helper()
-	r, err := f.c.Deprovision(f.ctx, instance, &osb.DeprovisionRequest{ServiceID: f.sid, PlanID: f.pid}, true)
+	r, err := f.c.Deprovision(f.ctx, instance, &osbapi.DeprovisionRequest{ServiceID: f.sid, PlanID: f.pid}, true)
 	if err != nil {
 		f.t.Fatalf("deprovision %s: %v", instance, err)
 	}
 	if !r.Async {
-		return &osb.LastOperationResponse{State: osb.StateSucceeded}
+		return &osbapi.LastOperationResponse{State: osbapi.StateSucceeded}
 	}
-	return poll(f.t, f.ctx, "deprovision", func() (*osb.LastOperationResponse, error) {
-		return f.c.LastOperation(f.ctx, instance, &osb.LastOperationRequest{Operation: r.Operation})
+	return poll(f.t, f.ctx, "deprovision", func() (*osbapi.LastOperationResponse, error) {
+		return f.c.LastOperation(f.ctx, instance, &osbapi.LastOperationRequest{Operation: r.Operation})
 	})
 }
 
 // succeeded fails the test unless an operation ended succeeded.
-func succeeded(t *testing.T, what string, lo *osb.LastOperationResponse) {
+func succeeded(t *testing.T, what string, lo *osbapi.LastOperationResponse) {
 	t.Helper()
-	if lo.State != osb.StateSucceeded {
+	if lo.State != osbapi.StateSucceeded {
 		t.Fatalf("%s ended %s: %s", what, lo.State, lo.Description)
 	}
 }

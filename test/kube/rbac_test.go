@@ -98,8 +98,8 @@ func TestRBACManifest(t *testing.T) {
 		t.Fatal(err)
 	}
 	instance, op := newID(t), newID(t)
-	a := runtime.Action{Name: runtime.ActionProvision, OperationID: op, Image: e.image, Runtime: 2, Secrets: testSecrets, Clouds: testClouds, FQName: fqname,
-		InstanceID: instance, Namespace: target, ExtraVars: extraVars(instance, target, nil)}
+	a := runtime.Action{Name: runtime.ActionProvision, OperationID: op, Image: e.image, Runtime: 2, Mounts: testMounts, FQName: fqname,
+		InstanceID: instance, Target: target, ExtraVars: extraVars(instance, target, nil)}
 	res, err := e.runAndRelease(t, ctx, rt, a, nil)
 	if err != nil {
 		t.Fatalf("provision as the broker's service account: %v", err)
@@ -110,7 +110,7 @@ func TestRBACManifest(t *testing.T) {
 	checkRemoved(t, ctx, e, op)
 	// A runtime 1 bundle: its credentials come by pods/exec.
 	r1 := runtime.Action{Name: runtime.ActionProvision, OperationID: newID(t), Image: os.Getenv("OSB_TEST_RUNTIME1_IMAGE"), Runtime: 1,
-		FQName: "local-runtime1-apb", InstanceID: instance, Namespace: target, ExtraVars: extraVars(instance, target, nil)}
+		FQName: "local-runtime1-apb", InstanceID: instance, Target: target, ExtraVars: extraVars(instance, target, nil)}
 	if res, err := e.runAndRelease(t, ctx, rt, r1, nil); err != nil || res.Credentials["R1_USER"] != "r1-"+instance[:8] {
 		t.Errorf("runtime 1 provision as the broker's service account: %v, credentials %v", err, res)
 	}

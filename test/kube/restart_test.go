@@ -39,8 +39,8 @@ func TestRestartReattaches(t *testing.T) {
 	brokerNS, target := e.namespaces(t, ctx)
 	log, _ := newLogger(t)
 	instance, op := newID(t), newID(t)
-	a := runtime.Action{Name: runtime.ActionProvision, OperationID: op, Image: e.image, Runtime: 2, Secrets: testSecrets, Clouds: testClouds, FQName: fqname,
-		InstanceID: instance, Namespace: target, ExtraVars: extraVars(instance, target, map[string]any{"sleep_seconds": 12})}
+	a := runtime.Action{Name: runtime.ActionProvision, OperationID: op, Image: e.image, Runtime: 2, Mounts: testMounts, FQName: fqname,
+		InstanceID: instance, Target: target, ExtraVars: extraVars(instance, target, map[string]any{"sleep_seconds": 12})}
 
 	first, err := kuberuntime.New(e.config(brokerNS), e.client, log)
 	if err != nil {
@@ -118,8 +118,8 @@ func TestJanitor(t *testing.T) {
 		done := make(chan struct{})
 		go func() {
 			defer close(done)
-			_, _ = rt.Run(brokerCtx, runtime.Action{Name: runtime.ActionProvision, OperationID: op, Image: e.image, Runtime: 2, Secrets: testSecrets, Clouds: testClouds, FQName: fqname,
-				InstanceID: instance, Namespace: target, ExtraVars: extraVars(instance, target, map[string]any{"sleep_seconds": 60})}, nil)
+			_, _ = rt.Run(brokerCtx, runtime.Action{Name: runtime.ActionProvision, OperationID: op, Image: e.image, Runtime: 2, Mounts: testMounts, FQName: fqname,
+				InstanceID: instance, Target: target, ExtraVars: extraVars(instance, target, map[string]any{"sleep_seconds": 60})}, nil)
 		}()
 		e.runningPod(t, ctx, op)
 		stop()

@@ -50,8 +50,8 @@ func TestLifecycle(t *testing.T) {
 	op := newID(t)
 	var prog progressLog
 	res, err := e.runAndRelease(t, ctx, rt, runtime.Action{
-		Name: runtime.ActionProvision, OperationID: op, Image: e.image, Runtime: 2, Secrets: testSecrets, Clouds: testClouds,
-		FQName: fqname, InstanceID: instance, Namespace: target,
+		Name: runtime.ActionProvision, OperationID: op, Image: e.image, Runtime: 2, Mounts: testMounts,
+		FQName: fqname, InstanceID: instance, Target: target,
 		ExtraVars: extraVars(instance, target, map[string]any{"greeting": "hi there"}),
 	}, prog.add)
 	if err != nil {
@@ -151,8 +151,8 @@ func TestLifecycle(t *testing.T) {
 	bindVars["_apb_service_binding_id"] = binding
 	bindVars["_apb_provision_creds"] = res.Credentials
 	bindOp := newID(t)
-	bres, err := e.runAndRelease(t, ctx, rt, runtime.Action{Name: runtime.ActionBind, OperationID: bindOp, Image: e.image, Runtime: 2, Secrets: testSecrets, Clouds: testClouds,
-		FQName: fqname, InstanceID: instance, BindingID: binding, Namespace: target, ExtraVars: bindVars}, nil)
+	bres, err := e.runAndRelease(t, ctx, rt, runtime.Action{Name: runtime.ActionBind, OperationID: bindOp, Image: e.image, Runtime: 2, Mounts: testMounts,
+		FQName: fqname, InstanceID: instance, BindingID: binding, Target: target, ExtraVars: bindVars}, nil)
 	if err != nil {
 		t.Fatalf("bind: %v", err)
 	}
@@ -167,15 +167,15 @@ func TestLifecycle(t *testing.T) {
 	checkRemoved(t, ctx, e, bindOp)
 
 	unbindOp := newID(t)
-	if _, err := e.runAndRelease(t, ctx, rt, runtime.Action{Name: runtime.ActionUnbind, OperationID: unbindOp, Image: e.image, Runtime: 2, Secrets: testSecrets, Clouds: testClouds,
-		FQName: fqname, InstanceID: instance, BindingID: binding, Namespace: target, ExtraVars: bindVars}, nil); err != nil {
+	if _, err := e.runAndRelease(t, ctx, rt, runtime.Action{Name: runtime.ActionUnbind, OperationID: unbindOp, Image: e.image, Runtime: 2, Mounts: testMounts,
+		FQName: fqname, InstanceID: instance, BindingID: binding, Target: target, ExtraVars: bindVars}, nil); err != nil {
 		t.Fatalf("unbind: %v", err)
 	}
 	checkRemoved(t, ctx, e, unbindOp)
 
 	deprovOp := newID(t)
-	if _, err := e.runAndRelease(t, ctx, rt, runtime.Action{Name: runtime.ActionDeprovision, OperationID: deprovOp, Image: e.image, Runtime: 2, Secrets: testSecrets, Clouds: testClouds,
-		FQName: fqname, InstanceID: instance, Namespace: target, ExtraVars: extraVars(instance, target, nil)}, nil); err != nil {
+	if _, err := e.runAndRelease(t, ctx, rt, runtime.Action{Name: runtime.ActionDeprovision, OperationID: deprovOp, Image: e.image, Runtime: 2, Mounts: testMounts,
+		FQName: fqname, InstanceID: instance, Target: target, ExtraVars: extraVars(instance, target, nil)}, nil); err != nil {
 		t.Fatalf("deprovision: %v", err)
 	}
 	if _, err := e.client.CoreV1().ConfigMaps(target).Get(ctx, "testbundle-"+instance, metav1.GetOptions{}); !apierrors.IsNotFound(err) {
@@ -312,9 +312,13 @@ func TestFailures(t *testing.T) {
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
+			// Parallel subtests may wait long for a slot: each gets its own
+			// time from when it starts, not the parent's.
+			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+			defer cancel()
 			instance, op := newID(t), newID(t)
-			_, err := e.runAndRelease(t, ctx, rt, runtime.Action{Name: tc.action, OperationID: op, Image: tc.image, Runtime: 2, Secrets: testSecrets, Clouds: testClouds, FQName: fqname,
-				InstanceID: instance, Namespace: target, ExtraVars: extraVars(instance, target, tc.params)}, nil)
+			_, err := e.runAndRelease(t, ctx, rt, runtime.Action{Name: tc.action, OperationID: op, Image: tc.image, Runtime: 2, Mounts: testMounts, FQName: fqname,
+				InstanceID: instance, Target: target, ExtraVars: extraVars(instance, target, tc.params)}, nil)
 			tc.check(t, err)
 			ns := e.sandboxOf(t, ctx, op)
 			if ns.DeletionTimestamp != nil || ns.Annotations[kuberuntime.AnnotationKept] != "true" {

@@ -17,7 +17,6 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 
 	"github.com/openstack-service-broker/openstack-service-broker/pkg/apb"
-	"github.com/openstack-service-broker/openstack-service-broker/pkg/config"
 	"github.com/openstack-service-broker/openstack-service-broker/pkg/registry"
 	"github.com/openstack-service-broker/openstack-service-broker/test/registry/regtest"
 )
@@ -104,7 +103,7 @@ func TestDockerRegistry(t *testing.T) {
 			push(t, reg.Host, "bundles/broken-apb", []byte("version: '1.0'\nname: broken-apb\nplans: not-a-list\n"), nil, pushAuth)
 			push(t, reg.Host, "base/ubuntu", nil, nil, pushAuth)
 
-			set, err := registry.New([]config.Registry{{
+			set, err := registry.New([]registry.Config{{
 				Type: "apiv2", Name: "e2e", URL: "http://" + reg.Host, Tag: "latest",
 				User: tt.user, Pass: tt.pass, WhiteList: []string{"-apb$"}, FailOnError: true,
 			}}, registry.Options{Logger: slog.New(slog.DiscardHandler)})

@@ -1,9 +1,3 @@
-// Package kubernetes runs bundle actions as pods, the way the Automation
-// Broker (bundle-lib) did: one transient sandbox namespace per action with a
-// service account bound to the sandbox role, broker-mapped Secrets copied in
-// and mounted under /etc/apb-secrets, a pod running `<action> --extra-vars
-// '<json>'`, watched to completion; bind credentials are read back from the
-// Secret the bundle writes, progress from its pod annotations.
 package kubernetes
 
 import (
@@ -25,8 +19,8 @@ type Config struct {
 	// failed actions (for debugging).
 	KeepNamespace        bool
 	KeepNamespaceOnError bool
-	// BrokerNamespace holds the Secrets an action names (Action.Secrets,
-	// Action.Clouds): openshift.namespace.
+	// BrokerNamespace holds the Secrets an action's mounts name (their
+	// Source): openshift.namespace.
 	BrokerNamespace string
 	// BrokerID labels every sandbox; Reap touches only sandboxes of the
 	// same id, so brokers with stores of their own can share a cluster

@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"path"
 	"strings"
 
 	corev1 "k8s.io/api/core/v1"
@@ -14,25 +13,18 @@ import (
 	"github.com/openstack-service-broker/openstack-service-broker/pkg/runtime"
 )
 
-// secretNames lists the Secrets an action gets, each once: the broker's
-// choice (secrets: rules), then the clouds.yaml Secret of an OpenStack
-// bundle, whose name is also returned.
-func secretNames(a runtime.Action) (names []string, clouds string) {
+// secretNames lists the Secrets an action's mounts name, each once, in
+// the order of the mounts.
+func secretNames(a runtime.Action) []string {
+	var names []string
 	seen := map[string]bool{}
-	add := func(n string) {
-		if n != "" && !seen[n] {
-			seen[n] = true
-			names = append(names, n)
+	for _, m := range a.Mounts {
+		if m.Source != "" && !seen[m.Source] {
+			seen[m.Source] = true
+			names = append(names, m.Source)
 		}
 	}
-	for _, s := range a.Secrets {
-		add(s)
-	}
-	if a.Clouds != nil && a.Clouds.Secret != "" {
-		add(a.Clouds.Secret)
-		clouds = a.Clouds.Secret
-	}
-	return names, clouds
+	return names
 }
 
 // create makes the sandbox namespace, service account, role bindings,
@@ -51,10 +43,10 @@ func (r *Runtime) create(ctx context.Context, a runtime.Action) (*sandbox, *core
 	if r.cfg.BrokerID != "" {
 		lbl[LabelBroker] = labelValue(r.cfg.BrokerID)
 	}
-	ann := map[string]string{AnnotationOperation: a.OperationID, AnnotationTargetNamespace: a.Namespace}
+	ann := map[string]string{AnnotationOperation: a.OperationID, AnnotationTargetNamespace: a.Target}
 
 	// Read the Secrets first: a missing one fails before anything exists.
-	names, clouds := secretNames(a)
+	names := secretNames(a)
 	if len(names) > 0 && r.cfg.BrokerNamespace == "" {
 		return nil, nil, fmt.Errorf("%s needs secrets %v but the broker namespace (openshift.namespace) is not set", a.FQName, names)
 	}
@@ -83,7 +75,7 @@ func (r *Runtime) create(ctx context.Context, a runtime.Action) (*sandbox, *core
 	if err != nil {
 		return nil, nil, fmt.Errorf("creating the sandbox namespace: %w", err)
 	}
-	sb := &sandbox{op: a.OperationID, namespace: ns.Name, target: a.Namespace, pod: podName, red: &redactor{}, started: make(chan struct{})}
+	sb := &sandbox{op: a.OperationID, namespace: ns.Name, target: a.Target, pod: podName, red: &redactor{}, started: make(chan struct{})}
 	sb.red.add(a.ExtraVars, false)
 	sb.red.add(a.ExtraVars["_apb_provision_creds"], true)
 	sb.red.add(a.ExtraVars["_apb_bind_creds"], true)
@@ -96,18 +88,17 @@ func (r *Runtime) create(ctx context.Context, a runtime.Action) (*sandbox, *core
 	if _, err := r.client.RbacV1().RoleBindings(ns.Name).Create(ctx, roleBinding(sb, ns.Name, r.cfg.SandboxRole, lbl), metav1.CreateOptions{}); err != nil {
 		return sb, nil, fmt.Errorf("binding role %s in the sandbox: %w", r.cfg.SandboxRole, err)
 	}
-	if a.Namespace != "" && a.Namespace != ns.Name {
-		if _, err := r.client.RbacV1().RoleBindings(a.Namespace).Create(ctx, roleBinding(sb, a.Namespace, r.cfg.SandboxRole, lbl), metav1.CreateOptions{}); err != nil {
+	if a.Target != "" && a.Target != ns.Name {
+		if _, err := r.client.RbacV1().RoleBindings(a.Target).Create(ctx, roleBinding(sb, a.Target, r.cfg.SandboxRole, lbl), metav1.CreateOptions{}); err != nil {
 			if apierrors.IsNotFound(err) {
-				return sb, nil, fmt.Errorf("target namespace %q does not exist", a.Namespace)
+				return sb, nil, fmt.Errorf("target namespace %q does not exist", a.Target)
 			}
-			return sb, nil, fmt.Errorf("binding role %s in namespace %s: %w", r.cfg.SandboxRole, a.Namespace, err)
+			return sb, nil, fmt.Errorf("binding role %s in namespace %s: %w", r.cfg.SandboxRole, a.Target, err)
 		}
 	}
 
 	var vols []corev1.Volume
-	var mounts []corev1.VolumeMount
-	var env []corev1.EnvVar
+	data := map[string]map[string][]byte{}
 	for _, s := range sources {
 		secretLbl := map[string]string{LabelCopiedSecret: "true", LabelManagedBy: ManagedBy, LabelOperation: lbl[LabelOperation]}
 		if _, err := r.client.CoreV1().Secrets(ns.Name).Create(ctx, &corev1.Secret{
@@ -119,22 +110,25 @@ func (r *Runtime) create(ctx context.Context, a runtime.Action) (*sandbox, *core
 		}
 		sb.secrets = append(sb.secrets, s.name)
 		sb.red.add(s.data, true)
-		vol := volumeName(s.name)
-		dir := path.Join(secretsDir, "apb-"+s.name)
-		vols = append(vols, corev1.Volume{Name: vol, VolumeSource: corev1.VolumeSource{Secret: &corev1.SecretVolumeSource{SecretName: s.name}}})
-		mounts = append(mounts, corev1.VolumeMount{Name: vol, MountPath: dir, ReadOnly: true})
-		if s.name == clouds {
-			// Paths only: the values stay in the mounted files.
-			if _, ok := s.data["clouds.yaml"]; ok {
-				env = append(env, corev1.EnvVar{Name: "OS_CLIENT_CONFIG_FILE", Value: path.Join(dir, "clouds.yaml")})
-				if c := cloudName(a.Clouds.Cloud, s.data["clouds.yaml"]); c != "" {
-					env = append(env, corev1.EnvVar{Name: "OS_CLOUD", Value: c})
-				}
-			}
-			if _, ok := s.data["secure.yaml"]; ok {
-				env = append(env, corev1.EnvVar{Name: "OS_CLIENT_SECURE_FILE", Value: path.Join(dir, "secure.yaml")})
+		data[s.name] = s.data
+		vols = append(vols, corev1.Volume{Name: volumeName(s.name), VolumeSource: corev1.VolumeSource{Secret: &corev1.SecretVolumeSource{SecretName: s.name}}})
+	}
+	var mounts []corev1.VolumeMount
+	var env []corev1.EnvVar
+	mounted := map[[2]string]bool{}
+	for _, m := range a.Mounts {
+		if !mounted[[2]string{m.Source, m.Path}] {
+			mounted[[2]string{m.Source, m.Path}] = true
+			mounts = append(mounts, corev1.VolumeMount{Name: volumeName(m.Source), MountPath: m.Path, ReadOnly: true})
+		}
+		if m.Env != nil {
+			for _, e := range m.Env(data[m.Source]) {
+				env = append(env, corev1.EnvVar{Name: e.Name, Value: e.Value})
 			}
 		}
+	}
+	for _, e := range a.Env {
+		env = append(env, corev1.EnvVar{Name: e.Name, Value: e.Value})
 	}
 	sb.red.finish()
 
@@ -159,8 +153,8 @@ func (r *Runtime) podSpec(a runtime.Action, sb *sandbox, lbl, ann map[string]str
 	if _, ok := vars["cluster"]; !ok {
 		vars["cluster"] = r.cfg.Cluster
 	}
-	if _, ok := vars["namespace"]; !ok && a.Namespace != "" {
-		vars["namespace"] = a.Namespace
+	if _, ok := vars["namespace"]; !ok && a.Target != "" {
+		vars["namespace"] = a.Target
 	}
 	extra, err := json.Marshal(vars)
 	if err != nil {

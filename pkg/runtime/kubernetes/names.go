@@ -40,11 +40,8 @@ const (
 	AnnotationDashboardURL  = "apb_dashboard_url"
 )
 
-// Where bundles find what the broker mounts (apb-base's contract).
-const (
-	secretsDir    = "/etc/apb-secrets"
-	containerName = "apb"
-)
+// containerName is bundle-lib's name of the bundle's container.
+const containerName = "apb"
 
 // newUUID returns a random version 4 UUID (bundle-lib's pod names are
 // bundle-<uuid>).

@@ -16,7 +16,6 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/client-go/kubernetes"
-	"sigs.k8s.io/yaml"
 
 	"github.com/openstack-service-broker/openstack-service-broker/pkg/runtime"
 )
@@ -422,23 +421,6 @@ func (r *Runtime) ownSelector() string {
 		return sel + "," + LabelBroker + "=" + labelValue(r.cfg.BrokerID)
 	}
 	return sel + ",!" + LabelBroker
-}
-
-// cloudName picks OS_CLOUD: the configured name, else the only cloud.
-func cloudName(configured string, clouds []byte) string {
-	if configured != "" {
-		return configured
-	}
-	var doc struct {
-		Clouds map[string]any `json:"clouds"`
-	}
-	if yaml.Unmarshal(clouds, &doc) != nil || len(doc.Clouds) != 1 {
-		return ""
-	}
-	for name := range doc.Clouds {
-		return name
-	}
-	return ""
 }
 
 // roleBinding grants the sandbox role to the bundle's service account.

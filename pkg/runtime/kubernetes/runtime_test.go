@@ -6,7 +6,9 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"reflect"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -126,9 +128,21 @@ func TestRunFake(t *testing.T) {
 				err error
 			}
 			done := make(chan out, 1)
+			// The broker's view: two sources, one of them named twice (a
+			// secrets: rule and the OpenStack credentials), an environment
+			// variable derived from what a source holds, and a plain one.
+			filesSeen := func(files map[string][]byte) []runtime.EnvVar {
+				return []runtime.EnvVar{{Name: "FILES_SEEN", Value: strings.Join(slices.Sorted(maps.Keys(files)), ",")}}
+			}
 			a := runtime.Action{Name: "provision", OperationID: "op-1", Image: "img", FQName: "dh-test-apb",
-				InstanceID: "i-1", Namespace: "target", ExtraVars: map[string]any{"_apb_plan_id": "default", "admin_password": "pw-in-vars"},
-				Secrets: []string{"creds", "clouds"}, Clouds: &runtime.Clouds{Secret: "clouds"}}
+				InstanceID: "i-1", Target: "target", ExtraVars: map[string]any{"_apb_plan_id": "default", "admin_password": "pw-in-vars"},
+				Mounts: []runtime.Mount{
+					{Source: "creds", Path: "/etc/apb-secrets/apb-creds"},
+					{Source: "clouds", Path: "/etc/apb-secrets/apb-clouds", Env: filesSeen},
+					{Source: "clouds", Path: "/etc/apb-secrets/apb-clouds"},
+				},
+				Env: []runtime.EnvVar{{Name: "OS_CLOUD", Value: "only"}},
+			}
 			go func() {
 				res, err := rt.Run(context.Background(), a, func(d string) { progress = append(progress, d) })
 				done <- out{res, err}
@@ -155,14 +169,21 @@ func TestRunFake(t *testing.T) {
 				env[e.Name] = e.Value
 			}
 			for k, v := range map[string]string{"HTTP_PROXY": "http://proxy:3128", "http_proxy": "http://proxy:3128",
-				"OS_CLIENT_CONFIG_FILE": "/etc/apb-secrets/apb-clouds/clouds.yaml", "OS_CLOUD": "only"} {
+				"FILES_SEEN": "clouds.yaml", "OS_CLOUD": "only"} {
 				if env[k] != v {
 					t.Errorf("env %s = %q, want %q", k, env[k], v)
 				}
 			}
-			// clouds is named twice (a secrets: rule and the clouds Secret): mounted once.
+			// clouds is named twice: copied, and mounted, once.
 			if len(pod.Spec.Volumes) != 2 || pod.Spec.RestartPolicy != corev1.RestartPolicyNever || ct.ImagePullPolicy != corev1.PullIfNotPresent {
 				t.Errorf("volumes %d, restart %s, pull %s", len(pod.Spec.Volumes), pod.Spec.RestartPolicy, ct.ImagePullPolicy)
+			}
+			mounts := map[string]bool{}
+			for _, m := range ct.VolumeMounts {
+				mounts[m.MountPath] = m.ReadOnly
+			}
+			if len(ct.VolumeMounts) != 2 || !mounts["/etc/apb-secrets/apb-creds"] || !mounts["/etc/apb-secrets/apb-clouds"] {
+				t.Errorf("volume mounts = %+v, want creds and clouds read-only where the action says", ct.VolumeMounts)
 			}
 			if m := ct.Resources.Limits[corev1.ResourceMemory]; m.String() != "256Mi" {
 				t.Errorf("memory limit = %s, want 256Mi", m.String())
@@ -219,7 +240,7 @@ func TestMissingSecretCreatesNothing(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	_, err = rt.Run(context.Background(), runtime.Action{Name: "provision", OperationID: "op", FQName: "x", Namespace: "target", Secrets: []string{"absent"}}, nil)
+	_, err = rt.Run(context.Background(), runtime.Action{Name: "provision", OperationID: "op", FQName: "x", Target: "target", Mounts: []runtime.Mount{{Source: "absent", Path: "/x"}}}, nil)
 	if err == nil || !strings.Contains(err.Error(), `secret "absent"`) {
 		t.Fatalf("err = %v", err)
 	}
@@ -256,7 +277,7 @@ func TestSecretsNeedBrokerNamespace(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	_, err = rt.Run(context.Background(), runtime.Action{Name: "provision", OperationID: "op", FQName: "x", Clouds: &runtime.Clouds{Secret: "clouds"}}, nil)
+	_, err = rt.Run(context.Background(), runtime.Action{Name: "provision", OperationID: "op", FQName: "x", Mounts: []runtime.Mount{{Source: "clouds", Path: "/x"}}}, nil)
 	if err == nil || !strings.Contains(err.Error(), "openshift.namespace") {
 		t.Fatalf("err = %v, want one naming openshift.namespace", err)
 	}
@@ -429,7 +450,7 @@ func TestRuntime1ExecCredentials(t *testing.T) {
 				t.Fatal(err)
 			}
 			rt.execEvery = 10 * time.Millisecond
-			a := runtime.Action{Name: "bind", OperationID: "op-1", Image: "img", Runtime: 1, FQName: "dh-old-apb", Namespace: "target"}
+			a := runtime.Action{Name: "bind", OperationID: "op-1", Image: "img", Runtime: 1, FQName: "dh-old-apb", Target: "target"}
 			type out struct {
 				res *runtime.Result
 				err error
@@ -453,9 +474,14 @@ func TestRuntime1ExecCredentials(t *testing.T) {
 					t.Fatal("broker-bind-creds never exec'ed to success")
 				}
 			} else {
+				// The first exec says "not yet" (exit 2): the broker must try
+				// again to meet the script's failure.
 				deadline := time.Now().Add(10 * time.Second)
 				for fx.callCount() < 2 && time.Now().Before(deadline) {
 					time.Sleep(10 * time.Millisecond)
+				}
+				if n := fx.callCount(); n < 2 {
+					t.Fatalf("broker-bind-creds exec'ed %d times in 10 s: not retried after \"not yet\"", n)
 				}
 			}
 			pod.Status.Phase = corev1.PodSucceeded

@@ -1,6 +1,3 @@
-// Package kubetest starts the whole broker (config file, embedded etcd, a
-// local registry holding the test bundle) with the Kubernetes runtime on the
-// one-node test cluster, for test/kube and bench/runtime.
 package kubetest
 
 import (
@@ -26,7 +23,7 @@ import (
 	"sigs.k8s.io/yaml"
 
 	"github.com/openstack-service-broker/openstack-service-broker/pkg/daemon"
-	"github.com/openstack-service-broker/openstack-service-broker/pkg/osb"
+	"github.com/openstack-service-broker/openstack-service-broker/pkg/osb/osbclient"
 	"github.com/openstack-service-broker/openstack-service-broker/pkg/runtime"
 	kuberuntime "github.com/openstack-service-broker/openstack-service-broker/pkg/runtime/kubernetes"
 )
@@ -130,7 +127,7 @@ type BrokerOptions struct {
 // Broker is a running daemon.
 type Broker struct {
 	URL    string
-	Client *osb.Client
+	Client *osbclient.Client
 	Logs   *Buffer
 	Dir    string
 	stop   func() error
@@ -270,7 +267,7 @@ func (c *Cluster) StartBroker(tb testing.TB, dir string, apbYML []byte, o Broker
 		return stopErr
 	}
 	tb.Cleanup(func() { _ = b.stop() })
-	b.Client = osb.NewClient(osb.ClientOptions{URL: b.URL, Username: user, Password: password})
+	b.Client = osbclient.New(osbclient.Options{URL: b.URL, Username: user, Password: password})
 	return b
 }
 

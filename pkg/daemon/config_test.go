@@ -1,6 +1,7 @@
 package daemon
 
 import (
+	"errors"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -121,4 +122,68 @@ func TestCloudsRule(t *testing.T) {
 	if r, err := cloudsRule(config.OpenStack{CloudsSecret: "c"}); err != nil || r.Bundles != nil {
 		t.Errorf("no bundles regexp: %+v, %v (want the tag rule)", r, err)
 	}
+}
+
+// The registry types are pkg/registry's; the daemon says where in the file
+// each complaint is.
+func TestRegistryConfigErrors(t *testing.T) {
+	cases := []struct {
+		name, yaml string
+		want       string // the whole error; "" means valid
+	}{
+		{"rhcc", "registry:\n  - name: rh\n    type: rhcc\n", `c.yaml:3: registry[0].type: registry "rh": type "rhcc" is not supported (the Red Hat Container Catalog API is gone); use apiv2`},
+		{"partner_rhcc", "registry:\n  - name: p\n    type: partner_rhcc\n", `c.yaml:3: registry[0].type: registry "p": type "partner_rhcc" is not supported (the Red Hat partner registry no longer serves APBs); use apiv2`},
+		{"helm", "registry:\n  - name: h\n    type: helm\n", `c.yaml:3: registry[0].type: registry "h": type "helm" is not supported (Helm charts are not APBs; this broker runs APBs only)`},
+		{"galaxy", "registry:\n  - name: g\n    type: galaxy\n", `c.yaml:3: registry[0].type: registry "g": type "galaxy" is not supported (the Ansible Galaxy v1 content API is gone); build the role into an APB image and use apiv2`},
+		{"registry_proxy", "registry:\n  - name: r\n    type: registry_proxy\n", `c.yaml:3: registry[0].type: registry "r": type "registry_proxy" is not supported ; use apiv2 with the images listed in images`},
+		{"mock", "registry:\n  - name: m\n    type: mock\n", `c.yaml:3: registry[0].type: registry "m": type "mock" is not supported (it was bundle-lib's test fixture); use local with a directory of bundles`},
+		{"unknown type", "registry:\n  - name: u\n    type: ftp\n", `c.yaml:3: registry[0].type: registry "u": unknown type "ftp" (want apiv2, openshift, dockerhub, quay, local_openshift or local)`},
+		{"local needs path", "registry:\n  - name: l\n    type: local\n    white_list: ['.*']\n", `c.yaml:2: registry[0].path: registry "l": type local needs path`},
+		{"apiv2 needs url", "registry:\n  - name: r\n    type: apiv2\n    white_list: ['.*']\n", `c.yaml:2: registry[0].url: registry "r": type apiv2 needs url`},
+		{"openshift needs url and images", "registry:\n  - name: o\n    type: openshift\n", "c.yaml:2: registry[0].url: registry \"o\": type openshift needs url\nc.yaml:2: registry[0].images: registry \"o\": type openshift needs images"},
+		{"second entry", "registry:\n  - {name: a, type: local, path: p}\n  - name: b\n    type: dockerhub\n", `c.yaml:3: registry[1].org: registry "b": type dockerhub needs org`},
+		{"apiv2 ok", "registry:\n  - name: r\n    type: apiv2\n    url: http://127.0.0.1:5000\n    white_list: ['.*']\n", ""},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			cfg, _, err := config.Parse([]byte(c.yaml), "c.yaml")
+			if err != nil {
+				t.Fatalf("config: %v", err)
+			}
+			_, err = mapConfig(cfg)
+			if c.want == "" {
+				if err != nil {
+					t.Fatalf("unexpected error: %v", err)
+				}
+				return
+			}
+			var ce *ConfigError
+			if err == nil || err.Error() != c.want || !errors.As(err, &ce) {
+				t.Fatalf("error:\n got %v\nwant %s (a ConfigError)", err, c.want)
+			}
+		})
+	}
+}
+
+// The example config shipped with Automation Broker, verbatim: its rhcc
+// entry is refused with one line naming the registry and the way out.
+func TestExampleConfigRefusesRHCC(t *testing.T) {
+	c, _, err := config.Parse(mustRead(t, "../config/testdata/example-config.yaml"), "example-config.yaml")
+	if err != nil {
+		t.Fatalf("config: %v", err)
+	}
+	_, err = mapConfig(c)
+	want := `example-config.yaml:8: registry[1].type: registry "rhcc": type "rhcc" is not supported (the Red Hat Container Catalog API is gone); use apiv2`
+	if err == nil || err.Error() != want {
+		t.Fatalf("error:\n got %v\nwant %s", err, want)
+	}
+}
+
+func mustRead(t *testing.T, path string) []byte {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
 }

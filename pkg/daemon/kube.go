@@ -6,18 +6,14 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
-	"regexp"
-	"slices"
+	"sync"
 	"time"
 
-	corev1 "k8s.io/api/core/v1"
-	"k8s.io/apimachinery/pkg/api/resource"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/clientcmd"
 
 	"github.com/openstack-service-broker/openstack-service-broker/pkg/auth"
-	"github.com/openstack-service-broker/openstack-service-broker/pkg/broker"
 	"github.com/openstack-service-broker/openstack-service-broker/pkg/config"
 	"github.com/openstack-service-broker/openstack-service-broker/pkg/osb"
 	"github.com/openstack-service-broker/openstack-service-broker/pkg/runtime"
@@ -26,30 +22,46 @@ import (
 	"github.com/openstack-service-broker/openstack-service-broker/pkg/store"
 )
 
+// cluster connects to the Kubernetes API once, for whichever component
+// needs it: the runtime, bearer authentication, registries that read
+// image streams or credentials Secrets.
+type cluster struct {
+	where config.OpenShift
+	once  sync.Once
+	rc    *rest.Config
+	cs    kubernetes.Interface
+	err   error
+}
+
+func (c *cluster) client() (*rest.Config, kubernetes.Interface, error) {
+	c.once.Do(func() {
+		if c.rc, c.err = kubeConfig(c.where); c.err != nil {
+			return
+		}
+		if c.cs, c.err = kubernetes.NewForConfig(c.rc); c.err != nil {
+			c.err = fmt.Errorf("kubernetes client: %w", c.err)
+		}
+	})
+	return c.rc, c.cs, c.err
+}
+
 // newRuntime selects the runtime named by broker.runtime. It also says
 // which kind of cluster bundles run on (the "cluster" extra var).
-func newRuntime(ctx context.Context, cfg *config.Config, st *store.Store, log *slog.Logger) (runtime.Runtime, string, error) {
-	switch cfg.Broker.Runtime {
+func newRuntime(ctx context.Context, s *settings, kc *cluster, st *store.Store, log *slog.Logger) (runtime.Runtime, string, error) {
+	switch s.runtime {
 	case "none":
 		log.Warn("broker.runtime is none: every operation will fail until a runtime is configured")
 		return none.Runtime{Reason: "broker.runtime is \"none\"; set it to kubernetes"}, "kubernetes", nil
 	case "kubernetes", "":
-		rc, err := kubeConfig(cfg.OpenShift)
+		rc, cs, err := kc.client()
 		if err != nil {
 			return nil, "", &ConfigError{fmt.Errorf("broker.runtime kubernetes needs a cluster: %w", err)}
-		}
-		cs, err := kubernetes.NewForConfig(rc)
-		if err != nil {
-			return nil, "", fmt.Errorf("kubernetes client: %w", err)
 		}
 		id, err := st.BrokerID(ctx)
 		if err != nil {
 			return nil, "", fmt.Errorf("reading the broker id: %w", err)
 		}
-		rcfg, err := sandboxConfig(cfg)
-		if err != nil {
-			return nil, "", &ConfigError{err}
-		}
+		rcfg := s.kube
 		rcfg.BrokerID = id
 		rcfg.Exec = kuberuntime.NewExecutor(rc, cs)
 		rcfg.Cluster = clusterKind(cs, log)
@@ -64,63 +76,7 @@ func newRuntime(ctx context.Context, cfg *config.Config, st *store.Store, log *s
 		log.Warn("the Docker runtime is not built into this broker yet: operations will fail")
 		return none.Runtime{Reason: "the docker runtime is not available in this build"}, "kubernetes", nil
 	}
-	return nil, "", &ConfigError{fmt.Errorf("broker.runtime: unknown runtime %q (want kubernetes, docker or none)", cfg.Broker.Runtime)}
-}
-
-// sandboxConfig is the Kubernetes runtime's configuration from the
-// openshift: section.
-func sandboxConfig(cfg *config.Config) (kuberuntime.Config, error) {
-	o := cfg.OpenShift
-	rc := kuberuntime.Config{
-		SandboxRole: o.SandboxRole, ImagePullPolicy: corev1.PullPolicy(o.ImagePullPolicy),
-		KeepNamespace: o.KeepNamespace, KeepNamespaceOnError: o.KeepNamespaceOnError,
-		BrokerNamespace: o.Namespace, Timeout: o.SandboxTimeout, HostNetwork: o.SandboxHostNetwork,
-		HTTPProxy: os.Getenv("HTTP_PROXY"), HTTPSProxy: os.Getenv("HTTPS_PROXY"), NoProxy: os.Getenv("NO_PROXY"),
-	}
-	var err error
-	if rc.Resources.Requests, err = resourceList("requests", o.SandboxResources.Requests); err != nil {
-		return rc, err
-	}
-	if rc.Resources.Limits, err = resourceList("limits", o.SandboxResources.Limits); err != nil {
-		return rc, err
-	}
-	names := make([]string, 0, len(o.SandboxEnv))
-	for n := range o.SandboxEnv {
-		names = append(names, n)
-	}
-	slices.Sort(names)
-	for _, n := range names {
-		rc.ExtraEnv = append(rc.ExtraEnv, corev1.EnvVar{Name: n, Value: o.SandboxEnv[n]})
-	}
-	return rc, nil
-}
-
-func resourceList(kind string, m map[string]string) (corev1.ResourceList, error) {
-	if len(m) == 0 {
-		return nil, nil
-	}
-	out := corev1.ResourceList{}
-	for name, v := range m {
-		q, err := resource.ParseQuantity(v)
-		if err != nil {
-			return nil, fmt.Errorf("openshift.sandbox_resources.%s.%s: %q: %w", kind, name, v, err)
-		}
-		out[corev1.ResourceName(name)] = q
-	}
-	return out, nil
-}
-
-// cloudsRule is the broker's choice of OpenStack credentials.
-func cloudsRule(o config.OpenStack) (broker.CloudsRule, error) {
-	r := broker.CloudsRule{Secret: o.CloudsSecret, Cloud: o.Cloud}
-	if o.Bundles != "" {
-		re, err := regexp.Compile(o.Bundles)
-		if err != nil {
-			return r, fmt.Errorf("openstack.bundles: %w", err)
-		}
-		r.Bundles = re
-	}
-	return r, nil
+	return nil, "", &ConfigError{fmt.Errorf("broker.runtime: unknown runtime %q (want kubernetes, docker or none)", s.runtime)}
 }
 
 // clusterKind tells OpenShift from Kubernetes by the API groups served,
@@ -194,22 +150,18 @@ func findCluster(o config.OpenShift) (*rest.Config, error) {
 // newAuthenticator: basic auth from files when broker.auth enables it,
 // otherwise bearer tokens checked by the cluster (TokenReview and
 // SubjectAccessReview), as asbd.
-func newAuthenticator(cfg *config.Config, log *slog.Logger) (osb.Authenticator, error) {
-	if cfg.Broker.BasicAuthEnabled() {
-		a, err := auth.NewBasicFromFiles(cfg.Broker.BasicAuthDir)
+func newAuthenticator(s *settings, kc *cluster, log *slog.Logger) (osb.Authenticator, error) {
+	if s.http.basicAuth {
+		a, err := auth.NewBasicFromFiles(s.http.basicAuthDir)
 		if err != nil {
 			return nil, &ConfigError{fmt.Errorf("basic auth: %w", err)}
 		}
-		log.Info("basic authentication enabled", "dir", cfg.Broker.BasicAuthDir)
+		log.Info("basic authentication enabled", "dir", s.http.basicAuthDir)
 		return a, nil
 	}
-	rc, err := kubeConfig(cfg.OpenShift)
+	_, cs, err := kc.client()
 	if err != nil {
 		return nil, &ConfigError{fmt.Errorf("bearer authentication needs a Kubernetes cluster (or enable basic auth in broker.auth): %w", err)}
-	}
-	cs, err := kubernetes.NewForConfig(rc)
-	if err != nil {
-		return nil, fmt.Errorf("kubernetes client: %w", err)
 	}
 	log.Info("bearer authentication through the cluster's TokenReview and SubjectAccessReview")
 	return auth.NewBearer(cs, log), nil

@@ -16,6 +16,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/openstack-service-broker/openstack-service-broker/pkg/osb/osbapi"
 	"github.com/prometheus/client_golang/prometheus"
 )
 
@@ -25,7 +26,7 @@ var Prefixes = []string{"", "/osb", "/ansible-service-broker"}
 
 // Options configure a Server.
 type Options struct {
-	Broker Broker
+	Broker osbapi.Broker
 	// Auth checks every request; nil serves without authentication.
 	Auth   Authenticator
 	Logger *slog.Logger
@@ -34,16 +35,32 @@ type Options struct {
 	Metrics      *Metrics
 	// LogRequests logs request bodies, with secret-looking values redacted.
 	LogRequests bool
+	// Bootstrap, when set, serves POST /v2/bootstrap: it asks for the
+	// catalog to be bootstrapped from the registries and returns at once,
+	// as the Automation Broker answered before the registries were read.
+	Bootstrap func(ctx context.Context) error
+	// Dev, when set (broker.dev_broker), serves the dev broker's routes.
+	Dev DevBroker
+}
+
+// DevBroker is the Automation Broker's dev API, with which bundle
+// developers put a spec straight into the catalog.
+type DevBroker interface {
+	// PushSpec adds the spec of POST /v2/apb, given as sent (the form
+	// field apbSpec), and returns its service.
+	PushSpec(ctx context.Context, apbSpec string) (*osbapi.Service, error)
+	// DeleteSpecs removes specs by id, all of them when none is given.
+	DeleteSpecs(ctx context.Context, ids ...string) error
 }
 
 // catalogJSON is implemented by brokers that keep the catalog encoded.
 type catalogJSON interface {
-	CatalogJSON(ctx context.Context, ri RequestInfo) ([]byte, error)
+	CatalogJSON(ctx context.Context, ri osbapi.RequestInfo) ([]byte, error)
 }
 
 // catalogGzip is implemented by brokers that also keep it compressed.
 type catalogGzip interface {
-	CatalogGzip(ctx context.Context, ri RequestInfo) ([]byte, error)
+	CatalogGzip(ctx context.Context, ri osbapi.RequestInfo) ([]byte, error)
 }
 
 func acceptsGzip(r *http.Request) bool {
@@ -74,7 +91,7 @@ func NewServer(o Options) *Server {
 	s := &Server{o: o, mux: http.NewServeMux(), log: o.Logger}
 	routes := []struct {
 		pattern, name string
-		h             func(http.ResponseWriter, *http.Request, RequestInfo) error
+		h             func(http.ResponseWriter, *http.Request, osbapi.RequestInfo) error
 	}{
 		{"GET /v2/catalog", "catalog", s.catalog},
 		{"PUT /v2/service_instances/{instance_id}", "provision", s.provision},
@@ -89,6 +106,16 @@ func NewServer(o Options) *Server {
 	}
 	for _, r := range routes {
 		s.handle(r.pattern, r.name, true, r.h)
+	}
+	// The Automation Broker's own routes: same authentication, identity,
+	// logs, metrics and error bodies, but no API-version check.
+	if o.Bootstrap != nil {
+		s.handle("POST /v2/bootstrap", "post_bootstrap", false, s.bootstrap)
+	}
+	if o.Dev != nil {
+		s.handle("POST /v2/apb", "post_apb", false, s.pushSpec)
+		s.handle("DELETE /v2/apb/{id}", "delete_apb_id", false, s.deleteSpecs)
+		s.handle("DELETE /v2/apb", "delete_apb", false, s.deleteSpecs)
 	}
 	for _, p := range Prefixes {
 		s.mux.Handle(p+"/", s.wrap("not_found", false, s.notFound))
@@ -109,7 +136,7 @@ func catchAll(pattern string) bool {
 
 // notFound answers 405 with Allow when the path exists for other methods
 // (the mux cannot tell, since the fallback matches every method), else 404.
-func (s *Server) notFound(w http.ResponseWriter, r *http.Request, _ RequestInfo) error {
+func (s *Server) notFound(w http.ResponseWriter, r *http.Request, _ osbapi.RequestInfo) error {
 	var allow []string
 	for _, m := range []string{http.MethodGet, http.MethodPut, http.MethodPatch, http.MethodDelete, http.MethodPost} {
 		if m == r.Method {
@@ -123,37 +150,13 @@ func (s *Server) notFound(w http.ResponseWriter, r *http.Request, _ RequestInfo)
 	}
 	if len(allow) > 0 {
 		w.Header().Set("Allow", strings.Join(allow, ", "))
-		return &Error{Status: http.StatusMethodNotAllowed,
+		return &osbapi.Error{Status: http.StatusMethodNotAllowed,
 			Description: fmt.Sprintf("method %s not allowed on %s; allowed: %s", r.Method, r.URL.EscapedPath(), strings.Join(allow, ", "))}
 	}
-	return &Error{Status: http.StatusNotFound, Description: "no such route: " + r.Method + " " + r.URL.EscapedPath()}
+	return &osbapi.Error{Status: http.StatusNotFound, Description: "no such route: " + r.Method + " " + r.URL.EscapedPath()}
 }
 
-// HandleExtra mounts a non-OSB route (bootstrap, dev routes) under every
-// prefix, with authentication, request identity, logging and metrics but
-// without the API-version check.
-func (s *Server) HandleExtra(pattern string, h http.Handler) {
-	s.handle(pattern, extraRouteName(pattern), false, func(w http.ResponseWriter, r *http.Request, _ RequestInfo) error {
-		h.ServeHTTP(w, r)
-		return nil
-	})
-}
-
-// extraRouteName turns "DELETE /v2/apb/{id}" into the fixed metrics label
-// "delete_apb_id", so labels stay few whatever ids are requested.
-func extraRouteName(pattern string) string {
-	method, path, _ := strings.Cut(pattern, " ")
-	path = strings.TrimPrefix(path, "/v2")
-	var parts []string
-	for _, seg := range strings.Split(path, "/") {
-		if seg = strings.Trim(seg, "{}."); seg != "" {
-			parts = append(parts, seg)
-		}
-	}
-	return strings.ToLower(strings.Join(append([]string{method}, parts...), "_"))
-}
-
-func (s *Server) handle(pattern, name string, osbRoute bool, h func(http.ResponseWriter, *http.Request, RequestInfo) error) {
+func (s *Server) handle(pattern, name string, osbRoute bool, h func(http.ResponseWriter, *http.Request, osbapi.RequestInfo) error) {
 	method, path, _ := strings.Cut(pattern, " ")
 	for _, p := range Prefixes {
 		s.mux.Handle(method+" "+p+path, s.wrap(name, osbRoute, h))
@@ -191,7 +194,7 @@ func newRequestID() string {
 	return hex.EncodeToString(b[:])
 }
 
-func (s *Server) wrap(route string, osbRoute bool, h func(http.ResponseWriter, *http.Request, RequestInfo) error) http.Handler {
+func (s *Server) wrap(route string, osbRoute bool, h func(http.ResponseWriter, *http.Request, osbapi.RequestInfo) error) http.Handler {
 	return http.HandlerFunc(func(rw http.ResponseWriter, r *http.Request) {
 		start := time.Now()
 		w := &statusWriter{ResponseWriter: rw}
@@ -201,7 +204,7 @@ func (s *Server) wrap(route string, osbRoute bool, h func(http.ResponseWriter, *
 		} else {
 			reqID = newRequestID()
 		}
-		ri := RequestInfo{
+		ri := osbapi.RequestInfo{
 			APIVersion:        r.Header.Get("X-Broker-API-Version"),
 			RequestIdentity:   reqID,
 			AcceptsIncomplete: parseBool(r.URL.Query().Get("accepts_incomplete")),
@@ -213,7 +216,7 @@ func (s *Server) wrap(route string, osbRoute bool, h func(http.ResponseWriter, *
 				}
 				s.log.Error("handler panicked", "route", route, "request_id", reqID, "panic", fmt.Sprint(p))
 				if w.status == 0 {
-					WriteJSON(w, http.StatusInternalServerError, &Error{Description: "internal error"})
+					writeJSON(w, http.StatusInternalServerError, &osbapi.Error{Description: "internal error"})
 				}
 			}
 			status := w.status
@@ -233,7 +236,7 @@ func (s *Server) wrap(route string, osbRoute bool, h func(http.ResponseWriter, *
 	})
 }
 
-func (s *Server) serve(w http.ResponseWriter, r *http.Request, ri *RequestInfo, osbRoute bool, h func(http.ResponseWriter, *http.Request, RequestInfo) error) error {
+func (s *Server) serve(w http.ResponseWriter, r *http.Request, ri *osbapi.RequestInfo, osbRoute bool, h func(http.ResponseWriter, *http.Request, osbapi.RequestInfo) error) error {
 	if s.o.Auth != nil {
 		p, err := s.o.Auth.Authenticate(r)
 		if errors.Is(err, ErrUnauthorized) || errors.Is(err, ErrForbidden) {
@@ -243,9 +246,9 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request, ri *RequestInfo, 
 		switch {
 		case errors.Is(err, ErrUnauthorized):
 			w.Header().Set("WWW-Authenticate", `Basic realm="osb"`)
-			return &Error{Status: http.StatusUnauthorized, Description: "missing or invalid credentials"}
+			return &osbapi.Error{Status: http.StatusUnauthorized, Description: "missing or invalid credentials"}
 		case errors.Is(err, ErrForbidden):
-			return &Error{Status: http.StatusForbidden, Description: "the credentials do not allow this request"}
+			return &osbapi.Error{Status: http.StatusForbidden, Description: "the credentials do not allow this request"}
 		case err != nil:
 			return fmt.Errorf("authenticating: %w", err)
 		}
@@ -270,23 +273,23 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request, ri *RequestInfo, 
 // compatible, so a newer platform still speaks to this broker.
 func checkVersion(v string) error {
 	want := fmt.Sprintf("supported versions are %d.%d through %s (any %d.x with x >= %d)",
-		MinAPIMajor, MinAPIMinor, APIVersion, MinAPIMajor, MinAPIMinor)
+		osbapi.MinAPIMajor, osbapi.MinAPIMinor, osbapi.APIVersion, osbapi.MinAPIMajor, osbapi.MinAPIMinor)
 	v = strings.TrimSpace(v)
 	if v == "" {
-		return &Error{Status: http.StatusPreconditionFailed, Description: "missing X-Broker-API-Version header; " + want}
+		return &osbapi.Error{Status: http.StatusPreconditionFailed, Description: "missing X-Broker-API-Version header; " + want}
 	}
 	major, minor, ok := strings.Cut(v, ".")
 	ma, err1 := strconv.Atoi(major)
 	mi, err2 := strconv.Atoi(minor)
-	if !ok || err1 != nil || err2 != nil || ma != MinAPIMajor || mi < MinAPIMinor {
-		return &Error{Status: http.StatusPreconditionFailed, Description: fmt.Sprintf("unsupported X-Broker-API-Version %q; %s", v, want)}
+	if !ok || err1 != nil || err2 != nil || ma != osbapi.MinAPIMajor || mi < osbapi.MinAPIMinor {
+		return &osbapi.Error{Status: http.StatusPreconditionFailed, Description: fmt.Sprintf("unsupported X-Broker-API-Version %q; %s", v, want)}
 	}
 	return nil
 }
 
 // parseIdentity decodes "<platform> <base64 JSON>"; garbage leaves Value nil.
-func parseIdentity(raw string) *OriginatingIdentity {
-	oi := &OriginatingIdentity{Raw: raw}
+func parseIdentity(raw string) *osbapi.OriginatingIdentity {
+	oi := &osbapi.OriginatingIdentity{Raw: raw}
 	platform, enc, ok := strings.Cut(strings.TrimSpace(raw), " ")
 	oi.Platform = platform
 	if !ok {
@@ -310,8 +313,8 @@ func parseBool(s string) bool {
 	return b
 }
 
-// WriteJSON writes v as a JSON response.
-func WriteJSON(w http.ResponseWriter, status int, v any) {
+// writeJSON writes v as a JSON response.
+func writeJSON(w http.ResponseWriter, status int, v any) {
 	body, err := json.Marshal(v)
 	if err != nil {
 		status, body = http.StatusInternalServerError, []byte(`{"description":"internal error"}`)
@@ -322,27 +325,27 @@ func WriteJSON(w http.ResponseWriter, status int, v any) {
 }
 
 func (s *Server) writeError(w http.ResponseWriter, route, reqID string, err error) {
-	if e, ok := AsError(err); ok {
-		WriteJSON(w, e.Status, e)
+	if e, ok := osbapi.AsError(err); ok {
+		writeJSON(w, e.Status, e)
 		return
 	}
 	var mbe *http.MaxBytesError
 	if errors.As(err, &mbe) {
-		WriteJSON(w, http.StatusRequestEntityTooLarge, &Error{Status: http.StatusRequestEntityTooLarge,
+		writeJSON(w, http.StatusRequestEntityTooLarge, &osbapi.Error{Status: http.StatusRequestEntityTooLarge,
 			Description: fmt.Sprintf("request body larger than %d bytes", mbe.Limit)})
 		return
 	}
 	s.log.Error("request failed", "route", route, "request_id", reqID, "err", err)
-	WriteJSON(w, http.StatusInternalServerError, &Error{Description: "internal error"})
+	writeJSON(w, http.StatusInternalServerError, &osbapi.Error{Description: "internal error"})
 }
 
 // decode reads a JSON body: required, application/json, unknown fields
 // ignored.
-func (s *Server) decode(r *http.Request, ri RequestInfo, v any) error {
+func (s *Server) decode(r *http.Request, ri osbapi.RequestInfo, v any) error {
 	if ct := r.Header.Get("Content-Type"); ct != "" {
 		mt, _, err := mime.ParseMediaType(ct)
 		if err != nil || mt != "application/json" {
-			return BadRequest("Content-Type must be application/json, got %q", ct)
+			return osbapi.BadRequest("Content-Type must be application/json, got %q", ct)
 		}
 	}
 	data, err := io.ReadAll(r.Body)
@@ -351,13 +354,13 @@ func (s *Server) decode(r *http.Request, ri RequestInfo, v any) error {
 		if errors.As(err, &mbe) {
 			return err
 		}
-		return BadRequest("reading the body: %v", err)
+		return osbapi.BadRequest("reading the body: %v", err)
 	}
 	if len(strings.TrimSpace(string(data))) == 0 {
-		return BadRequest("the request body is empty; a JSON object is required")
+		return osbapi.BadRequest("the request body is empty; a JSON object is required")
 	}
 	if err := json.Unmarshal(data, v); err != nil {
-		return BadRequest("the body is not valid JSON for this request: %v", err)
+		return osbapi.BadRequest("the body is not valid JSON for this request: %v", err)
 	}
 	if s.o.LogRequests {
 		s.log.Info("request body", "method", r.Method, "path", r.URL.EscapedPath(), "request_id", ri.RequestIdentity, "body", redact(data))
@@ -403,12 +406,12 @@ func redact(data []byte) any {
 
 func required(field, value string) error {
 	if value == "" {
-		return BadRequest("%s is required", field)
+		return osbapi.BadRequest("%s is required", field)
 	}
 	return nil
 }
 
-func (s *Server) catalog(w http.ResponseWriter, r *http.Request, ri RequestInfo) error {
+func (s *Server) catalog(w http.ResponseWriter, r *http.Request, ri osbapi.RequestInfo) error {
 	w.Header().Set("Vary", "Accept-Encoding")
 	if cg, ok := s.o.Broker.(catalogGzip); ok && acceptsGzip(r) {
 		body, err := cg.CatalogGzip(r.Context(), ri)
@@ -435,12 +438,12 @@ func (s *Server) catalog(w http.ResponseWriter, r *http.Request, ri RequestInfo)
 	if err != nil {
 		return err
 	}
-	WriteJSON(w, http.StatusOK, c)
+	writeJSON(w, http.StatusOK, c)
 	return nil
 }
 
-func (s *Server) provision(w http.ResponseWriter, r *http.Request, ri RequestInfo) error {
-	var req ProvisionRequest
+func (s *Server) provision(w http.ResponseWriter, r *http.Request, ri osbapi.RequestInfo) error {
+	var req osbapi.ProvisionRequest
 	if err := s.decode(r, ri, &req); err != nil {
 		return err
 	}
@@ -454,7 +457,7 @@ func (s *Server) provision(w http.ResponseWriter, r *http.Request, ri RequestInf
 	if err != nil {
 		return err
 	}
-	WriteJSON(w, statusOf(resp.Async, resp.Exists, http.StatusCreated), resp)
+	writeJSON(w, statusOf(resp.Async, resp.Exists, http.StatusCreated), resp)
 	return nil
 }
 
@@ -468,8 +471,8 @@ func statusOf(async, exists bool, created int) int {
 	return created
 }
 
-func (s *Server) update(w http.ResponseWriter, r *http.Request, ri RequestInfo) error {
-	var req UpdateRequest
+func (s *Server) update(w http.ResponseWriter, r *http.Request, ri osbapi.RequestInfo) error {
+	var req osbapi.UpdateRequest
 	if err := s.decode(r, ri, &req); err != nil {
 		return err
 	}
@@ -480,7 +483,7 @@ func (s *Server) update(w http.ResponseWriter, r *http.Request, ri RequestInfo) 
 	if err != nil {
 		return err
 	}
-	WriteJSON(w, statusOf(resp.Async, false, http.StatusOK), resp)
+	writeJSON(w, statusOf(resp.Async, false, http.StatusOK), resp)
 	return nil
 }
 
@@ -496,46 +499,46 @@ func queryIDs(r *http.Request) (string, string, error) {
 	return sid, pid, nil
 }
 
-func (s *Server) deprovision(w http.ResponseWriter, r *http.Request, ri RequestInfo) error {
+func (s *Server) deprovision(w http.ResponseWriter, r *http.Request, ri osbapi.RequestInfo) error {
 	sid, pid, err := queryIDs(r)
 	if err != nil {
 		return err
 	}
-	resp, err := s.o.Broker.Deprovision(r.Context(), ri, r.PathValue("instance_id"), &DeprovisionRequest{ServiceID: sid, PlanID: pid})
+	resp, err := s.o.Broker.Deprovision(r.Context(), ri, r.PathValue("instance_id"), &osbapi.DeprovisionRequest{ServiceID: sid, PlanID: pid})
 	if err != nil {
 		return err
 	}
-	WriteJSON(w, statusOf(resp.Async, false, http.StatusOK), resp)
+	writeJSON(w, statusOf(resp.Async, false, http.StatusOK), resp)
 	return nil
 }
 
-func fetchReq(r *http.Request) *FetchRequest {
+func fetchReq(r *http.Request) *osbapi.FetchRequest {
 	q := r.URL.Query()
-	return &FetchRequest{ServiceID: q.Get("service_id"), PlanID: q.Get("plan_id")}
+	return &osbapi.FetchRequest{ServiceID: q.Get("service_id"), PlanID: q.Get("plan_id")}
 }
 
-func lastOpReq(r *http.Request) *LastOperationRequest {
+func lastOpReq(r *http.Request) *osbapi.LastOperationRequest {
 	q := r.URL.Query()
-	return &LastOperationRequest{ServiceID: q.Get("service_id"), PlanID: q.Get("plan_id"), Operation: q.Get("operation")}
+	return &osbapi.LastOperationRequest{ServiceID: q.Get("service_id"), PlanID: q.Get("plan_id"), Operation: q.Get("operation")}
 }
 
-func (s *Server) getInstance(w http.ResponseWriter, r *http.Request, ri RequestInfo) error {
+func (s *Server) getInstance(w http.ResponseWriter, r *http.Request, ri osbapi.RequestInfo) error {
 	resp, err := s.o.Broker.GetInstance(r.Context(), ri, r.PathValue("instance_id"), fetchReq(r))
 	if err != nil {
 		return err
 	}
-	WriteJSON(w, http.StatusOK, resp)
+	writeJSON(w, http.StatusOK, resp)
 	return nil
 }
 
-func writeLastOp(w http.ResponseWriter, resp *LastOperationResponse) {
+func writeLastOp(w http.ResponseWriter, resp *osbapi.LastOperationResponse) {
 	if resp.RetryAfter > 0 {
 		w.Header().Set("Retry-After", strconv.Itoa(resp.RetryAfter))
 	}
-	WriteJSON(w, http.StatusOK, resp)
+	writeJSON(w, http.StatusOK, resp)
 }
 
-func (s *Server) lastOperation(w http.ResponseWriter, r *http.Request, ri RequestInfo) error {
+func (s *Server) lastOperation(w http.ResponseWriter, r *http.Request, ri osbapi.RequestInfo) error {
 	resp, err := s.o.Broker.LastOperation(r.Context(), ri, r.PathValue("instance_id"), lastOpReq(r))
 	if err != nil {
 		return err
@@ -544,8 +547,8 @@ func (s *Server) lastOperation(w http.ResponseWriter, r *http.Request, ri Reques
 	return nil
 }
 
-func (s *Server) bind(w http.ResponseWriter, r *http.Request, ri RequestInfo) error {
-	var req BindRequest
+func (s *Server) bind(w http.ResponseWriter, r *http.Request, ri osbapi.RequestInfo) error {
+	var req osbapi.BindRequest
 	if err := s.decode(r, ri, &req); err != nil {
 		return err
 	}
@@ -561,35 +564,35 @@ func (s *Server) bind(w http.ResponseWriter, r *http.Request, ri RequestInfo) er
 	}
 	if resp.Async {
 		// A 202 MUST NOT carry credentials.
-		resp = &BindResponse{Async: true, Operation: resp.Operation}
+		resp = &osbapi.BindResponse{Async: true, Operation: resp.Operation}
 	}
-	WriteJSON(w, statusOf(resp.Async, resp.Exists, http.StatusCreated), resp)
+	writeJSON(w, statusOf(resp.Async, resp.Exists, http.StatusCreated), resp)
 	return nil
 }
 
-func (s *Server) unbind(w http.ResponseWriter, r *http.Request, ri RequestInfo) error {
+func (s *Server) unbind(w http.ResponseWriter, r *http.Request, ri osbapi.RequestInfo) error {
 	sid, pid, err := queryIDs(r)
 	if err != nil {
 		return err
 	}
-	resp, err := s.o.Broker.Unbind(r.Context(), ri, r.PathValue("instance_id"), r.PathValue("binding_id"), &UnbindRequest{ServiceID: sid, PlanID: pid})
+	resp, err := s.o.Broker.Unbind(r.Context(), ri, r.PathValue("instance_id"), r.PathValue("binding_id"), &osbapi.UnbindRequest{ServiceID: sid, PlanID: pid})
 	if err != nil {
 		return err
 	}
-	WriteJSON(w, statusOf(resp.Async, false, http.StatusOK), resp)
+	writeJSON(w, statusOf(resp.Async, false, http.StatusOK), resp)
 	return nil
 }
 
-func (s *Server) getBinding(w http.ResponseWriter, r *http.Request, ri RequestInfo) error {
+func (s *Server) getBinding(w http.ResponseWriter, r *http.Request, ri osbapi.RequestInfo) error {
 	resp, err := s.o.Broker.GetBinding(r.Context(), ri, r.PathValue("instance_id"), r.PathValue("binding_id"), fetchReq(r))
 	if err != nil {
 		return err
 	}
-	WriteJSON(w, http.StatusOK, resp)
+	writeJSON(w, http.StatusOK, resp)
 	return nil
 }
 
-func (s *Server) bindingLastOperation(w http.ResponseWriter, r *http.Request, ri RequestInfo) error {
+func (s *Server) bindingLastOperation(w http.ResponseWriter, r *http.Request, ri osbapi.RequestInfo) error {
 	resp, err := s.o.Broker.BindingLastOperation(r.Context(), ri, r.PathValue("instance_id"), r.PathValue("binding_id"), lastOpReq(r))
 	if err != nil {
 		return err
@@ -624,4 +627,46 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 func (m *Metrics) observe(route string, code int, d time.Duration) {
 	m.requests.WithLabelValues(route, strconv.Itoa(code)).Inc()
 	m.duration.WithLabelValues(route).Observe(d.Seconds())
+}
+
+// bootstrap answers at once; the bootstrap runs in the background.
+func (s *Server) bootstrap(w http.ResponseWriter, r *http.Request, _ osbapi.RequestInfo) error {
+	if err := s.o.Bootstrap(r.Context()); err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, map[string]string{"msg": "Bootstrap job started"})
+	return nil
+}
+
+func (s *Server) pushSpec(w http.ResponseWriter, r *http.Request, _ osbapi.RequestInfo) error {
+	if err := r.ParseMultipartForm(s.o.MaxBodyBytes); err != nil && !errors.Is(err, http.ErrNotMultipart) {
+		var mbe *http.MaxBytesError
+		if errors.As(err, &mbe) {
+			return err
+		}
+		return osbapi.BadRequest("reading the form: %v", err)
+	}
+	enc := r.FormValue("apbSpec")
+	if enc == "" {
+		// asbd's words.
+		return osbapi.BadRequest("Could not parameter apbSpec")
+	}
+	svc, err := s.o.Dev.PushSpec(r.Context(), enc)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, osbapi.Catalog{Services: []osbapi.Service{*svc}})
+	return nil
+}
+
+func (s *Server) deleteSpecs(w http.ResponseWriter, r *http.Request, _ osbapi.RequestInfo) error {
+	var ids []string
+	if id := r.PathValue("id"); id != "" {
+		ids = append(ids, id)
+	}
+	if err := s.o.Dev.DeleteSpecs(r.Context(), ids...); err != nil {
+		return err
+	}
+	w.WriteHeader(http.StatusNoContent)
+	return nil
 }

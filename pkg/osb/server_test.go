@@ -13,8 +13,12 @@ import (
 	"net/http/httptest"
 	"reflect"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"testing"
 
+	"github.com/openstack-service-broker/openstack-service-broker/pkg/osb/osbapi"
+	"github.com/openstack-service-broker/openstack-service-broker/pkg/osb/osbclient"
 	"github.com/prometheus/client_golang/prometheus"
 	dto "github.com/prometheus/client_model/go"
 )
@@ -78,7 +82,7 @@ func TestOpaqueIDs(t *testing.T) {
 	ids := []string{"slash/inside", "with space", "ünïcode-✓", "notAnId", "percent%25sign", "q?mark#hash"}
 	f := &fake{}
 	base, _ := newTestServer(t, f, Options{})
-	c := NewClient(ClientOptions{URL: base + "/osb"})
+	c := osbclient.New(osbclient.Options{URL: base + "/osb"})
 	ctx := context.Background()
 	for _, iid := range ids {
 		bid := "b-" + iid
@@ -89,24 +93,24 @@ func TestOpaqueIDs(t *testing.T) {
 				do   func() error
 			}{
 				{"Provision", false, func() error {
-					_, err := c.Provision(ctx, iid, &ProvisionRequest{ServiceID: "s", PlanID: "p", OrganizationGUID: "o", SpaceGUID: "x"}, true)
+					_, err := c.Provision(ctx, iid, &osbapi.ProvisionRequest{ServiceID: "s", PlanID: "p", OrganizationGUID: "o", SpaceGUID: "x"}, true)
 					return err
 				}},
-				{"Update", false, func() error { _, err := c.Update(ctx, iid, &UpdateRequest{ServiceID: "s"}, true); return err }},
+				{"Update", false, func() error { _, err := c.Update(ctx, iid, &osbapi.UpdateRequest{ServiceID: "s"}, true); return err }},
 				{"GetInstance", false, func() error { _, err := c.GetInstance(ctx, iid, nil); return err }},
 				{"LastOperation", false, func() error { _, err := c.LastOperation(ctx, iid, nil); return err }},
 				{"Deprovision", false, func() error {
-					_, err := c.Deprovision(ctx, iid, &DeprovisionRequest{ServiceID: "s", PlanID: "p"}, true)
+					_, err := c.Deprovision(ctx, iid, &osbapi.DeprovisionRequest{ServiceID: "s", PlanID: "p"}, true)
 					return err
 				}},
 				{"Bind", true, func() error {
-					_, err := c.Bind(ctx, iid, bid, &BindRequest{ServiceID: "s", PlanID: "p"}, true)
+					_, err := c.Bind(ctx, iid, bid, &osbapi.BindRequest{ServiceID: "s", PlanID: "p"}, true)
 					return err
 				}},
 				{"GetBinding", true, func() error { _, err := c.GetBinding(ctx, iid, bid, nil); return err }},
 				{"BindingLastOperation", true, func() error { _, err := c.BindingLastOperation(ctx, iid, bid, nil); return err }},
 				{"Unbind", true, func() error {
-					_, err := c.Unbind(ctx, iid, bid, &UnbindRequest{ServiceID: "s", PlanID: "p"}, true)
+					_, err := c.Unbind(ctx, iid, bid, &osbapi.UnbindRequest{ServiceID: "s", PlanID: "p"}, true)
 					return err
 				}},
 			}
@@ -414,21 +418,21 @@ func TestQueryParameters(t *testing.T) {
 			if got.ri.AcceptsIncomplete != c.want {
 				t.Errorf("AcceptsIncomplete %v, want %v", got.ri.AcceptsIncomplete, c.want)
 			}
-			if d := got.req.(*DeprovisionRequest); d.ServiceID != "sid" || d.PlanID != "pid" {
+			if d := got.req.(*osbapi.DeprovisionRequest); d.ServiceID != "sid" || d.PlanID != "pid" {
 				t.Errorf("deprovision request %+v", d)
 			}
 		})
 	}
 	send(t, base, "GET", "/v2/service_instances/i/service_bindings/b/last_operation?service_id=s&plan_id=p&operation=op%201%2F2", "", nil)
-	if lo := f.last(t).req.(*LastOperationRequest); *lo != (LastOperationRequest{ServiceID: "s", PlanID: "p", Operation: "op 1/2"}) {
+	if lo := f.last(t).req.(*osbapi.LastOperationRequest); *lo != (osbapi.LastOperationRequest{ServiceID: "s", PlanID: "p", Operation: "op 1/2"}) {
 		t.Errorf("last operation request %+v", lo)
 	}
 	send(t, base, "GET", "/v2/service_instances/i?service_id=s&plan_id=p", "", nil)
-	if fr := f.last(t).req.(*FetchRequest); *fr != (FetchRequest{ServiceID: "s", PlanID: "p"}) {
+	if fr := f.last(t).req.(*osbapi.FetchRequest); *fr != (osbapi.FetchRequest{ServiceID: "s", PlanID: "p"}) {
 		t.Errorf("fetch request %+v", fr)
 	}
 	send(t, base, "GET", "/v2/service_instances/i/service_bindings/b?service_id=s", "", nil)
-	if fr := f.last(t).req.(*FetchRequest); *fr != (FetchRequest{ServiceID: "s"}) {
+	if fr := f.last(t).req.(*osbapi.FetchRequest); *fr != (osbapi.FetchRequest{ServiceID: "s"}) {
 		t.Errorf("binding fetch request %+v", fr)
 	}
 }
@@ -438,17 +442,17 @@ func TestDecodedRequests(t *testing.T) {
 	base, _ := newTestServer(t, f, Options{})
 	send(t, base, "PUT", "/v2/service_instances/i", `{"service_id":"s","plan_id":"p","organization_guid":"o","space_guid":"x",
 		"context":{"platform":"kubernetes"},"parameters":{"n":1},"maintenance_info":{"version":"1.0.0"}}`, nil)
-	want := &ProvisionRequest{ServiceID: "s", PlanID: "p", OrganizationGUID: "o", SpaceGUID: "x",
-		Context: map[string]any{"platform": "kubernetes"}, Parameters: map[string]any{"n": 1.0}, MaintenanceInfo: &MaintenanceInfo{Version: "1.0.0"}}
+	want := &osbapi.ProvisionRequest{ServiceID: "s", PlanID: "p", OrganizationGUID: "o", SpaceGUID: "x",
+		Context: map[string]any{"platform": "kubernetes"}, Parameters: map[string]any{"n": 1.0}, MaintenanceInfo: &osbapi.MaintenanceInfo{Version: "1.0.0"}}
 	if got := f.last(t).req; !reflect.DeepEqual(got, want) {
 		t.Errorf("provision request %+v, want %+v", got, want)
 	}
 	send(t, base, "PATCH", "/v2/service_instances/i", `{"service_id":"s","plan_id":"p2","previous_values":{"plan_id":"p"}}`, nil)
-	if got := f.last(t).req.(*UpdateRequest); got.PlanID != "p2" || got.PreviousValues == nil || got.PreviousValues.PlanID != "p" {
+	if got := f.last(t).req.(*osbapi.UpdateRequest); got.PlanID != "p2" || got.PreviousValues == nil || got.PreviousValues.PlanID != "p" {
 		t.Errorf("update request %+v", got)
 	}
 	send(t, base, "PUT", "/v2/service_instances/i/service_bindings/b", `{"service_id":"s","plan_id":"p","bind_resource":{"app_guid":"a"},"predecessor_binding_id":"old"}`, nil)
-	if got := f.last(t).req.(*BindRequest); got.BindResource == nil || got.BindResource.AppGUID != "a" || got.PredecessorBindingID != "old" {
+	if got := f.last(t).req.(*osbapi.BindRequest); got.BindResource == nil || got.BindResource.AppGUID != "a" || got.PredecessorBindingID != "old" {
 		t.Errorf("bind request %+v", got)
 	}
 }
@@ -462,40 +466,40 @@ func TestResponses(t *testing.T) {
 		wantBody                 string // exact JSON
 		wantRetry                string
 	}{
-		{name: "provision created", method: "PUT", path: "/v2/service_instances/i", body: provBody, f: &fake{prov: &ProvisionResponse{DashboardURL: "http://d"}},
+		{name: "provision created", method: "PUT", path: "/v2/service_instances/i", body: provBody, f: &fake{prov: &osbapi.ProvisionResponse{DashboardURL: "http://d"}},
 			want: 201, wantBody: `{"dashboard_url":"http://d"}`},
-		{name: "provision exists", method: "PUT", path: "/v2/service_instances/i", body: provBody, f: &fake{prov: &ProvisionResponse{Exists: true}}, want: 200, wantBody: `{}`},
-		{name: "provision async", method: "PUT", path: "/v2/service_instances/i", body: provBody, f: &fake{prov: &ProvisionResponse{Async: true, Exists: true, Operation: "op-1"}},
+		{name: "provision exists", method: "PUT", path: "/v2/service_instances/i", body: provBody, f: &fake{prov: &osbapi.ProvisionResponse{Exists: true}}, want: 200, wantBody: `{}`},
+		{name: "provision async", method: "PUT", path: "/v2/service_instances/i", body: provBody, f: &fake{prov: &osbapi.ProvisionResponse{Async: true, Exists: true, Operation: "op-1"}},
 			want: 202, wantBody: `{"operation":"op-1"}`},
 		{name: "update sync", method: "PATCH", path: "/v2/service_instances/i", body: updBody, f: &fake{}, want: 200, wantBody: `{}`},
-		{name: "update async", method: "PATCH", path: "/v2/service_instances/i", body: updBody, f: &fake{upd: &UpdateResponse{Async: true, Operation: "u"}}, want: 202, wantBody: `{"operation":"u"}`},
+		{name: "update async", method: "PATCH", path: "/v2/service_instances/i", body: updBody, f: &fake{upd: &osbapi.UpdateResponse{Async: true, Operation: "u"}}, want: 202, wantBody: `{"operation":"u"}`},
 		{name: "deprovision sync", method: "DELETE", path: "/v2/service_instances/i?service_id=s&plan_id=p", f: &fake{}, want: 200, wantBody: `{}`},
-		{name: "deprovision async", method: "DELETE", path: "/v2/service_instances/i?service_id=s&plan_id=p", f: &fake{dep: &DeprovisionResponse{Async: true, Operation: "d"}},
+		{name: "deprovision async", method: "DELETE", path: "/v2/service_instances/i?service_id=s&plan_id=p", f: &fake{dep: &osbapi.DeprovisionResponse{Async: true, Operation: "d"}},
 			want: 202, wantBody: `{"operation":"d"}`},
 		{name: "bind created", method: "PUT", path: "/v2/service_instances/i/service_bindings/b", body: bindBody,
-			f:    &fake{bind: &BindResponse{Credentials: creds, Endpoints: []Endpoint{{Host: "h", Ports: []string{"5432"}}}}},
+			f:    &fake{bind: &osbapi.BindResponse{Credentials: creds, Endpoints: []osbapi.Endpoint{{Host: "h", Ports: []string{"5432"}}}}},
 			want: 201, wantBody: `{"credentials":{"password":"pw"},"endpoints":[{"host":"h","ports":["5432"]}]}`},
-		{name: "bind exists", method: "PUT", path: "/v2/service_instances/i/service_bindings/b", body: bindBody, f: &fake{bind: &BindResponse{Exists: true, Credentials: creds}},
+		{name: "bind exists", method: "PUT", path: "/v2/service_instances/i/service_bindings/b", body: bindBody, f: &fake{bind: &osbapi.BindResponse{Exists: true, Credentials: creds}},
 			want: 200, wantBody: `{"credentials":{"password":"pw"}}`},
 		{name: "bind async never carries credentials", method: "PUT", path: "/v2/service_instances/i/service_bindings/b", body: bindBody,
-			f:    &fake{bind: &BindResponse{Async: true, Operation: "b", Credentials: creds, Endpoints: []Endpoint{{Host: "h"}}}},
+			f:    &fake{bind: &osbapi.BindResponse{Async: true, Operation: "b", Credentials: creds, Endpoints: []osbapi.Endpoint{{Host: "h"}}}},
 			want: 202, wantBody: `{"operation":"b"}`},
 		{name: "unbind sync", method: "DELETE", path: "/v2/service_instances/i/service_bindings/b?service_id=s&plan_id=p", f: &fake{}, want: 200, wantBody: `{}`},
-		{name: "unbind async", method: "DELETE", path: "/v2/service_instances/i/service_bindings/b?service_id=s&plan_id=p", f: &fake{unbind: &UnbindResponse{Async: true, Operation: "x"}},
+		{name: "unbind async", method: "DELETE", path: "/v2/service_instances/i/service_bindings/b?service_id=s&plan_id=p", f: &fake{unbind: &osbapi.UnbindResponse{Async: true, Operation: "x"}},
 			want: 202, wantBody: `{"operation":"x"}`},
-		{name: "get instance", method: "GET", path: "/v2/service_instances/i", f: &fake{inst: &GetInstanceResponse{ServiceID: "s", PlanID: "p", Parameters: map[string]any{"a": "b"}}},
+		{name: "get instance", method: "GET", path: "/v2/service_instances/i", f: &fake{inst: &osbapi.GetInstanceResponse{ServiceID: "s", PlanID: "p", Parameters: map[string]any{"a": "b"}}},
 			want: 200, wantBody: `{"service_id":"s","plan_id":"p","parameters":{"a":"b"}}`},
-		{name: "get binding", method: "GET", path: "/v2/service_instances/i/service_bindings/b", f: &fake{getb: &GetBindingResponse{Credentials: creds}},
+		{name: "get binding", method: "GET", path: "/v2/service_instances/i/service_bindings/b", f: &fake{getb: &osbapi.GetBindingResponse{Credentials: creds}},
 			want: 200, wantBody: `{"credentials":{"password":"pw"}}`},
 		{name: "last operation in progress with Retry-After", method: "GET", path: "/v2/service_instances/i/last_operation",
-			f:    &fake{los: []*LastOperationResponse{{State: StateInProgress, Description: "running", RetryAfter: 7}}},
+			f:    &fake{los: []*osbapi.LastOperationResponse{{State: osbapi.StateInProgress, Description: "running", RetryAfter: 7}}},
 			want: 200, wantBody: `{"state":"in progress","description":"running"}`, wantRetry: "7"},
 		{name: "last operation without Retry-After", method: "GET", path: "/v2/service_instances/i/last_operation",
-			f: &fake{los: []*LastOperationResponse{{State: StateFailed}}}, want: 200, wantBody: `{"state":"failed"}`},
+			f: &fake{los: []*osbapi.LastOperationResponse{{State: osbapi.StateFailed}}}, want: 200, wantBody: `{"state":"failed"}`},
 		{name: "binding last operation Retry-After", method: "GET", path: "/v2/service_instances/i/service_bindings/b/last_operation",
-			f:    &fake{los: []*LastOperationResponse{{State: StateInProgress, RetryAfter: 3}}},
+			f:    &fake{los: []*osbapi.LastOperationResponse{{State: osbapi.StateInProgress, RetryAfter: 3}}},
 			want: 200, wantBody: `{"state":"in progress"}`, wantRetry: "3"},
-		{name: "catalog", method: "GET", path: "/v2/catalog", f: &fake{catalog: &Catalog{Services: []Service{}}}, want: 200, wantBody: `{"services":[]}`},
+		{name: "catalog", method: "GET", path: "/v2/catalog", f: &fake{catalog: &osbapi.Catalog{Services: []osbapi.Service{}}}, want: 200, wantBody: `{"services":[]}`},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -525,14 +529,14 @@ func TestErrors(t *testing.T) {
 		notInBody          string
 		logged             string
 	}{
-		{name: "osb error kept", method: "DELETE", path: "/v2/service_instances/i?service_id=s&plan_id=p", f: &fake{err: Gone("instance i is gone")},
+		{name: "osb error kept", method: "DELETE", path: "/v2/service_instances/i?service_id=s&plan_id=p", f: &fake{err: osbapi.Gone("instance i is gone")},
 			want: 410, wantBody: `{"description":"instance i is gone"}`},
 		{name: "code and flags kept", method: "PATCH", path: "/v2/service_instances/i",
-			f:    &fake{err: &Error{Status: 422, Code: ErrCodeConcurrencyError, Description: "busy", InstanceUsable: &yes, UpdateRepeatable: &no}},
+			f:    &fake{err: &osbapi.Error{Status: 422, Code: osbapi.ErrCodeConcurrencyError, Description: "busy", InstanceUsable: &yes, UpdateRepeatable: &no}},
 			want: 422, wantBody: `{"error":"ConcurrencyError","description":"busy","instance_usable":true,"update_repeatable":false}`},
-		{name: "wrapped osb error kept", method: "GET", path: "/v2/service_instances/i", f: &fake{err: fmt.Errorf("loading: %w", NotFound("no instance"))},
+		{name: "wrapped osb error kept", method: "GET", path: "/v2/service_instances/i", f: &fake{err: fmt.Errorf("loading: %w", osbapi.NotFound("no instance"))},
 			want: 404, wantBody: `{"description":"no instance"}`},
-		{name: "async required", method: "PUT", path: "/v2/service_instances/i/service_bindings/b", f: &fake{err: AsyncRequired()},
+		{name: "async required", method: "PUT", path: "/v2/service_instances/i/service_bindings/b", f: &fake{err: osbapi.AsyncRequired()},
 			want: 422, wantBody: `{"error":"AsyncRequired","description":"This service plan requires client support for asynchronous service operations."}`},
 		{name: "plain error is 500 and hidden", method: "GET", path: "/v2/catalog", f: &fake{err: errors.New("etcd at 10.1.2.3 unreachable")},
 			want: 500, wantBody: `{"description":"internal error"}`, logged: "10.1.2.3"},
@@ -582,13 +586,15 @@ type jsonBroker struct {
 	gz   []byte
 }
 
-func (j jsonBroker) CatalogJSON(ctx context.Context, ri RequestInfo) ([]byte, error) {
+func (j jsonBroker) CatalogJSON(ctx context.Context, ri osbapi.RequestInfo) ([]byte, error) {
 	return j.body, j.err
 }
 
 type gzBroker struct{ jsonBroker }
 
-func (g gzBroker) CatalogGzip(ctx context.Context, ri RequestInfo) ([]byte, error) { return g.gz, nil }
+func (g gzBroker) CatalogGzip(ctx context.Context, ri osbapi.RequestInfo) ([]byte, error) {
+	return g.gz, nil
+}
 
 func TestCatalogFastPath(t *testing.T) {
 	// Odd spacing proves the bytes are written as given, not re-encoded.
@@ -602,7 +608,7 @@ func TestCatalogFastPath(t *testing.T) {
 	if f.count() != 0 {
 		t.Errorf("Catalog was called although CatalogJSON exists")
 	}
-	base, _ = newTestServer(t, jsonBroker{fake: f, err: Unavailable("etcd down")}, Options{})
+	base, _ = newTestServer(t, jsonBroker{fake: f, err: osbapi.Unavailable("etcd down")}, Options{})
 	if r := send(t, base, "GET", "/v2/catalog", "", nil); r.status != 503 || r.body != `{"description":"etcd down"}` {
 		t.Errorf("fast path error: %d %s", r.status, r.body)
 	}
@@ -647,65 +653,111 @@ func TestCatalogGzipNegotiation(t *testing.T) {
 	}
 }
 
-func TestHandleExtra(t *testing.T) {
+// devFake is a DevBroker recording what it was asked.
+type devFake struct {
+	mu      sync.Mutex
+	pushed  []string
+	deleted [][]string
+	err     error
+}
+
+func (d *devFake) PushSpec(_ context.Context, enc string) (*osbapi.Service, error) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	d.pushed = append(d.pushed, enc)
+	if d.err != nil {
+		return nil, d.err
+	}
+	return &osbapi.Service{Name: "apb-push-x", ID: "x", Plans: []osbapi.Plan{}}, nil
+}
+
+func (d *devFake) DeleteSpecs(_ context.Context, ids ...string) error {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	d.deleted = append(d.deleted, ids)
+	return d.err
+}
+
+// The Automation Broker's own routes go through the same layer as the OSB
+// ones: every prefix, authentication, request identity, OSB error bodies,
+// and errors logged; but no API version is required.
+func TestAutomationBrokerRoutes(t *testing.T) {
 	f := &fake{}
-	var got []string
-	s := NewServer(Options{Broker: f, Auth: staticAuth{principal: "admin"}})
-	s.HandleExtra("POST /v2/bootstrap", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		WriteJSON(w, 200, map[string]string{"msg": "Bootstrap job started"})
-	}))
-	s.HandleExtra("DELETE /v2/apb/{id}", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		got = append(got, r.PathValue("id"))
-		w.WriteHeader(http.StatusNoContent)
-	}))
-	base := serve(t, s)
+	dev := &devFake{}
+	var boots atomic.Int32
+	bootErr := error(nil)
+	base, logs := newTestServer(t, f, Options{Auth: staticAuth{principal: "admin"}, Dev: dev,
+		Bootstrap: func(context.Context) error { boots.Add(1); return bootErr }})
+	noVersion := map[string]string{"X-Broker-API-Version": ""}
+	form := map[string]string{"X-Broker-API-Version": "", "Content-Type": "application/x-www-form-urlencoded"}
 	for _, prefix := range Prefixes {
-		// No version header: extra routes do not require one.
 		r := send(t, base, "POST", prefix+"/v2/bootstrap", "", map[string]string{"X-Broker-API-Version": "", "X-Broker-API-Request-Identity": "x-1"})
-		if r.status != 200 || !strings.Contains(r.body, "Bootstrap job started") || r.hdr.Get("X-Broker-API-Request-Identity") != "x-1" {
+		if r.status != 200 || r.body != `{"msg":"Bootstrap job started"}` || r.hdr.Get("X-Broker-API-Request-Identity") != "x-1" {
 			t.Errorf("%s bootstrap: %d %s %v", prefix, r.status, r.body, r.hdr)
 		}
-		if r := send(t, base, "DELETE", prefix+"/v2/apb/a%2Fb", "", map[string]string{"X-Broker-API-Version": ""}); r.status != 204 {
+		if r := send(t, base, "DELETE", prefix+"/v2/apb/a%2Fb", "", noVersion); r.status != 204 {
 			t.Errorf("%s delete apb: %d %s", prefix, r.status, r.body)
 		}
+		if r := send(t, base, "POST", prefix+"/v2/apb", "apbSpec=c3BlYw%3D%3D", form); r.status != 200 || !strings.Contains(r.body, `"name":"apb-push-x"`) {
+			t.Errorf("%s push: %d %s", prefix, r.status, r.body)
+		}
 	}
-	if want := []string{"a/b", "a/b", "a/b"}; !reflect.DeepEqual(got, want) {
-		t.Errorf("path values %q, want %q", got, want)
+	if n := boots.Load(); n != 3 {
+		t.Errorf("bootstrap asked %d times, want 3", n)
+	}
+	if r := send(t, base, "DELETE", "/v2/apb", "", noVersion); r.status != 204 {
+		t.Errorf("delete all: %d %s", r.status, r.body)
+	}
+	if want := [][]string{{"a/b"}, {"a/b"}, {"a/b"}, nil}; !reflect.DeepEqual(dev.deleted, want) {
+		t.Errorf("deleted %q, want %q", dev.deleted, want)
+	}
+	if want := []string{"c3BlYw==", "c3BlYw==", "c3BlYw=="}; !reflect.DeepEqual(dev.pushed, want) {
+		t.Errorf("pushed %q, want %q", dev.pushed, want)
+	}
+	if r := send(t, base, "POST", "/v2/apb", "other=1", form); r.status != 400 || !strings.Contains(r.body, "apbSpec") {
+		t.Errorf("push without apbSpec: %d %s", r.status, r.body)
 	}
 	if r := send(t, base, "GET", "/v2/bootstrap", "", nil); r.status != 405 || r.hdr.Get("Allow") != "POST" {
 		t.Errorf("GET bootstrap: %d Allow %q", r.status, r.hdr.Get("Allow"))
 	}
-	// Authentication applies to extra routes too.
-	denied := NewServer(Options{Broker: f, Auth: staticAuth{err: ErrUnauthorized}})
+	// Failures: OSB errors keep their status, others are 500, logged.
+	dev.err = osbapi.NotFound("spec %q does not exist", "zz")
+	if r := send(t, base, "DELETE", "/v2/apb/zz", "", noVersion); r.status != 404 || !strings.Contains(r.body, `spec \"zz\" does not exist`) {
+		t.Errorf("delete unknown: %d %s", r.status, r.body)
+	}
+	bootErr = errors.New("registry at 10.7.7.7 refused")
+	if r := send(t, base, "POST", "/v2/bootstrap", "", noVersion); r.status != 500 || strings.Contains(r.body, "10.7.7.7") {
+		t.Errorf("failing bootstrap: %d %s", r.status, r.body)
+	}
+	if !strings.Contains(logs.String(), "10.7.7.7") {
+		t.Errorf("the bootstrap failure is not in the log:\n%s", logs.String())
+	}
+
+	// Authentication applies to these routes too.
 	called := false
-	denied.HandleExtra("POST /v2/bootstrap", http.HandlerFunc(func(http.ResponseWriter, *http.Request) { called = true }))
+	denied := NewServer(Options{Broker: f, Auth: staticAuth{err: ErrUnauthorized},
+		Bootstrap: func(context.Context) error { called = true; return nil }})
 	if r := send(t, serve(t, denied), "POST", "/osb/v2/bootstrap", "", nil); r.status != 401 || called {
 		t.Errorf("unauthenticated bootstrap: %d, handler called %v", r.status, called)
 	}
-}
-
-func TestExtraRouteName(t *testing.T) {
-	cases := map[string]string{
-		"POST /v2/bootstrap":  "post_bootstrap",
-		"DELETE /v2/apb/{id}": "delete_apb_id",
-		"DELETE /v2/apb":      "delete_apb",
-		"GET /v2/x/{rest...}": "get_x_rest",
+	// Without Dev (dev_broker false) and Bootstrap, the routes are absent.
+	plain := serve(t, NewServer(Options{Broker: f}))
+	if r := send(t, plain, "POST", "/v2/apb", "apbSpec=x", form); r.status != 404 {
+		t.Errorf("push without dev broker: %d", r.status)
 	}
-	for in, want := range cases {
-		if got := extraRouteName(in); got != want {
-			t.Errorf("extraRouteName(%q) = %q, want %q", in, got, want)
-		}
+	if r := send(t, plain, "POST", "/v2/bootstrap", "", noVersion); r.status != 404 {
+		t.Errorf("bootstrap without Bootstrap: %d", r.status)
 	}
 }
 
 func TestWriteJSON(t *testing.T) {
 	w := httptest.NewRecorder()
-	WriteJSON(w, 418, map[string]int{"a": 1})
+	writeJSON(w, 418, map[string]int{"a": 1})
 	if w.Code != 418 || w.Body.String() != `{"a":1}` || w.Header().Get("Content-Type") != "application/json" {
 		t.Errorf("WriteJSON: %d %q %v", w.Code, w.Body, w.Header())
 	}
 	w = httptest.NewRecorder()
-	WriteJSON(w, 200, map[string]any{"f": func() {}})
+	writeJSON(w, 200, map[string]any{"f": func() {}})
 	if w.Code != 500 || w.Body.String() != `{"description":"internal error"}` {
 		t.Errorf("unencodable: %d %q", w.Code, w.Body)
 	}
@@ -723,9 +775,8 @@ func counter(t *testing.T, m *Metrics, route, code string) float64 {
 func TestMetrics(t *testing.T) {
 	reg := prometheus.NewRegistry()
 	m := NewMetrics(reg)
-	f := &fake{prov: &ProvisionResponse{Async: true}}
-	s := NewServer(Options{Broker: f, Metrics: m})
-	s.HandleExtra("DELETE /v2/apb/{id}", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(204) }))
+	f := &fake{prov: &osbapi.ProvisionResponse{Async: true}}
+	s := NewServer(Options{Broker: f, Metrics: m, Dev: &devFake{}})
 	base := serve(t, s)
 	send(t, base, "GET", "/v2/catalog", "", nil)
 	send(t, base, "GET", "/osb/v2/catalog", "", nil)

@@ -1,4 +1,4 @@
-package osb
+package osbclient
 
 import (
 	"bytes"
@@ -11,10 +11,12 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/openstack-service-broker/openstack-service-broker/pkg/osb/osbapi"
 )
 
-// ClientOptions configure a Client.
-type ClientOptions struct {
+// Options configure a Client.
+type Options struct {
 	// URL of the broker, prefix included (e.g. https://asb:1338/osb).
 	URL                 string
 	Username, Password  string
@@ -31,14 +33,14 @@ const maxResponseBytes = 64 << 20
 
 // Client speaks the OSB API to a broker.
 type Client struct {
-	o    ClientOptions
+	o    Options
 	http *http.Client
 }
 
 // NewClient makes a Client.
-func NewClient(o ClientOptions) *Client {
+func New(o Options) *Client {
 	if o.APIVersion == "" {
-		o.APIVersion = APIVersion
+		o.APIVersion = osbapi.APIVersion
 	}
 	o.URL = strings.TrimRight(o.URL, "/")
 	hc := o.HTTPClient
@@ -114,7 +116,7 @@ func (c *Client) call(ctx context.Context, method, path string, body, out any) (
 		return 0, nil, err
 	}
 	if status < 200 || status > 299 {
-		e := &Error{Status: status}
+		e := &osbapi.Error{Status: status}
 		if json.Unmarshal(data, e) != nil || (e.Description == "" && e.Code == "") {
 			// Not an OSB body (a proxy's HTML page, say): keep its start.
 			text := strings.TrimSpace(string(data))
@@ -161,8 +163,8 @@ func incomplete(ai bool) string {
 }
 
 // Catalog fetches the catalog.
-func (c *Client) Catalog(ctx context.Context) (*Catalog, error) {
-	var out Catalog
+func (c *Client) Catalog(ctx context.Context) (*osbapi.Catalog, error) {
+	var out osbapi.Catalog
 	_, _, err := c.call(ctx, "GET", "/v2/catalog", nil, &out)
 	if err != nil {
 		return nil, err
@@ -171,8 +173,8 @@ func (c *Client) Catalog(ctx context.Context) (*Catalog, error) {
 }
 
 // Provision creates an instance.
-func (c *Client) Provision(ctx context.Context, id string, req *ProvisionRequest, acceptsIncomplete bool) (*ProvisionResponse, error) {
-	var out ProvisionResponse
+func (c *Client) Provision(ctx context.Context, id string, req *osbapi.ProvisionRequest, acceptsIncomplete bool) (*osbapi.ProvisionResponse, error) {
+	var out osbapi.ProvisionResponse
 	status, _, err := c.call(ctx, "PUT", withQuery(instancePath(id), "accepts_incomplete", incomplete(acceptsIncomplete)), req, &out)
 	if err != nil {
 		return nil, err
@@ -182,8 +184,8 @@ func (c *Client) Provision(ctx context.Context, id string, req *ProvisionRequest
 }
 
 // Update changes an instance.
-func (c *Client) Update(ctx context.Context, id string, req *UpdateRequest, acceptsIncomplete bool) (*UpdateResponse, error) {
-	var out UpdateResponse
+func (c *Client) Update(ctx context.Context, id string, req *osbapi.UpdateRequest, acceptsIncomplete bool) (*osbapi.UpdateResponse, error) {
+	var out osbapi.UpdateResponse
 	status, _, err := c.call(ctx, "PATCH", withQuery(instancePath(id), "accepts_incomplete", incomplete(acceptsIncomplete)), req, &out)
 	if err != nil {
 		return nil, err
@@ -193,11 +195,11 @@ func (c *Client) Update(ctx context.Context, id string, req *UpdateRequest, acce
 }
 
 // Deprovision deletes an instance.
-func (c *Client) Deprovision(ctx context.Context, id string, req *DeprovisionRequest, acceptsIncomplete bool) (*DeprovisionResponse, error) {
+func (c *Client) Deprovision(ctx context.Context, id string, req *osbapi.DeprovisionRequest, acceptsIncomplete bool) (*osbapi.DeprovisionResponse, error) {
 	if req == nil {
-		req = &DeprovisionRequest{}
+		req = &osbapi.DeprovisionRequest{}
 	}
-	var out DeprovisionResponse
+	var out osbapi.DeprovisionResponse
 	status, _, err := c.call(ctx, "DELETE", withQuery(instancePath(id), "service_id", req.ServiceID,
 		"plan_id", req.PlanID, "accepts_incomplete", incomplete(acceptsIncomplete)), nil, &out)
 	if err != nil {
@@ -208,26 +210,26 @@ func (c *Client) Deprovision(ctx context.Context, id string, req *DeprovisionReq
 }
 
 // GetInstance fetches an instance; req may be nil.
-func (c *Client) GetInstance(ctx context.Context, id string, req *FetchRequest) (*GetInstanceResponse, error) {
+func (c *Client) GetInstance(ctx context.Context, id string, req *osbapi.FetchRequest) (*osbapi.GetInstanceResponse, error) {
 	if req == nil {
-		req = &FetchRequest{}
+		req = &osbapi.FetchRequest{}
 	}
-	var out GetInstanceResponse
+	var out osbapi.GetInstanceResponse
 	if _, _, err := c.call(ctx, "GET", withQuery(instancePath(id), "service_id", req.ServiceID, "plan_id", req.PlanID), nil, &out); err != nil {
 		return nil, err
 	}
 	return &out, nil
 }
 
-func lastOpQuery(path string, req *LastOperationRequest) string {
+func lastOpQuery(path string, req *osbapi.LastOperationRequest) string {
 	if req == nil {
-		req = &LastOperationRequest{}
+		req = &osbapi.LastOperationRequest{}
 	}
 	return withQuery(path+"/last_operation", "service_id", req.ServiceID, "plan_id", req.PlanID, "operation", req.Operation)
 }
 
-func (c *Client) lastOp(ctx context.Context, path string) (*LastOperationResponse, error) {
-	var out LastOperationResponse
+func (c *Client) lastOp(ctx context.Context, path string) (*osbapi.LastOperationResponse, error) {
+	var out osbapi.LastOperationResponse
 	_, hdr, err := c.call(ctx, "GET", path, nil, &out)
 	if err != nil {
 		return nil, err
@@ -237,13 +239,13 @@ func (c *Client) lastOp(ctx context.Context, path string) (*LastOperationRespons
 }
 
 // LastOperation polls an instance's operation once.
-func (c *Client) LastOperation(ctx context.Context, id string, req *LastOperationRequest) (*LastOperationResponse, error) {
+func (c *Client) LastOperation(ctx context.Context, id string, req *osbapi.LastOperationRequest) (*osbapi.LastOperationResponse, error) {
 	return c.lastOp(ctx, lastOpQuery(instancePath(id), req))
 }
 
 // Bind creates a binding.
-func (c *Client) Bind(ctx context.Context, iid, bid string, req *BindRequest, acceptsIncomplete bool) (*BindResponse, error) {
-	var out BindResponse
+func (c *Client) Bind(ctx context.Context, iid, bid string, req *osbapi.BindRequest, acceptsIncomplete bool) (*osbapi.BindResponse, error) {
+	var out osbapi.BindResponse
 	status, _, err := c.call(ctx, "PUT", withQuery(bindingPath(iid, bid), "accepts_incomplete", incomplete(acceptsIncomplete)), req, &out)
 	if err != nil {
 		return nil, err
@@ -253,11 +255,11 @@ func (c *Client) Bind(ctx context.Context, iid, bid string, req *BindRequest, ac
 }
 
 // Unbind deletes a binding.
-func (c *Client) Unbind(ctx context.Context, iid, bid string, req *UnbindRequest, acceptsIncomplete bool) (*UnbindResponse, error) {
+func (c *Client) Unbind(ctx context.Context, iid, bid string, req *osbapi.UnbindRequest, acceptsIncomplete bool) (*osbapi.UnbindResponse, error) {
 	if req == nil {
-		req = &UnbindRequest{}
+		req = &osbapi.UnbindRequest{}
 	}
-	var out UnbindResponse
+	var out osbapi.UnbindResponse
 	status, _, err := c.call(ctx, "DELETE", withQuery(bindingPath(iid, bid), "service_id", req.ServiceID,
 		"plan_id", req.PlanID, "accepts_incomplete", incomplete(acceptsIncomplete)), nil, &out)
 	if err != nil {
@@ -268,11 +270,11 @@ func (c *Client) Unbind(ctx context.Context, iid, bid string, req *UnbindRequest
 }
 
 // GetBinding fetches a binding; req may be nil.
-func (c *Client) GetBinding(ctx context.Context, iid, bid string, req *FetchRequest) (*GetBindingResponse, error) {
+func (c *Client) GetBinding(ctx context.Context, iid, bid string, req *osbapi.FetchRequest) (*osbapi.GetBindingResponse, error) {
 	if req == nil {
-		req = &FetchRequest{}
+		req = &osbapi.FetchRequest{}
 	}
-	var out GetBindingResponse
+	var out osbapi.GetBindingResponse
 	if _, _, err := c.call(ctx, "GET", withQuery(bindingPath(iid, bid), "service_id", req.ServiceID, "plan_id", req.PlanID), nil, &out); err != nil {
 		return nil, err
 	}
@@ -280,16 +282,16 @@ func (c *Client) GetBinding(ctx context.Context, iid, bid string, req *FetchRequ
 }
 
 // BindingLastOperation polls a binding's operation once.
-func (c *Client) BindingLastOperation(ctx context.Context, iid, bid string, req *LastOperationRequest) (*LastOperationResponse, error) {
+func (c *Client) BindingLastOperation(ctx context.Context, iid, bid string, req *osbapi.LastOperationRequest) (*osbapi.LastOperationResponse, error) {
 	return c.lastOp(ctx, lastOpQuery(bindingPath(iid, bid), req))
 }
 
 // poll repeats once until the state is no longer "in progress", waiting
 // interval (or the broker's Retry-After, capped so tests stay quick).
-func poll(ctx context.Context, interval time.Duration, once func() (*LastOperationResponse, error)) (*LastOperationResponse, error) {
+func poll(ctx context.Context, interval time.Duration, once func() (*osbapi.LastOperationResponse, error)) (*osbapi.LastOperationResponse, error) {
 	for {
 		lo, err := once()
-		if err != nil || lo.State != StateInProgress {
+		if err != nil || lo.State != osbapi.StateInProgress {
 			return lo, err
 		}
 		wait := interval
@@ -305,11 +307,11 @@ func poll(ctx context.Context, interval time.Duration, once func() (*LastOperati
 }
 
 // PollLastOperation polls an instance's operation until it ends or ctx does.
-func (c *Client) PollLastOperation(ctx context.Context, id string, req *LastOperationRequest, interval time.Duration) (*LastOperationResponse, error) {
-	return poll(ctx, interval, func() (*LastOperationResponse, error) { return c.LastOperation(ctx, id, req) })
+func (c *Client) PollLastOperation(ctx context.Context, id string, req *osbapi.LastOperationRequest, interval time.Duration) (*osbapi.LastOperationResponse, error) {
+	return poll(ctx, interval, func() (*osbapi.LastOperationResponse, error) { return c.LastOperation(ctx, id, req) })
 }
 
 // PollBindingLastOperation polls a binding's operation until it ends or ctx does.
-func (c *Client) PollBindingLastOperation(ctx context.Context, iid, bid string, req *LastOperationRequest, interval time.Duration) (*LastOperationResponse, error) {
-	return poll(ctx, interval, func() (*LastOperationResponse, error) { return c.BindingLastOperation(ctx, iid, bid, req) })
+func (c *Client) PollBindingLastOperation(ctx context.Context, iid, bid string, req *osbapi.LastOperationRequest, interval time.Duration) (*osbapi.LastOperationResponse, error) {
+	return poll(ctx, interval, func() (*osbapi.LastOperationResponse, error) { return c.BindingLastOperation(ctx, iid, bid, req) })
 }

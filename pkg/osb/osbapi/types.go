@@ -1,13 +1,9 @@
-// Package osb is the Open Service Broker API v2 layer: the HTTP server that
-// decodes requests and encodes responses exactly as the spec asks, and a Go
-// client for the same API. It knows nothing of APBs; a Broker implements the
-// decisions.
-package osb
+package osbapi
 
 import "context"
 
-// MinAPIVersion is the oldest X-Broker-API-Version accepted (2.13 added
-// originating identity, which the broker relies on).
+// MinAPIMajor.MinAPIMinor is the oldest X-Broker-API-Version accepted
+// (2.13 added originating identity, which the broker relies on).
 const (
 	MinAPIMajor = 2
 	MinAPIMinor = 13

@@ -1,4 +1,4 @@
-package osb
+package osbapi
 
 import (
 	"errors"
