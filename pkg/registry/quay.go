@@ -108,7 +108,7 @@ func (q *quay) repoPath(n string) string {
 	return "/api/v1/repository/" + url.PathEscape(q.org) + "/" + url.PathEscape(n)
 }
 
-func (q *quay) resolve(ctx context.Context, n string) (ref, error) {
+func (q *quay) resolve(ctx context.Context, n, _ string) (ref, error) {
 	out, err := q.get(ctx, q.repoPath(n), url.Values{"includeTags": {"true"}})
 	if err != nil {
 		return ref{}, fmt.Errorf("reading repository: %w", err)
