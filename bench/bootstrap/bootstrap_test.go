@@ -571,7 +571,12 @@ func BenchmarkBootstrap(b *testing.B) {
 	}
 	ctx := context.Background()
 	bare := func() time.Duration { return bareFetch(b, host, registry.DefaultConcurrency, true) }
-	revalidate := func() time.Duration { return bareFetch(b, host, registry.DefaultConcurrency, false) }
+	revalidate := func() time.Duration {
+		if _, ok := etags.Load("bench/bench-0000-apb"); !ok {
+			bare() // the digests to revalidate, untimed
+		}
+		return bareFetch(b, host, registry.DefaultConcurrency, false)
+	}
 	timed := func(f func()) time.Duration {
 		start := time.Now()
 		f()
@@ -591,9 +596,6 @@ func BenchmarkBootstrap(b *testing.B) {
 		measure(b, "bare-parallel", bare, "", nil)
 	})
 	b.Run("bare-revalidate", func(b *testing.B) {
-		if _, ok := etags.Load("bench/bench-0000-apb"); !ok {
-			bare() // the digests, untimed
-		}
 		measure(b, "bare-revalidate", revalidate, "bare-parallel", bare)
 	})
 	b.Run("serial-original", func(b *testing.B) {

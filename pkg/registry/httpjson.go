@@ -48,9 +48,14 @@ func getBody(ctx context.Context, client *http.Client, build func() (*http.Reque
 // other answer with its body read (at most maxBody). build makes a fresh
 // request per try.
 func roundTrip(ctx context.Context, client *http.Client, build func() (*http.Request, error)) (*response, error) {
+	return roundTripN(ctx, client, retryBackoff.Steps, build)
+}
+
+// roundTripN is roundTrip with at most tries tries.
+func roundTripN(ctx context.Context, client *http.Client, tries int, build func() (*http.Request, error)) (*response, error) {
 	wait := retryBackoff.Duration
 	var lastErr error
-	for try := 0; try < retryBackoff.Steps; try++ {
+	for try := 0; try < tries; try++ {
 		if try > 0 {
 			t := time.NewTimer(wait)
 			select {
@@ -94,7 +99,10 @@ func roundTrip(ctx context.Context, client *http.Client, build func() (*http.Req
 		}
 		return &response{code: resp.StatusCode, header: resp.Header, body: body, url: req.URL.Redacted()}, nil
 	}
-	return nil, fmt.Errorf("giving up after %d tries: %w", retryBackoff.Steps, lastErr)
+	if tries == 1 {
+		return nil, lastErr
+	}
+	return nil, fmt.Errorf("giving up after %d tries: %w", tries, lastErr)
 }
 
 // statusError is a non-retryable HTTP failure. It never carries the

@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+	"sync"
 
 	"github.com/openstack-service-broker/openstack-service-broker/pkg/apb"
 	"github.com/openstack-service-broker/openstack-service-broker/pkg/config"
@@ -23,6 +24,9 @@ type quay struct {
 	images              []string
 	creds               credSource
 	client              *http.Client
+
+	mu sync.Mutex
+	cr *creds // read by list, once per bootstrap
 }
 
 func newQuay(c config.Registry, o Options) (*quay, error) {
@@ -48,8 +52,19 @@ func newQuay(c config.Registry, o Options) (*quay, error) {
 	}, nil
 }
 
+// current are the credentials list read for this bootstrap.
+func (q *quay) current(ctx context.Context) (creds, error) {
+	q.mu.Lock()
+	cr := q.cr
+	q.mu.Unlock()
+	if cr != nil {
+		return *cr, nil
+	}
+	return q.creds(ctx)
+}
+
 func (q *quay) get(ctx context.Context, path string, query url.Values) ([]byte, error) {
-	cr, err := q.creds(ctx)
+	cr, err := q.current(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -74,6 +89,13 @@ func (q *quay) get(ctx context.Context, path string, query url.Values) ([]byte, 
 }
 
 func (q *quay) list(ctx context.Context) ([]string, error) {
+	cr, err := q.creds(ctx)
+	if err != nil {
+		return nil, err
+	}
+	q.mu.Lock()
+	q.cr = &cr
+	q.mu.Unlock()
 	names := append([]string(nil), q.images...)
 	query := url.Values{"public": {"true"}, "private": {"true"}, "namespace": {q.org}}
 	for page := 0; ; page++ {

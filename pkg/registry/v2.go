@@ -162,6 +162,7 @@ func (v *v2) session(ctx context.Context) (*v2client, error) {
 	if v.cur == nil || v.cur.cr != cr {
 		v.cur = newV2Client(v.host, v.schemes, v.hc, cr)
 	}
+	v.cur.retry()
 	v.cur.sweep(time.Now())
 	return v.cur, nil
 }

@@ -533,6 +533,62 @@ func TestAPIv2TokenRefused(t *testing.T) {
 	}
 }
 
+// TestAPIv2Unreachable: a registry whose /v2/ fails costs one ping (with
+// its retries) per bootstrap, not one per image, and the next bootstrap
+// tries again.
+func TestAPIv2Unreachable(t *testing.T) {
+	var pings atomic.Int64
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/v2/" {
+			pings.Add(1)
+		}
+		http.Error(w, "down for maintenance", http.StatusServiceUnavailable)
+	}))
+	t.Cleanup(srv.Close)
+	var images []string
+	for i := range 20 {
+		images = append(images, fmt.Sprintf("ns/i%02d-apb", i))
+	}
+	root := t.TempDir()
+	writeBundle(t, root, "l-apb", good("l-apb"))
+	s, err := New([]config.Registry{
+		{Type: "openshift", Name: "down", URL: srv.URL, Tag: "latest", Images: images, WhiteList: []string{".*"}},
+		{Type: "local", Name: "lo", Path: root, Tag: "latest", WhiteList: []string{".*"}},
+	}, Options{Concurrency: 4})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for round := range 2 {
+		res := bootstrap(t, s)
+		if len(res.Skipped) != len(images) || !strings.Contains(res.Skipped[0].Reason, "503") {
+			t.Fatalf("skipped %+v, want every image with the 503", res.Skipped)
+		}
+		if n := pings.Swap(0); n != int64(retryBackoff.Steps) {
+			t.Errorf("bootstrap %d: %d pings, want one ping's %d tries", round, n, retryBackoff.Steps)
+		}
+	}
+}
+
+// TestAPIv2NoScheme: a url without a scheme is tried on https, once, then
+// on http, as go-containerregistry did.
+func TestAPIv2NoScheme(t *testing.T) {
+	tr := newTestRegistry(t)
+	tr.push(t, "a-apb", "latest", mustImage(t, regtest.BundleYML("a-apb"), nil))
+	s, err := New([]config.Registry{{Type: "apiv2", Name: "ns", URL: tr.host, Tag: "latest", WhiteList: []string{".*"}}}, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tr.resetCounts()
+	res := bootstrap(t, s)
+	if len(res.Specs) != 1 || res.Specs[0].Image != tr.host+"/a-apb:latest" {
+		t.Fatalf("specs %+v, errors %v", res.Specs, res.Errors)
+	}
+	// One for the TLS hello the plain HTTP port refuses, one for http.
+	if n := tr.conns.Load(); n != 2 {
+		t.Errorf("%d connections, want 2 (https retried?)", n)
+	}
+}
+
 func TestAuthParams(t *testing.T) {
 	tests := []struct {
 		in   string

@@ -10,6 +10,7 @@ import (
 	"net/url"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -29,9 +30,10 @@ type v2client struct {
 	hc      *http.Client
 	cr      creds
 
-	pingMu sync.Mutex // held through a ping, so concurrent callers wait for it
-	pinged bool
-	base   string // scheme://host the ping answered on
+	pingMu  sync.Mutex // held through a ping, so concurrent callers wait for it
+	pinged  atomic.Bool
+	base    string // scheme://host the ping answered on, set before pinged
+	pingErr error  // why the last ping failed, until the next bootstrap
 
 	mu        sync.Mutex
 	challenge challenge
@@ -80,18 +82,31 @@ func (r *response) err() error {
 	return &statusError{method: http.MethodGet, url: r.url, status: fmt.Sprintf("%d %s", r.code, http.StatusText(r.code)), code: r.code}
 }
 
-// ping learns the base URL and the auth challenge, once per client (a
-// failed ping is tried again by the next request).
+// ping learns the base URL and the auth challenge, once per client. A
+// failed ping fails the requests after it at once, until retry (the next
+// bootstrap): an unreachable registry costs one ping, not one per image.
 func (c *v2client) ping(ctx context.Context) error {
-	c.pingMu.Lock()
-	defer c.pingMu.Unlock()
-	if c.pinged {
+	if c.pinged.Load() {
 		return nil
 	}
+	c.pingMu.Lock()
+	defer c.pingMu.Unlock()
+	if c.pinged.Load() {
+		return nil
+	}
+	if c.pingErr != nil {
+		return c.pingErr
+	}
 	var errs []error
-	for _, scheme := range c.schemes {
+	for i, scheme := range c.schemes {
 		base := scheme + "://" + c.host
-		resp, err := roundTrip(ctx, c.hc, func() (*http.Request, error) {
+		// A scheme with another to fall back on gets one try: https to a
+		// plain HTTP port fails the same way every time.
+		tries := retryBackoff.Steps
+		if i < len(c.schemes)-1 {
+			tries = 1
+		}
+		resp, err := roundTripN(ctx, c.hc, tries, func() (*http.Request, error) {
 			return newRequest(base+"/v2/", nil)
 		})
 		if err != nil {
@@ -112,12 +127,22 @@ func (c *v2client) ping(ctx context.Context) error {
 			c.challenge = ch
 			c.mu.Unlock()
 		default:
-			return resp.err()
+			c.pingErr = resp.err()
+			return c.pingErr
 		}
-		c.base, c.pinged = base, true
+		c.base = base
+		c.pinged.Store(true)
 		return nil
 	}
-	return errors.Join(errs...)
+	c.pingErr = errors.Join(errs...)
+	return c.pingErr
+}
+
+// retry forgets a failed ping, so the next request pings again.
+func (c *v2client) retry() {
+	c.pingMu.Lock()
+	c.pingErr = nil
+	c.pingMu.Unlock()
 }
 
 // parseChallenge reads the first basic or bearer challenge of a 401.
