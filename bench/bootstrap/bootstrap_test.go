@@ -219,12 +219,20 @@ func record(m map[string][]float64, name string, v float64) {
 
 func median(m map[string][]float64, name string) float64 {
 	samplesMu.Lock()
-	v := slices.Clone(m[name])
-	samplesMu.Unlock()
+	defer samplesMu.Unlock()
+	return mid(m[name])
+}
+
+// mid is the median of v (0 when empty).
+func mid(v []float64) float64 {
 	if len(v) == 0 {
 		return 0
 	}
+	v = slices.Clone(v)
 	slices.Sort(v)
+	if len(v)%2 == 0 {
+		return (v[len(v)/2-1] + v[len(v)/2]) / 2
+	}
 	return v[len(v)/2]
 }
 
@@ -254,15 +262,13 @@ func measure(b *testing.B, name string, run func() time.Duration, baseName strin
 	for _, v := range own {
 		record(samples, name, v)
 	}
-	slices.Sort(own)
-	b.ReportMetric(own[len(own)/2], "s/op")
+	b.ReportMetric(mid(own), "s/op")
 	if len(paired) > 0 {
-		slices.Sort(paired)
-		b.ReportMetric(paired[len(paired)/2], "x-"+baseName)
+		b.ReportMetric(mid(paired), "x-"+baseName)
 	}
 	for _, other := range vs {
 		if m := median(samples, other); m > 0 {
-			b.ReportMetric(own[len(own)/2]/m, "x-"+other)
+			b.ReportMetric(mid(own)/m, "x-"+other)
 		}
 	}
 }
@@ -277,9 +283,7 @@ func summary() string {
 	var sb strings.Builder
 	fmt.Fprintf(&sb, "bench/bootstrap summary, %d images: median [min .. max] (n)\n", pushed)
 	line := func(name string, v []float64, unit string) {
-		v = slices.Clone(v)
-		slices.Sort(v)
-		fmt.Fprintf(&sb, "  %-40s %8.3f%s [%.3f .. %.3f] (%d)\n", name, v[len(v)/2], unit, v[0], v[len(v)-1], len(v))
+		fmt.Fprintf(&sb, "  %-40s %8.3f%s [%.3f .. %.3f] (%d)\n", name, mid(v), unit, slices.Min(v), slices.Max(v), len(v))
 	}
 	for _, n := range order {
 		if v, ok := samples[n]; ok {
