@@ -25,8 +25,9 @@
 // after its baseline, so that both meet the same load on a shared machine:
 // x-<baseline> is the median of those paired ratios; x-serial-original
 // divides by the median of serial-original's own runs. At exit the test
-// binary prints every figure's median, minimum and maximum. Run it
-// repeated, as the machine is shared:
+// binary prints every figure's median, minimum and maximum, with the
+// CPU time this process spent on it (cpu-s/op: the client, never the
+// registry). Run it repeated, as the machine is shared:
 //
 //	go test -run '^$' -bench . -benchtime 1x -count 3 ./bench/bootstrap/
 //
@@ -49,6 +50,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
 
@@ -240,29 +242,33 @@ func mid(v []float64) float64 {
 // base is set), so that both see the same load on a shared machine, and
 // reports its median time, the median paired ratio (x-<baseline>) and the
 // ratio to the medians of other baselines of this process (vs).
-func measure(b *testing.B, name string, run func() time.Duration, baseName string, base func() time.Duration, vs ...string) {
+func measure(b *testing.B, name string, run func() cost, baseName string, base func() cost, vs ...string) {
 	b.ReportAllocs()
-	var own []float64
-	var paired []float64
+	var own, cpu, paired []float64
 	b.ResetTimer()
 	for range b.N {
+		var bt cost
 		if base != nil {
 			b.StopTimer()
-			bt := base()
-			record(samples, baseName, bt.Seconds())
+			bt = base()
+			record(samples, baseName, bt.wall.Seconds())
+			record(samples, baseName+" cpu", bt.cpu.Seconds())
 			b.StartTimer()
-			t := run()
-			paired = append(paired, float64(t)/float64(bt))
-			record(ratios, name+"/"+baseName, float64(t)/float64(bt))
-			own = append(own, t.Seconds())
-		} else {
-			own = append(own, run().Seconds())
+		}
+		t := run()
+		own = append(own, t.wall.Seconds())
+		cpu = append(cpu, t.cpu.Seconds())
+		if base != nil {
+			paired = append(paired, float64(t.wall)/float64(bt.wall))
+			record(ratios, name+"/"+baseName, float64(t.wall)/float64(bt.wall))
 		}
 	}
-	for _, v := range own {
-		record(samples, name, v)
+	for i := range own {
+		record(samples, name, own[i])
+		record(samples, name+" cpu", cpu[i])
 	}
 	b.ReportMetric(mid(own), "s/op")
+	b.ReportMetric(mid(cpu), "cpu-s/op")
 	if len(paired) > 0 {
 		b.ReportMetric(mid(paired), "x-"+baseName)
 	}
@@ -271,6 +277,28 @@ func measure(b *testing.B, name string, run func() time.Duration, baseName strin
 			b.ReportMetric(mid(own)/m, "x-"+other)
 		}
 	}
+}
+
+// stamp is a point in wall time and in this process's CPU time (user and
+// system, every thread: the client, and the embedded etcd of the broker
+// benchmarks; never the registry).
+type stamp struct {
+	wall time.Time
+	cpu  time.Duration
+}
+
+// cost is what happened between two stamps.
+type cost struct{ wall, cpu time.Duration }
+
+func now() stamp {
+	var ru syscall.Rusage
+	syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
+	return stamp{wall: time.Now(), cpu: time.Duration(ru.Utime.Nano() + ru.Stime.Nano())}
+}
+
+func (s stamp) cost() cost {
+	e := now()
+	return cost{wall: e.wall.Sub(s.wall), cpu: e.cpu - s.cpu}
 }
 
 // summary is the medians and spreads of every figure and ratio measured.
@@ -377,11 +405,11 @@ var etags sync.Map // repository -> quoted digest
 // per image its manifest and (cold) its config blob, or (!cold) only a
 // conditional manifest GET answered 304, concurrency at a time over reused
 // connections, with nothing parsed but the config digest.
-func bareFetch(b *testing.B, host string, concurrency int, cold bool) time.Duration {
+func bareFetch(b *testing.B, host string, concurrency int, cold bool) cost {
 	ctx := context.Background()
 	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: concurrency}}
 	defer client.CloseIdleConnections()
-	start := time.Now()
+	start := now()
 	names, err := catalogNames(ctx, client, host, 1000)
 	if err != nil {
 		b.Fatal(err)
@@ -413,7 +441,7 @@ func bareFetch(b *testing.B, host string, concurrency int, cold bool) time.Durat
 	if n := failed.Load(); n > 0 {
 		b.Fatalf("%d images failed: %v", n, firstErr.Load())
 	}
-	return time.Since(start)
+	return start.cost()
 }
 
 func bareImage(ctx context.Context, client *http.Client, host, repo string, cold bool) error {
@@ -449,11 +477,11 @@ func bareImage(ctx context.Context, client *http.Client, host, repo string, cold
 // FetchSpecs: per image, one after the other, the manifest (Accept schema
 // 1, signed schema 1, schema 2), the config blob of a schema 2 manifest,
 // and the spec decoded from the config's labels.
-func serialOriginal(b *testing.B, host string) time.Duration {
+func serialOriginal(b *testing.B, host string) cost {
 	ctx := context.Background()
 	client := &http.Client{Timeout: 60 * time.Second, Transport: &http.Transport{}}
 	defer client.CloseIdleConnections()
-	start := time.Now()
+	start := now()
 	for range 2 { // NewAPIV2Adapter, then GetImageNames
 		if _, _, err := get(ctx, client, "http://"+host+"/v2/", "application/json"); err != nil {
 			b.Fatal(err)
@@ -479,7 +507,7 @@ func serialOriginal(b *testing.B, host string) time.Duration {
 		}
 		specs = append(specs, sp)
 	}
-	d := time.Since(start)
+	d := start.cost()
 	if len(specs) != pushed {
 		b.Fatalf("serial discovery found %d specs, want %d", len(specs), pushed)
 	}
@@ -574,21 +602,21 @@ func BenchmarkBootstrap(b *testing.B) {
 		b.Fatal(err)
 	}
 	ctx := context.Background()
-	bare := func() time.Duration { return bareFetch(b, host, registry.DefaultConcurrency, true) }
-	revalidate := func() time.Duration {
+	bare := func() cost { return bareFetch(b, host, registry.DefaultConcurrency, true) }
+	revalidate := func() cost {
 		if _, ok := etags.Load("bench/bench-0000-apb"); !ok {
 			bare() // the digests to revalidate, untimed
 		}
 		return bareFetch(b, host, registry.DefaultConcurrency, false)
 	}
-	timed := func(f func()) time.Duration {
-		start := time.Now()
+	timed := func(f func()) cost {
+		start := now()
 		f()
-		return time.Since(start)
+		return start.cost()
 	}
 
 	b.Run("catalog", func(b *testing.B) {
-		measure(b, "catalog", func() time.Duration {
+		measure(b, "catalog", func() cost {
 			return timed(func() {
 				if names, err := catalogNames(ctx, http.DefaultClient, host, 1000); err != nil || len(names) < pushed {
 					b.Fatalf("catalog: %d names, %v", len(names), err)
@@ -603,10 +631,10 @@ func BenchmarkBootstrap(b *testing.B) {
 		measure(b, "bare-revalidate", revalidate, "bare-parallel", bare)
 	})
 	b.Run("serial-original", func(b *testing.B) {
-		measure(b, "serial-original", func() time.Duration { return serialOriginal(b, host) }, "bare-parallel", bare)
+		measure(b, "serial-original", func() cost { return serialOriginal(b, host) }, "bare-parallel", bare)
 	})
 	b.Run("discovery-cold", func(b *testing.B) {
-		measure(b, "discovery-cold", func() time.Duration {
+		measure(b, "discovery-cold", func() cost {
 			b.StopTimer()
 			s := newSet(b, host)
 			b.StartTimer()
@@ -616,12 +644,12 @@ func BenchmarkBootstrap(b *testing.B) {
 	b.Run("discovery-warm", func(b *testing.B) {
 		s := newSet(b, host)
 		discover(b, s) // fills the digest cache, untimed
-		measure(b, "discovery-warm", func() time.Duration {
+		measure(b, "discovery-warm", func() cost {
 			return timed(func() { discover(b, s) })
 		}, "bare-revalidate", revalidate, "serial-original")
 	})
 	b.Run("broker-cold", func(b *testing.B) {
-		measure(b, "broker-cold", func() time.Duration {
+		measure(b, "broker-cold", func() cost {
 			b.StopTimer()
 			br, stop := newBroker(b, newSet(b, host))
 			defer stop()
@@ -633,7 +661,7 @@ func BenchmarkBootstrap(b *testing.B) {
 	})
 	b.Run("broker-store", func(b *testing.B) {
 		specs := discover(b, newSet(b, host)) // untimed
-		measure(b, "broker-store", func() time.Duration {
+		measure(b, "broker-store", func() cost {
 			b.StopTimer()
 			br, stop := newBrokerDiscovering(b, func(context.Context) ([]*apb.Spec, error) { return specs, nil })
 			defer stop()
@@ -647,7 +675,7 @@ func BenchmarkBootstrap(b *testing.B) {
 		br, stop := newBroker(b, newSet(b, host))
 		defer stop()
 		brokerBootstrap(b, br) // fills the digest cache and the store, untimed
-		measure(b, "broker-warm", func() time.Duration {
+		measure(b, "broker-warm", func() cost {
 			return timed(func() { brokerBootstrap(b, br) })
 		}, "bare-revalidate", revalidate, "serial-original")
 	})
