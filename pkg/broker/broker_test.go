@@ -337,3 +337,37 @@ func TestReleaseSurvivesStop(t *testing.T) {
 	}
 	b.engine.Wait()
 }
+
+// A bootstrap that finds what is stored keeps the served catalog as it is
+// (no conversion, JSON or gzip of every bundle again); one that finds a
+// change serves the change.
+func TestBootstrapRebuildsOnlyOnChange(t *testing.T) {
+	st := openStore(t, t.TempDir())
+	defer st.Close()
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	found := testSpec(t)
+	b, err := New(ctx, Options{Store: st, Runtime: inproc.New(nil),
+		Discover: func(context.Context) ([]*apb.Spec, error) { c := *found; return []*apb.Spec{&c}, nil }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := b.Bootstrap(ctx); err != nil {
+		t.Fatal(err)
+	}
+	before := b.cat()
+	if _, err := b.Bootstrap(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if b.cat() != before {
+		t.Error("a bootstrap that changed nothing rebuilt the catalog")
+	}
+	found.Description = "changed"
+	if _, err := b.Bootstrap(ctx); err != nil {
+		t.Fatal(err)
+	}
+	c, err := b.Catalog(ctx, osbapi.RequestInfo{})
+	if err != nil || len(c.Services) != 1 || c.Services[0].Description != "changed" {
+		t.Fatalf("catalog after a change: %+v, %v", c, err)
+	}
+}

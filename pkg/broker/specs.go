@@ -123,8 +123,12 @@ func (b *Broker) Bootstrap(ctx context.Context) (*BootstrapResult, error) {
 		return nil, fmt.Errorf("bootstrap: storing specs: %w", err)
 	}
 	b.stored, b.specs = written, next
-	if err := b.rebuildLocked(); err != nil {
-		return nil, err
+	// With nothing written, every spec encodes as the served catalog's
+	// did: rebuilding it (conversion, JSON, gzip) would change nothing.
+	if len(ops) > 0 || b.cat() == nil {
+		if err := b.rebuildLocked(); err != nil {
+			return nil, err
+		}
 	}
 	res := &BootstrapResult{SpecCount: len(b.cat().services), Duration: time.Since(start)}
 	b.log.Info("bootstrap done", "specs", res.SpecCount, "changed", len(ops), "duration", res.Duration)

@@ -9,8 +9,6 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
-
-	"github.com/google/go-containerregistry/pkg/name"
 )
 
 // Docker Hub's defaults; config url replaces both (a test server, a mirror
@@ -25,35 +23,30 @@ const (
 // newDockerHub lists an org's repositories through the Hub API, then reads
 // them through the registry v2 API with token auth.
 func newDockerHub(c Config, o Options) (*v2, error) {
+	if err := checkTag(c.Tag); err != nil {
+		return nil, err
+	}
 	cs, err := newCredSource(c, o)
 	if err != nil {
 		return nil, err
 	}
 	api := hubAPI
-	imageHost := "docker.io"
-	reg, err := name.NewRegistry(hubRegistry)
-	if err != nil {
-		return nil, err
-	}
+	host, schemes := hubRegistry, []string{"https"}
 	if c.URL != "" {
 		u, err := parseURL(c.URL)
 		if err != nil {
 			return nil, err
 		}
 		api = strings.TrimSuffix(u.Scheme+"://"+u.Host+u.Path, "/")
-		var opts []name.Option
-		if u.Scheme == "http" {
-			opts = append(opts, name.Insecure)
-		}
-		if reg, err = name.NewRegistry(u.Host, opts...); err != nil {
-			return nil, fmt.Errorf("url: %w", err)
-		}
-		imageHost = u.Host
+		host, schemes = u.Host, []string{u.Scheme}
 	}
 	client := &http.Client{Transport: transportFor(c, o), Timeout: o.HTTPClient.Timeout}
 	v := &v2{
-		regName: c.Name, reg: reg, imageHost: imageHost, tag: c.Tag, images: c.Images,
-		creds: cs, transport: client.Transport, log: o.Logger,
+		regName: c.Name, host: host, schemes: schemes, imageHost: host, tag: c.Tag, images: c.Images,
+		creds: cs, hc: client, log: o.Logger,
+	}
+	if c.URL == "" {
+		v.imageHost = "docker.io"
 	}
 	v.lister = func(ctx context.Context, cr creds) ([]string, error) {
 		return hubList(ctx, client, api, c.Org, cr)

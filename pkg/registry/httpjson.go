@@ -22,17 +22,46 @@ func retryable(code int) bool {
 	return false
 }
 
-// getBody does one API call with retries and backoff on 429/5xx and network
-// errors, honouring Retry-After up to the backoff's ceiling. build makes a
-// fresh request per try.
+// retryBackoff is how registry calls back off on 408/429/5xx and network
+// flakes: 4 tries over about 1.5 s.
+var retryBackoff = struct {
+	Duration time.Duration
+	Factor   float64
+	Steps    int
+}{Duration: 100 * time.Millisecond, Factor: 2.5, Steps: 4}
+
+// getBody does one API call with retries (roundTrip) and returns the body
+// of a 2xx answer.
 func getBody(ctx context.Context, client *http.Client, build func() (*http.Request, error)) ([]byte, error) {
+	resp, err := roundTrip(ctx, client, build)
+	if err != nil {
+		return nil, err
+	}
+	if resp.code/100 != 2 {
+		return nil, resp.err()
+	}
+	return resp.body, nil
+}
+
+// roundTrip does one call with retries and backoff on 408/429/5xx and
+// network errors, honouring Retry-After up to 5 s, and returns the first
+// other answer with its body read (at most maxBody). build makes a fresh
+// request per try.
+func roundTrip(ctx context.Context, client *http.Client, build func() (*http.Request, error)) (*response, error) {
+	return roundTripN(ctx, client, retryBackoff.Steps, build)
+}
+
+// roundTripN is roundTrip with at most tries tries.
+func roundTripN(ctx context.Context, client *http.Client, tries int, build func() (*http.Request, error)) (*response, error) {
 	wait := retryBackoff.Duration
 	var lastErr error
-	for try := 0; try < retryBackoff.Steps; try++ {
+	for try := 0; try < tries; try++ {
 		if try > 0 {
+			t := time.NewTimer(wait)
 			select {
-			case <-time.After(wait):
+			case <-t.C:
 			case <-ctx.Done():
+				t.Stop()
 				return nil, ctx.Err()
 			}
 			wait = time.Duration(float64(wait) * retryBackoff.Factor)
@@ -62,14 +91,18 @@ func getBody(ctx context.Context, client *http.Client, build func() (*http.Reque
 			continue
 		}
 		if err != nil {
-			return nil, fmt.Errorf("%s %s: reading body: %w", req.Method, req.URL.Redacted(), err)
+			if ctx.Err() != nil {
+				return nil, ctx.Err()
+			}
+			lastErr = fmt.Errorf("%s %s: reading body: %w", req.Method, req.URL.Redacted(), err)
+			continue
 		}
-		if resp.StatusCode/100 != 2 {
-			return nil, &statusError{method: req.Method, url: req.URL.Redacted(), status: resp.Status, code: resp.StatusCode}
-		}
-		return body, nil
+		return &response{code: resp.StatusCode, header: resp.Header, body: body, url: req.URL.Redacted()}, nil
 	}
-	return nil, fmt.Errorf("giving up after %d tries: %w", retryBackoff.Steps, lastErr)
+	if tries == 1 {
+		return nil, lastErr
+	}
+	return nil, fmt.Errorf("giving up after %d tries: %w", tries, lastErr)
 }
 
 // statusError is a non-retryable HTTP failure. It never carries the

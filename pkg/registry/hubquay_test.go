@@ -189,7 +189,15 @@ func TestQuay(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// A Secret or a file is read once per bootstrap, not per API call.
+	var credReads atomic.Int64
+	qa := s.regs[0].a.(*quay)
+	read := qa.creds
+	qa.creds = func(ctx context.Context) (creds, error) { credReads.Add(1); return read(ctx) }
 	res := bootstrap(t, s)
+	if n := credReads.Load(); n != 1 {
+		t.Errorf("cold: credentials read %d times, want 1", n)
+	}
 	if res.Images != 5 || len(res.Specs) != 3 || len(res.Skipped) != 1 || res.Skipped[0].Image != "nolabel" {
 		t.Fatalf("images %d specs %d skipped %+v", res.Images, len(res.Specs), res.Skipped)
 	}

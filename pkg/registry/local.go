@@ -56,7 +56,7 @@ type localState struct {
 	dockerfile []byte
 }
 
-func (l *local) resolve(ctx context.Context, name string) (ref, error) {
+func (l *local) resolve(ctx context.Context, name, _ string) (ref, error) {
 	dir := filepath.Join(l.path, name)
 	data, err := os.ReadFile(filepath.Join(dir, "apb.yml"))
 	if err != nil {

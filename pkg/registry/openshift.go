@@ -87,7 +87,7 @@ type istImage struct {
 	} `json:"image"`
 }
 
-func (l *localOpenShift) resolve(ctx context.Context, n string) (ref, error) {
+func (l *localOpenShift) resolve(ctx context.Context, n, _ string) (ref, error) {
 	ns, is, ok := strings.Cut(n, "/")
 	if !ok {
 		return ref{}, fmt.Errorf("image stream name %q is not namespace/name", n)

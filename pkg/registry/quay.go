@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+	"sync"
 
 	"github.com/openstack-service-broker/openstack-service-broker/pkg/apb"
 )
@@ -21,6 +22,9 @@ type quay struct {
 	images              []string
 	creds               credSource
 	client              *http.Client
+
+	mu sync.Mutex
+	cr *creds // read by list, once per bootstrap
 }
 
 func newQuay(c Config, o Options) (*quay, error) {
@@ -43,8 +47,19 @@ func newQuay(c Config, o Options) (*quay, error) {
 	}, nil
 }
 
+// current are the credentials list read for this bootstrap.
+func (q *quay) current(ctx context.Context) (creds, error) {
+	q.mu.Lock()
+	cr := q.cr
+	q.mu.Unlock()
+	if cr != nil {
+		return *cr, nil
+	}
+	return q.creds(ctx)
+}
+
 func (q *quay) get(ctx context.Context, path string, query url.Values) ([]byte, error) {
-	cr, err := q.creds(ctx)
+	cr, err := q.current(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -69,6 +84,13 @@ func (q *quay) get(ctx context.Context, path string, query url.Values) ([]byte, 
 }
 
 func (q *quay) list(ctx context.Context) ([]string, error) {
+	cr, err := q.creds(ctx)
+	if err != nil {
+		return nil, err
+	}
+	q.mu.Lock()
+	q.cr = &cr
+	q.mu.Unlock()
 	names := append([]string(nil), q.images...)
 	query := url.Values{"public": {"true"}, "private": {"true"}, "namespace": {q.org}}
 	for page := 0; ; page++ {
@@ -103,7 +125,7 @@ func (q *quay) repoPath(n string) string {
 	return "/api/v1/repository/" + url.PathEscape(q.org) + "/" + url.PathEscape(n)
 }
 
-func (q *quay) resolve(ctx context.Context, n string) (ref, error) {
+func (q *quay) resolve(ctx context.Context, n, _ string) (ref, error) {
 	out, err := q.get(ctx, q.repoPath(n), url.Values{"includeTags": {"true"}})
 	if err != nil {
 		return ref{}, fmt.Errorf("reading repository: %w", err)

@@ -14,7 +14,7 @@ import (
 	"github.com/openstack-service-broker/openstack-service-broker/pkg/apb"
 )
 
-// DefaultConcurrency bounds the images read at once across all registries.
+// DefaultConcurrency bounds the images read at once from one registry.
 const DefaultConcurrency = 16
 
 // Options are what adapters need from the broker.
@@ -24,7 +24,9 @@ type Options struct {
 	// Kube is needed only by local_openshift and auth_type secret.
 	Kube kubernetes.Interface
 	// Namespace is the broker namespace, where auth_type secret looks.
-	Namespace   string
+	Namespace string
+	// Concurrency bounds the requests in flight to one registry (default
+	// DefaultConcurrency).
 	Concurrency int
 }
 
@@ -61,19 +63,25 @@ type adapter interface {
 	// list returns the image names the registry offers, before filtering.
 	list(ctx context.Context) ([]string, error)
 	// resolve finds an image's digest cheaply (a manifest, never a blob).
-	resolve(ctx context.Context, name string) (ref, error)
+	// prev is the digest the last bootstrap read for name, when its
+	// outcome is cached: an adapter that can ask "changed since?" returns
+	// a ref without state when the answer is no.
+	resolve(ctx context.Context, name, prev string) (ref, error)
 	// read returns the parsed spec of a resolved image (the expensive part).
 	read(ctx context.Context, r ref) (*apb.Spec, error)
 }
 
-// registry is one configured entry with its adapter and digest cache.
+// registry is one configured entry with its adapter, its bound on
+// concurrent reads and its digest cache.
 type registry struct {
 	cfg    Config
 	a      adapter
 	filter *filter
+	sem    chan struct{}
 
 	mu    sync.Mutex
 	cache map[string]cached // digest -> parse outcome
+	last  map[string]string // image name -> digest the last bootstrap saw
 }
 
 // cached is the outcome of reading one digest: a spec before Finish, or why
@@ -87,7 +95,6 @@ type cached struct {
 type Set struct {
 	regs []*registry
 	log  *slog.Logger
-	sem  chan struct{}
 }
 
 // New checks the registries (Validate) and builds one adapter each. A bad
@@ -96,16 +103,24 @@ func New(cfgs []Config, o Options) (*Set, error) {
 	if o.Logger == nil {
 		o.Logger = slog.New(slog.DiscardHandler)
 	}
-	if o.HTTPClient == nil {
-		o.HTTPClient = &http.Client{Transport: http.DefaultTransport.(*http.Transport).Clone()}
-	}
 	if o.Concurrency <= 0 {
 		o.Concurrency = DefaultConcurrency
 	}
 	if err := Validate(cfgs); err != nil {
 		return nil, err
 	}
-	s := &Set{log: o.Logger, sem: make(chan struct{}, o.Concurrency)}
+	if o.HTTPClient == nil {
+		// One kept-alive connection per concurrent request to a registry,
+		// never more: the default keeps 2 idle per host, so the others
+		// were opened and closed per request, and a request finding none
+		// idle a moment before one came back opened one more.
+		t := http.DefaultTransport.(*http.Transport).Clone()
+		t.MaxIdleConnsPerHost = o.Concurrency
+		t.MaxConnsPerHost = o.Concurrency
+		t.MaxIdleConns = max(t.MaxIdleConns, 4*o.Concurrency)
+		o.HTTPClient = &http.Client{Transport: t}
+	}
+	s := &Set{log: o.Logger}
 	var errs []error
 	for i, c := range cfgs {
 		if c.Tag == "" {
@@ -124,7 +139,7 @@ func New(cfgs []Config, o Options) (*Set, error) {
 		if len(f.white) == 0 {
 			o.Logger.Warn("registry has no white_list, so no bundle from it reaches the catalog (\".*\" allows all)", "registry", c.Name)
 		}
-		s.regs = append(s.regs, &registry{cfg: c, a: a, filter: f, cache: map[string]cached{}})
+		s.regs = append(s.regs, &registry{cfg: c, a: a, filter: f, sem: make(chan struct{}, o.Concurrency), cache: map[string]cached{}})
 	}
 	if err := errors.Join(errs...); err != nil {
 		return nil, err
@@ -184,7 +199,7 @@ func (s *Set) Bootstrap(ctx context.Context) (*Result, error) {
 }
 
 // discover lists one registry, filters the names and reads the images
-// concurrently, within the Set's bound.
+// concurrently, within the registry's bound.
 func (s *Set) discover(ctx context.Context, r *registry) ([]*apb.Spec, int, []Skipped, error) {
 	names, err := r.a.list(ctx)
 	if err != nil {
@@ -202,14 +217,14 @@ func (s *Set) discover(ctx context.Context, r *registry) ([]*apb.Spec, int, []Sk
 	var wg sync.WaitGroup
 	for i, n := range pass {
 		select {
-		case s.sem <- struct{}{}:
+		case r.sem <- struct{}{}:
 		case <-ctx.Done():
 			wg.Wait()
 			return nil, len(names), nil, ctx.Err()
 		}
 		wg.Add(1)
 		go func() {
-			defer func() { <-s.sem; wg.Done() }()
+			defer func() { <-r.sem; wg.Done() }()
 			spec, digest, err := r.fetch(ctx, n)
 			used[i] = digest
 			if err != nil {
@@ -223,7 +238,7 @@ func (s *Set) discover(ctx context.Context, r *registry) ([]*apb.Spec, int, []Sk
 	if err := ctx.Err(); err != nil {
 		return nil, len(names), nil, err
 	}
-	r.prune(used)
+	r.prune(pass, used)
 
 	var out []*apb.Spec
 	var skipped []Skipped
@@ -242,7 +257,13 @@ func (s *Set) discover(ctx context.Context, r *registry) ([]*apb.Spec, int, []Sk
 // fetch returns the finished spec of one image, reading it only when its
 // digest is not in the cache. It also returns the digest it saw.
 func (r *registry) fetch(ctx context.Context, name string) (*apb.Spec, string, error) {
-	ref, err := r.a.resolve(ctx, name)
+	r.mu.Lock()
+	prev := r.last[name]
+	if _, ok := r.cache[prev]; !ok {
+		prev = ""
+	}
+	r.mu.Unlock()
+	ref, err := r.a.resolve(ctx, name, prev)
 	if err != nil {
 		return nil, "", err
 	}
@@ -271,15 +292,21 @@ func (r *registry) fetch(ctx context.Context, name string) (*apb.Spec, string, e
 	return spec, ref.digest, nil
 }
 
-// prune keeps only the digests this bootstrap saw, so the cache holds no
-// more than the registry does.
-func (r *registry) prune(used []string) {
+// prune keeps only the digests this bootstrap saw (used[i] is the digest
+// of names[i]), so the cache holds no more than the registry does, and
+// remembers them for the next bootstrap's conditional requests.
+func (r *registry) prune(names, used []string) {
 	keep := make(map[string]bool, len(used))
-	for _, d := range used {
-		keep[d] = true
+	last := make(map[string]string, len(used))
+	for i, d := range used {
+		if d != "" {
+			keep[d] = true
+			last[names[i]] = d
+		}
 	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
+	r.last = last
 	for d := range r.cache {
 		if !keep[d] {
 			delete(r.cache, d)

@@ -8,6 +8,8 @@ import (
 	"fmt"
 	"log"
 	"log/slog"
+	"maps"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -32,6 +34,9 @@ type testRegistry struct {
 	host string
 
 	blobs, manifests, catalogs atomic.Int64
+	pings, tokens, notModified atomic.Int64
+	conns                      atomic.Int64 // connections accepted
+	inflight, maxInflight      atomic.Int64 // registry requests being served
 	mu                         sync.Mutex
 	failOnce                   map[string]int // path -> status returned once
 	user, pass                 string         // basic auth when set
@@ -46,15 +51,23 @@ func newTestRegistry(t *testing.T) *testRegistry {
 	rand.Read(b)
 	tr.token = hex.EncodeToString(b)
 	inner := ggcrregistry.New(ggcrregistry.Logger(log.New(discard{}, "", 0)))
-	tr.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	tr.srv = httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.URL.Path == "/token" {
+			tr.tokens.Add(1)
 			u, p, ok := r.BasicAuth()
 			if !ok || u != tr.user || p != tr.pass {
 				http.Error(w, "bad credentials", http.StatusUnauthorized)
 				return
 			}
-			json.NewEncoder(w).Encode(map[string]string{"token": tr.token})
+			json.NewEncoder(w).Encode(map[string]string{"token": tr.currentToken()})
 			return
+		}
+		n := tr.inflight.Add(1)
+		defer tr.inflight.Add(-1)
+		for m := tr.maxInflight.Load(); n > m && !tr.maxInflight.CompareAndSwap(m, n); m = tr.maxInflight.Load() {
+		}
+		if r.URL.Path == "/v2/" {
+			tr.pings.Add(1)
 		}
 		if !tr.authorized(w, r) {
 			return
@@ -73,11 +86,30 @@ func newTestRegistry(t *testing.T) *testRegistry {
 			tr.blobs.Add(1)
 		case strings.Contains(r.URL.Path, "/manifests/") && (r.Method == http.MethodGet || r.Method == http.MethodHead):
 			tr.manifests.Add(1)
+			// go-containerregistry's registry ignores If-None-Match;
+			// docker-registry answers 304 when the tag still names it.
+			if inm := r.Header.Get("If-None-Match"); inm != "" {
+				head := httptest.NewRecorder()
+				hr := r.Clone(r.Context())
+				hr.Method = http.MethodHead
+				inner.ServeHTTP(head, hr)
+				if d := head.Header().Get("Docker-Content-Digest"); head.Code == http.StatusOK && inm == `"`+d+`"` {
+					tr.notModified.Add(1)
+					w.WriteHeader(http.StatusNotModified)
+					return
+				}
+			}
 		case r.URL.Path == "/v2/_catalog":
 			tr.catalogs.Add(1)
 		}
 		inner.ServeHTTP(w, r)
 	}))
+	tr.srv.Config.ConnState = func(_ net.Conn, s http.ConnState) {
+		if s == http.StateNew {
+			tr.conns.Add(1)
+		}
+	}
+	tr.srv.Start()
 	t.Cleanup(tr.srv.Close)
 	tr.host = strings.TrimPrefix(tr.srv.URL, "http://")
 	return tr
@@ -90,7 +122,7 @@ func (discard) Write(p []byte) (int, error) { return len(p), nil }
 func (tr *testRegistry) authorized(w http.ResponseWriter, r *http.Request) bool {
 	switch {
 	case tr.bearer:
-		if r.Header.Get("Authorization") == "Bearer "+tr.token {
+		if r.Header.Get("Authorization") == "Bearer "+tr.currentToken() {
 			return true
 		}
 		w.Header().Set("WWW-Authenticate", fmt.Sprintf(`Bearer realm="%s/token",service="test"`, tr.srv.URL))
@@ -106,6 +138,12 @@ func (tr *testRegistry) authorized(w http.ResponseWriter, r *http.Request) bool 
 	return false
 }
 
+func (tr *testRegistry) currentToken() string {
+	tr.mu.Lock()
+	defer tr.mu.Unlock()
+	return tr.token
+}
+
 func (tr *testRegistry) failNext(path string, code int) {
 	tr.mu.Lock()
 	tr.failOnce[path] = code
@@ -113,9 +151,9 @@ func (tr *testRegistry) failNext(path string, code int) {
 }
 
 func (tr *testRegistry) resetCounts() {
-	tr.blobs.Store(0)
-	tr.manifests.Store(0)
-	tr.catalogs.Store(0)
+	for _, c := range []*atomic.Int64{&tr.blobs, &tr.manifests, &tr.catalogs, &tr.pings, &tr.tokens, &tr.notModified, &tr.conns, &tr.maxInflight} {
+		c.Store(0)
+	}
 }
 
 func (tr *testRegistry) tag(t *testing.T, repo, tag string) name.Tag {
@@ -297,6 +335,9 @@ func TestAPIv2(t *testing.T) {
 	if n := tr.manifests.Load(); n != 11 {
 		t.Errorf("warm bootstrap read %d manifests, want one per image passing the filter (11)", n)
 	}
+	if n := tr.notModified.Load(); n != 10 {
+		t.Errorf("warm bootstrap got %d 304s, want one per image read before (10: all but notag-apb)", n)
+	}
 	if len(res2.Specs) != len(res.Specs) || len(res2.Skipped) != len(res.Skipped) {
 		t.Errorf("warm result differs: %d specs %d skipped", len(res2.Specs), len(res2.Skipped))
 	}
@@ -379,6 +420,215 @@ func TestAPIv2Auth(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestAPIv2RoundTrips pins what a bootstrap costs the registry: one ping
+// and one token per scope for the registry's life, connections kept and
+// bounded by Concurrency, and a warm bootstrap that asks only whether each
+// tag changed.
+func TestAPIv2RoundTrips(t *testing.T) {
+	const images, concurrency = 12, 3
+	for _, mode := range []string{"anonymous", "basic", "bearer"} {
+		t.Run(mode, func(t *testing.T) {
+			tr := newTestRegistry(t)
+			for i := range images {
+				n := fmt.Sprintf("b%02d-apb", i)
+				tr.push(t, "ns/"+n, "latest", mustImage(t, regtest.BundleYML(n), nil))
+			}
+			c := Config{Type: "apiv2", Name: "rt", URL: "http://" + tr.host, Tag: "latest", WhiteList: []string{".*"}}
+			if mode != "anonymous" {
+				tr.user, tr.pass, tr.bearer = "alice", "pw", mode == "bearer"
+				c.User, c.Pass = "alice", "pw"
+			}
+			s, err := New([]Config{c}, Options{Concurrency: concurrency})
+			if err != nil {
+				t.Fatal(err)
+			}
+			// A Secret or a file is read once per bootstrap, not per image.
+			var credReads atomic.Int64
+			v := s.regs[0].a.(*v2)
+			read := v.creds
+			v.creds = func(ctx context.Context) (creds, error) { credReads.Add(1); return read(ctx) }
+			tr.resetCounts()
+			if res := bootstrap(t, s); len(res.Specs) != images {
+				t.Fatalf("cold: %d specs, skipped %+v", len(res.Specs), res.Skipped)
+			}
+			if n := credReads.Swap(0); n != 1 {
+				t.Errorf("cold bootstrap read the credentials %d times, want 1", n)
+			}
+			wantTokens := int64(0)
+			if mode == "bearer" {
+				wantTokens = 1 + images // the catalog's scope and each repository's
+			}
+			for what, got := range map[string][2]int64{
+				"pings":     {tr.pings.Load(), 1},
+				"tokens":    {tr.tokens.Load(), wantTokens},
+				"catalogs":  {tr.catalogs.Load(), 1},
+				"manifests": {tr.manifests.Load(), images},
+				"blobs":     {tr.blobs.Load(), images},
+			} {
+				if got[0] != got[1] {
+					t.Errorf("cold bootstrap: %d %s, want %d", got[0], what, got[1])
+				}
+			}
+			if n := tr.conns.Load(); n < 1 || n > concurrency {
+				t.Errorf("cold bootstrap opened %d connections, want 1 to %d", n, concurrency)
+			}
+			if n := tr.maxInflight.Load(); n > concurrency {
+				t.Errorf("%d requests in flight at once, want at most %d", n, concurrency)
+			}
+
+			conns := tr.conns.Load()
+			tr.resetCounts()
+			if res := bootstrap(t, s); len(res.Specs) != images {
+				t.Fatalf("warm: %d specs, skipped %+v", len(res.Specs), res.Skipped)
+			}
+			// The cold bootstrap may not have needed them all at once.
+			if n := conns + tr.conns.Load(); n > concurrency {
+				t.Errorf("both bootstraps opened %d connections, want at most %d", n, concurrency)
+			}
+			if n := tr.maxInflight.Load(); n > concurrency {
+				t.Errorf("warm: %d requests in flight at once, want at most %d", n, concurrency)
+			}
+			if n := credReads.Load(); n != 1 {
+				t.Errorf("warm bootstrap read the credentials %d times, want 1", n)
+			}
+			for what, got := range map[string][2]int64{
+				"pings":            {tr.pings.Load(), 0},
+				"tokens":           {tr.tokens.Load(), 0},
+				"blobs":            {tr.blobs.Load(), 0},
+				"manifests":        {tr.manifests.Load(), images},
+				"304 Not Modified": {tr.notModified.Load(), images},
+			} {
+				if got[0] != got[1] {
+					t.Errorf("warm bootstrap: %d %s, want %d", got[0], what, got[1])
+				}
+			}
+		})
+	}
+}
+
+// TestAPIv2TokenRefused: a registry that stops accepting its tokens (a
+// restarted token service, a revoked session) costs one 401 and one new
+// token per scope, not a failed bootstrap.
+func TestAPIv2TokenRefused(t *testing.T) {
+	tr := newTestRegistry(t)
+	for _, n := range []string{"a-apb", "b-apb"} {
+		tr.push(t, n, "latest", mustImage(t, regtest.BundleYML(n), nil))
+	}
+	tr.user, tr.pass, tr.bearer = "alice", "pw", true
+	s, err := New([]Config{{Type: "apiv2", Name: "tk", URL: "http://" + tr.host, Tag: "latest",
+		User: "alice", Pass: "pw", WhiteList: []string{".*"}, FailOnError: true}}, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	bootstrap(t, s)
+	tr.mu.Lock()
+	tr.token = "rotated-" + tr.token
+	tr.mu.Unlock()
+	tr.resetCounts()
+	if res := bootstrap(t, s); len(res.Specs) != 2 || len(res.Skipped) != 0 {
+		t.Fatalf("after the rotation: specs %d, skipped %+v", len(res.Specs), res.Skipped)
+	}
+	if n := tr.tokens.Load(); n != 3 {
+		t.Errorf("%d tokens fetched after the rotation, want 3 (the catalog's and two repositories')", n)
+	}
+	if n := tr.pings.Load(); n != 0 {
+		t.Errorf("%d pings after the rotation, want 0", n)
+	}
+}
+
+// TestAPIv2Unreachable: a registry whose /v2/ fails costs one ping (with
+// its retries) per bootstrap, not one per image, and the next bootstrap
+// tries again.
+func TestAPIv2Unreachable(t *testing.T) {
+	var pings atomic.Int64
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/v2/" {
+			pings.Add(1)
+		}
+		http.Error(w, "down for maintenance", http.StatusServiceUnavailable)
+	}))
+	t.Cleanup(srv.Close)
+	var images []string
+	for i := range 20 {
+		images = append(images, fmt.Sprintf("ns/i%02d-apb", i))
+	}
+	root := t.TempDir()
+	writeBundle(t, root, "l-apb", good("l-apb"))
+	s, err := New([]Config{
+		{Type: "openshift", Name: "down", URL: srv.URL, Tag: "latest", Images: images, WhiteList: []string{".*"}},
+		{Type: "local", Name: "lo", Path: root, Tag: "latest", WhiteList: []string{".*"}},
+	}, Options{Concurrency: 4})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for round := range 2 {
+		res := bootstrap(t, s)
+		if len(res.Skipped) != len(images) || !strings.Contains(res.Skipped[0].Reason, "503") {
+			t.Fatalf("skipped %+v, want every image with the 503", res.Skipped)
+		}
+		if n := pings.Swap(0); n != int64(retryBackoff.Steps) {
+			t.Errorf("bootstrap %d: %d pings, want one ping's %d tries", round, n, retryBackoff.Steps)
+		}
+	}
+}
+
+// TestAPIv2NoScheme: a url without a scheme is tried on https, once, then
+// on http, as go-containerregistry did.
+func TestAPIv2NoScheme(t *testing.T) {
+	tr := newTestRegistry(t)
+	tr.push(t, "a-apb", "latest", mustImage(t, regtest.BundleYML("a-apb"), nil))
+	s, err := New([]Config{{Type: "apiv2", Name: "ns", URL: tr.host, Tag: "latest", WhiteList: []string{".*"}}}, Options{Concurrency: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tr.resetCounts()
+	res := bootstrap(t, s)
+	if len(res.Specs) != 1 || res.Specs[0].Image != tr.host+"/a-apb:latest" {
+		t.Fatalf("specs %+v, errors %v", res.Specs, res.Errors)
+	}
+	// One for the TLS hello the plain HTTP port refuses, one for http.
+	if n := tr.conns.Load(); n != 2 {
+		t.Errorf("%d connections, want 2 (https retried?)", n)
+	}
+}
+
+func TestAuthParams(t *testing.T) {
+	tests := []struct {
+		in   string
+		want map[string]string
+	}{
+		{`realm="https://auth.example/token",service="registry.example"`, map[string]string{"realm": "https://auth.example/token", "service": "registry.example"}},
+		{`realm="r", scope="repository:a/b:pull,push", error="insufficient_scope"`, map[string]string{"realm": "r", "scope": "repository:a/b:pull,push", "error": "insufficient_scope"}},
+		{`Realm=plain,service="s\"q"`, map[string]string{"realm": "plain", "service": `s"q`}},
+		{``, map[string]string{}},
+	}
+	for _, tt := range tests {
+		if got := authParams(tt.in); !maps.Equal(got, tt.want) {
+			t.Errorf("authParams(%q) = %v, want %v", tt.in, got, tt.want)
+		}
+	}
+}
+
+func TestNextLink(t *testing.T) {
+	const base = "https://reg.example:5000"
+	tests := []struct {
+		link, want string
+		wantErr    bool
+	}{
+		{"", "", false},
+		{`</v2/_catalog?last=b&n=1000>; rel="next"`, "/v2/_catalog?last=b&n=1000", false},
+		{`<https://reg.example:5000/v2/_catalog?last=b>; rel="next"`, "/v2/_catalog?last=b", false},
+		{`<https://elsewhere.example/v2/_catalog?last=b>; rel="next"`, "", true},
+		{`</token?steal=1>; rel="next"`, "", true},
+	}
+	for _, tt := range tests {
+		got, err := nextLink(tt.link, base)
+		if got != tt.want || (err != nil) != tt.wantErr {
+			t.Errorf("nextLink(%q) = %q, %v; want %q, error %v", tt.link, got, err, tt.want, tt.wantErr)
+		}
 	}
 }
 
