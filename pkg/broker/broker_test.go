@@ -63,7 +63,8 @@ func newBroker(t *testing.T, ctx context.Context, st *store.Store, rt runtime.Ru
 
 func provisionReq(sp *apb.Spec, params map[string]any) *osb.ProvisionRequest {
 	return &osb.ProvisionRequest{ServiceID: sp.ID, PlanID: sp.Plans[0].ID,
-		OrganizationGUID: "o", SpaceGUID: "s", Parameters: params}
+		OrganizationGUID: "o", SpaceGUID: "s", Parameters: params,
+		Context: map[string]any{"platform": "kubernetes", "namespace": "unit"}}
 }
 
 func waitJob(t *testing.T, b *Broker, id, want string) *osb.LastOperationResponse {

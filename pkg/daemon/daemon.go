@@ -156,7 +156,7 @@ func start(ctx context.Context, cfg *config.Config, log *slog.Logger, o Options)
 	}
 	b, err := broker.New(ctx, broker.Options{
 		Store: st, Runtime: rt, Discover: discover,
-		LaunchAPBOnBind: cfg.Broker.LaunchAPBOnBind, Cluster: cluster,
+		LaunchAPBOnBind: cfg.Broker.LaunchAPBOnBind, Cluster: cluster, DefaultNamespace: cfg.Broker.DefaultNamespace,
 		DashboardRedirector: cfg.Broker.DashboardRedirector, Secrets: rules, Clouds: clouds,
 		Logger: log, Registerer: d.reg,
 	})

@@ -444,6 +444,7 @@ func (s *Server) provision(w http.ResponseWriter, r *http.Request, ri RequestInf
 	if err := s.decode(r, ri, &req); err != nil {
 		return err
 	}
+	req.MaintenanceInfo = req.MaintenanceInfo.orNone()
 	for _, f := range [][2]string{{"service_id", req.ServiceID}, {"plan_id", req.PlanID},
 		{"organization_guid", req.OrganizationGUID}, {"space_guid", req.SpaceGUID}} {
 		if err := required(f[0], f[1]); err != nil {
@@ -472,6 +473,10 @@ func (s *Server) update(w http.ResponseWriter, r *http.Request, ri RequestInfo) 
 	var req UpdateRequest
 	if err := s.decode(r, ri, &req); err != nil {
 		return err
+	}
+	req.MaintenanceInfo = req.MaintenanceInfo.orNone()
+	if req.PreviousValues != nil {
+		req.PreviousValues.MaintenanceInfo = req.PreviousValues.MaintenanceInfo.orNone()
 	}
 	if err := required("service_id", req.ServiceID); err != nil {
 		return err
