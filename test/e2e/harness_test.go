@@ -211,8 +211,8 @@ type options struct {
 	launchOnBind bool
 	// defaultNamespace is broker.default_namespace.
 	defaultNamespace string
-	extraBundles int // generated bundles added to the registry
-	genDir       string
+	extraBundles     int // generated bundles added to the registry
+	genDir           string
 }
 
 func freePort(t *testing.T) int {
