@@ -214,6 +214,20 @@ func (f *osbFlow) provision(instance string, params map[string]any) *osb.LastOpe
 	})
 }
 
+func (f *osbFlow) update(instance string, params map[string]any) *osb.LastOperationResponse {
+	f.t.Helper()
+	r, err := f.c.Update(f.ctx, instance, &osb.UpdateRequest{ServiceID: f.sid, PlanID: f.pid, Context: f.octx, Parameters: params}, true)
+	if err != nil {
+		f.t.Fatalf("update %s: %v", instance, err)
+	}
+	if !r.Async {
+		return &osb.LastOperationResponse{State: osb.StateSucceeded}
+	}
+	return poll(f.t, f.ctx, "update", func() (*osb.LastOperationResponse, error) {
+		return f.c.LastOperation(f.ctx, instance, &osb.LastOperationRequest{Operation: r.Operation})
+	})
+}
+
 // bind also returns the credentials (from GET binding when asynchronous).
 func (f *osbFlow) bind(instance, binding string) (*osb.LastOperationResponse, map[string]any) {
 	f.t.Helper()

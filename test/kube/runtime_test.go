@@ -48,6 +48,7 @@ func TestLifecycle(t *testing.T) {
 	}
 	instance := newID(t)
 	op := newID(t)
+	e.deleteSandboxesAtCleanup(t, kuberuntime.LabelOperation+"="+op)
 	var prog progressLog
 	res, err := e.runAndRelease(t, ctx, rt, runtime.Action{
 		Name: runtime.ActionProvision, OperationID: op, Image: e.image, Runtime: 2, Secrets: testSecrets, Clouds: testClouds,
@@ -313,6 +314,7 @@ func TestFailures(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
 			instance, op := newID(t), newID(t)
+			e.deleteSandboxesAtCleanup(t, kuberuntime.LabelOperation+"="+op)
 			_, err := e.runAndRelease(t, ctx, rt, runtime.Action{Name: tc.action, OperationID: op, Image: tc.image, Runtime: 2, Secrets: testSecrets, Clouds: testClouds, FQName: fqname,
 				InstanceID: instance, Namespace: target, ExtraVars: extraVars(instance, target, tc.params)}, nil)
 			tc.check(t, err)
@@ -320,9 +322,6 @@ func TestFailures(t *testing.T) {
 			if ns.DeletionTimestamp != nil || ns.Annotations[kuberuntime.AnnotationKept] != "true" {
 				t.Errorf("keep_namespace_on_error: sandbox %s deleting=%v annotations %v", ns.Name, ns.DeletionTimestamp != nil, ns.Annotations)
 			}
-			t.Cleanup(func() {
-				_ = e.client.CoreV1().Namespaces().Delete(context.Background(), ns.Name, metav1.DeleteOptions{})
-			})
 		})
 	}
 	t.Cleanup(func() { checkNoSecrets(t, "runtime log", logs.String()) })
