@@ -60,6 +60,21 @@ func setup(t *testing.T) *env {
 func (e *env) namespaces(t *testing.T, ctx context.Context) (broker, target string) {
 	t.Helper()
 	broker, target = e.TempNamespace(t, ctx, "osb-broker-"), e.TempNamespace(t, ctx, "osb-target-")
+	// Registered first, so it runs last (after the test's brokers stopped):
+	// every sandbox acting on the target goes, including those a failed
+	// test never released and those a test kept to inspect.
+	t.Cleanup(func() {
+		l, err := e.client.CoreV1().Namespaces().List(context.Background(), metav1.ListOptions{LabelSelector: kuberuntime.LabelManagedBy + "=" + kuberuntime.ManagedBy})
+		if err != nil {
+			t.Logf("listing sandboxes to remove: %v", err)
+			return
+		}
+		for _, ns := range l.Items {
+			if ns.Annotations[kuberuntime.AnnotationTargetNamespace] == target && ns.DeletionTimestamp == nil {
+				_ = e.client.CoreV1().Namespaces().Delete(context.Background(), ns.Name, metav1.DeleteOptions{})
+			}
+		}
+	})
 	for _, s := range []*corev1.Secret{
 		{ObjectMeta: metav1.ObjectMeta{Name: credsSecret}, StringData: map[string]string{"username": "svc-user", "password": secretPassword}},
 		{ObjectMeta: metav1.ObjectMeta{Name: cloudsSecret}, StringData: map[string]string{
@@ -192,6 +207,17 @@ type osbFlow struct {
 	c        *osb.Client
 	sid, pid string
 	octx     map[string]any
+	// limit bounds each operation (default 3 minutes).
+	limit time.Duration
+}
+
+func (f *osbFlow) poll(what string, get func() (*osb.LastOperationResponse, error)) *osb.LastOperationResponse {
+	f.t.Helper()
+	limit := f.limit
+	if limit == 0 {
+		limit = 3 * time.Minute
+	}
+	return pollFor(f.t, f.ctx, what, limit, get)
 }
 
 func newFlow(t *testing.T, ctx context.Context, b *kubetest.Broker, fqname, target string) *osbFlow {
@@ -209,7 +235,7 @@ func (f *osbFlow) provision(instance string, params map[string]any) *osb.LastOpe
 	if !r.Async {
 		f.t.Fatalf("provision %s answered synchronously", instance)
 	}
-	return poll(f.t, f.ctx, "provision", func() (*osb.LastOperationResponse, error) {
+	return f.poll("provision", func() (*osb.LastOperationResponse, error) {
 		return f.c.LastOperation(f.ctx, instance, &osb.LastOperationRequest{Operation: r.Operation})
 	})
 }
@@ -223,7 +249,7 @@ func (f *osbFlow) update(instance string, params map[string]any) *osb.LastOperat
 	if !r.Async {
 		return &osb.LastOperationResponse{State: osb.StateSucceeded}
 	}
-	return poll(f.t, f.ctx, "update", func() (*osb.LastOperationResponse, error) {
+	return f.poll("update", func() (*osb.LastOperationResponse, error) {
 		return f.c.LastOperation(f.ctx, instance, &osb.LastOperationRequest{Operation: r.Operation})
 	})
 }
@@ -238,7 +264,7 @@ func (f *osbFlow) bind(instance, binding string) (*osb.LastOperationResponse, ma
 	if !r.Async {
 		return &osb.LastOperationResponse{State: osb.StateSucceeded}, r.Credentials
 	}
-	lo := poll(f.t, f.ctx, "bind", func() (*osb.LastOperationResponse, error) {
+	lo := f.poll("bind", func() (*osb.LastOperationResponse, error) {
 		return f.c.BindingLastOperation(f.ctx, instance, binding, &osb.LastOperationRequest{Operation: r.Operation})
 	})
 	if lo.State != osb.StateSucceeded {
@@ -260,7 +286,7 @@ func (f *osbFlow) unbind(instance, binding string) *osb.LastOperationResponse {
 	if !r.Async {
 		return &osb.LastOperationResponse{State: osb.StateSucceeded}
 	}
-	return poll(f.t, f.ctx, "unbind", func() (*osb.LastOperationResponse, error) {
+	return f.poll("unbind", func() (*osb.LastOperationResponse, error) {
 		return f.c.BindingLastOperation(f.ctx, instance, binding, &osb.LastOperationRequest{Operation: r.Operation})
 	})
 }
@@ -274,7 +300,7 @@ func (f *osbFlow) deprovision(instance string) *osb.LastOperationResponse {
 	if !r.Async {
 		return &osb.LastOperationResponse{State: osb.StateSucceeded}
 	}
-	return poll(f.t, f.ctx, "deprovision", func() (*osb.LastOperationResponse, error) {
+	return f.poll("deprovision", func() (*osb.LastOperationResponse, error) {
 		return f.c.LastOperation(f.ctx, instance, &osb.LastOperationRequest{Operation: r.Operation})
 	})
 }

@@ -48,7 +48,6 @@ func TestLifecycle(t *testing.T) {
 	}
 	instance := newID(t)
 	op := newID(t)
-	e.deleteSandboxesAtCleanup(t, kuberuntime.LabelOperation+"="+op)
 	var prog progressLog
 	res, err := e.runAndRelease(t, ctx, rt, runtime.Action{
 		Name: runtime.ActionProvision, OperationID: op, Image: e.image, Runtime: 2, Secrets: testSecrets, Clouds: testClouds,
@@ -275,9 +274,12 @@ func checkRemoved(t *testing.T, ctx context.Context, e *env, op string) {
 func TestFailures(t *testing.T) {
 	t.Parallel()
 	e := setup(t)
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
-	t.Cleanup(cancel) // the parallel subtests run after this function returns
-	brokerNS, target := e.namespaces(t, ctx)
+	// Each subtest has its own deadline: they run after this function
+	// returns, when `go test -parallel` gives them a slot, which may be
+	// minutes later on a busy machine.
+	setupCtx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	brokerNS, target := e.namespaces(t, setupCtx)
 	log, logs := newLogger(t)
 	cfg := e.config(brokerNS)
 	cfg.KeepNamespaceOnError = true
@@ -313,8 +315,9 @@ func TestFailures(t *testing.T) {
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
+			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+			defer cancel()
 			instance, op := newID(t), newID(t)
-			e.deleteSandboxesAtCleanup(t, kuberuntime.LabelOperation+"="+op)
 			_, err := e.runAndRelease(t, ctx, rt, runtime.Action{Name: tc.action, OperationID: op, Image: tc.image, Runtime: 2, Secrets: testSecrets, Clouds: testClouds, FQName: fqname,
 				InstanceID: instance, Namespace: target, ExtraVars: extraVars(instance, target, tc.params)}, nil)
 			tc.check(t, err)
