@@ -81,8 +81,8 @@ func TestCompatCorpus(t *testing.T) {
 		t.Logf("compat timings (one-node cluster): %s", strings.Join(tm.rows, "; "))
 	})
 
-	// The baseline of the figures: the test bundle (a few tasks, no
-	// kubernetes.core module) through the same broker.
+	// The baseline of the figures: the project's own test bundle (one k8s
+	// task, progress annotations, credentials) through the same broker.
 	t.Run("baseline", func(t *testing.T) {
 		f := newFlow(t, ctx, async, kubetest.FQName, target)
 		f.limit = 10 * time.Minute
