@@ -2,8 +2,10 @@
 # make images: builds the images with the local Docker engine (started when
 # not running), on a debian:bookworm-slim made locally when missing:
 #   apb-base       openstack-service-broker/apb-base:latest, also tagged
-#                  ansibleplaybookbundle/apb-base:latest so existing bundle
-#                  sources (FROM ansibleplaybookbundle/apb-base) build on it
+#                  with every tag the original published (APB_BASE_TAGS),
+#                  under our name and ansibleplaybookbundle/apb-base, so
+#                  existing bundle sources (FROM ansibleplaybookbundle/
+#                  apb-base:canary, ...) build on it unchanged
 #   openstack-apb  openstack-service-broker/openstack-apb:latest
 #   broker         openstack-service-broker/broker:latest (top-level Dockerfile)
 # Usage: hack/images.sh [apb-base|openstack-apb|broker]...   (default: all)
@@ -22,7 +24,12 @@ PREFIX=${OSB_IMAGE_PREFIX:-openstack-service-broker}
 APB_BASE_IMAGE=$PREFIX/apb-base:latest
 OPENSTACK_APB_IMAGE=$PREFIX/openstack-apb:latest
 BROKER_IMAGE=$PREFIX/broker:latest
-UPSTREAM_APB_BASE=ansibleplaybookbundle/apb-base:latest
+UPSTREAM_APB_BASE=ansibleplaybookbundle/apb-base
+# The original's tags: latest, canary, nightly (its Dockerfile-* flavours),
+# one per release branch (release-1.0 for OpenShift 3.7 ... release-1.3 for
+# 3.11) and the v3.9/v3.10/v3.11 flavours. All are aliases of this base: it
+# implements the runtime 2 contract every one of them ran.
+APB_BASE_TAGS="latest canary nightly release-1.0 release-1.1 release-1.2 release-1.3 v3.9 v3.10 v3.11"
 INPUTS_LABEL=org.openstack-service-broker.inputs
 
 image_id() { "$DOCKER" image inspect -f '{{.Id}}' "$1" 2>/dev/null || true; }
@@ -76,9 +83,13 @@ image_size() { "$DOCKER" image inspect -f '{{.Size}}' "$1" | awk '{ printf "%.0f
 build_apb_base() {
   local h
   h=$(inputs_hash "$(image_id "$OSB_BASE_IMAGE")" apb-base -- 'apb-base/openstack-apb/*' 'apb-base/tests/*' '*/__pycache__/*' 'apb-base/README.md')
-  build apb-base "$h" "$APB_BASE_IMAGE" -t "$UPSTREAM_APB_BASE" apb-base
-  # The upstream tag follows even when the build was skipped.
-  "$DOCKER" tag "$APB_BASE_IMAGE" "$UPSTREAM_APB_BASE"
+  build apb-base "$h" "$APB_BASE_IMAGE" apb-base
+  # The aliases follow even when the build was skipped.
+  local t
+  for t in $APB_BASE_TAGS; do
+    "$DOCKER" tag "$APB_BASE_IMAGE" "$PREFIX/apb-base:$t"
+    "$DOCKER" tag "$APB_BASE_IMAGE" "$UPSTREAM_APB_BASE:$t"
+  done
 }
 
 build_openstack_apb() {

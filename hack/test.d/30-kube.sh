@@ -1,8 +1,9 @@
 # Sourced by hack/test.sh: the one-node Kubernetes for test/kube. Builds the
 # binaries into the cache (~17 min the first time), starts the cluster when
 # it is not running (and stops it at exit: only what this run started),
-# builds the test bundle images (runtime 2 and runtime 1) and imports them
-# into the node.
+# builds the test bundle images (runtime 2 and runtime 1) and the
+# compatibility corpus (test/compat, unchanged Dockerfiles FROM
+# ansibleplaybookbundle/apb-base:<tag>) and imports them into the node.
 hack/kube-build.sh >/dev/null
 if hack/kube-cluster.sh status >/dev/null 2>&1; then
   log "kube: one-node cluster already running"
@@ -13,9 +14,17 @@ else
 fi
 OSB_TEST_BUNDLE_IMAGE=$(test/bundles/build.sh testbundle)
 OSB_TEST_RUNTIME1_IMAGE=$(test/bundles/build.sh runtime1)
-hack/kube-cluster.sh import "$OSB_TEST_BUNDLE_IMAGE" "$OSB_TEST_RUNTIME1_IMAGE"
+_compat_t0=$(date +%s)
+OSB_TEST_COMPAT_IMAGES=$(test/compat/build.sh | tr '\n' ' ')
+log "kube: compatibility corpus built in $(( $(date +%s) - _compat_t0 ))s: $OSB_TEST_COMPAT_IMAGES"
+# shellcheck disable=SC2086 # one image a word
+hack/kube-cluster.sh import "$OSB_TEST_BUNDLE_IMAGE" "$OSB_TEST_RUNTIME1_IMAGE" $OSB_TEST_COMPAT_IMAGES
 OSB_TEST_KUBECONFIG=$(hack/kube-cluster.sh kubeconfig)
-export OSB_TEST_KUBECONFIG OSB_TEST_BUNDLE_IMAGE OSB_TEST_RUNTIME1_IMAGE
+export OSB_TEST_KUBECONFIG OSB_TEST_BUNDLE_IMAGE OSB_TEST_RUNTIME1_IMAGE OSB_TEST_COMPAT_IMAGES
 # The broker's local registry "local" names the bundle's image this way.
 hack/kube-cluster.sh tag "$OSB_TEST_BUNDLE_IMAGE" local/testbundle-apb:latest
 hack/kube-cluster.sh tag "$OSB_TEST_RUNTIME1_IMAGE" local/runtime1-apb:latest
+for _img in $OSB_TEST_COMPAT_IMAGES; do
+  _name=${_img#osb-compat/}
+  hack/kube-cluster.sh tag "$_img" "local/$_name"
+done

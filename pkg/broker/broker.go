@@ -35,6 +35,10 @@ type Options struct {
 	LaunchAPBOnBind bool
 	// Cluster is the extra var "cluster": kubernetes or openshift.
 	Cluster string
+	// DefaultNamespace (broker.default_namespace) is where a provision
+	// whose context names no namespace goes; empty refuses such a
+	// provision with 400.
+	DefaultNamespace string
 	// DashboardRedirector, when set, makes dashboard URLs point at it for
 	// bundles with alpha.dashboard_redirect.
 	DashboardRedirector string
@@ -192,8 +196,56 @@ func namespaceOf(ctx map[string]any) string {
 	return ns
 }
 
+// targetContext returns the context an instance is stored with: the
+// platform's, with the namespace its actions run against. A bundle acts
+// on a namespace (its role binding, the `namespace` extra var), so a
+// context without one (no context, or Cloud Foundry's) takes the
+// configured default namespace or is refused before anything is stored;
+// accepting it would fail later inside the bundle with a cluster-scope
+// permission error.
+func (b *Broker) targetContext(c map[string]any) (map[string]any, error) {
+	v, present := c["namespace"]
+	if ns, ok := v.(string); ok && ns != "" {
+		return c, nil
+	}
+	if b.o.DefaultNamespace == "" {
+		if present && v != nil && v != "" {
+			return nil, osbapi.BadRequest("context.namespace must be a string naming a namespace, got %v", v)
+		}
+		return nil, osbapi.BadRequest("context.namespace is required: the namespace the service instance is created in " +
+			"(the broker has no broker.default_namespace for requests without one)")
+	}
+	out := maps.Clone(c)
+	if out == nil {
+		out = map[string]any{}
+	}
+	out["namespace"] = b.o.DefaultNamespace
+	return out, nil
+}
+
+// keepNamespace is an update's context with the instance's namespace
+// when the update names none (a Cloud Foundry context): the instance
+// stays where its provision put it.
+func keepNamespace(next, cur map[string]any) map[string]any {
+	if next == nil {
+		return nil
+	}
+	if ns, ok := next["namespace"].(string); ok && ns != "" {
+		return next
+	}
+	ns, ok := cur["namespace"].(string)
+	if !ok || ns == "" {
+		return next
+	}
+	out := maps.Clone(next)
+	out["namespace"] = ns
+	return out
+}
+
 func checkMaintenanceInfo(p *osbapi.Plan, mi *osbapi.MaintenanceInfo) error {
-	if mi == nil {
+	// No version is none: what generated clients send as {} when they
+	// mean none (pkg/osb reads requests the same way).
+	if mi == nil || mi.Version == "" {
 		return nil
 	}
 	if p.MaintenanceInfo == nil {
@@ -274,6 +326,10 @@ func (b *Broker) Provision(ctx context.Context, ri osbapi.RequestInfo, id string
 	if err != nil {
 		return nil, err
 	}
+	octx, err := b.targetContext(req.Context)
+	if err != nil {
+		return nil, err
+	}
 	if err := checkMaintenanceInfo(ref.plan, req.MaintenanceInfo); err != nil {
 		return nil, err
 	}
@@ -294,7 +350,7 @@ func (b *Broker) Provision(ctx context.Context, ri osbapi.RequestInfo, id string
 		j := newJob(runtime.ActionProvision, id, "", req.PlanID, req.Parameters, ri)
 		token := j.Token
 		in := &store.ServiceInstance{
-			ID: id, Spec: ref.offering.spec, Context: req.Context, BindingIDs: map[string]bool{},
+			ID: id, Spec: ref.offering.spec, Context: octx, BindingIDs: map[string]bool{},
 			ServiceID: req.ServiceID, PlanID: req.PlanID, UserParameters: req.Parameters,
 			OrganizationGUID: req.OrganizationGUID, SpaceGUID: req.SpaceGUID,
 			Status: store.StatusProvisioning, Operation: token,
@@ -413,11 +469,12 @@ func (b *Broker) Update(ctx context.Context, ri osbapi.RequestInfo, id string, r
 		case store.StatusFailed:
 			return nil, osbapi.Unprocessable("instance %q is in a failed state and cannot be updated", id)
 		}
+		reqCtx := keepNamespace(req.Context, cur.Context)
 		if newRef.plan.ID == cur.PlanID && len(req.Parameters) == 0 {
 			// Nothing to run: record a context change, if any, and answer 200.
-			if req.Context != nil && !reflect.DeepEqual(req.Context, cur.Context) {
+			if reqCtx != nil && !reflect.DeepEqual(reqCtx, cur.Context) {
 				next := *cur
-				next.Context = req.Context
+				next.Context = reqCtx
 				if _, err := b.st.Commit(ctx, store.PutInstance(&next)); errors.Is(err, store.ErrConflict) {
 					continue
 				} else if err != nil {
@@ -429,8 +486,8 @@ func (b *Broker) Update(ctx context.Context, ri osbapi.RequestInfo, id string, r
 		j := newJob(runtime.ActionUpdate, id, "", newRef.plan.ID, params, ri)
 		next := *cur
 		next.Operation = j.Token
-		if req.Context != nil {
-			next.Context = req.Context
+		if reqCtx != nil {
+			next.Context = reqCtx
 		}
 		if ok, err := b.startJob(ctx, j, store.PutInstance(&next)); err != nil {
 			return nil, err

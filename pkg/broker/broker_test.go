@@ -64,7 +64,8 @@ func newBroker(t *testing.T, ctx context.Context, st *store.Store, rt runtime.Ru
 
 func provisionReq(sp *apb.Spec, params map[string]any) *osbapi.ProvisionRequest {
 	return &osbapi.ProvisionRequest{ServiceID: sp.ID, PlanID: sp.Plans[0].ID,
-		OrganizationGUID: "o", SpaceGUID: "s", Parameters: params}
+		OrganizationGUID: "o", SpaceGUID: "s", Parameters: params,
+		Context: map[string]any{"platform": "kubernetes", "namespace": "unit"}}
 }
 
 func waitJob(t *testing.T, b *Broker, id, want string) *osbapi.LastOperationResponse {

@@ -22,6 +22,7 @@ import (
 //	broker.runtime             kubernetes
 //	broker.user_auth_rule      access              (asbd: "" meant access)
 //	broker.refresh_interval    none                (asbd: "" meant no refresh)
+//	broker.default_namespace   none                (provisions must name context.namespace)
 //	openshift.sandbox_role     edit
 //	openshift.image_pull_policy IfNotPresent
 //	openshift.sandbox_timeout  1h
@@ -221,10 +222,11 @@ func (c *Config) fields() map[string]field {
 						b.Auth = append(b.Auth, a)
 					})
 				},
-				"listen_address": str(&b.ListenAddress),
-				"plain_http":     boolean(&b.PlainHTTP),
-				"basic_auth_dir": str(&b.BasicAuthDir),
-				"runtime":        str(&b.Runtime),
+				"listen_address":    str(&b.ListenAddress),
+				"plain_http":        boolean(&b.PlainHTTP),
+				"basic_auth_dir":    str(&b.BasicAuthDir),
+				"runtime":           str(&b.Runtime),
+				"default_namespace": str(&b.DefaultNamespace),
 			})
 		},
 		"secrets": func(d *decoder, n *yaml.Node, path string) {

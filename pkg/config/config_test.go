@@ -334,6 +334,8 @@ func TestValidation(t *testing.T) {
 		{"logfile only", "log:\n  stdout: false\n  logfile: /tmp/x.log\n", ""},
 		{"ssl cert without key", "broker:\n  ssl_cert: /c\n", `c.yaml:2: broker.ssl_cert: ssl_cert and ssl_cert_key must be given together`},
 		{"listen", "broker:\n  listen_address: 1338\n", `c.yaml:2: broker.listen_address: "1338" is not host:port`},
+		{"default namespace", "broker:\n  default_namespace: Team_A\n", `c.yaml:2: broker.default_namespace: "Team_A" is not a namespace name (lowercase letters, digits and '-', at most 63, starting and ending with a letter or digit)`},
+		{"default namespace ok", "broker:\n  default_namespace: team-a\n", ""},
 		{"runtime", "broker:\n  runtime: podman\n", `c.yaml:2: broker.runtime: unknown runtime "podman", want kubernetes, docker or none`},
 		{"secret rule", "secrets:\n  - title: t\n    secret: s\n", `c.yaml:2: secrets[0].apb_name: required (the bundle's catalog name, <registry>-<name>)`},
 		{"secret rule ok", "secrets:\n  - {title: t, apb_name: dh-x-apb, secret: s}\n", ""},

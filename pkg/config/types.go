@@ -142,6 +142,10 @@ type Broker struct {
 	// Runtime selects the action runtime: kubernetes (default), docker, or
 	// none (operations fail with a clear description).
 	Runtime string
+	// DefaultNamespace is where a provision whose context names no
+	// namespace (no context, Cloud Foundry) goes; empty (the default)
+	// refuses such a provision with 400 naming context.namespace.
+	DefaultNamespace string
 }
 
 // SecretRule is one entry of secrets: which Secret goes to which bundle.

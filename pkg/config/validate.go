@@ -13,6 +13,9 @@ import (
 // "<registry name>-<bundle name>", which must be DNS-ish.
 var registryName = regexp.MustCompile(`^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$`)
 
+// namespaceName is a Kubernetes namespace name (an RFC 1123 label).
+var namespaceName = regexp.MustCompile(`^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$`)
+
 // validate checks the decoded, defaulted config. Messages name the key and,
 // when the key came from the file, its line.
 func (d *decoder) validate(c *Config) {
@@ -136,6 +139,10 @@ func (d *decoder) validateBroker(b Broker) {
 			d.warnf(d.line("broker.plain_http"), "broker.plain_http",
 				"serving plain HTTP on %s: credentials cross the network unencrypted", b.ListenAddress)
 		}
+	}
+	if b.DefaultNamespace != "" && !namespaceName.MatchString(b.DefaultNamespace) {
+		d.errorf(d.line("broker.default_namespace"), "broker.default_namespace",
+			"%q is not a namespace name (lowercase letters, digits and '-', at most 63, starting and ending with a letter or digit)", b.DefaultNamespace)
 	}
 	switch b.Runtime {
 	case "kubernetes", "docker", "none":

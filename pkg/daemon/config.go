@@ -43,6 +43,7 @@ type settings struct {
 type brokerSettings struct {
 	launchAPBOnBind     bool
 	dashboardRedirector string
+	defaultNamespace    string
 	secrets             []broker.SecretRule
 	clouds              broker.CloudsRule
 }
@@ -76,6 +77,7 @@ func mapConfig(cfg *config.Config) (*settings, error) {
 		broker: brokerSettings{
 			launchAPBOnBind:     cfg.Broker.LaunchAPBOnBind,
 			dashboardRedirector: cfg.Broker.DashboardRedirector,
+			defaultNamespace:    cfg.Broker.DefaultNamespace,
 		},
 		http: httpSettings{
 			listen: cfg.Broker.ListenAddress, plainHTTP: cfg.Broker.PlainHTTP,

@@ -166,7 +166,7 @@ func start(ctx context.Context, s *settings, log *slog.Logger, o Options) (d *da
 	}
 	b, err := broker.New(ctx, broker.Options{
 		Store: st, Runtime: rt, Discover: discover,
-		LaunchAPBOnBind: s.broker.launchAPBOnBind, Cluster: clusterName,
+		LaunchAPBOnBind: s.broker.launchAPBOnBind, Cluster: clusterName, DefaultNamespace: s.broker.defaultNamespace,
 		DashboardRedirector: s.broker.dashboardRedirector, Secrets: s.broker.secrets, Clouds: s.broker.clouds,
 		Logger: log, Registerer: d.reg,
 	})

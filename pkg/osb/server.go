@@ -447,6 +447,7 @@ func (s *Server) provision(w http.ResponseWriter, r *http.Request, ri osbapi.Req
 	if err := s.decode(r, ri, &req); err != nil {
 		return err
 	}
+	req.MaintenanceInfo = req.MaintenanceInfo.OrNone()
 	for _, f := range [][2]string{{"service_id", req.ServiceID}, {"plan_id", req.PlanID},
 		{"organization_guid", req.OrganizationGUID}, {"space_guid", req.SpaceGUID}} {
 		if err := required(f[0], f[1]); err != nil {
@@ -475,6 +476,10 @@ func (s *Server) update(w http.ResponseWriter, r *http.Request, ri osbapi.Reques
 	var req osbapi.UpdateRequest
 	if err := s.decode(r, ri, &req); err != nil {
 		return err
+	}
+	req.MaintenanceInfo = req.MaintenanceInfo.OrNone()
+	if req.PreviousValues != nil {
+		req.PreviousValues.MaintenanceInfo = req.PreviousValues.MaintenanceInfo.OrNone()
 	}
 	if err := required("service_id", req.ServiceID); err != nil {
 		return err

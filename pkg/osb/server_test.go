@@ -861,3 +861,34 @@ func TestLogging(t *testing.T) {
 		})
 	}
 }
+
+// Generated clients send "maintenance_info": {} (or a version of "") when
+// they mean none: the broker must see none, not an empty version to compare.
+func TestEmptyMaintenanceInfoIsNone(t *testing.T) {
+	f := &fake{}
+	base, _ := newTestServer(t, f, Options{})
+	for _, mi := range []string{`{}`, `{"version":""}`, `null`} {
+		t.Run(mi, func(t *testing.T) {
+			send(t, base, "PUT", "/v2/service_instances/i", `{"service_id":"s","plan_id":"p","organization_guid":"o","space_guid":"x",
+				"maintenance_info":`+mi+`}`, nil)
+			if got := f.last(t).req.(*osbapi.ProvisionRequest); got.MaintenanceInfo != nil {
+				t.Errorf("provision maintenance_info %s decoded as %+v, want none", mi, got.MaintenanceInfo)
+			}
+			send(t, base, "PATCH", "/v2/service_instances/i", `{"service_id":"s","maintenance_info":`+mi+`,
+				"previous_values":{"maintenance_info":`+mi+`}}`, nil)
+			got := f.last(t).req.(*osbapi.UpdateRequest)
+			if got.MaintenanceInfo != nil {
+				t.Errorf("update maintenance_info %s decoded as %+v, want none", mi, got.MaintenanceInfo)
+			}
+			if got.PreviousValues == nil || got.PreviousValues.MaintenanceInfo != nil {
+				t.Errorf("previous_values %+v, want one without maintenance_info", got.PreviousValues)
+			}
+		})
+	}
+	// A version is kept as sent.
+	send(t, base, "PUT", "/v2/service_instances/i", `{"service_id":"s","plan_id":"p","organization_guid":"o","space_guid":"x",
+		"maintenance_info":{"version":"1.0.0"}}`, nil)
+	if got := f.last(t).req.(*osbapi.ProvisionRequest); got.MaintenanceInfo == nil || got.MaintenanceInfo.Version != "1.0.0" {
+		t.Errorf("maintenance_info 1.0.0 decoded as %+v", got.MaintenanceInfo)
+	}
+}

@@ -102,7 +102,7 @@ func TestRow01To05Headers(t *testing.T) {
 	t.Run("row 5: bodies", func(t *testing.T) {
 		req := b.provisionReq(dbSmall, map[string]any{"db_name": "bodies"})
 		withExtra := map[string]any{"service_id": req.ServiceID, "plan_id": req.PlanID,
-			"organization_guid": "o", "space_guid": "s", "parameters": req.Parameters,
+			"organization_guid": "o", "space_guid": "s", "parameters": req.Parameters, "context": req.Context,
 			"x-vendor-extension": map[string]any{"anything": true}}
 		if status, _, _ := b.raw(t, "PUT", "/v2/service_instances/bodies-1?accepts_incomplete=true", withExtra, nil); status != 202 {
 			t.Errorf("unknown field: status %d, want 202", status)

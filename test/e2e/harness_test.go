@@ -210,8 +210,10 @@ func (l *lockedBuffer) String() string {
 
 type options struct {
 	launchOnBind bool
-	extraBundles int // generated bundles added to the registry
-	genDir       string
+	// defaultNamespace is broker.default_namespace.
+	defaultNamespace string
+	extraBundles     int // generated bundles added to the registry
+	genDir           string
 }
 
 func freePort(t *testing.T) int {
@@ -271,6 +273,9 @@ broker:
     - type: basic
       enabled: true
 `, regs, filepath.Join(dir, "etcd"), port, authDir, o.launchOnBind)
+	if o.defaultNamespace != "" {
+		cfg += "  default_namespace: " + o.defaultNamespace + "\n"
+	}
 	p := filepath.Join(dir, "config.yaml")
 	if err := os.WriteFile(p, []byte(cfg), 0o600); err != nil {
 		t.Fatal(err)

@@ -28,7 +28,13 @@ func testBundleSpec(t *testing.T) []byte {
 
 func poll(t *testing.T, ctx context.Context, what string, f func() (*osbapi.LastOperationResponse, error)) *osbapi.LastOperationResponse {
 	t.Helper()
-	deadline := time.Now().Add(3 * time.Minute)
+	return pollFor(t, ctx, what, 3*time.Minute, f)
+}
+
+// pollFor polls an operation until it ends, at most limit.
+func pollFor(t *testing.T, ctx context.Context, what string, limit time.Duration, f func() (*osbapi.LastOperationResponse, error)) *osbapi.LastOperationResponse {
+	t.Helper()
+	deadline := time.Now().Add(limit)
 	for {
 		lo, err := f()
 		if e, ok := osbapi.AsError(err); ok && e.Status == 410 && (strings.HasPrefix(what, "unbind") || strings.HasPrefix(what, "deprovision")) {
@@ -42,7 +48,7 @@ func poll(t *testing.T, ctx context.Context, what string, f func() (*osbapi.Last
 			return lo
 		}
 		if time.Now().After(deadline) || ctx.Err() != nil {
-			t.Fatalf("%s: still in progress after 3 min", what)
+			t.Fatalf("%s: still in progress after %s", what, limit)
 		}
 		time.Sleep(100 * time.Millisecond)
 	}

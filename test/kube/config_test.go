@@ -135,6 +135,7 @@ func TestBrokerFromConfigFile(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
+		kubetest.Track(ns.Name)
 		t.Cleanup(func() {
 			_ = e.client.CoreV1().Namespaces().Delete(context.Background(), ns.Name, metav1.DeleteOptions{})
 		})

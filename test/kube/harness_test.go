@@ -61,6 +61,21 @@ func setup(t *testing.T) *env {
 func (e *env) namespaces(t *testing.T, ctx context.Context) (broker, target string) {
 	t.Helper()
 	broker, target = e.TempNamespace(t, ctx, "osb-broker-"), e.TempNamespace(t, ctx, "osb-target-")
+	// Registered first, so it runs last (after the test's brokers stopped):
+	// every sandbox acting on the target goes, including those a failed
+	// test never released and those a test kept to inspect.
+	t.Cleanup(func() {
+		l, err := e.client.CoreV1().Namespaces().List(context.Background(), metav1.ListOptions{LabelSelector: kuberuntime.LabelManagedBy + "=" + kuberuntime.ManagedBy})
+		if err != nil {
+			t.Logf("listing sandboxes to remove: %v", err)
+			return
+		}
+		for _, ns := range l.Items {
+			if ns.Annotations[kuberuntime.AnnotationTargetNamespace] == target && ns.DeletionTimestamp == nil {
+				_ = e.client.CoreV1().Namespaces().Delete(context.Background(), ns.Name, metav1.DeleteOptions{})
+			}
+		}
+	})
 	for _, s := range []*corev1.Secret{
 		{ObjectMeta: metav1.ObjectMeta{Name: credsSecret}, StringData: map[string]string{"username": "svc-user", "password": secretPassword}},
 		{ObjectMeta: metav1.ObjectMeta{Name: cloudsSecret}, StringData: map[string]string{
@@ -193,6 +208,17 @@ type osbFlow struct {
 	c        *osbclient.Client
 	sid, pid string
 	octx     map[string]any
+	// limit bounds each operation (default 3 minutes).
+	limit time.Duration
+}
+
+func (f *osbFlow) poll(what string, get func() (*osbapi.LastOperationResponse, error)) *osbapi.LastOperationResponse {
+	f.t.Helper()
+	limit := f.limit
+	if limit == 0 {
+		limit = 3 * time.Minute
+	}
+	return pollFor(f.t, f.ctx, what, limit, get)
 }
 
 func newFlow(t *testing.T, ctx context.Context, b *kubetest.Broker, fqname, target string) *osbFlow {
@@ -210,7 +236,21 @@ func (f *osbFlow) provision(instance string, params map[string]any) *osbapi.Last
 	if !r.Async {
 		f.t.Fatalf("provision %s answered synchronously", instance)
 	}
-	return poll(f.t, f.ctx, "provision", func() (*osbapi.LastOperationResponse, error) {
+	return f.poll("provision", func() (*osbapi.LastOperationResponse, error) {
+		return f.c.LastOperation(f.ctx, instance, &osbapi.LastOperationRequest{Operation: r.Operation})
+	})
+}
+
+func (f *osbFlow) update(instance string, params map[string]any) *osbapi.LastOperationResponse {
+	f.t.Helper()
+	r, err := f.c.Update(f.ctx, instance, &osbapi.UpdateRequest{ServiceID: f.sid, PlanID: f.pid, Context: f.octx, Parameters: params}, true)
+	if err != nil {
+		f.t.Fatalf("update %s: %v", instance, err)
+	}
+	if !r.Async {
+		return &osbapi.LastOperationResponse{State: osbapi.StateSucceeded}
+	}
+	return f.poll("update", func() (*osbapi.LastOperationResponse, error) {
 		return f.c.LastOperation(f.ctx, instance, &osbapi.LastOperationRequest{Operation: r.Operation})
 	})
 }
@@ -225,7 +265,7 @@ func (f *osbFlow) bind(instance, binding string) (*osbapi.LastOperationResponse,
 	if !r.Async {
 		return &osbapi.LastOperationResponse{State: osbapi.StateSucceeded}, r.Credentials
 	}
-	lo := poll(f.t, f.ctx, "bind", func() (*osbapi.LastOperationResponse, error) {
+	lo := f.poll("bind", func() (*osbapi.LastOperationResponse, error) {
 		return f.c.BindingLastOperation(f.ctx, instance, binding, &osbapi.LastOperationRequest{Operation: r.Operation})
 	})
 	if lo.State != osbapi.StateSucceeded {
@@ -247,7 +287,7 @@ func (f *osbFlow) unbind(instance, binding string) *osbapi.LastOperationResponse
 	if !r.Async {
 		return &osbapi.LastOperationResponse{State: osbapi.StateSucceeded}
 	}
-	return poll(f.t, f.ctx, "unbind", func() (*osbapi.LastOperationResponse, error) {
+	return f.poll("unbind", func() (*osbapi.LastOperationResponse, error) {
 		return f.c.BindingLastOperation(f.ctx, instance, binding, &osbapi.LastOperationRequest{Operation: r.Operation})
 	})
 }
@@ -261,7 +301,7 @@ func (f *osbFlow) deprovision(instance string) *osbapi.LastOperationResponse {
 	if !r.Async {
 		return &osbapi.LastOperationResponse{State: osbapi.StateSucceeded}
 	}
-	return poll(f.t, f.ctx, "deprovision", func() (*osbapi.LastOperationResponse, error) {
+	return f.poll("deprovision", func() (*osbapi.LastOperationResponse, error) {
 		return f.c.LastOperation(f.ctx, instance, &osbapi.LastOperationRequest{Operation: r.Operation})
 	})
 }

@@ -274,9 +274,12 @@ func checkRemoved(t *testing.T, ctx context.Context, e *env, op string) {
 func TestFailures(t *testing.T) {
 	t.Parallel()
 	e := setup(t)
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
-	t.Cleanup(cancel) // the parallel subtests run after this function returns
-	brokerNS, target := e.namespaces(t, ctx)
+	// Each subtest has its own deadline: they run after this function
+	// returns, when `go test -parallel` gives them a slot, which may be
+	// minutes later on a busy machine.
+	setupCtx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	brokerNS, target := e.namespaces(t, setupCtx)
 	log, logs := newLogger(t)
 	cfg := e.config(brokerNS)
 	cfg.KeepNamespaceOnError = true
@@ -324,9 +327,6 @@ func TestFailures(t *testing.T) {
 			if ns.DeletionTimestamp != nil || ns.Annotations[kuberuntime.AnnotationKept] != "true" {
 				t.Errorf("keep_namespace_on_error: sandbox %s deleting=%v annotations %v", ns.Name, ns.DeletionTimestamp != nil, ns.Annotations)
 			}
-			t.Cleanup(func() {
-				_ = e.client.CoreV1().Namespaces().Delete(context.Background(), ns.Name, metav1.DeleteOptions{})
-			})
 		})
 	}
 	t.Cleanup(func() { checkNoSecrets(t, "runtime log", logs.String()) })

@@ -73,6 +73,16 @@ type MaintenanceInfo struct {
 	Description string `json:"description,omitempty"`
 }
 
+// OrNone reads a maintenance_info without a version as none: generated
+// clients send {} (a struct serialised without omitempty) when they mean
+// none, and version is the only field a broker compares.
+func (m *MaintenanceInfo) OrNone() *MaintenanceInfo {
+	if m == nil || m.Version == "" {
+		return nil
+	}
+	return m
+}
+
 // RequestInfo is what the HTTP layer learned from headers and the URL; it
 // goes with every call into the Broker.
 type RequestInfo struct {

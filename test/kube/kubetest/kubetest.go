@@ -116,11 +116,15 @@ type BrokerOptions struct {
 	OpenShift map[string]any
 	OpenStack map[string]any
 	Secrets   []map[string]string
+	// Broker is added to the broker: section (launch_apb_on_bind: false
+	// for synchronous binds, default_namespace, ...).
+	Broker map[string]any
 	// LogLevel is log.level (default debug, which streams bundle logs).
 	LogLevel string
 	// Bundles are more bundle sources (directories with apb.yml and
 	// Dockerfile) for the local registry, each under its directory's name
-	// with -apb appended: image local/<name>-apb:latest.
+	// with -apb appended unless it ends so already: image
+	// local/<name>-apb:latest.
 	Bundles []string
 }
 
@@ -166,7 +170,11 @@ func (c *Cluster) StartBroker(tb testing.TB, dir string, apbYML []byte, o Broker
 		tb.Fatal(err)
 	}
 	for _, src := range o.Bundles {
-		dst := filepath.Join(dir, "registry", filepath.Base(src)+"-apb")
+		name := filepath.Base(src)
+		if !strings.HasSuffix(name, "-apb") {
+			name += "-apb"
+		}
+		dst := filepath.Join(dir, "registry", name)
 		if err := os.MkdirAll(dst, 0o755); err != nil {
 			tb.Fatal(err)
 		}
@@ -219,6 +227,9 @@ func (c *Cluster) StartBroker(tb testing.TB, dir string, apbYML []byte, o Broker
 			"bootstrap_on_startup": true, "launch_apb_on_bind": true,
 			"auth": []any{map[string]any{"type": "basic", "enabled": true}},
 		},
+	}
+	for k, v := range o.Broker {
+		doc["broker"].(map[string]any)[k] = v
 	}
 	if o.OpenStack != nil {
 		doc["openstack"] = o.OpenStack
@@ -291,6 +302,35 @@ func (b *Broker) LogValue(msg, key string) string {
 	return ""
 }
 
+// made holds the namespaces this process created on the shared cluster
+// (TempNamespace, Track), so that a suite can check it left none behind
+// without mistaking another suite's for its own.
+var made struct {
+	sync.Mutex
+	names map[string]bool
+}
+
+// Track records a namespace this process made, for Made.
+func Track(name string) {
+	made.Lock()
+	defer made.Unlock()
+	if made.names == nil {
+		made.names = map[string]bool{}
+	}
+	made.names[name] = true
+}
+
+// Made returns the namespaces recorded by Track and TempNamespace.
+func Made() map[string]bool {
+	made.Lock()
+	defer made.Unlock()
+	out := make(map[string]bool, len(made.names))
+	for n := range made.names {
+		out[n] = true
+	}
+	return out
+}
+
 // TempNamespace creates a namespace named after prefix, deleted when tb ends.
 func (c *Cluster) TempNamespace(tb testing.TB, ctx context.Context, prefix string) string {
 	tb.Helper()
@@ -298,6 +338,7 @@ func (c *Cluster) TempNamespace(tb testing.TB, ctx context.Context, prefix strin
 	if err != nil {
 		tb.Fatal(err)
 	}
+	Track(ns.Name)
 	tb.Cleanup(func() {
 		_ = c.Client.CoreV1().Namespaces().Delete(context.Background(), ns.Name, metav1.DeleteOptions{})
 	})

@@ -6,8 +6,10 @@
 #   exit 1  fewer than three arguments, or extra vars that are not JSON
 #   exit 8  no playbook for the action ('<action>' NOT IMPLEMENTED)
 #   else    the exit code of ansible-playbook
-# Playbooks: /opt/apb/project/<action>.yaml, then .yml; a bundle that still
-# ships /opt/apb/actions has it copied there with a deprecation warning.
+# Playbooks: /opt/apb/project/<action>.yaml, then .yml; then the legacy
+# /opt/apb/actions, with a deprecation warning.
+# User: started as root (an image that ends without USER), it re-executes
+# itself as apb (USER_UID, 1001, group 0) unless BUNDLE_RUN_AS_ROOT=true.
 # Mounted broker secrets (/etc/apb-secrets/<volume>/<key>) reach the playbook
 # as extra vars, as the pre-runner base did (ansible-runner's env/passwords,
 # which the last upstream base used, never made them variables).
@@ -18,6 +20,18 @@
 for arg in "$@"; do
   case "$arg" in *s2i/assemble*) exec "$@" ;; esac
 done
+
+# Bundles do not run as root. The original base ended as root for child
+# builds and its bundles said `USER apb`; one that did not ran as root.
+# Dropping here (not in the pod spec) works under every runtime: a pod
+# spec's runAsUser would override an image's own USER and be refused by
+# OpenShift's restricted SCC, which assigns its own UID in group 0 (that
+# UID is not root, so nothing changes for it here).
+if [ "$(id -u)" = 0 ] && [ "${BUNDLE_RUN_AS_ROOT:-}" != "true" ]; then
+  self=$0
+  case "$self" in */*) ;; *) self=$(command -v -- "$self") ;; esac
+  exec setpriv --reuid="${USER_UID:-1001}" --regid=0 --clear-groups -- "$self" "$@"
+fi
 
 BASE_DIR=${BASE_DIR:-/opt/apb}
 PLAYBOOKS=$BASE_DIR/project
@@ -151,20 +165,23 @@ if [ -n "$ROLE_NAME" ] && [ -n "$ROLE_NAMESPACE" ]; then
   rm -rf "$PLAYBOOKS" && mv "$alt_dir/playbooks" "$PLAYBOOKS"
 fi
 
-if [ ! -d "$PLAYBOOKS" ] && [ -d "$LEGACY_PLAYBOOKS" ]; then
-  echo "DEPRECATED: APB playbooks should be stored at $PLAYBOOKS" >&2
-  mkdir -p "$PLAYBOOKS" && cp -a "$LEGACY_PLAYBOOKS"/. "$PLAYBOOKS"/ || {
-    echo "error: cannot copy $LEGACY_PLAYBOOKS to $PLAYBOOKS" >&2; exit 1; }
-fi
-
-if [ -f "$PLAYBOOKS/$ACTION.yaml" ]; then
-  PLAYBOOK=$PLAYBOOKS/$ACTION.yaml
-elif [ -f "$PLAYBOOKS/$ACTION.yml" ]; then
-  PLAYBOOK=$PLAYBOOKS/$ACTION.yml
-else
+# The base makes both directories, so a bundle's playbooks are wherever it
+# put them: project first, then the legacy actions (read in place).
+PLAYBOOK=
+for dir in "$PLAYBOOKS" "$LEGACY_PLAYBOOKS"; do
+  for ext in yaml yml; do
+    if [ -z "$PLAYBOOK" ] && [ -f "$dir/$ACTION.$ext" ]; then
+      PLAYBOOK=$dir/$ACTION.$ext
+    fi
+  done
+done
+if [ -z "$PLAYBOOK" ]; then
   echo "'$ACTION' NOT IMPLEMENTED" >&2
   exit 8
 fi
+case "$PLAYBOOK" in
+  "$LEGACY_PLAYBOOKS"/*) echo "DEPRECATED: APB playbooks should be stored at $PLAYBOOKS" >&2 ;;
+esac
 
 ansible-playbook "$PLAYBOOK" --extra-vars "@$EXTRAVARS" "${EXTRA_ARGS[@]}"
 EXIT_CODE=$?
