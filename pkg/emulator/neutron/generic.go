@@ -772,14 +772,13 @@ func (n *Neutron) list(w http.ResponseWriter, r *http.Request, k *kind) error {
 	}
 	marker := q.Get("marker")
 	reverse := strings.EqualFold(q.Get("page_reverse"), "true")
+	if k.resource == "security_group" {
+		// Neutron makes a project's default group when it first lists them.
+		n.ensureDefaultSGOnce(c.ProjectID)
+	}
 	var items []map[string]any
 	var markerErr error
-	update := k.resource == "security_group"
-	run := func(s *state) error {
-		if update {
-			// Neutron makes a project's default group when it first lists them.
-			n.ensureDefaultSG(s, c.ProjectID)
-		}
+	_ = n.state.View(func(s *state) error {
 		for _, b := range k.items(n, s, c) {
 			if fs.match(b) {
 				items = append(items, b)
@@ -789,12 +788,7 @@ func (n *Neutron) list(w http.ResponseWriter, r *http.Request, k *kind) error {
 			_, markerErr = k.find(n, s, c, marker)
 		}
 		return nil
-	}
-	if update && c.ProjectID != "" {
-		_ = n.state.Update(run)
-	} else {
-		_ = n.state.View(run)
-	}
+	})
 	if markerErr != nil {
 		return markerErr
 	}

@@ -186,6 +186,24 @@ func (n *Neutron) ensureDefaultSG(s *state, project string) string {
 	return sg.ID
 }
 
+// ensureDefaultSGOnce is ensureDefaultSG outside a state change: the
+// state changes (and is saved) only when the group is new.
+func (n *Neutron) ensureDefaultSGOnce(project string) {
+	if project == "" {
+		return
+	}
+	found := false
+	_ = n.state.View(func(s *state) error {
+		for _, sg := range s.SecurityGroups {
+			found = found || (sg.ProjectID == project && sg.Name == DefaultSGName)
+		}
+		return nil
+	})
+	if !found {
+		_ = n.state.Update(func(s *state) error { n.ensureDefaultSG(s, project); return nil })
+	}
+}
+
 func (n *Neutron) addRule(s *state, project, sgID, direction, ethertype string, remote *string) {
 	r := &Rule{SecurityGroupID: sgID, Direction: direction, Ethertype: ethertype, RemoteGroupID: remote}
 	r.Std = n.newStd(s, project)
