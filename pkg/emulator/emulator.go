@@ -27,6 +27,7 @@ import (
 	"github.com/openstack-service-broker/openstack-service-broker/pkg/emulator/keystone"
 	"github.com/openstack-service-broker/openstack-service-broker/pkg/emulator/neutron"
 	"github.com/openstack-service-broker/openstack-service-broker/pkg/emulator/nova"
+	"github.com/openstack-service-broker/openstack-service-broker/pkg/emulator/octavia"
 	"github.com/openstack-service-broker/openstack-service-broker/pkg/emulator/trove"
 )
 
@@ -58,6 +59,7 @@ func services(env *core.Env, ks *keystone.Keystone) []core.Service {
 		neutron.New(env, neutron.Projects{Admin: ks.ProjectID("admin"), Private: []string{ks.ProjectID("demo"), ks.ProjectID("alt")}}),
 		trove.New(env),
 		designate.New(env),
+		octavia.New(env),
 	}
 }
 
