@@ -6,5 +6,6 @@
 # OSB_SKIP=emulator skips the suite.
 need_apt python3-openstacksdk python3-openstackclient python3-ironicclient
 # The openstack CLI's plugins for the services test/emulator drives with
-# it: Trove (database ...) and Designate (zone, recordset).
-need_apt python3-troveclient python3-designateclient
+# it: Trove (database ...), Designate (zone, recordset), Octavia
+# (loadbalancer ...) and Heat (stack ...).
+need_apt python3-troveclient python3-designateclient python3-octaviaclient python3-heatclient

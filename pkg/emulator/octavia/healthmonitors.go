@@ -202,7 +202,7 @@ func (o *Octavia) listHMs(w http.ResponseWriter, r *http.Request) error {
 			items = append(items, listItem{body: s.hmBody(h, now), id: h.ID, created: h.Created,
 				hidden: map[string]string{"pool_id": h.PoolID}})
 		}
-		return writeList(w, r, "healthmonitors", items)
+		return writeList(w, r, "healthmonitors", items, listItem{body: s.hmBody(&HealthMonitor{}, now), hidden: map[string]string{"pool_id": ""}})
 	})
 }
 

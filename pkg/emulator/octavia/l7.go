@@ -263,7 +263,7 @@ func (o *Octavia) listL7Policies(w http.ResponseWriter, r *http.Request) error {
 			}
 			items = append(items, listItem{body: s.l7policyBody(p, now), id: p.ID, created: p.Created})
 		}
-		return writeList(w, r, "l7policies", items)
+		return writeList(w, r, "l7policies", items, listItem{body: s.l7policyBody(&L7Policy{}, now)})
 	})
 }
 
@@ -557,9 +557,10 @@ func (o *Octavia) listL7Rules(w http.ResponseWriter, r *http.Request) error {
 		}
 		var items []listItem
 		for _, x := range s.policyRules(p.ID, now) {
-			items = append(items, listItem{body: s.l7ruleBody(x, now), id: x.ID, created: x.Created})
+			items = append(items, listItem{body: s.l7ruleBody(x, now), id: x.ID, created: x.Created,
+				hidden: map[string]string{"l7policy_id": x.PolicyID}})
 		}
-		return writeList(w, r, "rules", items)
+		return writeList(w, r, "rules", items, listItem{body: s.l7ruleBody(&L7Rule{}, now), hidden: map[string]string{"l7policy_id": ""}})
 	})
 }
 

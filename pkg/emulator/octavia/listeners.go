@@ -434,7 +434,7 @@ func (o *Octavia) listListeners(w http.ResponseWriter, r *http.Request) error {
 			}
 			items = append(items, s.listenerItem(l, now))
 		}
-		return writeList(w, r, "listeners", items)
+		return writeList(w, r, "listeners", items, s.listenerItem(&Listener{}, now))
 	})
 }
 

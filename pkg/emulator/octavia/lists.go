@@ -48,7 +48,7 @@ func listProject(r *http.Request) (string, error) {
 
 // writeList filters, sorts and pages items as Octavia's PaginationHelper
 // does and answers {key: [...], key_links: [...]}.
-func writeList(w http.ResponseWriter, r *http.Request, key string, items []listItem) error {
+func writeList(w http.ResponseWriter, r *http.Request, key string, items []listItem, sample listItem) error {
 	q := r.URL.Query()
 	limit := maxPageLimit
 	if q.Has("limit") {
@@ -85,12 +85,10 @@ func writeList(w http.ResponseWriter, r *http.Request, key string, items []listI
 		}
 		filters[k] = vs
 	}
-	if len(items) > 0 {
-		for k := range filters {
-			if _, ok := items[0].body[k]; !ok {
-				if _, ok := items[0].hidden[k]; !ok {
-					return core.BadRequest("One or more arguments are either duplicate or invalid")
-				}
+	for k := range filters {
+		if _, ok := sample.body[k]; !ok {
+			if _, ok := sample.hidden[k]; !ok {
+				return core.BadRequest("One or more arguments are either duplicate or invalid")
 			}
 		}
 	}
@@ -103,10 +101,8 @@ func writeList(w http.ResponseWriter, r *http.Request, key string, items []listI
 	}
 	// Sort: the asked keys, then created_at and id.
 	for _, d := range []string{"created_at", "id"} {
-		if len(all) > 0 {
-			if _, ok := all[0].body[d]; !ok {
-				continue
-			}
+		if _, ok := sample.body[d]; !ok {
+			continue
 		}
 		found := false
 		for _, k := range keys {
@@ -116,11 +112,9 @@ func writeList(w http.ResponseWriter, r *http.Request, key string, items []listI
 			keys = append(keys, sortKey{d, "asc"})
 		}
 	}
-	if len(all) > 0 {
-		for _, k := range keys {
-			if _, ok := all[0].body[k.key]; !ok {
-				return core.BadRequest("Supplied sort key '%s' is not valid.", k.key)
-			}
+	for _, k := range keys {
+		if _, ok := sample.body[k.key]; !ok {
+			return core.BadRequest("Supplied sort key '%s' is not valid.", k.key)
 		}
 	}
 	less := func(a, b map[string]any) int {

@@ -118,7 +118,7 @@ func (o *Octavia) listLBs(w http.ResponseWriter, r *http.Request) error {
 			items = append(items, listItem{body: s.lbBody(lb, now, false), id: lb.ID, created: lb.Created,
 				hidden: map[string]string{"enabled": fmt.Sprint(lb.AdminStateUp)}})
 		}
-		return writeList(w, r, "loadbalancers", items)
+		return writeList(w, r, "loadbalancers", items, listItem{body: s.lbBody(&LoadBalancer{}, now, false), hidden: map[string]string{"enabled": ""}})
 	})
 }
 

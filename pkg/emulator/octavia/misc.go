@@ -76,7 +76,7 @@ func (o *Octavia) listFlavors(w http.ResponseWriter, r *http.Request) error {
 		for _, f := range s.Flavors {
 			items = append(items, listItem{body: flavorBody(f), id: f.ID})
 		}
-		return writeList(w, r, "flavors", sortedItems(items))
+		return writeList(w, r, "flavors", sortedItems(items), listItem{body: flavorBody(&Flavor{})})
 	})
 }
 
@@ -186,7 +186,7 @@ func (o *Octavia) listFlavorProfiles(w http.ResponseWriter, r *http.Request) err
 		for _, p := range s.FlavorProfiles {
 			items = append(items, listItem{body: profileBody(p), id: p.ID})
 		}
-		return writeList(w, r, "flavorprofiles", sortedItems(items))
+		return writeList(w, r, "flavorprofiles", sortedItems(items), listItem{body: profileBody(&FlavorProfile{})})
 	})
 }
 
@@ -340,22 +340,25 @@ func (s *state) amphorae(now time.Time) []map[string]any {
 	}
 	sortByCreation(lbs, func(lb *LoadBalancer) *common { return &lb.common })
 	for i, lb := range lbs {
-		status := "ALLOCATED"
-		if lb.Current(now) == "PENDING_CREATE" {
-			status = "BOOTING"
-		}
-		id := derivedUUID("amphora:" + lb.ID)
-		expires := lb.Created.AddDate(2, 0, 0)
-		out = append(out, map[string]any{
-			"id": id, "loadbalancer_id": lb.ID, "compute_id": derivedUUID("compute:" + lb.ID),
-			"lb_network_ip": fmt.Sprintf("192.168.0.%d", 10+i%240), "vrrp_ip": nil, "ha_ip": lb.VIPAddress,
-			"vrrp_port_id": nil, "ha_port_id": lb.VIPPortID, "cert_expiration": core.FormatTime(expires, timeLayout),
-			"cert_busy": false, "role": "STANDALONE", "status": status, "vrrp_interface": nil, "vrrp_id": 1,
-			"vrrp_priority": nil, "cached_zone": "nova", "created_at": core.FormatTime(lb.Created, timeLayout),
-			"updated_at": formatTime(lb.Updated), "image_id": derivedUUID("image:amphora"), "compute_flavor": "amphora",
-		})
+		out = append(out, amphoraBody(lb, i, now))
 	}
 	return out
+}
+
+func amphoraBody(lb *LoadBalancer, i int, now time.Time) map[string]any {
+	status := "ALLOCATED"
+	if lb.Current(now) == "PENDING_CREATE" {
+		status = "BOOTING"
+	}
+	expires := lb.Created.AddDate(2, 0, 0)
+	return map[string]any{
+		"id": derivedUUID("amphora:" + lb.ID), "loadbalancer_id": lb.ID, "compute_id": derivedUUID("compute:" + lb.ID),
+		"lb_network_ip": fmt.Sprintf("192.168.0.%d", 10+i%240), "vrrp_ip": nil, "ha_ip": lb.VIPAddress,
+		"vrrp_port_id": nil, "ha_port_id": lb.VIPPortID, "cert_expiration": core.FormatTime(expires, timeLayout),
+		"cert_busy": false, "role": "STANDALONE", "status": status, "vrrp_interface": nil, "vrrp_id": 1,
+		"vrrp_priority": nil, "cached_zone": "nova", "created_at": core.FormatTime(lb.Created, timeLayout),
+		"updated_at": formatTime(lb.Updated), "image_id": derivedUUID("image:amphora"), "compute_flavor": "amphora",
+	}
 }
 
 func (o *Octavia) listAmphorae(w http.ResponseWriter, r *http.Request) error {
@@ -365,7 +368,7 @@ func (o *Octavia) listAmphorae(w http.ResponseWriter, r *http.Request) error {
 		for _, a := range s.amphorae(now) {
 			items = append(items, listItem{body: a, id: a["id"].(string)})
 		}
-		return writeList(w, r, "amphorae", items)
+		return writeList(w, r, "amphorae", items, listItem{body: amphoraBody(&LoadBalancer{}, 0, now)})
 	})
 }
 

@@ -290,7 +290,7 @@ func (o *Octavia) listPools(w http.ResponseWriter, r *http.Request) error {
 			items = append(items, listItem{body: s.poolBody(p, now, false), id: p.ID, created: p.Created,
 				hidden: map[string]string{"loadbalancer_id": p.LBID, "load_balancer_id": p.LBID}})
 		}
-		return writeList(w, r, "pools", items)
+		return writeList(w, r, "pools", items, listItem{body: s.poolBody(&Pool{}, now, false), hidden: map[string]string{"loadbalancer_id": "", "load_balancer_id": ""}})
 	})
 }
 
@@ -633,7 +633,7 @@ func (o *Octavia) listMembers(w http.ResponseWriter, r *http.Request) error {
 			items = append(items, listItem{body: s.memberBody(m, now), id: m.ID, created: m.Created,
 				hidden: map[string]string{"pool_id": m.PoolID}})
 		}
-		return writeList(w, r, "members", items)
+		return writeList(w, r, "members", items, listItem{body: s.memberBody(&Member{}, now), hidden: map[string]string{"pool_id": ""}})
 	})
 }
 
