@@ -20,6 +20,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/openstack-service-broker/openstack-service-broker/pkg/emulator/cinder"
 	"github.com/openstack-service-broker/openstack-service-broker/pkg/emulator/core"
 	"github.com/openstack-service-broker/openstack-service-broker/pkg/emulator/designate"
 	"github.com/openstack-service-broker/openstack-service-broker/pkg/emulator/glance"
@@ -29,6 +30,7 @@ import (
 	"github.com/openstack-service-broker/openstack-service-broker/pkg/emulator/nova"
 	"github.com/openstack-service-broker/openstack-service-broker/pkg/emulator/octavia"
 	"github.com/openstack-service-broker/openstack-service-broker/pkg/emulator/trove"
+	"github.com/openstack-service-broker/openstack-service-broker/pkg/emulator/manila"
 )
 
 // Options configures Start.
@@ -60,6 +62,8 @@ func services(env *core.Env, ks *keystone.Keystone) []core.Service {
 		trove.New(env),
 		designate.New(env),
 		octavia.New(env),
+		cinder.New(env), cinder.VolumeV3(),
+		manila.New(env), manila.ShareV2(),
 	}
 }
 
