@@ -2,10 +2,11 @@
 # the emulator with: Debian's openstacksdk (0.101), the openstack CLI
 # (python3-openstackclient 6.0) and the CLI plugins Debian ships apart
 # (python3-ironicclient: `openstack baremetal`, python3-manilaclient:
-# `openstack share ...`). The Ansible tests use the openstack-apb image that
+# `openstack share ...`, python3-zaqarclient: `openstack messaging ...`)
+# and swiftclient's swift command. The Ansible tests use the openstack-apb image that
 # 10-images.sh builds (OSB_SKIP=images skips them).
 # OSB_SKIP=emulator skips the suite.
-need_apt python3-openstacksdk python3-openstackclient python3-ironicclient python3-manilaclient
+need_apt python3-openstacksdk python3-openstackclient python3-ironicclient python3-manilaclient python3-zaqarclient python3-swiftclient
 # The openstack CLI's plugins for the services test/emulator drives with
 # it: Trove (database ...), Designate (zone, recordset), Octavia
 # (loadbalancer ...) and Heat (stack ...).

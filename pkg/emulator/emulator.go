@@ -26,11 +26,13 @@ import (
 	"github.com/openstack-service-broker/openstack-service-broker/pkg/emulator/glance"
 	"github.com/openstack-service-broker/openstack-service-broker/pkg/emulator/ironic"
 	"github.com/openstack-service-broker/openstack-service-broker/pkg/emulator/keystone"
+	"github.com/openstack-service-broker/openstack-service-broker/pkg/emulator/manila"
 	"github.com/openstack-service-broker/openstack-service-broker/pkg/emulator/neutron"
 	"github.com/openstack-service-broker/openstack-service-broker/pkg/emulator/nova"
 	"github.com/openstack-service-broker/openstack-service-broker/pkg/emulator/octavia"
+	"github.com/openstack-service-broker/openstack-service-broker/pkg/emulator/swift"
 	"github.com/openstack-service-broker/openstack-service-broker/pkg/emulator/trove"
-	"github.com/openstack-service-broker/openstack-service-broker/pkg/emulator/manila"
+	"github.com/openstack-service-broker/openstack-service-broker/pkg/emulator/zaqar"
 )
 
 // Options configures Start.
@@ -64,6 +66,8 @@ func services(env *core.Env, ks *keystone.Keystone) []core.Service {
 		octavia.New(env),
 		cinder.New(env), cinder.VolumeV3(),
 		manila.New(env), manila.ShareV2(),
+		swift.New(env), swift.NewRootInfo(),
+		zaqar.New(env),
 	}
 }
 

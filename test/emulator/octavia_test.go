@@ -206,7 +206,7 @@ func TestOctaviaShapes(t *testing.T) {
 		map[string]any{"loadbalancer": map[string]any{"name": "second", "vip_subnet_id": subnets.Subnets[0].ID}})
 	b = check("page", 200, `"rel":"next"`, "GET", "/loadbalancers?limit=1", nil)
 	var page struct {
-		LBs   []struct{ ID, Name string } `json:"loadbalancers"`
+		LBs   []struct{ ID, Name string }  `json:"loadbalancers"`
 		Links []struct{ Href, Rel string } `json:"loadbalancers_links"`
 	}
 	if err := json.Unmarshal(b, &page); err != nil || len(page.LBs) != 1 || len(page.Links) != 1 ||
