@@ -24,6 +24,7 @@ import (
 	"github.com/openstack-service-broker/openstack-service-broker/pkg/emulator/core"
 	"github.com/openstack-service-broker/openstack-service-broker/pkg/emulator/designate"
 	"github.com/openstack-service-broker/openstack-service-broker/pkg/emulator/glance"
+	"github.com/openstack-service-broker/openstack-service-broker/pkg/emulator/heat"
 	"github.com/openstack-service-broker/openstack-service-broker/pkg/emulator/ironic"
 	"github.com/openstack-service-broker/openstack-service-broker/pkg/emulator/keystone"
 	"github.com/openstack-service-broker/openstack-service-broker/pkg/emulator/manila"
@@ -64,6 +65,7 @@ func services(env *core.Env, ks *keystone.Keystone) []core.Service {
 		trove.New(env),
 		designate.New(env),
 		octavia.New(env),
+		heat.New(env),
 		cinder.New(env), cinder.VolumeV3(),
 		manila.New(env), manila.ShareV2(),
 		swift.New(env), swift.NewRootInfo(),
