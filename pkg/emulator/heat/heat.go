@@ -47,13 +47,13 @@ type state struct {
 
 // Stack is one stack.
 type Stack struct {
-	ID              string            `json:"id"`
-	Name            string            `json:"name"`
-	ProjectID       string            `json:"project_id"`
-	Owner           string            `json:"owner"`
+	ID        string `json:"id"`
+	Name      string `json:"name"`
+	ProjectID string `json:"project_id"`
+	Owner     string `json:"owner"`
 	// Host is the address clients reached the emulator at (for URLs in
 	// attributes).
-	Host string `json:"host"`
+	Host            string            `json:"host"`
 	Template        map[string]any    `json:"template"`
 	Files           map[string]string `json:"files,omitempty"`
 	Environment     map[string]any    `json:"environment"`

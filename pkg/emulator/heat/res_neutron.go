@@ -115,9 +115,9 @@ func init() {
 			"value_specs": pMap().upd(), "name": pStr().upd(), "ip_version": pInt().dflt(int64(4)).only("4", "6"),
 			"dns_nameservers": pList(pStr()).upd(), "gateway_ip": pStr().upd(), "enable_dhcp": pBool().upd().dflt(true),
 			"allocation_pools": pList(pool).upd(), "tenant_id": pStr(), "host_routes": pList(route).upd(),
-			"ipv6_ra_mode": pStr().only("dhcpv6-stateful", "dhcpv6-stateless", "slaac"),
+			"ipv6_ra_mode":      pStr().only("dhcpv6-stateful", "dhcpv6-stateless", "slaac"),
 			"ipv6_address_mode": pStr().only("dhcpv6-stateful", "dhcpv6-stateless", "slaac"),
-			"segment": pStr().upd(), "tags": pList(pStr()).upd(), "use_default_subnetpool": pBool()},
+			"segment":           pStr().upd(), "tags": pList(pStr()).upd(), "use_default_subnetpool": pBool()},
 		build: func(c *rctx, r *Resource, p map[string]any) (map[string]any, error) {
 			nid, err := c.neutronID("network", str(p, "network"))
 			if err != nil {

@@ -128,11 +128,11 @@ func init() {
 			"availability_zone": pStr(), "networks": pList(network), "security_groups": pList(pStr()),
 			"user_data": pStr(), "user_data_format": pStr().dflt("HEAT_CFNTOOLS").only("HEAT_CFNTOOLS", "RAW", "SOFTWARE_CONFIG"),
 			"user_data_update_policy": pStr().dflt("REPLACE").only("REPLACE", "IGNORE"),
-			"metadata": pMap().upd(), "config_drive": pBool(), "block_device_mapping": pList(bdm),
+			"metadata":                pMap().upd(), "config_drive": pBool(), "block_device_mapping": pList(bdm),
 			"block_device_mapping_v2": pList(bdm2), "scheduler_hints": pMap(), "software_config_transport": pStr(),
 			"personality": pMap(), "tags": pList(pStr()).upd(), "flavor_update_policy": pStr().dflt("RESIZE").only("RESIZE", "REPLACE"),
 			"image_update_policy": pStr().dflt("REBUILD").only("REBUILD", "REPLACE", "REBUILD_PRESERVE_EPHEMERAL"),
-			"diskConfig": pStr().only("AUTO", "MANUAL"), "reservation_id": pStr(), "deployment_swift_data": pMap(),
+			"diskConfig":          pStr().only("AUTO", "MANUAL"), "reservation_id": pStr(), "deployment_swift_data": pMap(),
 		},
 		create: createServer,
 		ready: func(c *rctx, r *Resource) (bool, error) {

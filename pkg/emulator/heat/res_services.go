@@ -577,7 +577,7 @@ func init() {
 		props: map[string]*prop{"admin_state_up": pBool().upd().dflt(true), "delay": pInt().req().upd(),
 			"expected_codes": pStr().upd(), "http_method": pStr().upd(), "max_retries": pInt().req().upd(),
 			"max_retries_down": pInt().upd(), "pool": pStr().req(), "timeout": pInt().req().upd(),
-			"type": pStr().req().only("HTTP", "HTTPS", "PING", "TCP", "TLS-HELLO", "UDP-CONNECT", "SCTP"),
+			"type":     pStr().req().only("HTTP", "HTTPS", "PING", "TCP", "TLS-HELLO", "UDP-CONNECT", "SCTP"),
 			"url_path": pStr().upd(), "tenant_id": pStr()},
 		build: func(c *rctx, r *Resource, p map[string]any) (map[string]any, error) {
 			pid, err := c.octaviaID("pools", "pool", str(p, "pool"))
@@ -635,7 +635,7 @@ func init() {
 
 	register(&rtype{name: "OS::Designate::RecordSet", service: "dns",
 		props: map[string]*prop{"name": pStr(), "ttl": pInt().upd(), "description": pStr().upd(),
-			"type": pStr().req().only("A", "AAAA", "CNAME", "MX", "SRV", "TXT", "SPF", "NS", "PTR", "SSHFP", "SOA", "NAPTR", "CAA", "CERT"),
+			"type":    pStr().req().only("A", "AAAA", "CNAME", "MX", "SRV", "TXT", "SPF", "NS", "PTR", "SSHFP", "SOA", "NAPTR", "CAA", "CERT"),
 			"records": pList(pStr()).req().upd(), "zone": pStr().req()},
 		create: func(c *rctx, r *Resource, p map[string]any) error {
 			zid, zname, err := c.zone(str(p, "zone"))

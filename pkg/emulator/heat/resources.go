@@ -37,10 +37,10 @@ func pList(items *prop) *prop {
 	return &prop{typ: "list", items: items}
 }
 func pObj(schema map[string]*prop) *prop { return &prop{typ: "map", schema: schema} }
-func (p *prop) req() *prop                { c := *p; c.required = true; return &c }
-func (p *prop) upd() *prop                { c := *p; c.update = true; return &c }
-func (p *prop) dflt(v any) *prop          { c := *p; c.def = v; return &c }
-func (p *prop) only(v ...string) *prop    { c := *p; c.allowed = v; return &c }
+func (p *prop) req() *prop               { c := *p; c.required = true; return &c }
+func (p *prop) upd() *prop               { c := *p; c.update = true; return &c }
+func (p *prop) dflt(v any) *prop         { c := *p; c.def = v; return &c }
+func (p *prop) only(v ...string) *prop   { c := *p; c.allowed = v; return &c }
 
 // rtype is a resource type: its schema and how it is made on the
 // emulator's services.
@@ -542,7 +542,7 @@ func init() {
 
 	register(&rtype{name: "OS::Heat::RandomString", attrs: []string{"value"},
 		props: map[string]*prop{"length": pInt().dflt(int64(32)), "sequence": pStr(), "salt": pStr().upd(),
-			"character_classes": pList(pObj(map[string]*prop{"class": pStr().dflt("lettersdigits").only("lettersdigits", "letters", "lowercase", "uppercase", "digits", "hexdigits", "octdigits"), "min": pInt().dflt(int64(1))})),
+			"character_classes":   pList(pObj(map[string]*prop{"class": pStr().dflt("lettersdigits").only("lettersdigits", "letters", "lowercase", "uppercase", "digits", "hexdigits", "octdigits"), "min": pInt().dflt(int64(1))})),
 			"character_sequences": pList(pObj(map[string]*prop{"sequence": pStr().req(), "min": pInt().dflt(int64(1))}))},
 		create: func(c *rctx, r *Resource, p map[string]any) error {
 			v, err := randomString(p)

@@ -968,7 +968,7 @@ func (h *Heat) resourceSchema(w http.ResponseWriter, r *http.Request) error {
 	}
 	core.WriteJSON(w, http.StatusOK, map[string]any{"resource_type": rt.name, "properties": props, "attributes": attrs,
 		"support_status": map[string]any{"status": "SUPPORTED", "version": nil, "message": nil, "previous_status": nil},
-		"description": "The emulator's " + rt.name + "."})
+		"description":    "The emulator's " + rt.name + "."})
 	return nil
 }
 
