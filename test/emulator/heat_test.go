@@ -433,3 +433,166 @@ func TestHeatAnsible(t *testing.T) {
 		t.Errorf("second delete: %v", d)
 	}
 }
+
+// servicesTemplate maps resources onto every service of the emulator.
+const servicesTemplate = `heat_template_version: 2021-04-16
+parameters:
+  image: {type: string, default: cirros-0.6.2-x86_64-disk}
+resources:
+  key:
+    type: OS::Nova::KeyPair
+    properties: {name: heat-key, save_private_key: true}
+  group:
+    type: OS::Nova::ServerGroup
+    properties: {policies: [anti-affinity]}
+  sg:
+    type: OS::Neutron::SecurityGroup
+    properties:
+      rules: [{protocol: tcp, port_range_min: 22, port_range_max: 22, remote_ip_prefix: 0.0.0.0/0}]
+  net:
+    type: OS::Neutron::Net
+  subnet:
+    type: OS::Neutron::Subnet
+    properties: {network: {get_resource: net}, cidr: 10.50.0.0/24}
+  router:
+    type: OS::Neutron::Router
+    properties: {external_gateway_info: {network: public}}
+  iface:
+    type: OS::Neutron::RouterInterface
+    properties: {router: {get_resource: router}, subnet: {get_resource: subnet}}
+  port:
+    type: OS::Neutron::Port
+    properties: {network: {get_resource: net}, security_groups: [{get_resource: sg}]}
+  fip:
+    type: OS::Neutron::FloatingIP
+    depends_on: iface
+    properties: {floating_network: public, port_id: {get_resource: port}}
+  server:
+    type: OS::Nova::Server
+    properties:
+      image: {get_param: image}
+      flavor: m1.tiny
+      key_name: {get_resource: key}
+      networks: [{port: {get_resource: port}}]
+      scheduler_hints: {group: {get_resource: group}}
+  vol:
+    type: OS::Cinder::Volume
+    properties: {size: 1, name: heat-vol}
+  lb:
+    type: OS::Octavia::LoadBalancer
+    properties: {vip_subnet: {get_resource: subnet}}
+  web:
+    type: OS::Octavia::Listener
+    properties: {loadbalancer: {get_resource: lb}, protocol: HTTP, protocol_port: 80}
+  ssh:
+    type: OS::Octavia::Listener
+    properties: {loadbalancer: {get_resource: lb}, protocol: TCP, protocol_port: 22}
+  pool:
+    type: OS::Octavia::Pool
+    properties: {listener: {get_resource: web}, protocol: HTTP, lb_algorithm: ROUND_ROBIN}
+  member:
+    type: OS::Octavia::PoolMember
+    properties: {pool: {get_resource: pool}, address: {get_attr: [server, first_address]}, protocol_port: 80, subnet: {get_resource: subnet}}
+  monitor:
+    type: OS::Octavia::HealthMonitor
+    properties: {pool: {get_resource: pool}, type: HTTP, delay: 5, timeout: 3, max_retries: 2}
+  bucket:
+    type: OS::Swift::Container
+    properties: {name: heat-bucket, PurgeOnDelete: true}
+  zone:
+    type: OS::Designate::Zone
+    properties: {name: heat.example.org., email: ops@example.org}
+  www:
+    type: OS::Designate::RecordSet
+    properties: {zone: {get_resource: zone}, name: www, type: A, records: [{get_attr: [fip, floating_ip_address]}]}
+  queue:
+    type: OS::Zaqar::Queue
+    properties: {name: heat-queue}
+  db:
+    type: OS::Trove::Instance
+    properties: {flavor: m1.small, size: 1, datastore_type: mysql, databases: [{name: app}], networks: [{network: private}],
+                 users: [{name: app, password: secret, databases: [app]}]}
+outputs:
+  server_ip: {value: {get_attr: [server, first_address]}}
+  floating_ip: {value: {get_attr: [fip, floating_ip_address]}}
+  vip: {value: {get_attr: [lb, vip_address]}}
+  private_key: {value: {get_attr: [key, private_key]}}
+  bucket_url: {value: {get_attr: [bucket, WebsiteURL]}}
+  queue_href: {value: {get_attr: [queue, href]}}
+  volume_size: {value: {get_attr: [vol, size]}}
+  db_host: {value: {get_attr: [db, hostname]}}
+  member_pool: {value: {get_attr: [member, pool_id]}}
+`
+
+// TestHeatServices: one stack over Nova, Neutron, Cinder, Swift, Octavia
+// (the listeners waiting for the busy load balancer), Designate, Zaqar
+// and Trove, with -delay, through openstacksdk: every resource exists in
+// its service while the stack does, and is gone after the delete.
+func TestHeatServices(t *testing.T) {
+	t.Parallel()
+	c := StartCloud(t, func(o *emulator.Options) { o.Delay = 150 * time.Millisecond })
+	writeFile(t, c.Dir, "all.yaml", servicesTemplate)
+	out := asMap(t, c.Python(t, `
+demo = connect("emulator")
+s = demo.create_stack("everything", template_file="all.yaml", wait=True, rollback=False)
+r = {"status": [s.status, s.status_reason]}
+if s.status != "CREATE_COMPLETE":
+    emit(r); sys.exit(0)
+o = {x["output_key"]: x.get("output_value") for x in s.outputs}
+r["outputs"] = {k: (v is not None and v != "") for k, v in o.items()}
+ids = {x.name: x.physical_resource_id for x in demo.orchestration.resources(s.id)}
+r["exists"] = {
+    "server": demo.compute.get_server(ids["server"]).status,
+    "key": demo.compute.find_keypair("heat-key") is not None,
+    "volume": demo.block_storage.get_volume(ids["vol"]).status,
+    "lb": demo.load_balancer.get_load_balancer(ids["lb"]).provisioning_status,
+    "listeners": len(demo.load_balancer.get_load_balancer(ids["lb"]).listeners),
+    "members": [m.address == o["server_ip"] for m in demo.load_balancer.members(ids["pool"])],
+    "fip": demo.network.get_ip(ids["fip"]).port_id == ids["port"],
+    "zone": demo.dns.get_zone(ids["zone"]).status,
+    "recordset": demo.dns.get_recordset(ids["www"], ids["zone"]).records == [o["floating_ip"]],
+    "bucket": demo.object_store.get_container_metadata("heat-bucket").name,
+    "db": demo.database.get_instance(ids["db"]).status,
+}
+demo.delete_stack("everything", wait=True)
+r["after"] = {
+    "stack": demo.get_stack("everything"),
+    "server": http_error(lambda: demo.compute.get_server(ids["server"])),
+    "volume": http_error(lambda: demo.block_storage.get_volume(ids["vol"])),
+    "lb": http_error(lambda: demo.load_balancer.get_load_balancer(ids["lb"])),
+    "net": http_error(lambda: demo.network.get_network(ids["net"])),
+    "zone": http_error(lambda: demo.dns.get_zone(ids["zone"])),
+    "bucket": http_error(lambda: demo.object_store.get_container_metadata("heat-bucket")),
+    "db": http_error(lambda: demo.database.get_instance(ids["db"])),
+    "key": demo.compute.find_keypair("heat-key"),
+}
+emit(r)
+`))
+	if fmt.Sprint(out["status"]) != "[CREATE_COMPLETE Stack CREATE completed successfully]" {
+		t.Fatalf("stack: %v", out["status"])
+	}
+	for k, v := range asMap(t, out["outputs"]) {
+		if v != true {
+			t.Errorf("output %s is empty", k)
+		}
+	}
+	want := map[string]string{"server": "ACTIVE", "key": "true", "volume": "available", "lb": "ACTIVE", "listeners": "2",
+		"members": "[true]", "fip": "true", "zone": "ACTIVE", "recordset": "true", "bucket": "heat-bucket", "db": "ACTIVE"}
+	ex := asMap(t, out["exists"])
+	for k, w := range want {
+		if fmt.Sprint(ex[k]) != w {
+			t.Errorf("%s: %v, want %s", k, ex[k], w)
+		}
+	}
+	for k, v := range asMap(t, out["after"]) {
+		if k == "stack" || k == "key" {
+			if v != nil {
+				t.Errorf("after delete, %s: %v", k, v)
+			}
+			continue
+		}
+		if asMap(t, v)["status"] != float64(404) {
+			t.Errorf("after delete, %s: %v", k, v)
+		}
+	}
+}

@@ -801,7 +801,10 @@ func init() {
 				setIf(ds, p, "datastore_version", "version")
 				inst["datastore"] = ds
 			}
-			copyProps(inst, p, "databases", "users", "availability_zone", "replica_of", "replica_count")
+			copyProps(inst, p, "databases", "availability_zone", "replica_of", "replica_count")
+			if us := list(p, "users"); len(us) > 0 {
+				inst["users"] = troveUsers(us)
+			}
 			if nets := list(p, "networks"); len(nets) > 0 {
 				var nics []any
 				for _, n := range nets {
@@ -872,7 +875,7 @@ func init() {
 							map[string]any{"databases": []any{d}}, nil)
 					}
 				case "users":
-					for _, u := range list(p, "users") {
+					for _, u := range troveUsers(list(p, "users")) {
 						_ = c.call("database", http.MethodPost, c.trovePath(r.PhysicalID)+"/users", nil,
 							map[string]any{"users": []any{u}}, nil)
 					}
@@ -900,7 +903,10 @@ func init() {
 				if h, ok := i["hostname"]; ok {
 					return h, nil
 				}
-				return i["ip"], nil
+				if ips := list(i, "ip"); len(ips) > 0 {
+					return ips[0], nil
+				}
+				return nil, nil
 			case "href":
 				for _, l := range list(i, "links") {
 					if str(obj(l), "rel") == "self" {
@@ -911,6 +917,22 @@ func init() {
 			return nil, nil
 		},
 	})
+}
+
+// troveUsers turns the users' database names into Trove's objects.
+func troveUsers(us []any) []any {
+	var out []any
+	for _, u := range us {
+		m := obj(u)
+		nu := map[string]any{"name": m["name"], "password": m["password"], "host": m["host"]}
+		var dbs []any
+		for _, d := range list(m, "databases") {
+			dbs = append(dbs, map[string]any{"name": d})
+		}
+		nu["databases"] = dbs
+		out = append(out, nu)
+	}
+	return out
 }
 
 func (c *rctx) troveFlavor(nameOrID string) (string, error) {
