@@ -10,7 +10,7 @@ import (
 	"strconv"
 	"strings"
 
-	"sigs.k8s.io/yaml"
+	"go.yaml.in/yaml/v3"
 )
 
 // maxTemplateSize is max_template_size's default.
@@ -32,12 +32,11 @@ var hotVersions = map[string]string{
 func parseDocument(text string) (map[string]any, error) {
 	var v any
 	if err := decodeJSON([]byte(text), &v); err != nil {
-		j, yerr := yaml.YAMLToJSON([]byte(text))
-		if yerr != nil {
-			return nil, fmt.Errorf("Error parsing template [root stack] %s", strings.TrimPrefix(yerr.Error(), "error converting YAML to JSON: "))
+		var doc yaml.Node
+		if yerr := yaml.Unmarshal([]byte(text), &doc); yerr != nil {
+			return nil, fmt.Errorf("Error parsing template [root stack] %s", strings.TrimPrefix(yerr.Error(), "yaml: "))
 		}
-		v = nil
-		if err := decodeJSON(j, &v); err != nil {
+		if v, err = fromYAML(&doc); err != nil {
 			return nil, err
 		}
 	}
@@ -90,6 +89,119 @@ func normalize(v any) any {
 		return x
 	}
 	return v
+}
+
+// fromYAML converts a YAML document as Heat's loader (PyYAML, YAML 1.1)
+// reads it: plain scalars resolved as PyYAML does (yes/no/on/off are
+// booleans, y and n are not; timestamps stay strings), quoted ones kept
+// as strings; anchors and aliases followed.
+func fromYAML(n *yaml.Node) (any, error) {
+	switch n.Kind {
+	case yaml.DocumentNode:
+		if len(n.Content) == 0 {
+			return nil, nil
+		}
+		return fromYAML(n.Content[0])
+	case yaml.AliasNode:
+		return fromYAML(n.Alias)
+	case yaml.MappingNode:
+		out := map[string]any{}
+		for i := 0; i+1 < len(n.Content); i += 2 {
+			k, err := fromYAML(n.Content[i])
+			if err != nil {
+				return nil, err
+			}
+			if n.Content[i].Tag == "!!merge" || (n.Content[i].Value == "<<" && n.Content[i].Style == 0) {
+				if m, ok := mustYAML(n.Content[i+1]).(map[string]any); ok {
+					for mk, mv := range m {
+						if _, set := out[mk]; !set {
+							out[mk] = mv
+						}
+					}
+					continue
+				}
+			}
+			v, err := fromYAML(n.Content[i+1])
+			if err != nil {
+				return nil, err
+			}
+			out[pyStr(k)] = v
+		}
+		return out, nil
+	case yaml.SequenceNode:
+		out := make([]any, 0, len(n.Content))
+		for _, c := range n.Content {
+			v, err := fromYAML(c)
+			if err != nil {
+				return nil, err
+			}
+			out = append(out, v)
+		}
+		return out, nil
+	}
+	if n.Style != 0 || n.Tag == "!!str" {
+		return n.Value, nil
+	}
+	return plainScalar(n.Value), nil
+}
+
+func mustYAML(n *yaml.Node) any { v, _ := fromYAML(n); return v }
+
+var (
+	yamlBool  = regexp.MustCompile(`^(yes|Yes|YES|no|No|NO|true|True|TRUE|false|False|FALSE|on|On|ON|off|Off|OFF)$`)
+	yamlInt   = regexp.MustCompile(`^[-+]?(0b[0-1_]+|0[0-7_]+|(0|[1-9][0-9_]*)|0x[0-9a-fA-F_]+)$`)
+	yamlFloat = regexp.MustCompile(`^[-+]?(([0-9][0-9_]*)?\.[0-9.]*([eE][-+][0-9]+)?|\.(inf|Inf|INF)|\.(nan|NaN|NAN))$`)
+)
+
+// plainScalar is PyYAML's implicit resolution of a plain scalar.
+func plainScalar(s string) any {
+	switch {
+	case s == "" || s == "~" || s == "null" || s == "Null" || s == "NULL":
+		return nil
+	case yamlBool.MatchString(s):
+		switch strings.ToLower(s) {
+		case "yes", "true", "on":
+			return true
+		}
+		return false
+	case yamlInt.MatchString(s):
+		c := strings.ReplaceAll(s, "_", "")
+		neg := strings.HasPrefix(c, "-")
+		c = strings.TrimLeft(c, "+-")
+		var n int64
+		var err error
+		switch {
+		case strings.HasPrefix(c, "0x"):
+			n, err = strconv.ParseInt(c[2:], 16, 64)
+		case strings.HasPrefix(c, "0b"):
+			n, err = strconv.ParseInt(c[2:], 2, 64)
+		case len(c) > 1 && strings.HasPrefix(c, "0"):
+			n, err = strconv.ParseInt(c[1:], 8, 64)
+		default:
+			n, err = strconv.ParseInt(c, 10, 64)
+		}
+		if err != nil {
+			return s
+		}
+		if neg {
+			n = -n
+		}
+		return n
+	case yamlFloat.MatchString(s):
+		c := strings.ToLower(strings.ReplaceAll(s, "_", ""))
+		switch strings.TrimLeft(c, "+-") {
+		case ".inf", ".nan":
+			// Not representable in JSON (answers, the state file): kept as
+			// text.
+			return s
+		}
+		f, err := strconv.ParseFloat(c, 64)
+		if err != nil {
+			return s
+		}
+		return f
+	}
+	return s
 }
 
 // deepCopy copies a decoded JSON value.
@@ -497,6 +609,8 @@ func strToNum(v any) (any, error) {
 	switch x := v.(type) {
 	case int64, float64:
 		return x, nil
+	case int:
+		return int64(x), nil
 	case bool:
 		if x {
 			return int64(1), nil
