@@ -151,7 +151,9 @@ func (h *Heat) stepStack(id string, hint *core.Identity) bool {
 	}
 	ident := h.identity(st, hint)
 	if ident == nil {
-		return true // nobody to act for yet
+		// Nobody to act for (a restart lost the token): the stack moves
+		// on when its owner reads it; no timer spins meanwhile.
+		return false
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
