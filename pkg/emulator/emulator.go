@@ -18,11 +18,13 @@ import (
 	"github.com/openstack-service-broker/openstack-service-broker/pkg/emulator/core"
 	"github.com/openstack-service-broker/openstack-service-broker/pkg/emulator/designate"
 	"github.com/openstack-service-broker/openstack-service-broker/pkg/emulator/glance"
+	"github.com/openstack-service-broker/openstack-service-broker/pkg/emulator/heat"
 	"github.com/openstack-service-broker/openstack-service-broker/pkg/emulator/ironic"
 	"github.com/openstack-service-broker/openstack-service-broker/pkg/emulator/keystone"
 	"github.com/openstack-service-broker/openstack-service-broker/pkg/emulator/manila"
 	"github.com/openstack-service-broker/openstack-service-broker/pkg/emulator/neutron"
 	"github.com/openstack-service-broker/openstack-service-broker/pkg/emulator/nova"
+	"github.com/openstack-service-broker/openstack-service-broker/pkg/emulator/octavia"
 	"github.com/openstack-service-broker/openstack-service-broker/pkg/emulator/swift"
 	"github.com/openstack-service-broker/openstack-service-broker/pkg/emulator/trove"
 	"github.com/openstack-service-broker/openstack-service-broker/pkg/emulator/zaqar"
@@ -56,6 +58,8 @@ func services(env *core.Env, ks *keystone.Keystone) []core.Service {
 		neutron.New(env, neutron.Projects{Admin: ks.ProjectID("admin"), Private: []string{ks.ProjectID("demo"), ks.ProjectID("alt")}}),
 		trove.New(env),
 		designate.New(env),
+		octavia.New(env),
+		heat.New(env),
 		cinder.New(env), cinder.VolumeV3(),
 		manila.New(env), manila.ShareV2(),
 		swift.New(env), swift.NewRootInfo(),
