@@ -22,6 +22,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/openstack-service-broker/openstack-service-broker/pkg/osb/osbapi"
+	"github.com/openstack-service-broker/openstack-service-broker/pkg/redact"
 	"github.com/prometheus/client_golang/prometheus"
 )
 
@@ -42,7 +43,9 @@ type Options struct {
 	// is cut off with 408.
 	BodyTimeout time.Duration
 	Metrics     *Metrics
-	// LogRequests logs request bodies, with secret-looking values redacted.
+	// LogRequests logs request bodies, with the values of secret
+	// parameters masked: those under secret-looking names, and the plan's
+	// password parameters when the Broker says which (SecretParameters).
 	LogRequests bool
 	// Bootstrap, when set, serves POST /v2/bootstrap: it asks for the
 	// catalog to be bootstrapped from the registries and returns at once,
@@ -516,45 +519,33 @@ func (s *Server) decode(w http.ResponseWriter, r *http.Request, ri osbapi.Reques
 		return osbapi.BadRequest("the body is not valid JSON for this request: %v", err)
 	}
 	if s.o.LogRequests {
-		s.log.Info("request body", "method", r.Method, "path", r.URL.EscapedPath(), "request_id", ri.RequestIdentity, "body", redact(data))
+		s.log.Info("request body", "method", r.Method, "path", r.URL.EscapedPath(), "request_id", ri.RequestIdentity, "body", s.redactBody(data))
 	}
 	return nil
 }
 
-var secretWords = []string{"credential", "password", "token", "secret", "key"}
+// secretParams is implemented by brokers that know which parameters a
+// plan declares secret (password fields), beyond the names that look it.
+type secretParams interface {
+	SecretParameters(serviceID, planID string) []string
+}
 
-// redact masks values under keys that look secret, at any depth.
-func redact(data []byte) any {
+// redactBody decodes a logged body with the values of secret parameters
+// masked: the plan's password parameters and secret-looking names, at
+// any depth.
+func (s *Server) redactBody(data []byte) any {
 	var v any
 	if json.Unmarshal(data, &v) != nil {
 		return "<undecodable>"
 	}
-	var walk func(any) any
-	walk = func(x any) any {
-		switch t := x.(type) {
-		case map[string]any:
-			for k, val := range t {
-				lk := strings.ToLower(k)
-				hidden := false
-				for _, w := range secretWords {
-					if strings.Contains(lk, w) {
-						hidden = true
-					}
-				}
-				if hidden {
-					t[k] = "<redacted>"
-				} else {
-					t[k] = walk(val)
-				}
-			}
-		case []any:
-			for i := range t {
-				t[i] = walk(t[i])
-			}
-		}
-		return x
+	var declared map[string]bool
+	if sp, ok := s.o.Broker.(secretParams); ok {
+		m, _ := v.(map[string]any)
+		sid, _ := m["service_id"].(string)
+		pid, _ := m["plan_id"].(string)
+		declared = redact.Names(sp.SecretParameters(sid, pid)...)
 	}
-	return walk(v)
+	return redact.Value(v, declared)
 }
 
 func required(field, value string) error {
