@@ -370,3 +370,36 @@ func (s *slowFake) Provision(ctx context.Context, ri osbapi.RequestInfo, id stri
 	}
 	return s.fake.Provision(ctx, ri, id, req)
 }
+
+// Authenticated puts another handler (/metrics) behind the same
+// authentication, with an OSB error body when refused.
+func TestAuthenticatedHandler(t *testing.T) {
+	inner := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "metrics here") })
+	for _, c := range []struct {
+		name string
+		auth Authenticator
+		want int
+	}{
+		{"allowed", staticAuth{principal: "prometheus"}, 200},
+		{"no credentials", staticAuth{err: ErrUnauthorized}, 401},
+		{"forbidden", staticAuth{err: ErrForbidden}, 403},
+		{"authority down", staticAuth{err: ErrUnavailable}, 503},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			s := NewServer(Options{Broker: &fake{}, Auth: c.auth})
+			r := sendRaw(t, serve(t, s.Authenticated("metrics", inner)), "GET", "/metrics", "", map[string]string{"X-Broker-API-Version": ""})
+			if r.status != c.want {
+				t.Fatalf("status %d, want %d: %s", r.status, c.want, r.body)
+			}
+			if c.want == 200 && r.body != "metrics here" {
+				t.Errorf("body %q", r.body)
+			}
+			if c.want != 200 {
+				osbError(t, r)
+				if strings.Contains(r.body, "metrics here") {
+					t.Errorf("refused, but served: %s", r.body)
+				}
+			}
+		})
+	}
+}

@@ -151,6 +151,16 @@ func NewServer(o Options) *Server {
 // arrives in that time at 35 kB/s.
 const DefaultBodyTimeout = 30 * time.Second
 
+// Authenticated serves h behind the server's authentication, with its
+// logs, metrics (as route) and error bodies, and no API-version check:
+// for /metrics when broker.metrics_auth asks for it.
+func (s *Server) Authenticated(route string, h http.Handler) http.Handler {
+	return s.wrap(route, false, func(w http.ResponseWriter, r *http.Request, _ osbapi.RequestInfo) error {
+		h.ServeHTTP(w, r)
+		return nil
+	})
+}
+
 // catchAll reports whether pattern is one of the fallbacks NewServer
 // mounts, i.e. no real route matched.
 func catchAll(pattern string) bool {
