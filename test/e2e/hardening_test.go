@@ -361,3 +361,69 @@ func TestDevBrokerDeleteAll(t *testing.T) {
 		t.Errorf("catalog after DELETE /v2/apb: %v, want %v", names, want)
 	}
 }
+
+// TestAttackMalformedRequests: requests that cannot succeed get a 4xx
+// with an OSB error body that says why, never a 5xx.
+func TestAttackMalformedRequests(t *testing.T) {
+	b := startBroker(t, options{})
+	b.provisioned(t, "mal-1", dbSmall, map[string]any{"db_name": "mal"})
+	sid, pid := b.ids(dbService, dbSmall)
+	good := fmt.Sprintf(`{"service_id":%q,"plan_id":%q,"organization_guid":"o","space_guid":"s","context":{"platform":"kubernetes","namespace":"n"}`, sid, pid)
+	jsonCT := map[string]string{"Content-Type": "application/json"}
+	cases := []struct {
+		name, method, path, body string
+		hdr                      map[string]string
+		want                     int
+	}{
+		{"parameters not an object", "PUT", "/v2/service_instances/m1?accepts_incomplete=true", good + `,"parameters":"x"}`, jsonCT, 400},
+		{"context not an object", "PUT", "/v2/service_instances/m1?accepts_incomplete=true", strings.Replace(good, `{"platform":"kubernetes","namespace":"n"}`, `[1]`, 1) + `}`, jsonCT, 400},
+		{"namespace not a string", "PUT", "/v2/service_instances/m1?accepts_incomplete=true", strings.Replace(good, `"namespace":"n"`, `"namespace":{"a":1}`, 1) + `}`, jsonCT, 400},
+		{"maintenance_info not an object", "PUT", "/v2/service_instances/m1?accepts_incomplete=true", good + `,"maintenance_info":"1.0"}`, jsonCT, 400},
+		{"deeply nested parameters", "PUT", "/v2/service_instances/m1?accepts_incomplete=true", good + `,"parameters":{"db_name":` + strings.Repeat("[", 10000) + strings.Repeat("]", 10000) + `}}`, jsonCT, 400},
+		{"duplicate keys, last not valid", "PUT", "/v2/service_instances/m1?accepts_incomplete=true", good + `,"parameters":{"db_name":"ok","db_name":7}}`, jsonCT, 400},
+		{"nul in a parameter", "PUT", "/v2/service_instances/m1?accepts_incomplete=true", good + `,"parameters":{"db_name":"a\u0000b"}}`, jsonCT, 400},
+		{"accepts_incomplete=maybe", "PUT", "/v2/service_instances/m1?accepts_incomplete=maybe", good + `}`, jsonCT, 400},
+		{"utf-16 declared", "PUT", "/v2/service_instances/m1?accepts_incomplete=true", good + `}`, map[string]string{"Content-Type": "application/json; charset=utf-16"}, 415},
+		{"xml", "PUT", "/v2/service_instances/m1?accepts_incomplete=true", `<x/>`, map[string]string{"Content-Type": "application/xml"}, 400},
+		{"update of an unknown instance", "PATCH", "/v2/service_instances/nope?accepts_incomplete=true", fmt.Sprintf(`{"service_id":%q}`, sid), jsonCT, 404},
+		{"update to a plan of another service", "PATCH", "/v2/service_instances/mal-1?accepts_incomplete=true", fmt.Sprintf(`{"service_id":%q,"plan_id":"nope"}`, sid), jsonCT, 400},
+		{"bind to an unknown instance", "PUT", "/v2/service_instances/nope/service_bindings/b?accepts_incomplete=true", fmt.Sprintf(`{"service_id":%q,"plan_id":%q}`, sid, pid), jsonCT, 404},
+		{"unbind unknown", "DELETE", "/v2/service_instances/mal-1/service_bindings/nope?service_id=" + sid + "&plan_id=" + pid, "", nil, 410},
+		{"deprovision unknown", "DELETE", "/v2/service_instances/nope?accepts_incomplete=true&service_id=" + sid + "&plan_id=" + pid, "", nil, 410},
+		{"last_operation unknown", "GET", "/v2/service_instances/nope/last_operation", "", nil, 404},
+		{"GET binding unknown", "GET", "/v2/service_instances/mal-1/service_bindings/nope", "", nil, 404},
+		{"wrong method", "POST", "/v2/catalog", "", nil, 405},
+		{"unknown route", "GET", "/v2/nothing", "", nil, 404},
+		{"push without a spec", "POST", "/v2/apb", "x=1", map[string]string{"Content-Type": "application/x-www-form-urlencoded"}, 400},
+		{"push of a broken multipart form", "POST", "/v2/apb", "--x\r\n", map[string]string{"Content-Type": "multipart/form-data; boundary=x"}, 400},
+		{"push of bad YAML", "POST", "/v2/apb", "apbSpec=" + url.QueryEscape(base64.StdEncoding.EncodeToString([]byte("name: [\n"))), map[string]string{"Content-Type": "application/x-www-form-urlencoded"}, 400},
+		{"delete of an unknown spec", "DELETE", "/v2/apb/nope", "", nil, 404},
+		{"body over 1 MiB", "PUT", "/v2/service_instances/m1?accepts_incomplete=true", good + `,"parameters":{"db_name":"` + strings.Repeat("a", 1<<20) + `"}}`, jsonCT, 413},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			req, err := http.NewRequestWithContext(ctx(t), c.method, b.url+c.path, strings.NewReader(c.body))
+			if err != nil {
+				t.Fatal(err)
+			}
+			req.SetBasicAuth(user, password)
+			req.Header.Set("X-Broker-API-Version", "2.17")
+			for k, v := range c.hdr {
+				req.Header.Set(k, v)
+			}
+			resp, err := b.http.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer resp.Body.Close()
+			data, _ := io.ReadAll(resp.Body)
+			var e osbapi.Error
+			if resp.StatusCode != c.want {
+				t.Fatalf("status %d, want %d: %s", resp.StatusCode, c.want, data)
+			}
+			if err := json.Unmarshal(data, &e); err != nil || e.Description == "" {
+				t.Errorf("no OSB error body with a description: %s", data)
+			}
+		})
+	}
+}
