@@ -427,3 +427,31 @@ func TestAttackMalformedRequests(t *testing.T) {
 		})
 	}
 }
+
+// TestAttackBearerClusterDown: with bearer authentication and a cluster
+// that does not answer, requests get 503 with Retry-After (retrying
+// helps), not 500; a request without a token is still 401.
+func TestAttackBearerClusterDown(t *testing.T) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	down := "https://" + l.Addr().String()
+	l.Close() // nothing listens there now
+	b := startBroker(t, options{apiserver: down})
+	for _, c := range []struct {
+		name, auth string
+		want       int
+	}{{"bearer token", "Bearer some-token", 503}, {"no token", "", 401}} {
+		t.Run(c.name, func(t *testing.T) {
+			status, body, hdr := b.send(t, b.http, "GET", "/v2/catalog", map[string]string{"Authorization": c.auth})
+			var e osbapi.Error
+			if status != c.want || json.Unmarshal([]byte(body), &e) != nil || e.Description == "" {
+				t.Fatalf("status %d %s, want %d with an OSB error body", status, body, c.want)
+			}
+			if c.want == 503 && (hdr.Get("Retry-After") == "" || strings.Contains(body, l.Addr().String())) {
+				t.Errorf("503 without Retry-After, or naming the cluster: %v %s", hdr, body)
+			}
+		})
+	}
+}

@@ -231,6 +231,10 @@ type options struct {
 	tls bool
 	// more are bundles (name to apb.yml) added to the local registry.
 	more map[string]string
+	// apiserver, when set, is openshift.host and basic auth is off: the
+	// broker checks bearer tokens with that cluster. The catalog is not
+	// fetched at start.
+	apiserver string
 }
 
 func freePort(t *testing.T) int {
@@ -295,8 +299,11 @@ broker:
   output_request: %v
   auth:
     - type: basic
-      enabled: true
-`, regs, filepath.Join(dir, "etcd"), level, port, !o.tls, authDir, o.launchOnBind, o.outputRequest)
+      enabled: %v
+`, regs, filepath.Join(dir, "etcd"), level, port, !o.tls, authDir, o.launchOnBind, o.outputRequest, o.apiserver == "")
+	if o.apiserver != "" {
+		cfg = strings.Replace(cfg, "openshift:\n", "openshift:\n  host: "+o.apiserver+"\n", 1)
+	}
 	if o.defaultNamespace != "" {
 		cfg += "  default_namespace: " + o.defaultNamespace + "\n"
 	}
@@ -369,6 +376,9 @@ func startBroker(t *testing.T, o options) *broker {
 		b.http.Transport = &http.Transport{TLSClientConfig: &tls.Config{InsecureSkipVerify: true}}
 	}
 	b.client = osbclient.New(osbclient.Options{URL: b.url, Username: user, Password: password, HTTPClient: b.http})
+	if o.apiserver != "" {
+		return b
+	}
 	cat, err := b.client.Catalog(context.Background())
 	if err != nil {
 		t.Fatalf("catalog: %v", err)
