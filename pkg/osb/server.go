@@ -338,7 +338,7 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request, ri *osbapi.Reques
 		case errors.Is(err, ErrUnavailable):
 			// Where the authority is stays in the log.
 			s.log.Warn("credentials could not be checked", "request_id", ri.RequestIdentity, "err", err)
-			w.Header().Set("Retry-After", strconv.Itoa(authRetryAfter))
+			w.Header().Set("Retry-After", strconv.Itoa(retryAfter))
 			return osbapi.Unavailable("the service that checks credentials cannot be reached; retry later")
 		case err != nil:
 			return fmt.Errorf("authenticating: %w", err)
@@ -369,9 +369,10 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request, ri *osbapi.Reques
 	return h(w, r, *ri)
 }
 
-// authRetryAfter is the Retry-After (seconds) of a 503 for credentials
-// that could not be checked.
-const authRetryAfter = 5
+// retryAfter is the Retry-After (seconds) of a 503: a dependency (etcd,
+// the cluster checking credentials) did not answer, and a retry soon may
+// find it back.
+const retryAfter = 5
 
 // bodyDeadline gives the body BodyTimeout to arrive and lifts the
 // deadline once it has: a handler may take longer than that, and a read
@@ -487,6 +488,9 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 
 func (s *Server) writeError(w http.ResponseWriter, route, reqID string, err error) {
 	if e, ok := osbapi.AsError(err); ok {
+		if e.Status == http.StatusServiceUnavailable && w.Header().Get("Retry-After") == "" {
+			w.Header().Set("Retry-After", strconv.Itoa(retryAfter))
+		}
 		writeJSON(w, e.Status, e)
 		return
 	}

@@ -609,8 +609,8 @@ func TestCatalogFastPath(t *testing.T) {
 		t.Errorf("Catalog was called although CatalogJSON exists")
 	}
 	base, _ = newTestServer(t, jsonBroker{fake: f, err: osbapi.Unavailable("etcd down")}, Options{})
-	if r := send(t, base, "GET", "/v2/catalog", "", nil); r.status != 503 || r.body != `{"description":"etcd down"}` {
-		t.Errorf("fast path error: %d %s", r.status, r.body)
+	if r := send(t, base, "GET", "/v2/catalog", "", nil); r.status != 503 || r.body != `{"description":"etcd down"}` || r.hdr.Get("Retry-After") == "" {
+		t.Errorf("fast path error: %d %s (Retry-After %q)", r.status, r.body, r.hdr.Get("Retry-After"))
 	}
 }
 
