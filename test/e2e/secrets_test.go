@@ -159,9 +159,6 @@ func (c *canaryRun) async(method, path string, body any, state string) {
 }
 
 func TestSecretsCanary(t *testing.T) {
-	if testing.Short() {
-		t.Skip("eight brokers")
-	}
 	n := 0
 	canary := func(what string) string {
 		n++
