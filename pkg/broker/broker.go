@@ -561,10 +561,19 @@ func (b *Broker) GetInstance(ctx context.Context, ri osbapi.RequestInfo, id stri
 	if err != nil {
 		return nil, storeErr(err, "reading instance")
 	}
-	switch cur.Status {
-	case store.StatusProvisioning, store.StatusFailed:
-		if cur.Status == store.StatusProvisioning || !b.wasProvisioned(ctx, cur) {
+	// An instance whose provision has not succeeded does not exist for
+	// GET (404, the spec's answer while provisioning), also while its
+	// deprovision runs; a provisioned one does until its deprovision ends.
+	switch succeeded, failed := b.provisionOutcome(ctx, cur); cur.Status {
+	case store.StatusProvisioning:
+		return nil, osbapi.NotFound("instance %q is not provisioned", id)
+	case store.StatusFailed:
+		if !succeeded {
 			return nil, osbapi.NotFound("instance %q is not provisioned", id)
+		}
+	case store.StatusDeprovisioning:
+		if failed && !succeeded {
+			return nil, osbapi.NotFound("instance %q was never provisioned and is being deprovisioned", id)
 		}
 	}
 	if cur.Operation != "" {
@@ -582,19 +591,26 @@ func (b *Broker) GetInstance(ctx context.Context, ri osbapi.RequestInfo, id stri
 	return resp, nil
 }
 
-// wasProvisioned tells a failed provision (not an instance) from a failed
-// later operation on a provisioned instance.
-func (b *Broker) wasProvisioned(ctx context.Context, in *store.ServiceInstance) bool {
+// provisionOutcome says whether the instance's provision succeeded or
+// failed, from its job records: it tells a failed provision (not an
+// instance) from a failed later operation on a provisioned instance. An
+// instance without provision records (imported from the Automation
+// Broker, or pruned) has neither.
+func (b *Broker) provisionOutcome(ctx context.Context, in *store.ServiceInstance) (succeeded, failed bool) {
+	if in.Status != store.StatusFailed && in.Status != store.StatusDeprovisioning {
+		return false, false // not needed: spare the read
+	}
 	js, err := b.st.Jobs(ctx, in.ID)
 	if err != nil {
-		return false
+		return false, false
 	}
 	for _, j := range js {
-		if j.Method == runtime.ActionProvision && j.State == store.JobSucceeded {
-			return true
+		if j.Method == runtime.ActionProvision {
+			succeeded = succeeded || j.State == store.JobSucceeded
+			failed = failed || j.State == store.JobFailed
 		}
 	}
-	return false
+	return succeeded, failed
 }
 
 // LastOperation implements osbapi.Broker.

@@ -147,3 +147,53 @@ func (c *catalog) lookupPlan(serviceID, planID string) (planRef, error) {
 	}
 	return p, nil
 }
+
+// secretParams are the names of the parameters and bind parameters a
+// plan declares as passwords (display_type: password).
+func secretParams(p *apb.Plan) []string {
+	var names []string
+	for _, ps := range [][]apb.Parameter{p.Parameters, p.BindParameters} {
+		for _, prm := range ps {
+			if prm.DisplayType == "password" {
+				names = append(names, prm.Name)
+			}
+		}
+	}
+	return names
+}
+
+// SecretParameters names the parameters the plan declares as passwords,
+// for the HTTP layer to keep out of its request logs. Without a known
+// plan (an update names none) it answers for every plan of the service,
+// and without a known service for the whole catalog: masking too much in
+// a log costs nothing.
+func (b *Broker) SecretParameters(serviceID, planID string) []string {
+	c := b.cat()
+	if c == nil {
+		return nil
+	}
+	if ref, ok := c.plans[planID]; ok && ref.offering.service.ID == serviceID && ref.specPlan != nil {
+		return secretParams(ref.specPlan)
+	}
+	var specs []*apb.Spec
+	if o, ok := c.byID[serviceID]; ok {
+		specs = []*apb.Spec{o.spec}
+	} else {
+		for _, o := range c.byID {
+			specs = append(specs, o.spec)
+		}
+	}
+	seen := map[string]bool{}
+	var names []string
+	for _, sp := range specs {
+		for i := range sp.Plans {
+			for _, n := range secretParams(&sp.Plans[i]) {
+				if !seen[n] {
+					seen[n] = true
+					names = append(names, n)
+				}
+			}
+		}
+	}
+	return names
+}

@@ -30,9 +30,11 @@ func (h *jobHandler) Action(ctx context.Context, j *store.Job) (runtime.Action, 
 		return runtime.Action{}, fmt.Errorf("instance %s has no bundle spec", in.ID)
 	}
 	planName := j.PlanID
-	for _, p := range sp.Plans {
+	var secrets []string
+	for i, p := range sp.Plans {
 		if p.ID == j.PlanID {
 			planName = p.Name
+			secrets = secretParams(&sp.Plans[i])
 		}
 	}
 	vars := maps.Clone(j.Parameters)
@@ -72,7 +74,7 @@ func (h *jobHandler) Action(ctx context.Context, j *store.Job) (runtime.Action, 
 	a := runtime.Action{
 		Name: j.Method, OperationID: j.Token, Image: sp.Image, Runtime: sp.Runtime, FQName: sp.FQName,
 		InstanceID: in.ID, BindingID: j.BindingID, Target: namespaceOf(in.Context),
-		ExtraVars: vars, Mounts: b.mounts(sp),
+		ExtraVars: vars, SecretVars: secrets, Mounts: b.mounts(sp),
 	}
 	return a, nil
 }

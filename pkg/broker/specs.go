@@ -173,15 +173,21 @@ func (b *Broker) PushSpec(ctx context.Context, apbSpec string) (*osbapi.Service,
 	return o.service, nil
 }
 
-// DeleteSpecs removes specs by id (all when ids is empty), as the dev
-// endpoints DELETE /v2/apb/{id} and DELETE /v2/apb do. Unknown ids are
-// osbapi.NotFound.
+// DeleteSpecs removes specs by id, as the dev endpoint DELETE
+// /v2/apb/{id} does; unknown ids are osbapi.NotFound. Without ids
+// (DELETE /v2/apb) it removes the specs developers pushed (POST /v2/apb),
+// not the registries' bundles: the Automation Broker emptied the whole
+// catalog there, which platforms saw as every service withdrawn until
+// the next bootstrap brought them back. A registry bundle can still be
+// removed by its id.
 func (b *Broker) DeleteSpecs(ctx context.Context, ids ...string) error {
 	b.specsMu.Lock()
 	defer b.specsMu.Unlock()
 	if len(ids) == 0 {
-		for id := range b.specs {
-			ids = append(ids, id)
+		for id, sp := range b.specs {
+			if sp.Registry == PushRegistry {
+				ids = append(ids, id)
+			}
 		}
 	}
 	var ops []store.Op

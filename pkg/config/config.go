@@ -23,6 +23,9 @@ import (
 //	broker.user_auth_rule      access              (asbd: "" meant access)
 //	broker.refresh_interval    none                (asbd: "" meant no refresh)
 //	broker.default_namespace   none                (provisions must name context.namespace)
+//	broker.read_header_timeout 10s
+//	broker.read_body_timeout   30s
+//	broker.metrics_auth        false               (/metrics open, as asbd's)
 //	openshift.sandbox_role     edit
 //	openshift.image_pull_policy IfNotPresent
 //	openshift.sandbox_timeout  1h
@@ -33,17 +36,19 @@ import (
 //	dao.etcd_data_dir          /var/lib/openstack-service-broker/etcd
 //	registry[].tag             latest
 const (
-	DefaultListenAddress   = "0.0.0.0:1338"
-	DefaultBasicAuthDir    = "/var/run/asb-auth"
-	DefaultRuntime         = "kubernetes"
-	DefaultUserAuthRule    = "access"
-	DefaultSandboxRole     = "edit"
-	DefaultImagePullPolicy = "IfNotPresent"
-	DefaultSandboxTimeout  = time.Hour
-	DefaultLogLevel        = "info"
-	DefaultEtcdPort        = 2379
-	DefaultEtcdDataDir     = "/var/lib/openstack-service-broker/etcd"
-	DefaultTag             = "latest"
+	DefaultListenAddress     = "0.0.0.0:1338"
+	DefaultBasicAuthDir      = "/var/run/asb-auth"
+	DefaultRuntime           = "kubernetes"
+	DefaultUserAuthRule      = "access"
+	DefaultSandboxRole       = "edit"
+	DefaultImagePullPolicy   = "IfNotPresent"
+	DefaultSandboxTimeout    = time.Hour
+	DefaultLogLevel          = "info"
+	DefaultEtcdPort          = 2379
+	DefaultEtcdDataDir       = "/var/lib/openstack-service-broker/etcd"
+	DefaultTag               = "latest"
+	DefaultReadHeaderTimeout = 10 * time.Second
+	DefaultReadBodyTimeout   = 30 * time.Second
 )
 
 // Load reads and parses the file at path. Warnings (unknown keys and the
@@ -222,11 +227,14 @@ func (c *Config) fields() map[string]field {
 						b.Auth = append(b.Auth, a)
 					})
 				},
-				"listen_address":    str(&b.ListenAddress),
-				"plain_http":        boolean(&b.PlainHTTP),
-				"basic_auth_dir":    str(&b.BasicAuthDir),
-				"runtime":           str(&b.Runtime),
-				"default_namespace": str(&b.DefaultNamespace),
+				"listen_address":      str(&b.ListenAddress),
+				"plain_http":          boolean(&b.PlainHTTP),
+				"basic_auth_dir":      str(&b.BasicAuthDir),
+				"runtime":             str(&b.Runtime),
+				"default_namespace":   str(&b.DefaultNamespace),
+				"read_header_timeout": duration(&b.ReadHeaderTimeout),
+				"read_body_timeout":   duration(&b.ReadBodyTimeout),
+				"metrics_auth":        boolean(&b.MetricsAuth),
 			})
 		},
 		"secrets": func(d *decoder, n *yaml.Node, path string) {
@@ -281,6 +289,12 @@ func (c *Config) defaults(has func(path string) bool) {
 	set(&c.OpenShift.ImagePullPolicy, DefaultImagePullPolicy)
 	if c.OpenShift.SandboxTimeout == 0 {
 		c.OpenShift.SandboxTimeout = DefaultSandboxTimeout
+	}
+	if c.Broker.ReadHeaderTimeout == 0 {
+		c.Broker.ReadHeaderTimeout = DefaultReadHeaderTimeout
+	}
+	if c.Broker.ReadBodyTimeout == 0 {
+		c.Broker.ReadBodyTimeout = DefaultReadBodyTimeout
 	}
 	set(&c.Log.Level, DefaultLogLevel)
 	if !has("log.stdout") {

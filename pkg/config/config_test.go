@@ -39,6 +39,7 @@ func TestExampleConfigWithoutRHCC(t *testing.T) {
 			Auth:          []AuthProvider{{Type: "basic", Enabled: true}},
 			ListenAddress: DefaultListenAddress, BasicAuthDir: DefaultBasicAuthDir,
 			Runtime: DefaultRuntime, UserAuthRule: DefaultUserAuthRule,
+			ReadHeaderTimeout: DefaultReadHeaderTimeout, ReadBodyTimeout: DefaultReadBodyTimeout,
 		},
 	}
 	if c.at = nil; !reflect.DeepEqual(c, want) {
@@ -246,6 +247,11 @@ func TestScalars(t *testing.T) {
 			[]any{true, map[string]string{"KUBERNETES_SERVICE_HOST": "127.0.0.1", "KUBERNETES_SERVICE_PORT": "6443"}}},
 		{"openstack", "openshift:\n  namespace: osb\nopenstack:\n  clouds_secret: clouds\n  cloud: devstack\n  bundles: '^local-openstack-'\n",
 			func(c *Config) any { return c.OpenStack }, OpenStack{CloudsSecret: "clouds", Cloud: "devstack", Bundles: "^local-openstack-"}},
+		{"http hardening", "broker:\n  read_header_timeout: 2s\n  read_body_timeout: 5\n  metrics_auth: true\n",
+			func(c *Config) any {
+				return []any{c.Broker.ReadHeaderTimeout, c.Broker.ReadBodyTimeout, c.Broker.MetricsAuth}
+			},
+			[]any{2 * time.Second, 5 * time.Second, true}},
 		{"anchor and merge", "x: &b\n  dev_broker: true\nbroker:\n  <<: *b\n  recovery: true\n",
 			func(c *Config) any { return []bool{c.Broker.DevBroker, c.Broker.Recovery} }, []bool{true, true}},
 	}
@@ -268,7 +274,7 @@ func TestDefaults(t *testing.T) {
 		Log:       Log{Stdout: true, Level: "info"},
 		OpenShift: OpenShift{SandboxRole: "edit", ImagePullPolicy: "IfNotPresent", SandboxTimeout: time.Hour},
 		Broker: Broker{ListenAddress: "0.0.0.0:1338", BasicAuthDir: "/var/run/asb-auth",
-			Runtime: "kubernetes", UserAuthRule: "access"},
+			Runtime: "kubernetes", UserAuthRule: "access", ReadHeaderTimeout: 10 * time.Second, ReadBodyTimeout: 30 * time.Second},
 	}
 	for _, in := range []string{"", "---\n", "# nothing\n", "broker:\nlog: ~\n"} {
 		c, warnings, err := Parse([]byte(in), "c.yaml")

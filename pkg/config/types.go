@@ -146,6 +146,14 @@ type Broker struct {
 	// namespace (no context, Cloud Foundry) goes; empty (the default)
 	// refuses such a provision with 400 naming context.namespace.
 	DefaultNamespace string
+	// ReadHeaderTimeout bounds the time to receive a request's headers,
+	// ReadBodyTimeout the time to receive its body after them: slow
+	// clients are cut off (defaults 10s and 30s).
+	ReadHeaderTimeout time.Duration
+	ReadBodyTimeout   time.Duration
+	// MetricsAuth puts /metrics behind the broker's authentication
+	// (default false: open, as asbd's was). /healthz stays open.
+	MetricsAuth bool
 }
 
 // SecretRule is one entry of secrets: which Secret goes to which bundle.

@@ -58,6 +58,11 @@ type httpSettings struct {
 	basicAuthDir string
 	logRequests  bool
 	devBroker    bool
+	// readHeaderTimeout and readBodyTimeout cut slow clients off.
+	readHeaderTimeout time.Duration
+	readBodyTimeout   time.Duration
+	// metricsAuth puts /metrics behind the broker's authentication.
+	metricsAuth bool
 }
 
 // catalogSettings say when the catalog is read from the registries.
@@ -84,6 +89,8 @@ func mapConfig(cfg *config.Config) (*settings, error) {
 			sslCert: cfg.Broker.SSLCert, sslKey: cfg.Broker.SSLCertKey,
 			basicAuth: cfg.Broker.BasicAuthEnabled(), basicAuthDir: cfg.Broker.BasicAuthDir,
 			logRequests: cfg.Broker.OutputRequest, devBroker: cfg.Broker.DevBroker,
+			readHeaderTimeout: cfg.Broker.ReadHeaderTimeout, readBodyTimeout: cfg.Broker.ReadBodyTimeout,
+			metricsAuth: cfg.Broker.MetricsAuth,
 		},
 		catalog: catalogSettings{onStartup: cfg.Broker.BootstrapOnStartup, every: cfg.Broker.RefreshInterval},
 	}

@@ -10,6 +10,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/openstack-service-broker/openstack-service-broker/pkg/redact"
 	"github.com/openstack-service-broker/openstack-service-broker/pkg/runtime"
 	"github.com/openstack-service-broker/openstack-service-broker/pkg/store"
 )
@@ -207,6 +208,18 @@ func (e *Engine) launch(j *store.Job, recovering bool) {
 type jobRun struct {
 	mu  sync.Mutex
 	job *store.Job
+	// secrets masks the action's secrets in what the bundle reports:
+	// descriptions and errors are shown to clients and logged.
+	secrets *redact.Text
+}
+
+// actionSecrets are the values of an action that no description, error
+// or log may show: its declared secret vars, those under secret-looking
+// names and the credentials it is given.
+func actionSecrets(a runtime.Action) *redact.Text {
+	t := &redact.Text{}
+	t.AddUnder(a.ExtraVars, redact.Names(a.SecretVars...))
+	return t
 }
 
 func (e *Engine) run(ctx context.Context, j *store.Job, recovering bool) {
@@ -222,6 +235,7 @@ func (e *Engine) run(ctx context.Context, j *store.Job, recovering bool) {
 		e.finish(ctx, log, jr, nil, fmt.Errorf("preparing %s: %w", j.Method, err), start)
 		return
 	}
+	jr.secrets = actionSecrets(action)
 	if err := e.update(ctx, jr, func(j *store.Job) {
 		j.State = store.JobInProgress
 		if j.Description == "" {
@@ -237,6 +251,7 @@ func (e *Engine) run(ctx context.Context, j *store.Job, recovering bool) {
 		if desc == "" {
 			return
 		}
+		desc = jr.secrets.String(desc)
 		if err := e.update(ctx, jr, func(j *store.Job) { j.Description = desc }); err != nil && ctx.Err() == nil {
 			log.Warn("recording progress", "err", err)
 		}
@@ -304,6 +319,13 @@ func (e *Engine) update(ctx context.Context, jr *jobRun, fn func(*store.Job)) er
 func (e *Engine) finish(ctx context.Context, log *slog.Logger, jr *jobRun, res *runtime.Result, runErr error, start time.Time) bool {
 	jr.mu.Lock()
 	defer jr.mu.Unlock()
+	if res != nil && res.Credentials != nil {
+		// What the action produced is as secret as what it was given.
+		if jr.secrets == nil {
+			jr.secrets = &redact.Text{}
+		}
+		jr.secrets.Add(res.Credentials)
+	}
 	backoff := firstBackoff
 	var out Outcome
 	for attempt := 1; ; attempt++ {
@@ -333,7 +355,7 @@ func (e *Engine) finish(ctx context.Context, log *slog.Logger, jr *jobRun, res *
 	state := store.JobSucceeded
 	if out.Err != nil {
 		state = store.JobFailed
-		log.Warn("operation failed", "err", out.Err)
+		log.Warn("operation failed", "err", jr.secrets.String(out.Err.Error()))
 	} else {
 		log.Info("operation succeeded")
 	}
@@ -351,11 +373,11 @@ func (e *Engine) store(ctx context.Context, jr *jobRun, res *runtime.Result, run
 	}
 	done := *jr.job
 	done.UpdatedAt = time.Now().UTC()
-	done.Description = o.Description
+	done.Description = jr.secrets.String(o.Description)
 	done.Error = ""
 	if o.Err != nil {
 		done.State = store.JobFailed
-		done.Error = o.Err.Error()
+		done.Error = jr.secrets.String(o.Err.Error())
 	} else {
 		done.State = store.JobSucceeded
 	}

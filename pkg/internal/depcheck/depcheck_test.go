@@ -48,14 +48,14 @@ var rules = []rule{
 	// The OSB layer: wire types, server, client. It knows nothing of APBs.
 	{pkg: "pkg/osb/osbapi", stdlibOnly: true},
 	{pkg: "pkg/osb/osbclient", may: []string{"pkg/osb/osbapi"}, stdlibOnly: true},
-	{pkg: "pkg/osb", may: []string{"pkg/osb/osbapi"}, not: k8s},
+	{pkg: "pkg/osb", may: []string{"pkg/osb/osbapi", "pkg/redact"}, not: k8s},
 	{pkg: "pkg/auth", may: []string{"pkg/osb"}},
 
 	// The decisions, then operations, runtimes and state.
-	{pkg: "pkg/broker", may: []string{"pkg/apb", "pkg/jobs", "pkg/osb/osbapi", "pkg/runtime", "pkg/schema", "pkg/store"}, not: k8s},
-	{pkg: "pkg/jobs", may: []string{"pkg/runtime", "pkg/store"}, not: k8s},
+	{pkg: "pkg/broker", may: []string{"pkg/apb", "pkg/jobs", "pkg/osb/osbapi", "pkg/redact", "pkg/runtime", "pkg/schema", "pkg/store"}, not: k8s},
+	{pkg: "pkg/jobs", may: []string{"pkg/redact", "pkg/runtime", "pkg/store"}, not: k8s},
 	{pkg: "pkg/runtime", stdlibOnly: true},
-	{pkg: "pkg/runtime/kubernetes", may: []string{"pkg/runtime"}},
+	{pkg: "pkg/runtime/kubernetes", may: []string{"pkg/redact", "pkg/runtime"}},
 	{pkg: "pkg/runtime/docker", may: []string{"pkg/runtime"}, not: k8s}, // coming
 	{pkg: "pkg/runtime/...", may: []string{"pkg/runtime"}, not: k8s},
 	{pkg: "pkg/store/crd", may: []string{"pkg/apb", "pkg/store"}}, // coming: state in Kubernetes CRDs
@@ -69,6 +69,7 @@ var rules = []rule{
 	// Leaves.
 	{pkg: "pkg/config"},
 	{pkg: "pkg/manager", stdlibOnly: true},
+	{pkg: "pkg/redact", stdlibOnly: true},
 	{pkg: "pkg/tlsutil", stdlibOnly: true},
 	{pkg: "pkg/internal/depcheck", stdlibOnly: true},
 
