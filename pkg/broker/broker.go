@@ -46,6 +46,9 @@ type Options struct {
 	Clouds              CloudsRule
 	// RetryAfter is the Retry-After of in-progress polls (default 2 s).
 	RetryAfter time.Duration
+	// Replicas, when several brokers share the store, tells whose
+	// operations are whose (nil: this broker is the only one).
+	Replicas   jobs.Replicas
 	Workers    int
 	Logger     *slog.Logger
 	Registerer prometheus.Registerer
@@ -91,7 +94,7 @@ func New(ctx context.Context, o Options) (*Broker, error) {
 	}
 	b.engine = jobs.New(jobs.Options{
 		Store: o.Store, Runtime: o.Runtime, Handler: (*jobHandler)(b),
-		Workers: o.Workers, Logger: o.Logger, Registerer: o.Registerer,
+		Workers: o.Workers, Logger: o.Logger, Registerer: o.Registerer, Replicas: o.Replicas,
 	})
 	if err := b.loadStoredSpecs(ctx); err != nil {
 		return nil, err
@@ -104,7 +107,8 @@ func New(ctx context.Context, o Options) (*Broker, error) {
 // resumes them. It makes the Broker a runnable of the daemon.
 func (b *Broker) Start(ctx context.Context) error { return b.engine.Start(ctx) }
 
-// Recover resumes every operation a previous broker left unfinished.
+// Recover resumes the operations left unfinished by brokers that are gone
+// (a previous process, a replica that died) and returns how many.
 func (b *Broker) Recover(ctx context.Context) (int, error) { return b.engine.Recover(ctx) }
 
 // Reap asks the runtime, when it can, to remove what finished or unknown

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"time"
 
 	"github.com/openstack-service-broker/openstack-service-broker/pkg/apb"
@@ -41,6 +42,29 @@ func (b *Broker) loadStoredSpecs(ctx context.Context) error {
 		b.specs[sp.ID] = sp
 	}
 	return b.rebuildLocked()
+}
+
+// ReloadSpecs serves the specs stored now, when they differ from those
+// served: another replica bootstrapped, or a developer pushed or deleted
+// a spec through it. It reports whether the catalog changed.
+func (b *Broker) ReloadSpecs(ctx context.Context) (bool, error) {
+	b.specsMu.Lock()
+	defer b.specsMu.Unlock()
+	specs, err := b.st.ListSpecs(ctx)
+	if err != nil {
+		return false, fmt.Errorf("reloading stored specs: %w", err)
+	}
+	stored := make(map[string][]byte, len(specs))
+	byID := make(map[string]*apb.Spec, len(specs))
+	for _, sp := range specs {
+		raw, _ := json.Marshal(sp)
+		stored[sp.ID], byID[sp.ID] = raw, sp
+	}
+	if maps.EqualFunc(stored, b.stored, bytes.Equal) {
+		return false, nil
+	}
+	b.stored, b.specs = stored, byID
+	return true, b.rebuildLocked()
 }
 
 // rebuildLocked builds the catalog from b.specs and swaps it in.
@@ -119,6 +143,11 @@ func (b *Broker) Bootstrap(ctx context.Context) (*BootstrapResult, error) {
 			ops = append(ops, store.DeleteSpec(id))
 		}
 	}
+	if len(ops) > 0 {
+		// Last, in the last batch: the other replicas reload once the
+		// whole catalog is stored.
+		ops = append(ops, store.CatalogChanged())
+	}
 	if err := b.st.CommitBatched(ctx, ops); err != nil {
 		return nil, fmt.Errorf("bootstrap: storing specs: %w", err)
 	}
@@ -131,7 +160,7 @@ func (b *Broker) Bootstrap(ctx context.Context) (*BootstrapResult, error) {
 		}
 	}
 	res := &BootstrapResult{SpecCount: len(b.cat().services), Duration: time.Since(start)}
-	b.log.Info("bootstrap done", "specs", res.SpecCount, "changed", len(ops), "duration", res.Duration)
+	b.log.Info("bootstrap done", "specs", res.SpecCount, "changed", max(len(ops)-1, 0), "duration", res.Duration)
 	return res, nil
 }
 
@@ -159,7 +188,7 @@ func (b *Broker) PushSpec(ctx context.Context, apbSpec string) (*osbapi.Service,
 	}
 	b.specsMu.Lock()
 	defer b.specsMu.Unlock()
-	if _, err := b.st.Commit(ctx, store.PutSpec(sp)); err != nil {
+	if _, err := b.st.Commit(ctx, store.PutSpec(sp), store.CatalogChanged()); err != nil {
 		return nil, storeErr(err, "storing spec")
 	}
 	b.stored[sp.ID], b.specs[sp.ID] = raw, sp
@@ -196,6 +225,9 @@ func (b *Broker) DeleteSpecs(ctx context.Context, ids ...string) error {
 			return osbapi.NotFound("spec %q does not exist", id)
 		}
 		ops = append(ops, store.DeleteSpec(id))
+	}
+	if len(ops) > 0 {
+		ops = append(ops, store.CatalogChanged())
 	}
 	if err := b.st.CommitBatched(ctx, ops); err != nil {
 		return storeErr(err, "deleting specs")

@@ -26,6 +26,7 @@ import (
 //	broker.read_header_timeout 10s
 //	broker.read_body_timeout   30s
 //	broker.metrics_auth        false               (/metrics open, as asbd's)
+//	broker.leader_lease        15s                 (replicas sharing one etcd)
 //	openshift.sandbox_role     edit
 //	openshift.image_pull_policy IfNotPresent
 //	openshift.sandbox_timeout  1h
@@ -49,6 +50,9 @@ const (
 	DefaultTag               = "latest"
 	DefaultReadHeaderTimeout = 10 * time.Second
 	DefaultReadBodyTimeout   = 30 * time.Second
+	DefaultLeaderLease       = 15 * time.Second
+	// MinLeaderLease is the shortest lease etcd grants reliably.
+	MinLeaderLease = 2 * time.Second
 )
 
 // Load reads and parses the file at path. Warnings (unknown keys and the
@@ -235,6 +239,7 @@ func (c *Config) fields() map[string]field {
 				"read_header_timeout": duration(&b.ReadHeaderTimeout),
 				"read_body_timeout":   duration(&b.ReadBodyTimeout),
 				"metrics_auth":        boolean(&b.MetricsAuth),
+				"leader_lease":        duration(&b.LeaderLease),
 			})
 		},
 		"secrets": func(d *decoder, n *yaml.Node, path string) {
@@ -295,6 +300,9 @@ func (c *Config) defaults(has func(path string) bool) {
 	}
 	if c.Broker.ReadBodyTimeout == 0 {
 		c.Broker.ReadBodyTimeout = DefaultReadBodyTimeout
+	}
+	if c.Broker.LeaderLease == 0 {
+		c.Broker.LeaderLease = DefaultLeaderLease
 	}
 	set(&c.Log.Level, DefaultLogLevel)
 	if !has("log.stdout") {

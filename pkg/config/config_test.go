@@ -39,7 +39,7 @@ func TestExampleConfigWithoutRHCC(t *testing.T) {
 			Auth:          []AuthProvider{{Type: "basic", Enabled: true}},
 			ListenAddress: DefaultListenAddress, BasicAuthDir: DefaultBasicAuthDir,
 			Runtime: DefaultRuntime, UserAuthRule: DefaultUserAuthRule,
-			ReadHeaderTimeout: DefaultReadHeaderTimeout, ReadBodyTimeout: DefaultReadBodyTimeout,
+			ReadHeaderTimeout: DefaultReadHeaderTimeout, ReadBodyTimeout: DefaultReadBodyTimeout, LeaderLease: DefaultLeaderLease,
 		},
 	}
 	if c.at = nil; !reflect.DeepEqual(c, want) {
@@ -252,6 +252,7 @@ func TestScalars(t *testing.T) {
 				return []any{c.Broker.ReadHeaderTimeout, c.Broker.ReadBodyTimeout, c.Broker.MetricsAuth}
 			},
 			[]any{2 * time.Second, 5 * time.Second, true}},
+		{"leader lease", "broker:\n  leader_lease: 4s\n", func(c *Config) any { return c.Broker.LeaderLease }, 4 * time.Second},
 		{"anchor and merge", "x: &b\n  dev_broker: true\nbroker:\n  <<: *b\n  recovery: true\n",
 			func(c *Config) any { return []bool{c.Broker.DevBroker, c.Broker.Recovery} }, []bool{true, true}},
 	}
@@ -274,7 +275,8 @@ func TestDefaults(t *testing.T) {
 		Log:       Log{Stdout: true, Level: "info"},
 		OpenShift: OpenShift{SandboxRole: "edit", ImagePullPolicy: "IfNotPresent", SandboxTimeout: time.Hour},
 		Broker: Broker{ListenAddress: "0.0.0.0:1338", BasicAuthDir: "/var/run/asb-auth",
-			Runtime: "kubernetes", UserAuthRule: "access", ReadHeaderTimeout: 10 * time.Second, ReadBodyTimeout: 30 * time.Second},
+			Runtime: "kubernetes", UserAuthRule: "access", ReadHeaderTimeout: 10 * time.Second, ReadBodyTimeout: 30 * time.Second,
+			LeaderLease: 15 * time.Second},
 	}
 	for _, in := range []string{"", "---\n", "# nothing\n", "broker:\nlog: ~\n"} {
 		c, warnings, err := Parse([]byte(in), "c.yaml")
@@ -340,6 +342,7 @@ func TestValidation(t *testing.T) {
 		{"logfile only", "log:\n  stdout: false\n  logfile: /tmp/x.log\n", ""},
 		{"ssl cert without key", "broker:\n  ssl_cert: /c\n", `c.yaml:2: broker.ssl_cert: ssl_cert and ssl_cert_key must be given together`},
 		{"listen", "broker:\n  listen_address: 1338\n", `c.yaml:2: broker.listen_address: "1338" is not host:port`},
+		{"leader lease too short", "broker:\n  leader_lease: 500ms\n", `c.yaml:2: broker.leader_lease: 500ms is too short: etcd needs at least 2s (give e.g. 15s)`},
 		{"default namespace", "broker:\n  default_namespace: Team_A\n", `c.yaml:2: broker.default_namespace: "Team_A" is not a namespace name (lowercase letters, digits and '-', at most 63, starting and ending with a letter or digit)`},
 		{"default namespace ok", "broker:\n  default_namespace: team-a\n", ""},
 		{"runtime", "broker:\n  runtime: podman\n", `c.yaml:2: broker.runtime: unknown runtime "podman", want kubernetes, docker or none`},

@@ -154,6 +154,11 @@ type Broker struct {
 	// MetricsAuth puts /metrics behind the broker's authentication
 	// (default false: open, as asbd's was). /healthz stays open.
 	MetricsAuth bool
+	// LeaderLease is the lease of each replica on the store (default
+	// 15s): a replica that dies is known dead that long after its last
+	// renewal; then its operations are resumed and, if it led, another
+	// replica leads.
+	LeaderLease time.Duration
 }
 
 // SecretRule is one entry of secrets: which Secret goes to which bundle.

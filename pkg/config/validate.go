@@ -144,6 +144,10 @@ func (d *decoder) validateBroker(b Broker) {
 		d.errorf(d.line("broker.default_namespace"), "broker.default_namespace",
 			"%q is not a namespace name (lowercase letters, digits and '-', at most 63, starting and ending with a letter or digit)", b.DefaultNamespace)
 	}
+	if b.LeaderLease < MinLeaderLease {
+		d.errorf(d.line("broker.leader_lease"), "broker.leader_lease",
+			"%s is too short: etcd needs at least %s (give e.g. 15s)", b.LeaderLease, MinLeaderLease)
+	}
 	switch b.Runtime {
 	case "kubernetes", "docker", "none":
 	default:

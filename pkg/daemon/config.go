@@ -37,6 +37,8 @@ type settings struct {
 	broker    brokerSettings
 	http      httpSettings
 	catalog   catalogSettings
+	// leaderLease is each replica's lease on the store.
+	leaderLease time.Duration
 }
 
 // brokerSettings are the broker's options that come from the file.
@@ -92,7 +94,8 @@ func mapConfig(cfg *config.Config) (*settings, error) {
 			readHeaderTimeout: cfg.Broker.ReadHeaderTimeout, readBodyTimeout: cfg.Broker.ReadBodyTimeout,
 			metricsAuth: cfg.Broker.MetricsAuth,
 		},
-		catalog: catalogSettings{onStartup: cfg.Broker.BootstrapOnStartup, every: cfg.Broker.RefreshInterval},
+		catalog:     catalogSettings{onStartup: cfg.Broker.BootstrapOnStartup, every: cfg.Broker.RefreshInterval},
+		leaderLease: cfg.Broker.LeaderLease,
 	}
 	for _, r := range cfg.Secrets {
 		s.broker.secrets = append(s.broker.secrets, broker.SecretRule{APBName: r.APBName, Secret: r.Secret})

@@ -153,6 +153,13 @@ func start(ctx context.Context, s *settings, log *slog.Logger, o Options) (d *da
 		log.Info("using etcd", "endpoint", s.store.Endpoints[0])
 	}
 	d.store = st
+	// Every broker is a replica of those sharing the store, the only one
+	// with the embedded etcd: the leader recovers, reaps and bootstraps.
+	rep, err := st.JoinReplicas(ctx, store.ReplicaOptions{LeaseTTL: s.leaderLease, Logger: log})
+	if err != nil {
+		return nil, fmt.Errorf("joining the brokers sharing the store: %w", err)
+	}
+	undo = append(undo, func() { rep.Close() })
 
 	rt, clusterName := o.Runtime, "kubernetes"
 	if rt == nil {
@@ -168,15 +175,29 @@ func start(ctx context.Context, s *settings, log *slog.Logger, o Options) (d *da
 		Store: st, Runtime: rt, Discover: discover,
 		LaunchAPBOnBind: s.broker.launchAPBOnBind, Cluster: clusterName, DefaultNamespace: s.broker.defaultNamespace,
 		DashboardRedirector: s.broker.dashboardRedirector, Secrets: s.broker.secrets, Clouds: s.broker.clouds,
-		Logger: log, Registerer: d.reg,
+		Replicas: rep, Logger: log, Registerer: d.reg,
 	})
 	if err != nil {
 		return nil, err
 	}
 	d.broker = b
+	catalog := newCatalogLoop(b, st, s.catalog, log)
 	if s.catalog.onStartup {
-		if _, err := b.Bootstrap(ctx); err != nil {
+		// Only the leader bootstraps. One that leads at start does so
+		// before it serves, as asbd did; the others serve the stored
+		// catalog and follow the leader's.
+		lead, err := rep.TryLead(ctx)
+		if err != nil {
 			return nil, err
+		}
+		if lead {
+			if _, err := b.Bootstrap(ctx); err != nil {
+				return nil, err
+			}
+			catalog.bootstrapped()
+		} else {
+			leader, _ := rep.Leader(ctx)
+			log.Info("another replica leads: serving the stored catalog, which it bootstraps", "leader", leader)
 		}
 	}
 	if d.auth, err = newAuthenticator(s, kc, log); err != nil {
@@ -186,7 +207,6 @@ func start(ctx context.Context, s *settings, log *slog.Logger, o Options) (d *da
 		return nil, err
 	}
 	undo = append(undo, func() { d.ln.Close() })
-	catalog := newCatalogLoop(b, s.catalog.every, log)
 	d.srv = &http.Server{
 		Handler: d.handler(catalog.request),
 		// Slow clients are cut off: headers within ReadHeaderTimeout, the
@@ -199,14 +219,17 @@ func start(ctx context.Context, s *settings, log *slog.Logger, o Options) (d *da
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
 	}
 
-	d.mgr = manager.New(manager.Options{Logger: log, ShutdownTimeout: shutdownTimeout})
+	d.mgr = manager.New(manager.Options{Logger: log, ShutdownTimeout: shutdownTimeout, Elector: rep})
 	for _, r := range []struct {
 		name string
 		r    manager.Runnable
 	}{
 		{"store", closeStore(st, log)},
+		{"replica", manager.RunnableFunc(rep.Run)},
 		{"operations", b},
-		{"recovery", recovery(b, log)},
+		{"catalog-follower", followCatalog(b, st, log)},
+		{"leadership", leadershipGauge(d.reg)},
+		{"recovery", recovery(b, rep, log)},
 		{"janitor", janitor(b, log)},
 		{"catalog", catalog},
 		{"http", manager.RunnableFunc(d.serve)},

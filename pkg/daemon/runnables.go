@@ -5,10 +5,14 @@ import (
 	"crypto/tls"
 	"fmt"
 	"log/slog"
+	"sync/atomic"
 	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/openstack-service-broker/openstack-service-broker/pkg/broker"
 	"github.com/openstack-service-broker/openstack-service-broker/pkg/manager"
+	"github.com/openstack-service-broker/openstack-service-broker/pkg/osb/osbapi"
 	"github.com/openstack-service-broker/openstack-service-broker/pkg/store"
 )
 
@@ -28,18 +32,111 @@ func closeStore(st *store.Store, log *slog.Logger) manager.Runnable {
 	})
 }
 
-// recovery resumes the operations a previous broker left in flight, once:
-// losing them would strand instances (asbd did this only with recovery:
-// true). Only the leader recovers, so no operation runs twice.
-func recovery(b *broker.Broker, log *slog.Logger) manager.Runnable {
+// Pacing of the leader's recovery.
+const (
+	// recoverySweep paces passes beside those a departure triggers.
+	recoverySweep = time.Minute
+	// recoveryRetry is the wait after a pass that failed.
+	recoveryRetry = 5 * time.Second
+)
+
+// What the recovery needs.
+type (
+	recoverer interface {
+		Recover(ctx context.Context) (int, error)
+	}
+	departures interface {
+		Departures(ctx context.Context) <-chan struct{}
+	}
+)
+
+// recovery resumes the operations that brokers gone left in flight: at
+// once when this replica takes the lead (a previous process's, a dead
+// leader's), then each time a replica leaves (its lease ran out or was
+// revoked), and every recoverySweep. Losing them would strand instances
+// (asbd did this only with recovery: true, at start). Only the leader
+// recovers, and only operations whose replica is gone, so none runs twice.
+func recovery(b recoverer, reps departures, log *slog.Logger) manager.Runnable {
 	return manager.NeedsLeader(manager.RunnableFunc(func(ctx context.Context) error {
-		n, err := b.Recover(ctx)
-		if err != nil {
-			return fmt.Errorf("recovering operations: %w", err)
+		gone := reps.Departures(ctx) // signals once at first
+		sweep := time.NewTicker(recoverySweep)
+		defer sweep.Stop()
+		var retry <-chan time.Time
+		for {
+			select {
+			case <-ctx.Done():
+				return nil
+			case <-gone:
+			case <-sweep.C:
+			case <-retry:
+			}
+			retry = nil
+			n, err := b.Recover(ctx)
+			switch {
+			case ctx.Err() != nil:
+				return nil
+			case err != nil:
+				log.Warn("recovering operations", "err", err, "retry_in", recoveryRetry)
+				retry = time.After(recoveryRetry)
+			case n > 0:
+				log.Info("resumed operations left in flight by brokers that are gone", "count", n)
+			}
 		}
-		if n > 0 {
-			log.Info("resumed operations left in flight", "count", n)
+	}))
+}
+
+// What following the stored catalog needs.
+type (
+	reloader interface {
+		ReloadSpecs(ctx context.Context) (bool, error)
+	}
+	catalogWatcher interface {
+		CatalogChanges(ctx context.Context) <-chan struct{}
+	}
+)
+
+// reloadRetry is the wait after a reload of the catalog that failed.
+const reloadRetry = 5 * time.Second
+
+// followCatalog serves the catalog as stored: every replica reloads it
+// when another one changed it (the leader's bootstraps, specs pushed or
+// deleted through the dev routes of any replica).
+func followCatalog(b reloader, st catalogWatcher, log *slog.Logger) manager.Runnable {
+	return manager.RunnableFunc(func(ctx context.Context) error {
+		changes := st.CatalogChanges(ctx) // signals once at first
+		var retry <-chan time.Time
+		for {
+			select {
+			case <-ctx.Done():
+				return nil
+			case <-changes:
+			case <-retry:
+			}
+			retry = nil
+			changed, err := b.ReloadSpecs(ctx)
+			switch {
+			case ctx.Err() != nil:
+				return nil
+			case err != nil:
+				log.Warn("following the stored catalog", "err", err, "retry_in", reloadRetry)
+				retry = time.After(reloadRetry)
+			case changed:
+				log.Info("catalog reloaded: another replica changed it")
+			}
 		}
+	})
+}
+
+// leadershipGauge exports whether this replica leads (osb_leader).
+func leadershipGauge(reg prometheus.Registerer) manager.Runnable {
+	g := prometheus.NewGauge(prometheus.GaugeOpts{
+		Name: "osb_leader", Help: "1 while this broker replica leads (recovery, janitor, catalog bootstraps), 0 otherwise.",
+	})
+	reg.MustRegister(g)
+	return manager.NeedsLeader(manager.RunnableFunc(func(ctx context.Context) error {
+		g.Set(1)
+		<-ctx.Done()
+		g.Set(0)
 		return nil
 	}))
 }
@@ -73,15 +170,18 @@ func janitor(b *broker.Broker, log *slog.Logger) manager.Runnable {
 // bootstrapTimeout bounds one bootstrap of the catalog.
 const bootstrapTimeout = 10 * time.Minute
 
-// catalogLoop bootstraps the catalog from the registries every
-// broker.refresh_interval and when asked (POST /v2/bootstrap), one
-// bootstrap at a time; requests that come while one runs are served by
-// the next.
+// catalogLoop, on the leader, bootstraps the catalog from the registries
+// every broker.refresh_interval and when asked (POST /v2/bootstrap on any
+// replica), one bootstrap at a time; requests that come while one runs
+// are served by the next. With bootstrap_on_startup, a replica that
+// takes the lead bootstraps once, unless it did at start.
 type catalogLoop struct {
-	b     bootstrapper
-	every time.Duration
-	log   *slog.Logger
-	asked chan struct{}
+	b         bootstrapper
+	req       bootstrapRequests
+	every     time.Duration
+	onStartup bool
+	booted    atomic.Bool
+	log       *slog.Logger
 }
 
 // bootstrapper is what the catalog loop needs of the broker.
@@ -89,17 +189,32 @@ type bootstrapper interface {
 	Bootstrap(ctx context.Context) (*broker.BootstrapResult, error)
 }
 
-func newCatalogLoop(b bootstrapper, every time.Duration, log *slog.Logger) *catalogLoop {
-	return &catalogLoop{b: b, every: every, log: log, asked: make(chan struct{}, 1)}
+// bootstrapRequests carry POST /v2/bootstrap from any replica to the
+// leader, through the store: a request stays until the leader served it.
+type bootstrapRequests interface {
+	RequestBootstrap(ctx context.Context) error
+	// BootstrapRequests signals once at first, then after each request.
+	BootstrapRequests(ctx context.Context) <-chan struct{}
+	// PendingBootstrap is the revision of the request not yet served (0:
+	// none); BootstrapServed removes it unless asked again since.
+	PendingBootstrap(ctx context.Context) (int64, error)
+	BootstrapServed(ctx context.Context, rev int64) error
 }
 
-// request asks for a bootstrap and returns at once, as asbd answered
-// before the registries were read (a slow registry made a synchronous
-// bootstrap time out at the router).
-func (c *catalogLoop) request(context.Context) error {
-	select {
-	case c.asked <- struct{}{}:
-	default: // one is pending already
+func newCatalogLoop(b bootstrapper, req bootstrapRequests, s catalogSettings, log *slog.Logger) *catalogLoop {
+	return &catalogLoop{b: b, req: req, every: s.every, onStartup: s.onStartup, log: log}
+}
+
+// bootstrapped records the bootstrap at start.
+func (c *catalogLoop) bootstrapped() { c.booted.Store(true) }
+
+// request asks the leader for a bootstrap and returns at once, as asbd
+// answered before the registries were read (a slow registry made a
+// synchronous bootstrap time out at the router).
+func (c *catalogLoop) request(ctx context.Context) error {
+	if err := c.req.RequestBootstrap(ctx); err != nil {
+		c.log.Warn("asking for a bootstrap", "err", err)
+		return osbapi.Unavailable("the broker's state store is unavailable; retry later")
 	}
 	return nil
 }
@@ -108,6 +223,9 @@ func (c *catalogLoop) request(context.Context) error {
 func (c *catalogLoop) NeedLeaderElection() bool { return true }
 
 func (c *catalogLoop) Start(ctx context.Context) error {
+	if c.onStartup && !c.booted.Swap(true) {
+		c.bootstrap(ctx, "taking the lead")
+	}
 	var tick <-chan time.Time
 	if c.every > 0 {
 		t := time.NewTicker(c.every)
@@ -116,23 +234,40 @@ func (c *catalogLoop) Start(ctx context.Context) error {
 	} else {
 		c.log.Info("not using a refresh interval")
 	}
+	asked := c.req.BootstrapRequests(ctx)
 	for {
-		why := "periodic"
+		why, rev := "periodic", int64(0)
 		select {
 		case <-ctx.Done():
 			return nil
 		case <-tick:
-		case <-c.asked:
-			why = "requested"
+		case <-asked:
+			r, err := c.req.PendingBootstrap(ctx)
+			if err != nil || r == 0 {
+				if err != nil && ctx.Err() == nil {
+					c.log.Warn("reading bootstrap requests", "err", err)
+				}
+				continue
+			}
+			why, rev = "requested", r
 		}
 		if ctx.Err() != nil {
 			return nil
 		}
-		bctx, cancel := context.WithTimeout(ctx, bootstrapTimeout)
-		if _, err := c.b.Bootstrap(bctx); err != nil && ctx.Err() == nil {
-			c.log.Warn(why+" bootstrap failed", "err", err)
+		c.bootstrap(ctx, why)
+		if rev != 0 && ctx.Err() == nil {
+			if err := c.req.BootstrapServed(ctx, rev); err != nil {
+				c.log.Warn("marking the bootstrap request served", "err", err)
+			}
 		}
-		cancel()
+	}
+}
+
+func (c *catalogLoop) bootstrap(ctx context.Context, why string) {
+	bctx, cancel := context.WithTimeout(ctx, bootstrapTimeout)
+	defer cancel()
+	if _, err := c.b.Bootstrap(bctx); err != nil && ctx.Err() == nil {
+		c.log.Warn("bootstrap failed", "why", why, "err", err)
 	}
 }
 

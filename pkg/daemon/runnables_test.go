@@ -3,6 +3,7 @@ package daemon
 import (
 	"context"
 	"log/slog"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -30,36 +31,95 @@ func (s *slowBootstrap) Bootstrap(ctx context.Context) (*broker.BootstrapResult,
 	return &broker.BootstrapResult{}, nil
 }
 
-// POST /v2/bootstrap asks the catalog loop, which bootstraps in its own
-// goroutine, one at a time (asks while one runs make one more), and
-// stops with the daemon: no bootstrap outlives it.
+// memRequests are bootstrap requests as the store keeps them: one
+// pending request, a revision per ask, a signal per ask.
+type memRequests struct {
+	mu           sync.Mutex
+	rev, pending int64
+	sig          chan struct{}
+}
+
+func newMemRequests() *memRequests {
+	m := &memRequests{sig: make(chan struct{}, 1)}
+	m.signal()
+	return m
+}
+
+func (m *memRequests) signal() {
+	select {
+	case m.sig <- struct{}{}:
+	default:
+	}
+}
+
+func (m *memRequests) RequestBootstrap(context.Context) error {
+	m.mu.Lock()
+	m.rev++
+	m.pending = m.rev
+	m.mu.Unlock()
+	m.signal()
+	return nil
+}
+
+func (m *memRequests) BootstrapRequests(context.Context) <-chan struct{} { return m.sig }
+
+func (m *memRequests) PendingBootstrap(context.Context) (int64, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.pending, nil
+}
+
+func (m *memRequests) BootstrapServed(_ context.Context, rev int64) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.pending == rev {
+		m.pending = 0
+	}
+	return nil
+}
+
+func waitBootstraps(t *testing.T, b *slowBootstrap, n int32) {
+	t.Helper()
+	deadline := time.Now().Add(5 * time.Second)
+	for b.n.Load() < n {
+		if time.Now().After(deadline) {
+			t.Fatalf("%d bootstraps, want %d", b.n.Load(), n)
+		}
+		time.Sleep(time.Millisecond)
+	}
+}
+
+// POST /v2/bootstrap asks the leader's catalog loop through the store; it
+// bootstraps in its own goroutine, one at a time (asks while one runs make
+// one more), and stops with the daemon: no bootstrap outlives it.
 func TestCatalogLoop(t *testing.T) {
 	b := &slowBootstrap{release: make(chan struct{})}
-	c := newCatalogLoop(b, 0, slog.New(slog.DiscardHandler))
+	req := newMemRequests()
+	c := newCatalogLoop(b, req, catalogSettings{}, slog.New(slog.DiscardHandler))
 	ctx, stop := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- c.Start(ctx) }()
-	wait := func(n int32) {
-		t.Helper()
-		deadline := time.Now().Add(5 * time.Second)
-		for b.n.Load() < n {
-			if time.Now().After(deadline) {
-				t.Fatalf("%d bootstraps, want %d", b.n.Load(), n)
-			}
-			time.Sleep(time.Millisecond)
-		}
+	time.Sleep(20 * time.Millisecond)
+	if n := b.n.Load(); n != 0 {
+		t.Fatalf("%d bootstraps before any was asked for", n)
 	}
 	c.request(context.Background())
-	wait(1)
+	waitBootstraps(t, b, 1)
 	for range 3 {
 		c.request(context.Background()) // while the first runs: coalesced
 	}
 	b.release <- struct{}{}
-	wait(2)
+	waitBootstraps(t, b, 2)
+	b.release <- struct{}{}
 	time.Sleep(50 * time.Millisecond)
 	if n := b.n.Load(); n != 2 {
 		t.Fatalf("%d bootstraps, want 2: asks made while one ran are served by one more", n)
 	}
+	if p, _ := req.PendingBootstrap(ctx); p != 0 {
+		t.Errorf("request %d still pending after it was served", p)
+	}
+	c.request(context.Background())
+	waitBootstraps(t, b, 3)
 	c.request(context.Background()) // pending when the daemon stops
 	stop()
 	select {
@@ -75,7 +135,60 @@ func TestCatalogLoop(t *testing.T) {
 	if b.after.Load() {
 		t.Error("a bootstrap ran after the loop stopped")
 	}
+	if p, _ := req.PendingBootstrap(ctx); p == 0 {
+		t.Error("the request pending at stop was dropped: the next leader must serve it")
+	}
 	if !c.NeedLeaderElection() {
 		t.Error("the catalog loop must run on the leader only")
+	}
+}
+
+// A replica that takes the lead serves what was asked while none led and,
+// with bootstrap_on_startup, bootstraps once unless it did at start.
+func TestCatalogLoopTakingTheLead(t *testing.T) {
+	cases := []struct {
+		name                 string
+		onStartup, bootedNow bool
+		asked                bool
+		want                 int32
+	}{
+		{"nothing to do", false, false, false, 0},
+		{"asked while none led", false, false, true, 1},
+		{"bootstrap_on_startup", true, false, false, 1},
+		{"bootstrap_on_startup, done at start", true, true, false, 0},
+		{"bootstrap_on_startup and asked", true, false, true, 2},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			b := &slowBootstrap{release: make(chan struct{})}
+			close(b.release)
+			req := newMemRequests()
+			if tc.asked {
+				req.RequestBootstrap(context.Background())
+			}
+			c := newCatalogLoop(b, req, catalogSettings{onStartup: tc.onStartup}, slog.New(slog.DiscardHandler))
+			if tc.bootedNow {
+				c.bootstrapped()
+			}
+			ctx, stop := context.WithCancel(context.Background())
+			done := make(chan error, 1)
+			go func() { done <- c.Start(ctx) }()
+			waitBootstraps(t, b, tc.want)
+			time.Sleep(50 * time.Millisecond)
+			stop()
+			<-done
+			if n := b.n.Load(); n != tc.want {
+				t.Errorf("%d bootstraps, want %d", n, tc.want)
+			}
+			// Leading again later: bootstrap_on_startup is spent.
+			ctx, stop = context.WithCancel(context.Background())
+			go func() { done <- c.Start(ctx) }()
+			time.Sleep(50 * time.Millisecond)
+			stop()
+			<-done
+			if n := b.n.Load(); n != tc.want {
+				t.Errorf("%d bootstraps after leading again, want %d", n, tc.want)
+			}
+		})
 	}
 }

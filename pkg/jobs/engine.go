@@ -42,6 +42,18 @@ type Store interface {
 	Commit(ctx context.Context, ops ...store.Op) (int64, error)
 }
 
+// Replicas is what the engine needs to know of the brokers sharing the
+// store: each job record names the replica that runs it (its owner), and
+// only jobs whose owner is gone are recovered, so that none runs twice.
+type Replicas interface {
+	// Identity is this replica's current id and a context that ends when
+	// the id is lost (its lease expired): the jobs run under it stop then,
+	// as the leader may resume them elsewhere.
+	Identity() (id string, alive context.Context)
+	// Alive returns the ids of the live replicas.
+	Alive(ctx context.Context) (map[string]bool, error)
+}
+
 // Outcome is what a finished run means, as the Handler decides it.
 type Outcome struct {
 	// Err is the failure recorded in the job; nil means succeeded.
@@ -73,6 +85,9 @@ type Options struct {
 	Logger  *slog.Logger
 	// Registerer receives the operation metrics (nil: not registered).
 	Registerer prometheus.Registerer
+	// Replicas tells live owners from dead ones; nil means this engine is
+	// the only one, and Recover takes every unfinished job not running here.
+	Replicas Replicas
 }
 
 // Engine runs jobs. Jobs run under the engine's own lifetime, from New
@@ -135,33 +150,70 @@ func (e *Engine) Start(ctx context.Context) error {
 	return nil
 }
 
+// identity is the owner id stamped on the jobs run here and the context
+// they run under.
+func (e *Engine) identity() (string, context.Context) {
+	if e.o.Replicas == nil {
+		return "", e.life
+	}
+	return e.o.Replicas.Identity()
+}
+
+// ErrLeaseLost refuses new jobs while this replica has no live lease on
+// the store (it is getting a new one): they could not be told from a
+// dead replica's. It wraps store.ErrUnavailable.
+var ErrLeaseLost = fmt.Errorf("%w: this broker is renewing its lease on the state store", store.ErrUnavailable)
+
 // Submit stores a new job (j.Revision 0) together with ops, the instance
 // or binding changes that start it, and runs it in the background. When a
 // compare fails it returns store.ErrConflict and nothing was stored or
 // started: the caller decides again.
 func (e *Engine) Submit(ctx context.Context, j *store.Job, ops ...store.Op) error {
+	id, alive := e.identity()
+	if alive.Err() != nil && e.life.Err() == nil {
+		return ErrLeaseLost
+	}
+	j.Owner = id
 	rev, err := e.o.Store.Commit(ctx, append(ops, store.PutJob(j))...)
 	if err != nil {
 		return err
 	}
 	j.Revision = rev
-	e.launch(j, false)
+	e.launch(j, false, id, alive)
 	return nil
 }
 
-// Recover starts every unfinished job in the store. A job whose runtime
-// work is still running is attached to, not started again.
+// Recover starts the unfinished jobs whose owner is gone: a replica that
+// died or lost its lease, a broker before a restart, or none (records of
+// the Automation Broker). A job whose runtime work is still running is
+// attached to, not started again; jobs of live replicas, this one's
+// included, are left to them. It returns how many it started.
 func (e *Engine) Recover(ctx context.Context) (int, error) {
 	open, err := e.o.Store.UnfinishedJobs(ctx)
 	if err != nil {
 		return 0, fmt.Errorf("listing unfinished jobs: %w", err)
 	}
-	for _, j := range open {
-		e.log.Info("recovering operation", "operation", j.Token, "action", j.Method,
-			"instance_id", j.InstanceID, "binding_id", j.BindingID, "state", j.State)
-		e.launch(j, true)
+	// Read after the jobs: a replica writes jobs only while its key
+	// exists, so an owner missing now was gone when its job was read,
+	// and ids are never reused.
+	var alive map[string]bool
+	if e.o.Replicas != nil {
+		if alive, err = e.o.Replicas.Alive(ctx); err != nil {
+			return 0, fmt.Errorf("listing live replicas: %w", err)
+		}
 	}
-	return len(open), nil
+	id, life := e.identity()
+	n := 0
+	for _, j := range open {
+		if alive[j.Owner] || e.Running(j.Token) {
+			continue
+		}
+		e.log.Info("recovering operation", "operation", j.Token, "action", j.Method,
+			"instance_id", j.InstanceID, "binding_id", j.BindingID, "state", j.State, "previous_owner", j.Owner)
+		e.launch(j, true, id, life)
+		n++
+	}
+	return n, nil
 }
 
 // Wait blocks until every job started here returned.
@@ -174,7 +226,9 @@ func (e *Engine) Running(token string) bool {
 	return e.running[token]
 }
 
-func (e *Engine) launch(j *store.Job, recovering bool) {
+// launch runs j in the background as owner self, until the engine stops
+// or alive ends.
+func (e *Engine) launch(j *store.Job, recovering bool, self string, alive context.Context) {
 	e.mu.Lock()
 	if e.running[j.Token] {
 		e.mu.Unlock()
@@ -184,9 +238,12 @@ func (e *Engine) launch(j *store.Job, recovering bool) {
 	e.mu.Unlock()
 	e.wg.Add(1)
 	e.metrics.inFlight.WithLabelValues(j.Method).Inc()
-	ctx := e.life
+	ctx, cancel := context.WithCancel(e.life)
+	unbind := context.AfterFunc(alive, cancel)
 	go func() {
 		defer func() {
+			unbind()
+			cancel()
 			e.metrics.inFlight.WithLabelValues(j.Method).Dec()
 			e.mu.Lock()
 			delete(e.running, j.Token)
@@ -199,7 +256,7 @@ func (e *Engine) launch(j *store.Job, recovering bool) {
 			return // stays in the store as unfinished; recovered on restart
 		}
 		defer func() { <-e.sem }()
-		e.run(ctx, j, recovering)
+		e.run(ctx, cancel, j, recovering, self)
 	}()
 }
 
@@ -208,6 +265,15 @@ func (e *Engine) launch(j *store.Job, recovering bool) {
 type jobRun struct {
 	mu  sync.Mutex
 	job *store.Job
+	// owner is who the stored record must name for this run to write it:
+	// the owner it was read with until the run claims it, this replica
+	// after. A record that names another (a replica that took the job
+	// over) or that is finished fences this run off.
+	owner string
+	// self is this replica's id, which the claim writes.
+	self string
+	// lost is set once the job was found taken over.
+	lost bool
 	// secrets masks the action's secrets in what the bundle reports:
 	// descriptions and errors are shown to clients and logged.
 	secrets *redact.Text
@@ -222,10 +288,23 @@ func actionSecrets(a runtime.Action) *redact.Text {
 	return t
 }
 
-func (e *Engine) run(ctx context.Context, j *store.Job, recovering bool) {
+// errTakenOver: the job record names another owner, or is finished,
+// since this run read it.
+var errTakenOver = errors.New("operation taken over by another replica")
+
+// check fences a run off a job record that changed hands (under jr.mu).
+func (jr *jobRun) check(cur *store.Job) error {
+	if cur.Finished() || cur.Owner != jr.owner {
+		jr.lost = true
+		return fmt.Errorf("%w (owner %q, state %q)", errTakenOver, cur.Owner, cur.State)
+	}
+	return nil
+}
+
+func (e *Engine) run(ctx context.Context, cancel context.CancelFunc, j *store.Job, recovering bool, self string) {
 	log := e.log.With("operation", j.Token, "action", j.Method, "instance_id", j.InstanceID, "binding_id", j.BindingID)
 	start := time.Now()
-	jr := &jobRun{job: j}
+	jr := &jobRun{job: j, owner: j.Owner, self: self}
 
 	action, err := e.o.Handler.Action(ctx, j)
 	if err != nil {
@@ -236,23 +315,39 @@ func (e *Engine) run(ctx context.Context, j *store.Job, recovering bool) {
 		return
 	}
 	jr.secrets = actionSecrets(action)
+	// The claim: in progress, owned by this replica. Another replica
+	// recovering the same job at once loses the compare and backs off.
 	if err := e.update(ctx, jr, func(j *store.Job) {
 		j.State = store.JobInProgress
 		if j.Description == "" {
 			j.Description = j.Method + " job started"
 		}
 		j.Attempts++
+		j.Owner = self
 	}); err != nil {
+		if errors.Is(err, errTakenOver) {
+			log.Info("operation already taken by another replica", "err", err)
+			return
+		}
 		log.Error("marking operation in progress", "err", err)
 		return // left unfinished; a restart recovers it
 	}
+	jr.mu.Lock()
+	jr.owner = self
+	jr.mu.Unlock()
 
 	progress := func(desc string) {
 		if desc == "" {
 			return
 		}
 		desc = jr.secrets.String(desc)
-		if err := e.update(ctx, jr, func(j *store.Job) { j.Description = desc }); err != nil && ctx.Err() == nil {
+		err := e.update(ctx, jr, func(j *store.Job) { j.Description = desc })
+		switch {
+		case errors.Is(err, errTakenOver):
+			// Fenced off: stop following the action; its new owner does.
+			log.Warn("operation taken over by another replica: stopping here", "err", err)
+			cancel()
+		case err != nil && ctx.Err() == nil:
 			log.Warn("recording progress", "err", err)
 		}
 	}
@@ -267,9 +362,18 @@ func (e *Engine) run(ctx context.Context, j *store.Job, recovering bool) {
 		res, err = e.o.Runtime.Run(ctx, action, progress)
 	}
 	if ctx.Err() != nil {
-		// The broker is stopping: leave the job in flight for recovery
-		// rather than recording a failure that did not happen.
-		log.Info("broker stopping: operation left for recovery")
+		// Leave the job in flight rather than record a failure that did
+		// not happen: a restarted broker, or the leader, resumes it.
+		jr.mu.Lock()
+		lost := jr.lost
+		jr.mu.Unlock()
+		switch {
+		case lost:
+		case e.life.Err() != nil:
+			log.Info("broker stopping: operation left for recovery")
+		default:
+			log.Warn("replica lease lost: operation left to the leader")
+		}
 		return
 	}
 	if !e.finish(ctx, log, jr, res, err, start) {
@@ -278,8 +382,8 @@ func (e *Engine) run(ctx context.Context, j *store.Job, recovering bool) {
 	// The outcome is stored: a broker stopping now still releases the
 	// sandbox (quickly), rather than leaving it to the janitor, which
 	// would not know whether the action failed.
-	rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), releaseTimeout)
-	defer cancel()
+	rctx, rcancel := context.WithTimeout(context.WithoutCancel(ctx), releaseTimeout)
+	defer rcancel()
 	if rerr := e.o.Runtime.Release(rctx, action, err != nil); rerr != nil {
 		// The janitor removes it later: the operation is finished now.
 		log.Warn("releasing the action's sandbox", "err", rerr)
@@ -306,6 +410,9 @@ func (e *Engine) update(ctx context.Context, jr *jobRun, fn func(*store.Job)) er
 		cur, gerr := e.o.Store.GetJob(ctx, jr.job.ResourceID(), jr.job.Token)
 		if gerr != nil {
 			return gerr
+		}
+		if err := jr.check(cur); err != nil {
+			return err
 		}
 		jr.job = cur
 	}
@@ -340,6 +447,10 @@ func (e *Engine) finish(ctx context.Context, log *slog.Logger, jr *jobRun, res *
 		if errors.Is(err, store.ErrConflict) {
 			cur, gerr := e.o.Store.GetJob(ctx, jr.job.ResourceID(), jr.job.Token)
 			if gerr == nil {
+				if cerr := jr.check(cur); cerr != nil {
+					log.Warn("outcome not recorded here: the operation was taken over by another replica", "err", cerr)
+					return false
+				}
 				jr.job = cur
 				continue
 			}
@@ -372,6 +483,7 @@ func (e *Engine) store(ctx context.Context, jr *jobRun, res *runtime.Result, run
 		return err
 	}
 	done := *jr.job
+	done.Owner = jr.self
 	done.UpdatedAt = time.Now().UTC()
 	done.Description = jr.secrets.String(o.Description)
 	done.Error = ""

@@ -39,8 +39,9 @@ type Elector interface {
 	Campaign(ctx context.Context) (lost <-chan struct{}, err error)
 }
 
-// ErrLeadershipLost stops a Manager whose Elector took leadership away:
-// the leader's runnables must not go on beside a new leader's.
+// ErrLeadershipLost stops a Manager whose leader's runnables did not stop
+// within the shutdown timeout once leadership was lost: they must not go
+// on beside a new leader's.
 var ErrLeadershipLost = errors.New("leadership lost")
 
 // DefaultShutdownTimeout bounds stopping, all runnables together.
@@ -116,7 +117,7 @@ func (m *Manager) Start(ctx context.Context) error {
 	entries := append([]*entry(nil), m.entries...)
 	m.mu.Unlock()
 
-	failed := make(chan error, len(entries)+1)
+	failed := make(chan error, len(entries)+2)
 	// Runnables get contexts of their own, cancelled one by one at stop;
 	// values of ctx carry over.
 	base := context.WithoutCancel(ctx)
@@ -129,10 +130,11 @@ func (m *Manager) Start(ctx context.Context) error {
 			return
 		}
 		rctx, cancel := context.WithCancel(base)
-		e.cancel, e.done = cancel, make(chan struct{})
+		done := make(chan struct{})
+		e.cancel, e.done = cancel, done
 		m.log.Debug("starting", "runnable", e.name)
 		go func() {
-			defer close(e.done)
+			defer close(done)
 			err := e.r.Start(rctx)
 			if err != nil && !(rctx.Err() != nil && errors.Is(err, context.Canceled)) {
 				failed <- fmt.Errorf("%s: %w", e.name, err)
@@ -140,37 +142,24 @@ func (m *Manager) Start(ctx context.Context) error {
 		}()
 	}
 
-	gated := false
+	var gated []*entry
 	for _, e := range entries {
 		if e.leader && m.o.Elector != nil {
-			gated = true
+			gated = append(gated, e)
 			continue
 		}
 		start(e)
 	}
 	electCtx, stopElect := context.WithCancel(ctx)
 	defer stopElect()
-	if gated {
+	electing := make(chan struct{})
+	if len(gated) > 0 {
 		go func() {
-			lost, err := m.o.Elector.Campaign(electCtx)
-			if err != nil {
-				if electCtx.Err() == nil {
-					failed <- fmt.Errorf("leader election: %w", err)
-				}
-				return
-			}
-			m.log.Info("elected leader: starting the leader's runnables")
-			for _, e := range entries {
-				if e.leader {
-					start(e)
-				}
-			}
-			select {
-			case <-lost:
-				failed <- ErrLeadershipLost
-			case <-electCtx.Done():
-			}
+			defer close(electing)
+			m.lead(electCtx, gated, start, &mu, failed)
 		}()
+	} else {
+		close(electing)
 	}
 
 	var first error
@@ -180,6 +169,9 @@ func (m *Manager) Start(ctx context.Context) error {
 		m.log.Error("stopping: a runnable failed", "err", first)
 	}
 	stopElect()
+	// A loss of leadership being handled ends first: its stop of the
+	// leader's runnables is bounded by the shutdown timeout.
+	<-electing
 	mu.Lock()
 	stopping = true
 	mu.Unlock()
@@ -187,6 +179,81 @@ func (m *Manager) Start(ctx context.Context) error {
 		first = err
 	}
 	return first
+}
+
+// electionRetry bounds the wait between failed campaigns.
+const electionRetry = 5 * time.Second
+
+// lead campaigns for leadership and runs the gated runnables while it
+// lasts, again and again until ctx ends: a replica that lost leadership
+// (its lease expired while the store was unreachable) stops the leader's
+// work, in reverse order, and campaigns again. When they do not stop
+// within the shutdown timeout it fails the Manager with
+// ErrLeadershipLost.
+func (m *Manager) lead(ctx context.Context, gated []*entry, start func(*entry), mu *sync.Mutex, failed chan<- error) {
+	wait := 100 * time.Millisecond
+	for ctx.Err() == nil {
+		lost, err := m.o.Elector.Campaign(ctx)
+		if err != nil {
+			if ctx.Err() != nil {
+				return
+			}
+			m.log.Warn("leader election failed; retrying", "err", err, "retry_in", wait)
+			select {
+			case <-ctx.Done():
+				return
+			case <-time.After(wait):
+			}
+			wait = min(2*wait, electionRetry)
+			continue
+		}
+		wait = 100 * time.Millisecond
+		m.log.Info("elected leader: starting the leader's runnables")
+		for _, e := range gated {
+			start(e)
+		}
+		select {
+		case <-ctx.Done():
+			return // the Manager stops them with the rest, in order
+		case <-lost:
+		}
+		m.log.Warn("leadership lost: stopping the leader's runnables")
+		mu.Lock()
+		running := make([]*entry, 0, len(gated))
+		for _, e := range gated {
+			if e.done != nil {
+				running = append(running, e)
+			}
+		}
+		mu.Unlock()
+		if err := m.stopSome(running); err != nil {
+			failed <- fmt.Errorf("%w: %v", ErrLeadershipLost, err)
+			return
+		}
+		mu.Lock()
+		for _, e := range running {
+			e.cancel, e.done = nil, nil
+		}
+		mu.Unlock()
+	}
+}
+
+// stopSome cancels entries last first, each waited for, all within the
+// shutdown timeout.
+func (m *Manager) stopSome(entries []*entry) error {
+	deadline := time.NewTimer(m.o.ShutdownTimeout)
+	defer deadline.Stop()
+	for i := len(entries) - 1; i >= 0; i-- {
+		e := entries[i]
+		e.cancel()
+		select {
+		case <-e.done:
+			m.log.Debug("stopped", "runnable", e.name)
+		case <-deadline.C:
+			return fmt.Errorf("%s still running after %s", e.name, m.o.ShutdownTimeout)
+		}
+	}
+	return nil
 }
 
 // lateGrace is how long runnables cancelled after the shutdown timeout

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"reflect"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -163,18 +164,43 @@ func TestShutdownTimeout(t *testing.T) {
 	waitUntil(t, "the store stopped", func() bool { return rec.has("stop store") })
 }
 
-// elector grants leadership when told to, and takes it away.
+// elector grants leadership once per value sent on grant, and takes it
+// away when the lose channel of that term is closed.
 type elector struct {
-	grant, lose chan struct{}
+	grant chan chan struct{}
+	fail  chan error // a campaign fails with it instead
+	calls int32
+	mu    sync.Mutex
 }
 
 func (e *elector) Campaign(ctx context.Context) (<-chan struct{}, error) {
+	e.mu.Lock()
+	e.calls++
+	e.mu.Unlock()
 	select {
-	case <-e.grant:
-		return e.lose, nil
+	case lose := <-e.grant:
+		return lose, nil
+	case err := <-e.fail:
+		return nil, err
 	case <-ctx.Done():
 		return nil, ctx.Err()
 	}
+}
+
+func (e *elector) campaigns() int32 {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return e.calls
+}
+
+func count(events []string, e string) int {
+	n := 0
+	for _, x := range events {
+		if x == e {
+			n++
+		}
+	}
+	return n
 }
 
 func TestLeaderRunnables(t *testing.T) {
@@ -190,32 +216,81 @@ func TestLeaderRunnables(t *testing.T) {
 			t.Fatal(err)
 		}
 	})
-	t.Run("gated until elected, stopped when leadership is lost", func(t *testing.T) {
+	t.Run("gated until elected, stopped when leadership is lost, started again when regained", func(t *testing.T) {
 		rec := &recorder{}
-		el := &elector{grant: make(chan struct{}), lose: make(chan struct{})}
+		el := &elector{grant: make(chan chan struct{})}
 		m := New(Options{Elector: el})
 		m.Add("store", rec.loop("store", 0))
+		m.Add("recovery", NeedsLeader(rec.loop("recovery", 0)))
 		m.Add("janitor", NeedsLeader(rec.loop("janitor", 0)))
 		m.Add("http", rec.loop("http", 0))
-		done := run(m, context.Background())
+		ctx, cancel := context.WithCancel(context.Background())
+		done := run(m, ctx)
 		waitUntil(t, "store and http started", func() bool { return rec.has("start store") && rec.has("start http") })
 		time.Sleep(50 * time.Millisecond)
 		if rec.has("start janitor") {
 			t.Fatal("the janitor started before this replica led")
 		}
-		close(el.grant)
-		waitUntil(t, "janitor started", func() bool { return rec.has("start janitor") })
-		close(el.lose)
+		lose := make(chan struct{})
+		el.grant <- lose
+		waitUntil(t, "janitor started", func() bool { return rec.has("start janitor") && rec.has("start recovery") })
+		close(lose)
+		waitUntil(t, "leader's runnables stopped", func() bool { return rec.has("stop janitor") && rec.has("stop recovery") })
+		ev := rec.list()
+		if i, j := slices.Index(ev, "stop janitor"), slices.Index(ev, "stop recovery"); i > j {
+			t.Errorf("events %q: the leader's runnables stop in reverse order", ev)
+		}
+		if rec.has("stop http") || rec.has("stop store") {
+			t.Fatalf("events %q: losing leadership stopped more than the leader's runnables", ev)
+		}
+		waitUntil(t, "a new campaign", func() bool { return el.campaigns() == 2 })
+		el.grant <- make(chan struct{})
+		waitUntil(t, "janitor started again", func() bool { return count(rec.list(), "start janitor") == 2 })
+		cancel()
+		if err := result(t, done); err != nil {
+			t.Fatalf("Start = %v after a clean stop", err)
+		}
+		if ev := rec.list(); ev[len(ev)-1] != "stop store" || count(ev, "stop janitor") != 2 {
+			t.Errorf("events %q: want everything stopped, the store last", ev)
+		}
+	})
+	t.Run("leader's runnable that does not stop when leadership is lost fails the manager", func(t *testing.T) {
+		rec := &recorder{}
+		el := &elector{grant: make(chan chan struct{})}
+		m := New(Options{Elector: el, ShutdownTimeout: 100 * time.Millisecond})
+		m.Add("store", rec.loop("store", 0))
+		stuck := make(chan struct{})
+		defer close(stuck)
+		m.Add("janitor", NeedsLeader(RunnableFunc(func(ctx context.Context) error { <-stuck; return nil })))
+		done := run(m, context.Background())
+		lose := make(chan struct{})
+		el.grant <- lose
+		close(lose)
 		if err := result(t, done); !errors.Is(err, ErrLeadershipLost) {
 			t.Fatalf("Start = %v, want ErrLeadershipLost", err)
 		}
-		if ev := rec.list(); ev[len(ev)-1] != "stop store" || !rec.has("stop janitor") {
-			t.Errorf("events %q: want everything stopped, the store last", ev)
+		if !rec.has("stop store") {
+			t.Error("the store was not stopped")
+		}
+	})
+	t.Run("failed campaigns are retried", func(t *testing.T) {
+		rec := &recorder{}
+		el := &elector{grant: make(chan chan struct{}), fail: make(chan error)}
+		m := New(Options{Elector: el})
+		m.Add("janitor", NeedsLeader(rec.loop("janitor", 0)))
+		ctx, cancel := context.WithCancel(context.Background())
+		done := run(m, ctx)
+		el.fail <- errors.New("etcd unreachable")
+		el.grant <- make(chan struct{})
+		waitUntil(t, "janitor started", func() bool { return rec.has("start janitor") })
+		cancel()
+		if err := result(t, done); err != nil {
+			t.Fatal(err)
 		}
 	})
 	t.Run("never elected: stops cleanly", func(t *testing.T) {
 		rec := &recorder{}
-		m := New(Options{Elector: &elector{grant: make(chan struct{})}})
+		m := New(Options{Elector: &elector{grant: make(chan chan struct{})}})
 		m.Add("janitor", NeedsLeader(rec.loop("janitor", 0)))
 		ctx, cancel := context.WithCancel(context.Background())
 		done := run(m, ctx)

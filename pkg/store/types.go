@@ -96,6 +96,10 @@ type Job struct {
 	Parameters map[string]any `json:"parameters,omitempty"`
 	// User is the platform user who asked (_apb_last_requesting_user).
 	User string `json:"user,omitempty"`
+	// Owner is the id of the replica running the job (store.Replica);
+	// when it is gone, the leader resumes the job. Empty in records of
+	// the Automation Broker: those are resumed by the first leader.
+	Owner string `json:"owner,omitempty"`
 	// Attempts counts how often a runtime was started for this job.
 	Attempts  int       `json:"attempts,omitempty"`
 	CreatedAt time.Time `json:"created_at,omitzero"`
