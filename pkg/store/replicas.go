@@ -242,7 +242,8 @@ func (r *Replica) removeStale(ctx context.Context) error {
 	defer cancel()
 	leases := map[clientv3.LeaseID]bool{}
 	for _, p := range []string{prefixReplicas, prefixLeader + "/"} {
-		resp, err := r.s.cli.Get(ctx, p, clientv3.WithPrefix(), clientv3.WithKeysOnly())
+		// Not keys only: etcd leaves the lease out of such answers.
+		resp, err := r.s.cli.Get(ctx, p, clientv3.WithPrefix())
 		if err != nil {
 			return unavailable("reading replicas", err)
 		}

@@ -82,7 +82,9 @@ func Open(ctx context.Context, cfg Config, log *slog.Logger) (*Store, error) {
 		DialTimeout: s.timeout,
 		TLS:         tlsCfg,
 		Logger:      zap.NewNop(),
-		Context:     ctx,
+		// The client outlives Open's context: the replica lease's
+		// keep-alive runs on the client's own context until Close.
+		Context: context.WithoutCancel(ctx),
 	})
 	if err != nil {
 		return nil, fmt.Errorf("connecting to etcd %v: %w", cfg.Endpoints, err)
