@@ -24,6 +24,10 @@ OPENSTACK_APB_IMAGE=$PREFIX/openstack-apb:latest
 BROKER_IMAGE=$PREFIX/broker:latest
 UPSTREAM_APB_BASE=ansibleplaybookbundle/apb-base:latest
 INPUTS_LABEL=org.openstack-service-broker.inputs
+# A prefixed build (a checkout's own images) keeps its upstream aliases under
+# the prefix too (P/ansibleplaybookbundle/apb-base), so it never re-tags the
+# machine's shared ones.
+[ -z "${OSB_IMAGE_PREFIX:-}" ] || UPSTREAM_APB_BASE=$OSB_IMAGE_PREFIX/$UPSTREAM_APB_BASE
 
 image_id() { "$DOCKER" image inspect -f '{{.Id}}' "$1" 2>/dev/null || true; }
 
