@@ -172,6 +172,10 @@ func TestIronicAnsible(t *testing.T) {
       openstack.cloud.baremetal_node_info: {cloud: emulator-admin, node: ans-node}
     - name: port
       openstack.cloud.baremetal_port: {cloud: emulator-admin, node: ans-node, address: "52:54:00:99:00:02"}
+    - name: node's ports
+      openstack.cloud.baremetal_port_info: {cloud: emulator-admin, node: ans-node}
+    - name: port by address
+      openstack.cloud.baremetal_port_info: {cloud: emulator-admin, address: "52:54:00:99:00:02"}
     - name: maintenance
       openstack.cloud.baremetal_node_action: {cloud: emulator-admin, name: ans-node, maintenance: true, maintenance_reason: test, power: present, deploy: false}
     - name: member node info
@@ -179,8 +183,18 @@ func TestIronicAnsible(t *testing.T) {
       ignore_errors: true
     - name: delete port
       openstack.cloud.baremetal_port: {cloud: emulator-admin, address: "52:54:00:99:00:02", state: absent}
+    # openstack.cloud 1.10 requires driver_info (and nics) for every
+    # state, absent too (its documentation says so).
     - name: remove node
-      openstack.cloud.baremetal_node: {cloud: emulator-admin, name: ans-node, nics: [{mac: "52:54:00:99:00:01"}], state: absent}
+      openstack.cloud.baremetal_node:
+        cloud: emulator-admin
+        name: ans-node
+        driver_info: {ipmi_address: 192.0.2.99}
+        nics: [{mac: "52:54:00:99:00:01"}]
+        state: absent
+    - name: node info after removal
+      openstack.cloud.baremetal_node_info: {cloud: emulator-admin, node: ans-node}
+      ignore_errors: true
 `)
 	node := r.OK(t, "enrol node")
 	if node["provision_state"] != "available" || node["uuid"] == nil {
@@ -190,10 +204,22 @@ func TestIronicAnsible(t *testing.T) {
 		t.Errorf("node info: %s", info)
 	}
 	r.OK(t, "port")
+	ports := asList(t, r.OK(t, "node's ports")["baremetal_ports"])
+	if macs := fmt.Sprint(ports); len(ports) != 2 || !strings.Contains(macs, "52:54:00:99:00:01") || !strings.Contains(macs, "52:54:00:99:00:02") {
+		t.Errorf("the node's ports: %v", ports)
+	}
+	if p := asList(t, r.OK(t, "port by address")["baremetal_ports"]); len(p) != 1 || asMap(t, p[0])["node_id"] != node["uuid"] {
+		t.Errorf("port by address: %v", p)
+	}
 	r.OK(t, "maintenance")
 	if msg := r.Failed(t, "member node info"); !strings.Contains(msg, "403") && !strings.Contains(msg, "Access was denied") {
 		t.Errorf("member node info: %s", msg)
 	}
 	r.OK(t, "delete port")
-	r.OK(t, "remove node")
+	if rm := r.OK(t, "remove node"); rm["changed"] != true {
+		t.Errorf("remove node: %v", rm)
+	}
+	if msg := r.Failed(t, "node info after removal"); !strings.Contains(msg, "not found") {
+		t.Errorf("node info after removal: %s", msg)
+	}
 }
