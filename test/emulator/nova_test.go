@@ -1,6 +1,7 @@
 package emulator_test
 
 import (
+	"encoding/json"
 	"fmt"
 	"net/http"
 	"os"
@@ -266,16 +267,28 @@ func TestNovaCLI(t *testing.T) {
 	}
 
 	srv := asMap(t, c.CLI(t, "emulator", "--os-compute-api-version", "2.latest", "server", "create", "--flavor", "m1.tiny",
-		"--image", "cirros-0.6.2-x86_64-disk", "--network", "none", "--key-name", "cli-kp", "--property", "role=web",
+		"--image", "cirros-0.6.2-x86_64-disk", "--network", "private", "--key-name", "cli-kp", "--property", "role=web",
 		"--tag", "cli", "--wait", "cli-srv"))
 	id := fmt.Sprint(srv["id"])
 	if srv["status"] != "ACTIVE" || srv["key_name"] != "cli-kp" {
 		t.Errorf("server create: %v", srv)
 	}
+	// Security groups: the CLI finds the group through Nova's
+	// os-security-groups proxy (GET by name: 400, then the list), then
+	// sends addSecurityGroup/removeSecurityGroup with its id.
+	c.CLI(t, "emulator", "security", "group", "create", "cli-sg")
+	c.CLINoFormat(t, "emulator", "server", "add", "security", "group", id, "cli-sg")
+	c.CLINoFormat(t, "emulator", "server", "remove", "security", "group", id, "default")
+	if e := c.CLIFails(t, "emulator", "server", "remove", "security", "group", id, "default"); !strings.Contains(e, "not associated with the instance") {
+		t.Errorf("removing a group the server does not have: %s", e)
+	}
 	c.CLINoFormat(t, "emulator", "server", "set", "--name", "cli-srv2", "--property", "tier=1", id)
 	sh := asMap(t, c.CLI(t, "emulator", "server", "show", id))
 	if sh["name"] != "cli-srv2" || !strings.Contains(fmt.Sprint(sh["properties"]), "tier") {
 		t.Errorf("server show: %v", sh)
+	}
+	if sgs := fmt.Sprint(sh["security_groups"]); !strings.Contains(sgs, "cli-sg") || strings.Contains(sgs, "default") {
+		t.Errorf("server show: security groups %s, want cli-sg only", sgs)
 	}
 	if findBy(t, c.CLI(t, "emulator", "server", "list"), "ID", id) == nil {
 		t.Error("server list lacks the server")
@@ -364,6 +377,62 @@ func TestNovaShapes(t *testing.T) {
 	}
 	if resp, _ = c.HTTP(t, tok, "DELETE", "/compute/v2.1/flavors", nil); resp.StatusCode != http.StatusMethodNotAllowed {
 		t.Errorf("DELETE /flavors: %d", resp.StatusCode)
+	}
+
+	// The os-security-groups proxy to Neutron (to 2.35).
+	const sgs = "/compute/v2.1/os-security-groups"
+	resp, body = c.HTTP(t, tok, "POST", sgs, map[string]any{"security_group": map[string]any{"name": "web", "description": "w"}})
+	var created struct {
+		SG struct {
+			ID       string `json:"id"`
+			TenantID string `json:"tenant_id"`
+		} `json:"security_group"`
+	}
+	if resp.StatusCode != 200 || json.Unmarshal(body, &created) != nil || created.SG.ID == "" {
+		t.Fatalf("proxy create: %d %s", resp.StatusCode, body)
+	}
+	sg := created.SG.ID
+	resp, body = c.HTTP(t, tok, "POST", "/compute/v2.1/os-security-group-rules", map[string]any{"security_group_rule": map[string]any{
+		"parent_group_id": sg, "ip_protocol": "tcp", "from_port": 22, "to_port": 22, "cidr": "10.0.0.0/8"}})
+	if resp.StatusCode != 200 || !strings.Contains(string(body), `"ip_range":{"cidr":"10.0.0.0/8"}`) || !strings.Contains(string(body), `"from_port":22`) {
+		t.Errorf("proxy rule create: %d %s", resp.StatusCode, body)
+	}
+	var rule struct {
+		Rule struct{ ID string } `json:"security_group_rule"`
+	}
+	_ = json.Unmarshal(body, &rule)
+	if resp, body = c.HTTP(t, tok, "POST", "/compute/v2.1/os-security-group-rules", map[string]any{"security_group_rule": map[string]any{
+		"parent_group_id": sg, "ip_protocol": "tcp", "from_port": 30, "to_port": 20}}); resp.StatusCode != 400 || !strings.Contains(string(body), "Invalid port range 30:20") {
+		t.Errorf("proxy rule with a bad range: %d %s", resp.StatusCode, body)
+	}
+	resp, body = c.HTTP(t, tok, "GET", sgs+"/"+sg, nil)
+	if resp.StatusCode != 200 || !strings.Contains(string(body), `"name":"web"`) || !strings.Contains(string(body), `"parent_group_id":"`+sg+`"`) {
+		t.Errorf("proxy show: %d %s", resp.StatusCode, body)
+	}
+	if resp, body = c.HTTP(t, tok, "PUT", sgs+"/"+sg, map[string]any{"security_group": map[string]any{"name": "web2", "description": "w"}}); resp.StatusCode != 200 || !strings.Contains(string(body), `"name":"web2"`) {
+		t.Errorf("proxy update: %d %s", resp.StatusCode, body)
+	}
+	resp, body = c.HTTP(t, tok, "GET", sgs, nil)
+	if resp.StatusCode != 200 || !strings.Contains(string(body), `"name":"default"`) || !strings.Contains(string(body), `"name":"web2"`) {
+		t.Errorf("proxy list: %d %s", resp.StatusCode, body)
+	}
+	if resp, body = c.HTTP(t, tok, "GET", sgs+"/default", nil); resp.StatusCode != 400 || !strings.Contains(string(body), "Security group id should be uuid") {
+		t.Errorf("proxy show by name: %d %s", resp.StatusCode, body)
+	}
+	if resp, body = c.HTTP(t, c.Token(t, "alt"), "GET", sgs+"/"+sg, nil); resp.StatusCode != 404 {
+		t.Errorf("alt shows demo's group through the proxy: %d %s", resp.StatusCode, body)
+	}
+	if resp, body = c.HTTP(t, tok, "GET", sgs, nil, "OpenStack-API-Version", "compute 2.36"); resp.StatusCode != 404 {
+		t.Errorf("the proxy at 2.36: %d %s", resp.StatusCode, body)
+	}
+	if resp, body = c.HTTP(t, tok, "DELETE", "/compute/v2.1/os-security-group-rules/"+rule.Rule.ID, nil); resp.StatusCode != 202 {
+		t.Errorf("proxy rule delete: %d %s", resp.StatusCode, body)
+	}
+	if resp, body = c.HTTP(t, tok, "DELETE", sgs+"/"+sg, nil); resp.StatusCode != 202 {
+		t.Errorf("proxy delete: %d %s", resp.StatusCode, body)
+	}
+	if resp, body = c.HTTP(t, tok, "GET", sgs+"/"+sg, nil); resp.StatusCode != 404 {
+		t.Errorf("proxy show after delete: %d %s", resp.StatusCode, body)
 	}
 }
 
