@@ -4,6 +4,11 @@
 // inside the openstack-apb image. Each test starts its own emulator
 // in-process on 127.0.0.1:0 and writes clouds.yaml to a temp dir.
 //
+// The CLI and the SDK scripts run in processes forked from one warm
+// Python process (clients_test.go: the same entry points, a second of
+// interpreter and import start-up saved per call);
+// OSB_EMULATOR_CLIENTS=exec runs /usr/bin/openstack and python3 instead.
+//
 // Every helper fails the test when the emulator logged a 500 nobody
 // injected or a panic. OSB_SKIP=emulator skips the suite; OSB_SKIP=images
 // skips only the Ansible parts (they need the images `make images` builds).
@@ -197,7 +202,7 @@ def http_error(fn):
 func (c *Cloud) Python(t *testing.T, script string) any {
 	t.Helper()
 	requirePython(t)
-	out, stderr, code := c.run(t, exec.Command(python3, "-c", pyPrelude+script))
+	out, stderr, code := c.runClient(t, "python", nil, pyPrelude+script)
 	defer c.checkProblems(t)
 	if code != 0 {
 		t.Fatalf("python script failed (exit %d):\n%s\n%s", code, out, stderr)
@@ -261,14 +266,12 @@ func (c *Cloud) cli(t *testing.T, cloud string, args []string, format bool) (str
 		full = append(full, "-f", "json")
 	}
 	defer c.checkProblems(t)
-	return c.run(t, exec.Command(openstackCLI, full...))
+	return c.runClient(t, "cli", full, "")
 }
 
-func (c *Cloud) run(t *testing.T, cmd *exec.Cmd) (string, string, int) {
+// run runs a client as its own program (OSB_EMULATOR_CLIENTS=exec).
+func (c *Cloud) run(ctx context.Context, t *testing.T, cmd *exec.Cmd) (string, string, int) {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), clientTime)
-	defer cancel()
-	cmd = exec.CommandContext(ctx, cmd.Path, cmd.Args[1:]...)
 	cmd.Env = append(os.Environ(), "OS_CLIENT_CONFIG_FILE="+c.CloudsYAML, "PYTHONDONTWRITEBYTECODE=1")
 	cmd.Dir = c.Dir
 	var out, errb bytes.Buffer
