@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"errors"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -181,5 +182,117 @@ func TestKeys(t *testing.T) {
 		if c.got != c.want {
 			t.Errorf("key %q, want %q", c.got, c.want)
 		}
+	}
+}
+
+// Ids are escaped into keys: what the Automation Broker stored (UUIDs,
+// md5 spec ids, UUID tokens) keeps its key exactly; anything else is
+// percent-encoded, one to one, without a "/".
+func TestEscape(t *testing.T) {
+	const uuid = "2f0c7c4e-6d2b-4d5a-9c1e-0f6c1b3a9e21"
+	cases := []struct{ id, want string }{
+		{uuid, uuid},
+		{strings.ToUpper(uuid), strings.ToUpper(uuid)},
+		{"0e5ed9ea5d4a9c9d3c0ed4f2bd8c2a1b", "0e5ed9ea5d4a9c9d3c0ed4f2bd8c2a1b"},
+		{"a.b_c~d", "a.b_c~d"},
+		{"col/job/zz", "col%2Fjob%2Fzz"},
+		{"50%", "50%25"},
+		{"%2F", "%252F"},
+		{"nul\x00byte", "nul%00byte"},
+		{"new\nline", "new%0Aline"},
+		{"sp ace", "sp%20ace"},
+		{"é", "%C3%A9"},
+		{"", ""},
+	}
+	for _, c := range cases {
+		got := escape(c.id)
+		if got != c.want {
+			t.Errorf("escape(%q) = %q, want %q", c.id, got, c.want)
+		}
+		if strings.Contains(got, "/") {
+			t.Errorf("escape(%q) = %q holds a /", c.id, got)
+		}
+		back, err := unescape(got)
+		if err != nil || back != c.id {
+			t.Errorf("unescape(%q) = %q, %v; want %q", got, back, err, c.id)
+		}
+	}
+	for _, bad := range []string{"a/b", "50%", "%G0", "%2"} {
+		if _, err := unescape(bad); err == nil {
+			t.Errorf("unescape(%q) accepted what escape cannot make", bad)
+		}
+	}
+	// The Automation Broker's keys for UUID ids, byte for byte.
+	if got := JobKey(uuid, uuid); got != "/state/"+uuid+"/job/"+uuid {
+		t.Errorf("JobKey of UUIDs = %q", got)
+	}
+	if got := PutInstance(&ServiceInstance{ID: uuid}).key; got != "/service_instance/"+uuid {
+		t.Errorf("instance key of a UUID = %q", got)
+	}
+	for _, key := range []string{"/state/col%2Fjob%2Fzz/job/t", "/state/" + uuid + "/job/" + uuid} {
+		id, tok, err := parseJobKey(key)
+		if err != nil || escape(id) != strings.Split(key, "/")[2] || escape(tok) != strings.Split(key, "/")[4] {
+			t.Errorf("parseJobKey(%q) = %q, %q, %v", key, id, tok, err)
+		}
+	}
+	for _, key := range []string{"/state/col/job/zz/job/t", "/state//job/t", "/state/x/job/", "/state/x/jobs/t", "/spec/x"} {
+		if _, _, err := parseJobKey(key); err == nil {
+			t.Errorf("parseJobKey(%q) accepted a key escape cannot make", key)
+		}
+	}
+}
+
+// An instance named to reach into another's records (the attack of issue
+// 12: "col/job/zz" showed in instance col's operations, and deleting col's
+// jobs deleted every id starting with "col/") reaches nothing but its own.
+func TestIDsCannotReachEachOther(t *testing.T) {
+	s := openTest(t, t.TempDir())
+	defer s.Close()
+	ctx := context.Background()
+	ids := []string{"col", "col/job/zz", "col/", "col%2Fjob%2Fzz", "co", "nul\x00", "line\n", strings.Repeat("x", 1000)}
+	now := time.Now()
+	for i, id := range ids {
+		j := &Job{Token: "zz", State: JobSucceeded, Method: "provision", InstanceID: id, CreatedAt: now.Add(time.Duration(i))}
+		in := &ServiceInstance{ID: id, Parameters: map[string]any{"who": id}}
+		if _, err := s.Commit(ctx, PutInstance(in), PutJob(j), PutCredentials(id, map[string]any{"who": id})); err != nil {
+			t.Fatalf("storing %q: %v", id, err)
+		}
+	}
+	for _, id := range ids {
+		js, err := s.Jobs(ctx, id)
+		if err != nil || len(js) != 1 || js[0].InstanceID != id {
+			t.Errorf("Jobs(%q) = %+v, %v; want its one job", id, js, err)
+		}
+		if in, err := s.GetInstance(ctx, id); err != nil || in.Parameters["who"] != id {
+			t.Errorf("GetInstance(%q) = %+v, %v", id, in, err)
+		}
+	}
+	// "col"'s job zz is not "col/job/zz"'s record, and the other way round.
+	if j, err := s.GetJob(ctx, "col", "zz"); err != nil || j.InstanceID != "col" {
+		t.Errorf("GetJob(col, zz) = %+v, %v", j, err)
+	}
+	all, err := s.ListJobs(ctx)
+	if err != nil || len(all) != len(ids) {
+		t.Fatalf("ListJobs = %d jobs, %v; want %d", len(all), err, len(ids))
+	}
+	for i, j := range all {
+		if j.ResourceID() != ids[i] {
+			t.Errorf("ListJobs[%d] is filed under %q, want %q", i, j.ResourceID(), ids[i])
+		}
+	}
+	// Deleting one id's jobs and records leaves every other id's alone.
+	if _, err := s.Commit(ctx, DeleteJobs("col"), DeleteCredentials("col")); err != nil {
+		t.Fatal(err)
+	}
+	for _, id := range ids[1:] {
+		if js, _ := s.Jobs(ctx, id); len(js) != 1 {
+			t.Errorf("deleting col's jobs took %q's: %v", id, js)
+		}
+		if _, err := s.GetCredentials(ctx, id); err != nil {
+			t.Errorf("deleting col's credentials took %q's: %v", id, err)
+		}
+	}
+	if js, _ := s.Jobs(ctx, "col"); len(js) != 0 {
+		t.Errorf("col's jobs survived: %v", js)
 	}
 }

@@ -14,6 +14,13 @@ var (
 	ErrConflict = errors.New("state changed concurrently")
 	// ErrUnavailable: etcd did not answer.
 	ErrUnavailable = errors.New("state store unavailable")
+	// ErrNoSpace: etcd refused a write because its database reached its
+	// quota (the NOSPACE alarm); reads and deletes still work, and writes
+	// again once maintenance freed space and disarmed the alarm.
+	ErrNoSpace = errors.New("state store full")
+	// ErrTooLarge: the change is larger than etcd takes in one request;
+	// retrying cannot help.
+	ErrTooLarge = errors.New("change too large for the state store")
 )
 
 // Instance statuses (ours).
