@@ -168,6 +168,7 @@ func start(ctx context.Context, s *settings, log *slog.Logger, o Options) (d *da
 		Store: st, Runtime: rt, Discover: discover,
 		LaunchAPBOnBind: s.broker.launchAPBOnBind, Cluster: clusterName, DefaultNamespace: s.broker.defaultNamespace,
 		DashboardRedirector: s.broker.dashboardRedirector, Secrets: s.broker.secrets, Clouds: s.broker.clouds,
+		JobRetention: s.broker.jobRetention, JobHistory: s.broker.jobHistory,
 		Logger: log, Registerer: d.reg,
 	})
 	if err != nil {
@@ -203,6 +204,7 @@ func start(ctx context.Context, s *settings, log *slog.Logger, o Options) (d *da
 		{"operations", b},
 		{"recovery", recovery(b, log)},
 		{"janitor", janitor(b, log)},
+		{"maintenance", maintenance(b, st, s.compaction, log)},
 		{"catalog", catalog},
 		{"http", manager.RunnableFunc(d.serve)},
 	} {

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"time"
 
 	pb "go.etcd.io/etcd/api/v3/etcdserverpb"
 	"go.etcd.io/etcd/api/v3/v3rpc/rpctypes"
@@ -42,8 +41,6 @@ const (
 	// The NOSPACE alarm is lifted only once the file is back under this
 	// share of the quota; above, the next write would raise it again.
 	disarmBelowPercent = 80
-	// defragTimeout bounds one defragmentation.
-	defragTimeout = 2 * time.Minute
 )
 
 // NoSpace is signalled when a write was refused for lack of space, so that
@@ -78,9 +75,9 @@ func (s *Store) endpoint() string {
 	return "" // in-process: the endpoint is not used
 }
 
-// Maintain compacts etcd's history up to keepFrom (the current revision
-// when keepFrom is 0 or the NOSPACE alarm is raised: then everything
-// that can go must), defragments the embedded etcd when that frees enough,
+// Maintain compacts etcd's history up to keepFrom (not at all when it is
+// 0; up to the current revision when the NOSPACE alarm is raised: then
+// everything that can go must), defragments the embedded etcd when that frees enough,
 // and lifts the NOSPACE alarm once the embedded etcd is back under its
 // quota. An external etcd's defragmentation and alarms are its operator's:
 // defragmenting blocks a member, and a member of another's cluster is not
@@ -92,20 +89,22 @@ func (s *Store) Maintain(ctx context.Context, keepFrom int64) (MaintainResult, e
 		return r, err
 	}
 	r.Before, r.After = u, u
-	rev := keepFrom
-	if rev <= 0 || rev > u.Revision || u.NoSpace {
+	rev := min(keepFrom, u.Revision)
+	if u.NoSpace {
 		rev = u.Revision
 	}
-	cctx, cancel := context.WithTimeout(ctx, s.timeout)
-	_, err = s.cli.Compact(cctx, rev, clientv3.WithCompactPhysical())
-	cancel()
-	switch {
-	case err == nil:
-		r.CompactedTo = rev
-	case errors.Is(err, rpctypes.ErrCompacted) || errors.Is(err, rpctypes.ErrGRPCCompacted):
-		// Already compacted that far (another replica, or an operator).
-	default:
-		return r, fmt.Errorf("compacting to revision %d: %w", rev, s.storeErr(err))
+	if rev > 0 {
+		cctx, cancel := context.WithTimeout(ctx, s.timeout)
+		_, err = s.cli.Compact(cctx, rev, clientv3.WithCompactPhysical())
+		cancel()
+		switch {
+		case err == nil:
+			r.CompactedTo = rev
+		case errors.Is(err, rpctypes.ErrCompacted) || errors.Is(err, rpctypes.ErrGRPCCompacted):
+			// Already compacted that far (another replica, or an operator).
+		default:
+			return r, fmt.Errorf("compacting to revision %d: %w", rev, s.storeErr(err))
+		}
 	}
 	if s.embed == nil {
 		r.After, err = s.Usage(ctx)
@@ -117,10 +116,9 @@ func (s *Store) Maintain(ctx context.Context, keepFrom int64) (MaintainResult, e
 	r.After = u
 	free := u.DBSize - u.DBSizeInUse
 	if u.NoSpace || (free >= defragMinFree && free*2 >= u.DBSize) {
-		dctx, cancel := context.WithTimeout(ctx, defragTimeout)
-		_, err := s.cli.Defragment(dctx, s.endpoint())
-		cancel()
-		if err != nil {
+		// Straight on the server: the in-process client's maintenance
+		// service has no health notifier and panics on Defragment.
+		if err := s.embed.Server.Defragment(); err != nil {
 			return r, fmt.Errorf("defragmenting: %w", s.storeErr(err))
 		}
 		r.Defragmented = true

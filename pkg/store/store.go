@@ -224,18 +224,29 @@ func (s *Store) get(ctx context.Context, key string, v any) (int64, error) {
 
 // list calls fn for every value under prefix.
 func (s *Store) list(ctx context.Context, prefix string, fn func(key string, rev int64, value []byte) error) error {
+	_, err := s.listAt(ctx, prefix, 0, false, fn)
+	return err
+}
+
+// listAt calls fn for every key (and value, unless keysOnly) under prefix
+// as of revision rev (0: the current one), and returns the revision read.
+func (s *Store) listAt(ctx context.Context, prefix string, rev int64, keysOnly bool, fn func(key string, rev int64, value []byte) error) (int64, error) {
 	ctx, cancel := context.WithTimeout(ctx, s.timeout)
 	defer cancel()
-	resp, err := s.cli.Get(ctx, prefix, clientv3.WithPrefix())
+	opts := []clientv3.OpOption{clientv3.WithPrefix(), clientv3.WithRev(rev)}
+	if keysOnly {
+		opts = append(opts, clientv3.WithKeysOnly())
+	}
+	resp, err := s.cli.Get(ctx, prefix, opts...)
 	if err != nil {
-		return s.storeErr(err)
+		return 0, s.storeErr(err)
 	}
 	for _, kv := range resp.Kvs {
 		if err := fn(string(kv.Key), kv.ModRevision, kv.Value); err != nil {
-			return err
+			return 0, err
 		}
 	}
-	return nil
+	return resp.Header.Revision, nil
 }
 
 // GetInstance reads one instance.
@@ -294,19 +305,48 @@ func (s *Store) GetJob(ctx context.Context, resourceID, token string) (*Job, err
 		return nil, err
 	}
 	j.Revision = rev
+	j.fillIDs(resourceID)
 	return &j, nil
 }
 
-// Jobs returns a resource's jobs, oldest first.
-func (s *Store) Jobs(ctx context.Context, resourceID string) ([]*Job, error) {
+// fillIDs files an Automation Broker record, which names no instance or
+// binding, under the id of its key: a binding's for bind and unbind.
+func (j *Job) fillIDs(resourceID string) {
+	if j.InstanceID != "" || j.BindingID != "" {
+		return
+	}
+	if j.Method == "bind" || j.Method == "unbind" {
+		j.BindingID = resourceID
+	} else {
+		j.InstanceID = resourceID
+	}
+}
+
+// InstanceJobs returns an instance's jobs, oldest first.
+func (s *Store) InstanceJobs(ctx context.Context, instanceID string) ([]*Job, error) {
+	return s.jobsOf(ctx, instanceID, false)
+}
+
+// BindingJobs returns a binding's jobs, oldest first.
+func (s *Store) BindingJobs(ctx context.Context, bindingID string) ([]*Job, error) {
+	return s.jobsOf(ctx, bindingID, true)
+}
+
+// jobsOf lists the jobs under /state/<id>/ that are the instance's (or
+// the binding's): in the Automation Broker's layout an instance and a
+// binding of the same id file their jobs under the same prefix.
+func (s *Store) jobsOf(ctx context.Context, id string, binding bool) ([]*Job, error) {
 	var out []*Job
-	err := s.list(ctx, jobsPrefix(resourceID), func(key string, rev int64, v []byte) error {
+	err := s.list(ctx, jobsPrefix(id), func(key string, rev int64, v []byte) error {
 		var j Job
 		if err := json.Unmarshal(v, &j); err != nil {
 			return fmt.Errorf("decoding %s: %w", key, err)
 		}
 		j.Revision = rev
-		out = append(out, &j)
+		j.fillIDs(id)
+		if j.ForBinding() == binding {
+			out = append(out, &j)
+		}
 		return nil
 	})
 	sort.SliceStable(out, func(a, b int) bool { return out[a].CreatedAt.Before(out[b].CreatedAt) })
@@ -318,8 +358,13 @@ func (s *Store) Jobs(ctx context.Context, resourceID string) ([]*Job, error) {
 // ids were escaped) or whose value does not decode are skipped with a
 // warning: they cannot be told apart from another id's.
 func (s *Store) ListJobs(ctx context.Context) ([]*Job, error) {
+	out, _, err := s.listJobs(ctx)
+	return out, err
+}
+
+func (s *Store) listJobs(ctx context.Context) ([]*Job, int64, error) {
 	var out []*Job
-	err := s.list(ctx, prefixState, func(key string, rev int64, v []byte) error {
+	rev, err := s.listAt(ctx, prefixState, 0, false, func(key string, rev int64, v []byte) error {
 		id, _, err := parseJobKey(key)
 		if err != nil {
 			s.log.Warn("skipping a job record under an unexpected key", "key", key, "err", err)
@@ -331,19 +376,46 @@ func (s *Store) ListJobs(ctx context.Context) ([]*Job, error) {
 			return nil
 		}
 		j.Revision = rev
-		if j.InstanceID == "" && j.BindingID == "" {
-			// An Automation Broker record: the id is in the key.
-			if j.Method == "bind" || j.Method == "unbind" {
-				j.BindingID = id
-			} else {
-				j.InstanceID = id
-			}
-		}
+		j.fillIDs(id)
 		out = append(out, &j)
 		return nil
 	})
 	sort.SliceStable(out, func(a, b int) bool { return out[a].CreatedAt.Before(out[b].CreatedAt) })
-	return out, err
+	return out, rev, err
+}
+
+// Index is every job record with the ids of every instance and binding,
+// read at one revision: what pruning decides on. It holds no instance or
+// binding record (those carry whole bundle specs).
+type Index struct {
+	Revision  int64
+	Jobs      []*Job // oldest first
+	Instances map[string]bool
+	Bindings  map[string]bool
+}
+
+// ReadIndex reads the Index.
+func (s *Store) ReadIndex(ctx context.Context) (*Index, error) {
+	jobs, rev, err := s.listJobs(ctx)
+	if err != nil {
+		return nil, err
+	}
+	ix := &Index{Revision: rev, Jobs: jobs, Instances: map[string]bool{}, Bindings: map[string]bool{}}
+	for prefix, ids := range map[string]map[string]bool{prefixInstance: ix.Instances, prefixBinding: ix.Bindings} {
+		_, err := s.listAt(ctx, prefix, rev, true, func(key string, _ int64, _ []byte) error {
+			id, err := unescape(strings.TrimPrefix(key, prefix))
+			if err != nil {
+				s.log.Warn("skipping a record under an unexpected key", "key", key, "err", err)
+				return nil
+			}
+			ids[id] = true
+			return nil
+		})
+		if err != nil {
+			return nil, err
+		}
+	}
+	return ix, nil
 }
 
 // UnfinishedJobs returns every job not yet succeeded or failed, oldest
@@ -468,9 +540,6 @@ func PutCredentials(id string, creds map[string]any) Op {
 
 // DeleteCredentials deletes credentials unconditionally.
 func DeleteCredentials(id string) Op { return Op{key: credentialsKey(id)} }
-
-// DeleteJobs deletes every job record of a resource, unconditionally.
-func DeleteJobs(resourceID string) Op { return Op{key: jobsPrefix(resourceID), prefix: true} }
 
 // PutSpec stores a spec unconditionally.
 func PutSpec(sp *apb.Spec) Op { return put(specKey(sp.ID), sp) }

@@ -98,12 +98,12 @@ func TestJobsAndRestart(t *testing.T) {
 	// State survives a restart of the embedded etcd on the same directory.
 	s = openTest(t, dir)
 	defer s.Close()
-	got, err := s.Jobs(ctx, "i")
+	got, err := s.InstanceJobs(ctx, "i")
 	if err != nil {
 		t.Fatal(err)
 	}
 	if len(got) != 2 || got[0].Token != "t1" || got[1].Token != "t2" {
-		t.Fatalf("Jobs(i) = %v", got)
+		t.Fatalf("InstanceJobs(i) = %v", got)
 	}
 	open, err := s.UnfinishedJobs(ctx)
 	if err != nil {
@@ -112,14 +112,55 @@ func TestJobsAndRestart(t *testing.T) {
 	if len(open) != 2 || open[0].Token != "t2" || open[1].Token != "t3" || open[1].ResourceID() != "b" {
 		t.Fatalf("UnfinishedJobs = %+v", open)
 	}
-	if _, err := s.Commit(ctx, DeleteJobs("i")); err != nil {
+	if _, err := s.Commit(ctx, DeleteJob(got[0]), DeleteJob(got[1])); err != nil {
 		t.Fatal(err)
 	}
-	if got, _ := s.Jobs(ctx, "i"); len(got) != 0 {
-		t.Fatalf("jobs left after DeleteJobs: %v", got)
+	if got, _ := s.InstanceJobs(ctx, "i"); len(got) != 0 {
+		t.Fatalf("jobs left after DeleteJob: %v", got)
 	}
-	if got, _ := s.Jobs(ctx, "b"); len(got) != 1 {
-		t.Fatalf("DeleteJobs(i) touched another resource: %v", got)
+	if got, _ := s.BindingJobs(ctx, "b"); len(got) != 1 {
+		t.Fatalf("deleting i's jobs touched another resource: %v", got)
+	}
+}
+
+// An instance and a binding of the same id file their jobs under the same
+// prefix (the Automation Broker's layout): each sees only its own, the
+// Automation Broker's records (no ids in the value) by their method.
+func TestInstanceAndBindingOfOneID(t *testing.T) {
+	s := openTest(t, t.TempDir())
+	defer s.Close()
+	ctx := context.Background()
+	now := time.Now()
+	for _, j := range []*Job{
+		{Token: "p", State: JobSucceeded, Method: "provision", InstanceID: "x", CreatedAt: now},
+		{Token: "b", State: JobSucceeded, Method: "bind", InstanceID: "other", BindingID: "x", CreatedAt: now.Add(1)},
+	} {
+		if _, err := s.Commit(ctx, PutJob(j)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// Automation Broker records: no instance_id or binding_id.
+	if _, err := s.Commit(ctx, put(JobKey("x", "ab-upd"), map[string]string{"token": "ab-upd", "state": "succeeded", "method": "update"}),
+		put(JobKey("x", "ab-unbind"), map[string]string{"token": "ab-unbind", "state": "in progress", "method": "unbind"})); err != nil {
+		t.Fatal(err)
+	}
+	ij, _ := s.InstanceJobs(ctx, "x")
+	bj, _ := s.BindingJobs(ctx, "x")
+	if len(ij) != 2 || len(bj) != 2 {
+		t.Fatalf("instance x's jobs %+v, binding x's %+v: want 2 each", ij, bj)
+	}
+	for _, j := range ij {
+		if j.ForBinding() || j.InstanceID != "x" {
+			t.Errorf("instance x got %+v", j)
+		}
+	}
+	for _, j := range bj {
+		if !j.ForBinding() || j.BindingID != "x" {
+			t.Errorf("binding x got %+v", j)
+		}
+	}
+	if j, err := s.GetJob(ctx, "x", "ab-unbind"); err != nil || j.BindingID != "x" {
+		t.Errorf("GetJob of an Automation Broker unbind: %+v, %v", j, err)
 	}
 }
 
@@ -259,7 +300,7 @@ func TestIDsCannotReachEachOther(t *testing.T) {
 		}
 	}
 	for _, id := range ids {
-		js, err := s.Jobs(ctx, id)
+		js, err := s.InstanceJobs(ctx, id)
 		if err != nil || len(js) != 1 || js[0].InstanceID != id {
 			t.Errorf("Jobs(%q) = %+v, %v; want its one job", id, js, err)
 		}
@@ -281,18 +322,19 @@ func TestIDsCannotReachEachOther(t *testing.T) {
 		}
 	}
 	// Deleting one id's jobs and records leaves every other id's alone.
-	if _, err := s.Commit(ctx, DeleteJobs("col"), DeleteCredentials("col")); err != nil {
+	cols, _ := s.InstanceJobs(ctx, "col")
+	if _, err := s.Commit(ctx, DeleteJob(cols[0]), DeleteCredentials("col")); err != nil {
 		t.Fatal(err)
 	}
 	for _, id := range ids[1:] {
-		if js, _ := s.Jobs(ctx, id); len(js) != 1 {
+		if js, _ := s.InstanceJobs(ctx, id); len(js) != 1 {
 			t.Errorf("deleting col's jobs took %q's: %v", id, js)
 		}
 		if _, err := s.GetCredentials(ctx, id); err != nil {
 			t.Errorf("deleting col's credentials took %q's: %v", id, err)
 		}
 	}
-	if js, _ := s.Jobs(ctx, "col"); len(js) != 0 {
+	if js, _ := s.InstanceJobs(ctx, "col"); len(js) != 0 {
 		t.Errorf("col's jobs survived: %v", js)
 	}
 }

@@ -120,6 +120,9 @@ func (j *Job) ResourceID() string {
 	return j.InstanceID
 }
 
+// ForBinding reports whether the job is a binding's (bind, unbind).
+func (j *Job) ForBinding() bool { return j.BindingID != "" }
+
 // Finished reports whether the job reached a final state.
 func (j *Job) Finished() bool { return j.State == JobSucceeded || j.State == JobFailed }
 
