@@ -73,10 +73,11 @@ func TestIDRule(t *testing.T) {
 		"NUL":         "abc\x00def",
 		"newline":     "abc\ndef",
 		"CR LF":       "abc\r\nX-Injected: 1",
-		"space":       "two words",
 		"tab":         "a\tb",
 		"DEL":         "a\x7fb",
-		"non-ASCII":   "instance-é",
+		"C1 NEL":      "a\u0085b",
+		"not UTF-8":   "a\xffb",
+		"cut UTF-8":   "a\xc3",
 		"256 bytes":   strings.Repeat("a", 256),
 		"200 kB":      strings.Repeat("x", 200<<10),
 		"300 kB":      strings.Repeat("x", 300<<10),
@@ -109,7 +110,8 @@ func TestIDRule(t *testing.T) {
 	// Allowed, and kept apart: the "col/job/zz" showed up in
 	// instance col's operations, and its deprovision in col's
 	// last_operation.
-	good := []string{"col", "col/job/zz", "col/", "col%2Fjob%2Fzz", "urn:uuid:2f0c7c4e-6d2b-4d5a-9c1e-0f6c1b3a9e21", strings.Repeat("z", MaxIDLength)}
+	good := []string{"col", "col/job/zz", "col/", "col%2Fjob%2Fzz", "urn:uuid:2f0c7c4e-6d2b-4d5a-9c1e-0f6c1b3a9e21",
+		strings.Repeat("z", MaxIDLength), "with space", "ünïcode-✓", "\uFFFD-literal"}
 	for _, id := range good {
 		if _, err := b.Provision(ctx, ri, id, provisionReq(sp, nil)); err != nil {
 			t.Fatalf("provision %q: %v", id, err)

@@ -1,7 +1,9 @@
 package broker
 
 import (
-	"fmt"
+	"strings"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/openstack-service-broker/openstack-service-broker/pkg/osb/osbapi"
 )
@@ -10,14 +12,16 @@ import (
 const MaxIDLength = 255
 
 // IDRule is the rule instance and binding ids follow, as README.rst
-// states it. The OSB spec allows any string; platforms send UUIDs (the
-// Automation Broker took nothing else). Ids are stored escaped, so the
-// rule is not what keeps one id from another's records: it refuses, with
-// a reason, what no platform sends and what would only bloat every key,
-// record, label and log line it is copied into (an id of 300 kB made etcd
-// refuse the request, which the platform was told to retry forever), and
-// what cannot be written safely in logs (control characters).
-const IDRule = "1 to 255 printable ASCII characters: letters, digits and punctuation, no spaces or control characters"
+// states it. The OSB spec allows any string and its checkers send ids that
+// are not UUIDs, with spaces and non-ASCII text among them (percent-encoded
+// in the URL); platforms send UUIDs (the Automation Broker took nothing
+// else). Ids are stored escaped, so the rule is not what keeps one id from
+// another's records: it refuses, with a reason, what no platform sends
+// and what would only bloat every key, record, label and log line it is
+// copied into (an id of 300 kB made etcd refuse the request, which the
+// platform was told to retry forever), and what cannot be written safely
+// in logs and headers (control characters, bytes that are not UTF-8).
+const IDRule = "1 to 255 bytes of UTF-8 text without control characters"
 
 // CheckID returns nil when id follows IDRule, or a 400 naming the field,
 // what is wrong and the rule.
@@ -28,22 +32,15 @@ func CheckID(field, id string) error {
 	case len(id) > MaxIDLength:
 		return osbapi.BadRequest("%s is %d bytes long; ids are %s", field, len(id), IDRule)
 	}
-	for i := 0; i < len(id); i++ {
-		if c := id[i]; c <= ' ' || c > '~' {
-			return osbapi.BadRequest("%s holds %s at byte %d; ids are %s", field, describeByte(c), i, IDRule)
+	for i, r := range id {
+		switch {
+		case r == utf8.RuneError && !strings.HasPrefix(id[i:], string(utf8.RuneError)):
+			return osbapi.BadRequest("%s holds a byte that is not UTF-8 (0x%02x) at byte %d; ids are %s", field, id[i], i, IDRule)
+		case unicode.IsControl(r):
+			return osbapi.BadRequest("%s holds the control character %U at byte %d; ids are %s", field, r, i, IDRule)
 		}
 	}
 	return nil
-}
-
-func describeByte(c byte) string {
-	switch {
-	case c == ' ':
-		return "a space"
-	case c < ' ' || c == 0x7f:
-		return fmt.Sprintf("the control character 0x%02x", c)
-	}
-	return fmt.Sprintf("the non-ASCII byte 0x%02x", c)
 }
 
 // checkIDs checks an instance id and, if given, a binding id.

@@ -214,6 +214,8 @@ type options struct {
 	defaultNamespace string
 	extraBundles     int // generated bundles added to the registry
 	genDir           string
+	// dao is more of the dao: section, indented by two spaces.
+	dao string
 }
 
 func freePort(t *testing.T) int {
@@ -257,7 +259,7 @@ func writeConfig(t *testing.T, dir string, o options, port int) string {
 	cfg := fmt.Sprintf(`registry:
 %sdao:
   etcd_data_dir: %s
-log:
+%slog:
   stdout: true
   level: debug
 openshift:
@@ -272,7 +274,7 @@ broker:
   auth:
     - type: basic
       enabled: true
-`, regs, filepath.Join(dir, "etcd"), port, authDir, o.launchOnBind)
+`, regs, filepath.Join(dir, "etcd"), o.dao, port, authDir, o.launchOnBind)
 	if o.defaultNamespace != "" {
 		cfg += "  default_namespace: " + o.defaultNamespace + "\n"
 	}
