@@ -3,6 +3,8 @@ package broker
 import (
 	"context"
 	"crypto/rand"
+	"crypto/sha256"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -66,7 +68,7 @@ type Broker struct {
 	catalog atomic.Pointer[catalog]
 
 	bootMu  sync.Mutex
-	stored  map[string][]byte // spec id -> stored JSON, to write only changes
+	stored  map[string][sha256.Size]byte // spec id -> digest of its stored JSON, to write only changes
 	specsMu sync.Mutex
 	specs   map[string]*apb.Spec
 
@@ -88,7 +90,7 @@ func New(ctx context.Context, o Options) (*Broker, error) {
 	if o.RetryAfter <= 0 {
 		o.RetryAfter = 2 * time.Second
 	}
-	b := &Broker{o: o, st: o.Store, log: o.Logger, stored: map[string][]byte{}, specs: map[string]*apb.Spec{}}
+	b := &Broker{o: o, st: o.Store, log: o.Logger, stored: map[string][sha256.Size]byte{}, specs: map[string]*apb.Spec{}}
 	b.catalogSize = prometheus.NewGauge(prometheus.GaugeOpts{
 		Name: "osb_catalog_services", Help: "Services in the served catalog.",
 	})
@@ -152,14 +154,24 @@ func (b *Broker) Reap(ctx context.Context) (int, error) {
 func (b *Broker) cat() *catalog { return b.catalog.Load() }
 
 // Catalog implements osbapi.Broker.
+// The catalog keeps its encoded form only: this decodes it.
 func (b *Broker) Catalog(ctx context.Context, ri osbapi.RequestInfo) (*osbapi.Catalog, error) {
-	return &osbapi.Catalog{Services: b.cat().services}, nil
+	body, err := b.cat().body()
+	if err != nil {
+		return nil, fmt.Errorf("decompressing the catalog: %w", err)
+	}
+	var c osbapi.Catalog
+	if err := json.Unmarshal(body, &c); err != nil {
+		return nil, fmt.Errorf("decoding the catalog: %w", err)
+	}
+	return &c, nil
 }
 
-// CatalogJSON returns the encoded catalog, built once per bootstrap, so
-// serving it costs no encoding.
+// CatalogJSON returns the encoded catalog, decompressed from CatalogGzip's
+// bytes: encoding happens once per bootstrap, and only the compressed
+// form is kept.
 func (b *Broker) CatalogJSON(ctx context.Context, ri osbapi.RequestInfo) ([]byte, error) {
-	return b.cat().json, nil
+	return b.cat().body()
 }
 
 // CatalogGzip returns the encoded catalog gzip-compressed, also built once
@@ -287,19 +299,15 @@ func validateParams(ps *paramSchema, params map[string]any) error {
 }
 
 // updateCandidate is what an update is checked against: the updatable
-// parameters as they will be after the update (so required ones are
-// enforced without resending them) plus every parameter the request names
-// (so a non-updatable one is refused).
-func updateCandidate(s *osbapi.InputParameters, merged, requested map[string]any) map[string]any {
+// parameters (the update schema's properties) as they will be after the
+// update (so required ones are enforced without resending them) plus every
+// parameter the request names (so a non-updatable one is refused).
+func updateCandidate(properties []string, merged, requested map[string]any) map[string]any {
 	out := maps.Clone(requested)
 	if out == nil {
 		out = map[string]any{}
 	}
-	if s == nil {
-		return out
-	}
-	props, _ := s.Parameters["properties"].(map[string]any)
-	for k := range props {
+	for _, k := range properties {
 		if v, ok := merged[k]; ok {
 			out[k] = v
 		}
@@ -478,7 +486,7 @@ func (b *Broker) Update(ctx context.Context, ri osbapi.RequestInfo, id string, r
 			params = map[string]any{}
 		}
 		maps.Copy(params, req.Parameters)
-		if err := validateParams(newRef.schemas.update, updateCandidate(newRef.schemas.update.input, params, req.Parameters)); err != nil {
+		if err := validateParams(newRef.schemas.update, updateCandidate(newRef.schemas.update.declared(), params, req.Parameters)); err != nil {
 			return nil, err
 		}
 

@@ -10,6 +10,7 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"runtime/debug"
 	"strings"
 	"time"
 
@@ -179,6 +180,7 @@ func start(ctx context.Context, s *settings, log *slog.Logger, o Options) (d *da
 		if _, err := b.Bootstrap(ctx); err != nil {
 			return nil, err
 		}
+		releaseMemory()
 	}
 	if d.auth, err = newAuthenticator(s, kc, log); err != nil {
 		return nil, err
@@ -214,6 +216,13 @@ func start(ctx context.Context, s *settings, log *slog.Logger, o Options) (d *da
 	}
 	return d, nil
 }
+
+// releaseMemory hands what a bootstrap allocated and dropped (every
+// bundle's apb.yml read, parsed and converted: tens of MB for 1,000
+// bundles, against some 15 MB the catalog keeps) back to the system at
+// once, rather than keeping it for a heap that will not grow so large
+// again: an idle broker's RSS is then what it holds.
+func releaseMemory() { debug.FreeOSMemory() }
 
 // newDiscover wires the registries into the broker's bootstrap.
 func newDiscover(s *settings, kc *cluster, log *slog.Logger) (broker.Discover, error) {

@@ -216,6 +216,7 @@ func (c *catalogLoop) Start(ctx context.Context) error {
 			c.log.Warn(why+" bootstrap failed", "err", err)
 		}
 		cancel()
+		releaseMemory()
 	}
 }
 

@@ -275,6 +275,56 @@ func (s *Store) ListInstances(ctx context.Context) ([]*ServiceInstance, error) {
 	return out, err
 }
 
+// scanPage is how many records scan reads per request.
+const scanPage = 256
+
+// scan calls fn for every key and value under prefix, read page by page at
+// one revision, so that a scan of many large records (instances carry
+// their bundle's whole spec) never holds them all at once.
+func (s *Store) scan(ctx context.Context, prefix string, fn func(key string, value []byte) error) error {
+	end := clientv3.GetPrefixRangeEnd(prefix)
+	key, rev := prefix, int64(0)
+	for {
+		cctx, cancel := context.WithTimeout(ctx, s.timeout)
+		resp, err := s.cli.Get(cctx, key, clientv3.WithRange(end), clientv3.WithLimit(scanPage), clientv3.WithRev(rev))
+		cancel()
+		if err != nil {
+			return s.storeErr(err)
+		}
+		rev = resp.Header.Revision
+		for _, kv := range resp.Kvs {
+			if err := fn(string(kv.Key), kv.Value); err != nil {
+				return err
+			}
+		}
+		if !resp.More || len(resp.Kvs) == 0 {
+			return nil
+		}
+		key = string(resp.Kvs[len(resp.Kvs)-1].Key) + "\x00"
+	}
+}
+
+// InstanceSpecIDs returns the ids of the bundle specs instances use,
+// decoding nothing else of them.
+func (s *Store) InstanceSpecIDs(ctx context.Context) (map[string]bool, error) {
+	out := map[string]bool{}
+	err := s.scan(ctx, prefixInstance, func(key string, v []byte) error {
+		var in struct {
+			Spec *struct {
+				ID string `json:"id"`
+			} `json:"spec"`
+		}
+		if err := json.Unmarshal(v, &in); err != nil {
+			return fmt.Errorf("decoding %s: %w", key, err)
+		}
+		if in.Spec != nil {
+			out[in.Spec.ID] = true
+		}
+		return nil
+	})
+	return out, err
+}
+
 // GetBinding reads one binding.
 func (s *Store) GetBinding(ctx context.Context, id string) (*BindInstance, error) {
 	var b BindInstance

@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"errors"
+	"fmt"
 	"strings"
 	"sync"
 	"testing"
@@ -336,5 +337,29 @@ func TestIDsCannotReachEachOther(t *testing.T) {
 	}
 	if js, _ := s.InstanceJobs(ctx, "col"); len(js) != 0 {
 		t.Errorf("col's jobs survived: %v", js)
+	}
+}
+
+// InstanceSpecIDs reads instances page by page: all of them, each once.
+func TestInstanceSpecIDsPages(t *testing.T) {
+	s := openTest(t, t.TempDir())
+	defer s.Close()
+	ctx := context.Background()
+	var ops []Op
+	n := 2*scanPage + 7
+	for i := range n {
+		ops = append(ops, PutInstance(&ServiceInstance{ID: fmt.Sprintf("i-%04d", i), Spec: &apb.Spec{ID: fmt.Sprintf("spec-%d", i%5)}}))
+	}
+	ops = append(ops, PutInstance(&ServiceInstance{ID: "no-spec"}))
+	if err := s.CommitBatched(ctx, ops); err != nil {
+		t.Fatal(err)
+	}
+	seen := 0
+	if err := s.scan(ctx, prefixInstance, func(string, []byte) error { seen++; return nil }); err != nil || seen != n+1 {
+		t.Fatalf("scan saw %d records (%v), want %d", seen, err, n+1)
+	}
+	ids, err := s.InstanceSpecIDs(ctx)
+	if err != nil || len(ids) != 5 || !ids["spec-0"] || !ids["spec-4"] {
+		t.Fatalf("InstanceSpecIDs = %v, %v", ids, err)
 	}
 }
