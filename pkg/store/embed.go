@@ -37,7 +37,7 @@ const maxSocketPath = 107
 // at start (10,000 by default: seconds of start-up after a busy day).
 const (
 	embedSnapshotCount   = 2000
-	embedCatchUpEntries  = 100
+	embedCatchUpEntries  = 10
 	embedMaxWALFiles     = 2
 	embedMaxSnapFiles    = 2
 	embedMaxTxnOps       = 1024
