@@ -261,8 +261,17 @@ func TestHistoryBounded(t *testing.T) {
 	}
 	js, _ = st.InstanceJobs(ctx, "upd")
 	// The history (3) and the provision that made the instance.
-	if len(js) != 4 || js[0].Method != runtime.ActionProvision || js[3].Parameters["sleep_ms"] != float64(12) {
+	if len(js) != 4 || js[0].Method != runtime.ActionProvision || js[3].Method != runtime.ActionUpdate {
 		t.Fatalf("after 12 updates with job_history 3: %d records %+v", len(js), js)
+	}
+	// Finished records keep no parameters; the instance has them.
+	for _, j := range js {
+		if j.Parameters != nil {
+			t.Errorf("finished %s record keeps parameters %v", j.Method, j.Parameters)
+		}
+	}
+	if in, err := st.GetInstance(ctx, "upd"); err != nil || in.UserParameters["sleep_ms"] != float64(12) {
+		t.Errorf("instance after the updates: %+v, %v", in, err)
 	}
 }
 

@@ -375,6 +375,10 @@ func (e *Engine) store(ctx context.Context, jr *jobRun, res *runtime.Result, run
 	done := *jr.job
 	done.UpdatedAt = time.Now().UTC()
 	done.Description = o.Description
+	// A finished operation's parameters served their run (the outcome
+	// has put them on the instance, if anywhere): its record, kept for
+	// the retention, holds none, passwords included.
+	done.Parameters = nil
 	done.Error = ""
 	if o.Err != nil {
 		done.State = store.JobFailed

@@ -263,7 +263,7 @@ func (s *Store) GetInstance(ctx context.Context, id string) (*ServiceInstance, e
 // ListInstances reads all instances.
 func (s *Store) ListInstances(ctx context.Context) ([]*ServiceInstance, error) {
 	var out []*ServiceInstance
-	err := s.list(ctx, prefixInstance, func(key string, rev int64, v []byte) error {
+	_, err := s.scanAt(ctx, prefixInstance, 0, func(key string, rev int64, v []byte) error {
 		var in ServiceInstance
 		if err := json.Unmarshal(v, &in); err != nil {
 			return fmt.Errorf("decoding %s: %w", key, err)
@@ -282,23 +282,30 @@ const scanPage = 256
 // one revision, so that a scan of many large records (instances carry
 // their bundle's whole spec) never holds them all at once.
 func (s *Store) scan(ctx context.Context, prefix string, fn func(key string, value []byte) error) error {
+	_, err := s.scanAt(ctx, prefix, 0, func(key string, _ int64, v []byte) error { return fn(key, v) })
+	return err
+}
+
+// scanAt is scan at revision rev (0: the current one), with each record's
+// ModRevision; it returns the revision read.
+func (s *Store) scanAt(ctx context.Context, prefix string, rev int64, fn func(key string, modRev int64, value []byte) error) (int64, error) {
 	end := clientv3.GetPrefixRangeEnd(prefix)
-	key, rev := prefix, int64(0)
+	key := prefix
 	for {
 		cctx, cancel := context.WithTimeout(ctx, s.timeout)
 		resp, err := s.cli.Get(cctx, key, clientv3.WithRange(end), clientv3.WithLimit(scanPage), clientv3.WithRev(rev))
 		cancel()
 		if err != nil {
-			return s.storeErr(err)
+			return 0, s.storeErr(err)
 		}
 		rev = resp.Header.Revision
 		for _, kv := range resp.Kvs {
-			if err := fn(string(kv.Key), kv.Value); err != nil {
-				return err
+			if err := fn(string(kv.Key), kv.ModRevision, kv.Value); err != nil {
+				return 0, err
 			}
 		}
 		if !resp.More || len(resp.Kvs) == 0 {
-			return nil
+			return rev, nil
 		}
 		key = string(resp.Kvs[len(resp.Kvs)-1].Key) + "\x00"
 	}
@@ -408,13 +415,22 @@ func (s *Store) jobsOf(ctx context.Context, id string, binding bool) ([]*Job, er
 // ids were escaped) or whose value does not decode are skipped with a
 // warning: they cannot be told apart from another id's.
 func (s *Store) ListJobs(ctx context.Context) ([]*Job, error) {
-	out, _, err := s.listJobs(ctx)
+	out, _, err := s.listJobs(ctx, func(*Job) bool { return true })
 	return out, err
 }
 
-func (s *Store) listJobs(ctx context.Context) ([]*Job, int64, error) {
+// UnfinishedJobs returns every job not yet succeeded or failed, oldest
+// first.
+func (s *Store) UnfinishedJobs(ctx context.Context) ([]*Job, error) {
+	out, _, err := s.listJobs(ctx, func(j *Job) bool { return !j.Finished() })
+	return out, err
+}
+
+// listJobs reads the job records page by page and keeps those keep
+// accepts; it returns the revision it read at.
+func (s *Store) listJobs(ctx context.Context, keep func(*Job) bool) ([]*Job, int64, error) {
 	var out []*Job
-	rev, err := s.listAt(ctx, prefixState, 0, false, func(key string, rev int64, v []byte) error {
+	rev, err := s.scanAt(ctx, prefixState, 0, func(key string, rev int64, v []byte) error {
 		id, _, err := parseJobKey(key)
 		if err != nil {
 			s.log.Warn("skipping a job record under an unexpected key", "key", key, "err", err)
@@ -427,7 +443,9 @@ func (s *Store) listJobs(ctx context.Context) ([]*Job, int64, error) {
 		}
 		j.Revision = rev
 		j.fillIDs(id)
-		out = append(out, &j)
+		if keep(&j) {
+			out = append(out, &j)
+		}
 		return nil
 	})
 	sort.SliceStable(out, func(a, b int) bool { return out[a].CreatedAt.Before(out[b].CreatedAt) })
@@ -444,9 +462,13 @@ type Index struct {
 	Bindings  map[string]bool
 }
 
-// ReadIndex reads the Index.
+// ReadIndex reads the Index. Its jobs carry no parameters, description
+// or error: pruning decides on states, methods and times.
 func (s *Store) ReadIndex(ctx context.Context) (*Index, error) {
-	jobs, rev, err := s.listJobs(ctx)
+	jobs, rev, err := s.listJobs(ctx, func(j *Job) bool {
+		j.Parameters, j.Description, j.Error = nil, "", ""
+		return true
+	})
 	if err != nil {
 		return nil, err
 	}
@@ -468,26 +490,10 @@ func (s *Store) ReadIndex(ctx context.Context) (*Index, error) {
 	return ix, nil
 }
 
-// UnfinishedJobs returns every job not yet succeeded or failed, oldest
-// first.
-func (s *Store) UnfinishedJobs(ctx context.Context) ([]*Job, error) {
-	all, err := s.ListJobs(ctx)
-	if err != nil {
-		return nil, err
-	}
-	out := all[:0]
-	for _, j := range all {
-		if !j.Finished() {
-			out = append(out, j)
-		}
-	}
-	return out, nil
-}
-
 // ListBindings reads all bindings.
 func (s *Store) ListBindings(ctx context.Context) ([]*BindInstance, error) {
 	var out []*BindInstance
-	err := s.list(ctx, prefixBinding, func(key string, rev int64, v []byte) error {
+	_, err := s.scanAt(ctx, prefixBinding, 0, func(key string, rev int64, v []byte) error {
 		var b BindInstance
 		if err := json.Unmarshal(v, &b); err != nil {
 			return fmt.Errorf("decoding %s: %w", key, err)
