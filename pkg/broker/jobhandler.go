@@ -137,7 +137,7 @@ func (h *jobHandler) Outcome(ctx context.Context, j *store.Job, res *runtime.Res
 			// the retention: it is the tombstone that makes polls answer
 			// 410 Gone. What does not fit in the transaction, Prune
 			// removes.
-			cleanup, err := b.goneOps(ctx, j, in)
+			cleanup, err := b.goneOps(ctx, j, in, maxCleanupOps-len(out.Ops))
 			if err != nil {
 				return out, err
 			}
@@ -184,7 +184,7 @@ func (h *jobHandler) Outcome(ctx context.Context, j *store.Job, res *runtime.Res
 			if err != nil {
 				return out, err
 			}
-			out.Ops = append(out.Ops, deleteJobs(othersFinished(older, j), maxCleanupOps)...)
+			out.Ops = append(out.Ops, deleteJobs(othersFinished(older, j), maxCleanupOps-len(out.Ops))...)
 			if in != nil {
 				nextIn := *in
 				nextIn.BindingIDs = maps.Clone(in.BindingIDs)
@@ -222,15 +222,15 @@ func othersFinished(jobs []*store.Job, j *store.Job) []*store.Job {
 }
 
 // goneOps delete the job records of a deprovisioned instance (but j's)
-// and of its bindings, within maxCleanupOps.
-func (b *Broker) goneOps(ctx context.Context, j *store.Job, in *store.ServiceInstance) ([]store.Op, error) {
+// and of its bindings, at most limit of them.
+func (b *Broker) goneOps(ctx context.Context, j *store.Job, in *store.ServiceInstance, limit int) ([]store.Op, error) {
 	older, err := b.st.InstanceJobs(ctx, in.ID)
 	if err != nil {
 		return nil, err
 	}
 	gone := othersFinished(older, j)
 	for bid := range in.BindingIDs {
-		if len(gone) >= maxCleanupOps {
+		if len(gone) >= limit {
 			break
 		}
 		bjs, err := b.st.BindingJobs(ctx, bid)
@@ -239,7 +239,7 @@ func (b *Broker) goneOps(ctx context.Context, j *store.Job, in *store.ServiceIns
 		}
 		gone = append(gone, othersFinished(bjs, nil)...)
 	}
-	return deleteJobs(gone, maxCleanupOps), nil
+	return deleteJobs(gone, limit), nil
 }
 
 func (b *Broker) instanceParamsFor(in *store.ServiceInstance, user string) map[string]any {

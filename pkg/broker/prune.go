@@ -17,10 +17,10 @@ const (
 	DefaultJobHistory   = 10
 )
 
-// maxCleanupOps bounds the record deletions a finishing operation adds to
-// its own transaction (an external etcd takes 128 operations per
+// maxCleanupOps bounds the operations of a transaction to which record
+// deletions are added (an external etcd takes 128 operations per
 // transaction by default); Prune removes whatever is left.
-const maxCleanupOps = 64
+const maxCleanupOps = 100
 
 // retention is the state's bounds: how long finished operations are kept
 // and how many per instance or binding.
@@ -99,10 +99,11 @@ func (r retention) prunable(jobs []*store.Job, exists bool, now time.Time) []*st
 	return drop
 }
 
-// deleteJobs are the ops deleting jobs, at most max of them.
-func deleteJobs(jobs []*store.Job, max int) []store.Op {
-	ops := make([]store.Op, 0, min(len(jobs), max))
-	for _, j := range jobs[:min(len(jobs), max)] {
+// deleteJobs are the ops deleting jobs, at most limit of them.
+func deleteJobs(jobs []*store.Job, limit int) []store.Op {
+	n := min(len(jobs), max(limit, 0))
+	ops := make([]store.Op, 0, n)
+	for _, j := range jobs[:n] {
 		ops = append(ops, store.DeleteJob(j))
 	}
 	return ops

@@ -189,6 +189,10 @@ func (s *Store) storeErr(err error) error {
 		return fmt.Errorf("%w: %v", ErrNoSpace, err)
 	case isTooLarge(err):
 		return fmt.Errorf("%w: %v", ErrTooLarge, err)
+	case errors.Is(err, rpctypes.ErrTooManyOps) || errors.Is(err, rpctypes.ErrGRPCTooManyOps):
+		// The broker's own fault (a transaction it made too large), not
+		// etcd's unavailability.
+		return fmt.Errorf("etcd refused the transaction: %w", err)
 	}
 	return fmt.Errorf("%w: %v", ErrUnavailable, err)
 }
