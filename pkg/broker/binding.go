@@ -19,6 +19,9 @@ func appGUID(req *osbapi.BindRequest) string {
 
 // Bind implements osbapi.Broker.
 func (b *Broker) Bind(ctx context.Context, ri osbapi.RequestInfo, iid, bid string, req *osbapi.BindRequest) (*osbapi.BindResponse, error) {
+	if err := checkIDs(iid, bid); err != nil {
+		return nil, err
+	}
 	ref, err := b.cat().lookupPlan(req.ServiceID, req.PlanID)
 	if err != nil {
 		return nil, err
@@ -95,7 +98,7 @@ func (b *Broker) Bind(ctx context.Context, ri osbapi.RequestInfo, iid, bid strin
 		j := newJob(runtime.ActionBind, iid, bid, req.PlanID, req.Parameters, ri)
 		bi.Status, bi.Operation = store.StatusBinding, j.Token
 		bi.CreateJobKey = store.JobKey(bid, j.Token)
-		if ok, err := b.startJob(ctx, j, store.PutBinding(bi), store.PutInstance(&nextIn)); err != nil {
+		if ok, err := b.startJob(ctx, j, true, store.PutBinding(bi), store.PutInstance(&nextIn)); err != nil {
 			return nil, err
 		} else if !ok {
 			continue
@@ -132,6 +135,9 @@ func (b *Broker) bindExisting(ctx context.Context, iid string, cur *store.BindIn
 
 // Unbind implements osbapi.Broker.
 func (b *Broker) Unbind(ctx context.Context, ri osbapi.RequestInfo, iid, bid string, req *osbapi.UnbindRequest) (*osbapi.UnbindResponse, error) {
+	if err := checkIDs(iid, bid); err != nil {
+		return nil, err
+	}
 	for range maxRaces {
 		cur, err := b.st.GetBinding(ctx, bid)
 		if errors.Is(err, store.ErrNotFound) || (err == nil && cur.InstanceID != iid) {
@@ -154,7 +160,13 @@ func (b *Broker) Unbind(ctx context.Context, ri osbapi.RequestInfo, iid, bid str
 			return nil, storeErr(err, "reading instance")
 		}
 		if !b.o.LaunchAPBOnBind {
-			ops := []store.Op{store.DeleteBinding(cur), store.DeleteCredentials(bid)}
+			// Nothing runs on the binding (no operation): its job records,
+			// if any, are finished and go with it.
+			older, err := b.st.BindingJobs(ctx, bid)
+			if err != nil {
+				return nil, storeErr(err, "reading the binding's operations")
+			}
+			ops := append([]store.Op{store.DeleteBinding(cur), store.DeleteCredentials(bid)}, deleteJobs(othersFinished(older, nil), maxCleanupOps)...)
 			if in != nil {
 				next := *in
 				next.BindingIDs = maps.Clone(in.BindingIDs)
@@ -171,7 +183,7 @@ func (b *Broker) Unbind(ctx context.Context, ri osbapi.RequestInfo, iid, bid str
 		j := newJob(runtime.ActionUnbind, iid, bid, cur.PlanID, cur.UserParameters, ri)
 		next := *cur
 		next.Status, next.Operation = store.StatusUnbinding, j.Token
-		if ok, err := b.startJob(ctx, j, store.PutBinding(&next)); err != nil {
+		if ok, err := b.startJob(ctx, j, false, store.PutBinding(&next)); err != nil {
 			return nil, err
 		} else if !ok {
 			continue
@@ -183,6 +195,9 @@ func (b *Broker) Unbind(ctx context.Context, ri osbapi.RequestInfo, iid, bid str
 
 // GetBinding implements osbapi.Broker.
 func (b *Broker) GetBinding(ctx context.Context, ri osbapi.RequestInfo, iid, bid string, req *osbapi.FetchRequest) (*osbapi.GetBindingResponse, error) {
+	if err := checkIDs(iid, bid); err != nil {
+		return nil, err
+	}
 	cur, err := b.st.GetBinding(ctx, bid)
 	if errors.Is(err, store.ErrNotFound) || (err == nil && cur.InstanceID != iid) {
 		return nil, osbapi.NotFound("binding %q of instance %q does not exist", bid, iid)
@@ -206,11 +221,14 @@ func (b *Broker) GetBinding(ctx context.Context, ri osbapi.RequestInfo, iid, bid
 
 // BindingLastOperation implements osbapi.Broker.
 func (b *Broker) BindingLastOperation(ctx context.Context, ri osbapi.RequestInfo, iid, bid string, req *osbapi.LastOperationRequest) (*osbapi.LastOperationResponse, error) {
+	if err := checkIDs(iid, bid); err != nil {
+		return nil, err
+	}
 	cur, berr := b.st.GetBinding(ctx, bid)
 	if berr != nil && !errors.Is(berr, store.ErrNotFound) {
 		return nil, storeErr(berr, "reading binding")
 	}
-	j, err := b.pickJob(ctx, bid, req.Operation)
+	j, err := b.pickJob(ctx, bid, true, req.Operation)
 	if err != nil {
 		return nil, err
 	}

@@ -1,8 +1,8 @@
 package broker
 
 import (
-	"bytes"
 	"context"
+	"crypto/sha256"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -37,7 +37,7 @@ func (b *Broker) loadStoredSpecs(ctx context.Context) error {
 	defer b.specsMu.Unlock()
 	for _, sp := range specs {
 		raw, _ := json.Marshal(sp)
-		b.stored[sp.ID] = raw
+		b.stored[sp.ID] = sha256.Sum256(raw)
 		b.specs[sp.ID] = sp
 	}
 	return b.rebuildLocked()
@@ -54,7 +54,7 @@ func (b *Broker) rebuildLocked() error {
 		return err
 	}
 	b.catalog.Store(c)
-	b.catalogSize.Set(float64(len(c.services)))
+	b.catalogSize.Set(float64(c.count))
 	return nil
 }
 
@@ -72,15 +72,9 @@ func (b *Broker) Bootstrap(ctx context.Context) (*BootstrapResult, error) {
 			return nil, fmt.Errorf("bootstrap: %w", err)
 		}
 	}
-	instances, err := b.st.ListInstances(ctx)
+	inUse, err := b.st.InstanceSpecIDs(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("bootstrap: reading instances: %w", err)
-	}
-	inUse := map[string]bool{}
-	for _, in := range instances {
-		if in.Spec != nil {
-			inUse[in.Spec.ID] = true
-		}
 	}
 
 	b.specsMu.Lock()
@@ -103,16 +97,17 @@ func (b *Broker) Bootstrap(ctx context.Context) (*BootstrapResult, error) {
 		}
 	}
 	var ops []store.Op
-	written := map[string][]byte{}
+	written := map[string][sha256.Size]byte{}
 	for id, sp := range next {
 		raw, err := json.Marshal(sp)
 		if err != nil {
 			return nil, fmt.Errorf("encoding spec %s: %w", sp.FQName, err)
 		}
-		if !bytes.Equal(b.stored[id], raw) {
+		sum := sha256.Sum256(raw)
+		if b.stored[id] != sum {
 			ops = append(ops, store.PutSpec(sp))
 		}
-		written[id] = raw
+		written[id] = sum
 	}
 	for id := range b.stored {
 		if _, ok := next[id]; !ok {
@@ -130,7 +125,7 @@ func (b *Broker) Bootstrap(ctx context.Context) (*BootstrapResult, error) {
 			return nil, err
 		}
 	}
-	res := &BootstrapResult{SpecCount: len(b.cat().services), Duration: time.Since(start)}
+	res := &BootstrapResult{SpecCount: b.cat().count, Duration: time.Since(start)}
 	b.log.Info("bootstrap done", "specs", res.SpecCount, "changed", len(ops), "duration", res.Duration)
 	return res, nil
 }
@@ -150,7 +145,8 @@ func (b *Broker) PushSpec(ctx context.Context, apbSpec string) (*osbapi.Service,
 	sp.Runtime = 2
 	sp.Finish(PushRegistry, "")
 	sp.Image = sp.FQName
-	if _, err := apb.ToService(sp, b.convertOptions()); err != nil {
+	svc, err := apb.ToService(sp, b.convertOptions())
+	if err != nil {
 		return nil, osbapi.BadRequest("invalid apbSpec: %v", err)
 	}
 	raw, err := json.Marshal(sp)
@@ -162,15 +158,14 @@ func (b *Broker) PushSpec(ctx context.Context, apbSpec string) (*osbapi.Service,
 	if _, err := b.st.Commit(ctx, store.PutSpec(sp)); err != nil {
 		return nil, storeErr(err, "storing spec")
 	}
-	b.stored[sp.ID], b.specs[sp.ID] = raw, sp
+	b.stored[sp.ID], b.specs[sp.ID] = sha256.Sum256(raw), sp
 	if err := b.rebuildLocked(); err != nil {
 		return nil, err
 	}
-	o := b.cat().byID[sp.ID]
-	if o == nil {
+	if b.cat().byID[sp.ID] == nil {
 		return nil, errors.New("pushed spec did not reach the catalog")
 	}
-	return o.service, nil
+	return &svc, nil
 }
 
 // DeleteSpecs removes specs by id, as the dev endpoint DELETE

@@ -34,6 +34,10 @@ import (
 //	dao.type                   etcd
 //	dao.etcd_port              2379                (only when dao.etcd_host is set)
 //	dao.etcd_data_dir          /var/lib/openstack-service-broker/etcd
+//	dao.etcd_quota_bytes       2147483648 (2 GiB)  (embedded etcd only)
+//	dao.job_retention          168h                (finished operations kept 7 days)
+//	dao.job_history            10                  (finished operations kept per instance or binding)
+//	dao.compaction_interval    10m                 (0: only when etcd is full)
 //	registry[].tag             latest
 const (
 	DefaultListenAddress     = "0.0.0.0:1338"
@@ -49,6 +53,10 @@ const (
 	DefaultTag               = "latest"
 	DefaultReadHeaderTimeout = 10 * time.Second
 	DefaultReadBodyTimeout   = 30 * time.Second
+	DefaultEtcdQuotaBytes    = 2 << 30
+	DefaultJobRetention      = 7 * 24 * time.Hour
+	DefaultJobHistory        = 10
+	DefaultCompaction        = 10 * time.Minute
 )
 
 // Load reads and parses the file at path. Warnings (unknown keys and the
@@ -155,13 +163,17 @@ func (c *Config) fields() map[string]field {
 		},
 		"dao": func(d *decoder, n *yaml.Node, path string) {
 			d.mapping(n, path, map[string]field{
-				"type":             str(&c.Dao.Type),
-				"etcd_host":        str(&c.Dao.EtcdHost),
-				"etcd_port":        integer(&c.Dao.EtcdPort),
-				"etcd_ca_file":     str(&c.Dao.EtcdCAFile),
-				"etcd_client_cert": str(&c.Dao.EtcdClientCert),
-				"etcd_client_key":  str(&c.Dao.EtcdClientKey),
-				"etcd_data_dir":    str(&c.Dao.EtcdDataDir),
+				"type":                str(&c.Dao.Type),
+				"etcd_host":           str(&c.Dao.EtcdHost),
+				"etcd_port":           integer(&c.Dao.EtcdPort),
+				"etcd_ca_file":        str(&c.Dao.EtcdCAFile),
+				"etcd_client_cert":    str(&c.Dao.EtcdClientCert),
+				"etcd_client_key":     str(&c.Dao.EtcdClientKey),
+				"etcd_data_dir":       str(&c.Dao.EtcdDataDir),
+				"etcd_quota_bytes":    integer(&c.Dao.EtcdQuotaBytes),
+				"job_retention":       duration(&c.Dao.JobRetention),
+				"job_history":         integer(&c.Dao.JobHistory),
+				"compaction_interval": duration(&c.Dao.CompactionInterval),
 			})
 		},
 		"log": func(d *decoder, n *yaml.Node, path string) {
@@ -305,6 +317,18 @@ func (c *Config) defaults(has func(path string) bool) {
 		c.Dao.EtcdPort = DefaultEtcdPort
 	}
 	set(&c.Dao.EtcdDataDir, DefaultEtcdDataDir)
+	if !has("dao.etcd_quota_bytes") {
+		c.Dao.EtcdQuotaBytes = DefaultEtcdQuotaBytes
+	}
+	if !has("dao.job_retention") {
+		c.Dao.JobRetention = DefaultJobRetention
+	}
+	if !has("dao.job_history") {
+		c.Dao.JobHistory = DefaultJobHistory
+	}
+	if !has("dao.compaction_interval") {
+		c.Dao.CompactionInterval = DefaultCompaction
+	}
 	for i := range c.Registry {
 		set(&c.Registry[i].Tag, DefaultTag)
 	}

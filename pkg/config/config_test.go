@@ -30,7 +30,8 @@ func TestExampleConfigWithoutRHCC(t *testing.T) {
 			{Type: "dockerhub", Name: "docker", URL: "https://registry.hub.docker.com", Org: "DOCKERHUB_ORG", Tag: "latest"},
 			{Type: "local_openshift", Name: "lo", Namespaces: []string{"openshift"}, WhiteList: []string{".*-apb$"}, Tag: "latest"},
 		},
-		Dao:       Dao{Type: "etcd", EtcdHost: "localhost", EtcdPort: 2379, EtcdDataDir: DefaultEtcdDataDir},
+		Dao: Dao{Type: "etcd", EtcdHost: "localhost", EtcdPort: 2379, EtcdDataDir: DefaultEtcdDataDir,
+			EtcdQuotaBytes: DefaultEtcdQuotaBytes, JobRetention: DefaultJobRetention, JobHistory: DefaultJobHistory, CompactionInterval: DefaultCompaction},
 		Log:       Log{Logfile: "/var/log/ansible-service-broker/asb.log", Stdout: true, Level: "debug", Color: true},
 		OpenShift: OpenShift{ImagePullPolicy: "IfNotPresent", SandboxRole: "edit", KeepNamespaceOnError: true, SandboxTimeout: time.Hour},
 		Broker: Broker{
@@ -270,7 +271,8 @@ func TestScalars(t *testing.T) {
 
 func TestDefaults(t *testing.T) {
 	want := &Config{
-		Dao:       Dao{Type: "etcd", EtcdDataDir: "/var/lib/openstack-service-broker/etcd"},
+		Dao: Dao{Type: "etcd", EtcdDataDir: "/var/lib/openstack-service-broker/etcd",
+			EtcdQuotaBytes: 2 << 30, JobRetention: 168 * time.Hour, JobHistory: 10, CompactionInterval: 10 * time.Minute},
 		Log:       Log{Stdout: true, Level: "info"},
 		OpenShift: OpenShift{SandboxRole: "edit", ImagePullPolicy: "IfNotPresent", SandboxTimeout: time.Hour},
 		Broker: Broker{ListenAddress: "0.0.0.0:1338", BasicAuthDir: "/var/run/asb-auth",
@@ -330,6 +332,10 @@ func TestValidation(t *testing.T) {
 		{"dao crd", "dao:\n  type: crd\n", `c.yaml:2: dao.type: "crd" is not supported, use etcd (omit dao.etcd_host for the embedded etcd)`},
 		{"dao unknown", "dao:\n  type: redis\n", `c.yaml:2: dao.type: unknown type "redis", want etcd`},
 		{"dao port range", "dao:\n  etcd_host: h\n  etcd_port: 70000\n", `c.yaml:3: dao.etcd_port: 70000 is not a port number`},
+		{"etcd quota too small", "dao:\n  etcd_quota_bytes: 4096\n", `c.yaml:2: dao.etcd_quota_bytes: 4096 bytes is too small; give at least 1048576 (1 MiB)`},
+		{"job retention zero", "dao:\n  job_retention: 0s\n", `c.yaml:2: dao.job_retention: must be a positive duration such as 168h`},
+		{"job history zero", "dao:\n  job_history: 0\n", `c.yaml:2: dao.job_history: 0: at least the last operation of each instance and binding is kept; give 1 or more`},
+		{"compaction off", "dao:\n  compaction_interval: 0\n  job_retention: 24h\n  job_history: 3\n", ""},
 		{"etcd cert without key", "dao:\n  etcd_host: h\n  etcd_client_cert: c\n", `c.yaml:3: dao.etcd_client_cert: etcd_client_cert and etcd_client_key must be given together`},
 		{"auth bearer enabled", "broker:\n  auth:\n    - type: bearer\n      enabled: true\n",
 			`c.yaml:3: broker.auth[0]: auth type "bearer" cannot be enabled: only basic is; with no enabled entry requests need a Kubernetes bearer token`},

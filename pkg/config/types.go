@@ -54,6 +54,15 @@ type Dao struct {
 	// EtcdDataDir is where the embedded etcd keeps its data when no
 	// etcd_host is set (ours; default /var/lib/openstack-service-broker/etcd).
 	EtcdDataDir string
+	// EtcdQuotaBytes caps the embedded etcd's database (ours).
+	EtcdQuotaBytes int
+	// JobRetention is how long finished operations are kept, JobHistory
+	// how many per instance or binding (ours).
+	JobRetention time.Duration
+	JobHistory   int
+	// CompactionInterval paces compaction of etcd's history and pruning
+	// of finished operations (ours; 0: only when etcd is full).
+	CompactionInterval time.Duration
 }
 
 // Log is the log: section.

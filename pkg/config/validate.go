@@ -13,6 +13,10 @@ import (
 // "<registry name>-<bundle name>", which must be DNS-ish.
 var registryName = regexp.MustCompile(`^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$`)
 
+// minEtcdQuotaBytes is the smallest dao.etcd_quota_bytes: below it etcd
+// fills up with its own bookkeeping.
+const minEtcdQuotaBytes = 1 << 20
+
 // namespaceName is a Kubernetes namespace name (an RFC 1123 label).
 var namespaceName = regexp.MustCompile(`^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$`)
 
@@ -33,12 +37,24 @@ func (d *decoder) validate(c *Config) {
 		if dao.EtcdPort < 1 || dao.EtcdPort > 65535 {
 			d.errorf(d.line("dao.etcd_port"), "dao.etcd_port", "%d is not a port number", dao.EtcdPort)
 		}
+		if d.has("dao.etcd_quota_bytes") {
+			d.warnf(d.line("dao.etcd_quota_bytes"), "dao.etcd_quota_bytes", "ignored with dao.etcd_host: an external etcd's quota is its own (--quota-backend-bytes)")
+		}
 	} else {
 		for _, k := range []string{"etcd_port", "etcd_ca_file", "etcd_client_cert", "etcd_client_key"} {
 			if d.has("dao." + k) {
 				d.warnf(d.line("dao."+k), "dao."+k, "ignored without dao.etcd_host (the broker runs an embedded etcd)")
 			}
 		}
+	}
+	if dao.EtcdQuotaBytes < minEtcdQuotaBytes {
+		d.errorf(d.line("dao.etcd_quota_bytes"), "dao.etcd_quota_bytes", "%d bytes is too small; give at least %d (1 MiB)", dao.EtcdQuotaBytes, minEtcdQuotaBytes)
+	}
+	if dao.JobRetention <= 0 {
+		d.errorf(d.line("dao.job_retention"), "dao.job_retention", "must be a positive duration such as 168h")
+	}
+	if dao.JobHistory < 1 {
+		d.errorf(d.line("dao.job_history"), "dao.job_history", "%d: at least the last operation of each instance and binding is kept; give 1 or more", dao.JobHistory)
 	}
 	if (dao.EtcdClientCert == "") != (dao.EtcdClientKey == "") {
 		d.errorf(d.line("dao.etcd_client_cert", "dao.etcd_client_key"), "dao.etcd_client_cert",

@@ -37,6 +37,9 @@ type settings struct {
 	broker    brokerSettings
 	http      httpSettings
 	catalog   catalogSettings
+	// compaction paces the maintenance of the store (pruning,
+	// compaction); 0: only when etcd is full.
+	compaction time.Duration
 }
 
 // brokerSettings are the broker's options that come from the file.
@@ -46,6 +49,8 @@ type brokerSettings struct {
 	defaultNamespace    string
 	secrets             []broker.SecretRule
 	clouds              broker.CloudsRule
+	jobRetention        time.Duration
+	jobHistory          int
 }
 
 // httpSettings are the HTTP server's.
@@ -83,7 +88,10 @@ func mapConfig(cfg *config.Config) (*settings, error) {
 			launchAPBOnBind:     cfg.Broker.LaunchAPBOnBind,
 			dashboardRedirector: cfg.Broker.DashboardRedirector,
 			defaultNamespace:    cfg.Broker.DefaultNamespace,
+			jobRetention:        cfg.Dao.JobRetention,
+			jobHistory:          cfg.Dao.JobHistory,
 		},
+		compaction: cfg.Dao.CompactionInterval,
 		http: httpSettings{
 			listen: cfg.Broker.ListenAddress, plainHTTP: cfg.Broker.PlainHTTP,
 			sslCert: cfg.Broker.SSLCert, sslKey: cfg.Broker.SSLCertKey,
@@ -115,7 +123,8 @@ func mapConfig(cfg *config.Config) (*settings, error) {
 }
 
 func storeConfig(dao config.Dao) store.Config {
-	sc := store.Config{DataDir: dao.EtcdDataDir, CAFile: dao.EtcdCAFile, CertFile: dao.EtcdClientCert, KeyFile: dao.EtcdClientKey}
+	sc := store.Config{DataDir: dao.EtcdDataDir, CAFile: dao.EtcdCAFile, CertFile: dao.EtcdClientCert, KeyFile: dao.EtcdClientKey,
+		QuotaBytes: int64(dao.EtcdQuotaBytes)}
 	if ep := dao.Endpoint(); ep != "" {
 		sc.Endpoints = []string{ep}
 	}

@@ -10,6 +10,7 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"runtime/debug"
 	"strings"
 	"time"
 
@@ -168,6 +169,7 @@ func start(ctx context.Context, s *settings, log *slog.Logger, o Options) (d *da
 		Store: st, Runtime: rt, Discover: discover,
 		LaunchAPBOnBind: s.broker.launchAPBOnBind, Cluster: clusterName, DefaultNamespace: s.broker.defaultNamespace,
 		DashboardRedirector: s.broker.dashboardRedirector, Secrets: s.broker.secrets, Clouds: s.broker.clouds,
+		JobRetention: s.broker.jobRetention, JobHistory: s.broker.jobHistory,
 		Logger: log, Registerer: d.reg,
 	})
 	if err != nil {
@@ -178,6 +180,7 @@ func start(ctx context.Context, s *settings, log *slog.Logger, o Options) (d *da
 		if _, err := b.Bootstrap(ctx); err != nil {
 			return nil, err
 		}
+		releaseMemory()
 	}
 	if d.auth, err = newAuthenticator(s, kc, log); err != nil {
 		return nil, err
@@ -208,6 +211,7 @@ func start(ctx context.Context, s *settings, log *slog.Logger, o Options) (d *da
 		{"operations", b},
 		{"recovery", recovery(b, log)},
 		{"janitor", janitor(b, log)},
+		{"maintenance", maintenance(b, st, s.compaction, log)},
 		{"catalog", catalog},
 		{"http", manager.RunnableFunc(d.serve)},
 	} {
@@ -217,6 +221,13 @@ func start(ctx context.Context, s *settings, log *slog.Logger, o Options) (d *da
 	}
 	return d, nil
 }
+
+// releaseMemory hands what a bootstrap allocated and dropped (every
+// bundle's apb.yml read, parsed and converted: tens of MB for 1,000
+// bundles, against some 15 MB the catalog keeps) back to the system at
+// once, rather than keeping it for a heap that will not grow so large
+// again: an idle broker's RSS is then what it holds.
+func releaseMemory() { debug.FreeOSMemory() }
 
 // newDiscover wires the registries into the broker's bootstrap.
 func newDiscover(s *settings, kc *cluster, log *slog.Logger) (broker.Discover, error) {
