@@ -386,7 +386,7 @@ func (r *Runtime) follow(ctx, runCtx context.Context, a runtime.Action, sb *sand
 	}
 
 	res := &runtime.Result{}
-	state, err := r.wait(waitCtx, sb, res, progress, log)
+	state, lost, err := r.wait(waitCtx, sb, res, progress, log)
 	r.trace(a.OperationID, PhaseContainerExited)
 	if err != nil {
 		if ctx.Err() != nil {
@@ -431,6 +431,11 @@ func (r *Runtime) follow(ctx, runCtx context.Context, a runtime.Action, sb *sand
 		}
 	} else {
 		actErr = r.failure(a, sb, state, res, log)
+		if ae := (*runtime.ActionError)(nil); lost && errors.As(actErr, &ae) {
+			// The exit code of a container the engine stopped at its
+			// restart says nothing; the restart does.
+			ae.Message += fmt.Sprintf(" (the Docker engine at %s stopped answering while it ran)", r.engine.DaemonHost())
+		}
 	}
 	r.trace(a.OperationID, PhaseDone)
 	if actErr != nil {
