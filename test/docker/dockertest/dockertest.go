@@ -8,6 +8,7 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -53,10 +54,10 @@ type Broker struct {
 	URL    string
 	Client *osbclient.Client
 	Logs   *Buffer
-	Dir  string
-	stop func() error
-	cfg  string
-	o    Options
+	Dir    string
+	stop   func() error
+	cfg    string
+	o      Options
 }
 
 // Buffer is a goroutine-safe log sink.
@@ -218,8 +219,9 @@ func (b *Broker) start(tb testing.TB) {
 }
 
 // Containers lists the bundle containers on c whose work dir is under
-// this broker's directory (its own: the broker id lives in its etcd).
-func (b *Broker) Containers(tb testing.TB, c *client.Client) []string {
+// this broker's directory (its own: the broker id lives in its etcd), as
+// id to state (running, exited, ...).
+func (b *Broker) Containers(tb testing.TB, c *client.Client) map[string]string {
 	tb.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
@@ -227,11 +229,11 @@ func (b *Broker) Containers(tb testing.TB, c *client.Client) []string {
 	if err != nil {
 		tb.Fatal(err)
 	}
-	var out []string
+	out := map[string]string{}
 	work := filepath.Join(b.Dir, "work") + string(filepath.Separator)
 	for _, ct := range l.Items {
-		if len(ct.Labels[dockerruntime.LabelWorkDir]) > len(work) && ct.Labels[dockerruntime.LabelWorkDir][:len(work)] == work {
-			out = append(out, ct.ID)
+		if strings.HasPrefix(ct.Labels[dockerruntime.LabelWorkDir], work) {
+			out[ct.ID] = string(ct.State)
 		}
 	}
 	return out
