@@ -29,6 +29,9 @@ import (
 //	openshift.sandbox_role     edit
 //	openshift.image_pull_policy IfNotPresent
 //	openshift.sandbox_timeout  1h
+//	docker.network             host
+//	docker.image_pull_policy   IfNotPresent
+//	docker.timeout             1h
 //	log.level                  info
 //	log.stdout                 true                (only when the key is absent)
 //	dao.type                   etcd
@@ -57,6 +60,7 @@ const (
 	DefaultJobRetention      = 7 * 24 * time.Hour
 	DefaultJobHistory        = 10
 	DefaultCompaction        = 10 * time.Minute
+	DefaultDockerNetwork     = "host"
 )
 
 // Load reads and parses the file at path. Warnings (unknown keys and the
@@ -214,6 +218,27 @@ func (c *Config) fields() map[string]field {
 				"bundles":       str(&o.Bundles),
 			})
 		},
+		"docker": func(d *decoder, n *yaml.Node, path string) {
+			o := &c.Docker
+			d.mapping(n, path, map[string]field{
+				"host":                    str(&o.Host),
+				"network":                 str(&o.Network),
+				"image_pull_policy":       str(&o.ImagePullPolicy),
+				"secrets_dir":             str(&o.SecretsDir),
+				"sources":                 strmap(&o.Sources),
+				"work_dir":                str(&o.WorkDir),
+				"keep_container":          boolean(&o.KeepContainer),
+				"keep_container_on_error": boolean(&o.KeepContainerOnError),
+				"timeout":                 duration(&o.Timeout),
+				"resources": func(d *decoder, n *yaml.Node, path string) {
+					d.mapping(n, path, map[string]field{
+						"memory": str(&o.Resources.Memory),
+						"cpus":   str(&o.Resources.CPUs),
+					})
+				},
+				"env": strmap(&o.Env),
+			})
+		},
 		"broker": func(d *decoder, n *yaml.Node, path string) {
 			b := &c.Broker
 			d.mapping(n, path, map[string]field{
@@ -307,6 +332,11 @@ func (c *Config) defaults(has func(path string) bool) {
 	}
 	if c.Broker.ReadBodyTimeout == 0 {
 		c.Broker.ReadBodyTimeout = DefaultReadBodyTimeout
+	}
+	set(&c.Docker.Network, DefaultDockerNetwork)
+	set(&c.Docker.ImagePullPolicy, DefaultImagePullPolicy)
+	if c.Docker.Timeout == 0 {
+		c.Docker.Timeout = DefaultSandboxTimeout
 	}
 	set(&c.Log.Level, DefaultLogLevel)
 	if !has("log.stdout") {

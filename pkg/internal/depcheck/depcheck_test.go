@@ -56,7 +56,7 @@ var rules = []rule{
 	{pkg: "pkg/jobs", may: []string{"pkg/redact", "pkg/runtime", "pkg/store"}, not: k8s},
 	{pkg: "pkg/runtime", stdlibOnly: true},
 	{pkg: "pkg/runtime/kubernetes", may: []string{"pkg/redact", "pkg/runtime"}},
-	{pkg: "pkg/runtime/docker", may: []string{"pkg/runtime"}, not: k8s}, // coming
+	{pkg: "pkg/runtime/docker", may: []string{"pkg/redact", "pkg/runtime"}, not: k8s},
 	{pkg: "pkg/runtime/...", may: []string{"pkg/runtime"}, not: k8s},
 	{pkg: "pkg/store/crd", may: []string{"pkg/apb", "pkg/store"}}, // coming: state in Kubernetes CRDs
 	{pkg: "pkg/store", may: []string{"pkg/apb"}, not: k8s},
@@ -235,6 +235,8 @@ func TestRuleRefuses(t *testing.T) {
 		{"pkg/broker", "pkg/osb/osbapi", true},
 		{"pkg/runtime/docker", "pkg/runtime", true},
 		{"pkg/runtime/docker", "pkg/store", false},
+		{"pkg/runtime/docker", "pkg/redact", true},
+		{"pkg/runtime/docker", "pkg/runtime/kubernetes", false},
 		{"pkg/store/crd", "pkg/store", true},
 		{"pkg/jobs", "pkg/broker", false},
 		{"cmd/openstack-emulator", "pkg/broker", false},
