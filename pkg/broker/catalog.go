@@ -74,7 +74,7 @@ func (p *paramSchema) compiled() (*schema.Schema, error) {
 
 // buildCatalog converts specs to OSB services, leaving out (with a warning)
 // any spec that cannot be converted and specs marked for deletion.
-func buildCatalog(specs []*apb.Spec, opts apb.ConvertOptions, log *slog.Logger) (*catalog, error) {
+func buildCatalog(specs []*apb.Spec, opts func(*apb.Spec) apb.ConvertOptions, log *slog.Logger) (*catalog, error) {
 	c := &catalog{byID: map[string]*offering{}, plans: map[string]planRef{}}
 	sorted := append([]*apb.Spec(nil), specs...)
 	sort.Slice(sorted, func(i, j int) bool { return sorted[i].FQName < sorted[j].FQName })
@@ -89,7 +89,7 @@ func buildCatalog(specs []*apb.Spec, opts apb.ConvertOptions, log *slog.Logger) 
 			log.Warn("two bundles have the same catalog name; keeping the first", "name", sp.FQName, "image", sp.Image)
 			continue
 		}
-		svc, err := apb.ToService(sp, opts)
+		svc, err := apb.ToService(sp, opts(sp))
 		if err != nil {
 			log.Warn("bundle left out of the catalog", "name", sp.FQName, "image", sp.Image, "err", err)
 			continue

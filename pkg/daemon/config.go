@@ -88,7 +88,7 @@ func mapConfig(cfg *config.Config) (*settings, error) {
 		catalog: catalogSettings{onStartup: cfg.Broker.BootstrapOnStartup, every: cfg.Broker.RefreshInterval},
 	}
 	for _, r := range cfg.Secrets {
-		s.broker.secrets = append(s.broker.secrets, broker.SecretRule{APBName: r.APBName, Secret: r.Secret})
+		s.broker.secrets = append(s.broker.secrets, broker.SecretRule{APBName: r.APBName, Secret: r.Secret, Title: r.Title})
 	}
 	var errs []error
 	var err error
