@@ -54,7 +54,9 @@ func TestSecretKeysHidden(t *testing.T) {
 		}
 		return nil, &osbapi.Error{Status: 404, Description: "not found"}
 	}
-	rt := inproc.New(func(context.Context, runtime.Action, runtime.Progress) (*runtime.Result, error) { return &runtime.Result{}, nil })
+	rt := inproc.New(func(context.Context, runtime.Action, runtime.Progress) (*runtime.Result, error) {
+		return &runtime.Result{}, nil
+	})
 	b, err := New(ctx, Options{Store: st, Runtime: rt, SecretKeys: secretKeys,
 		Secrets:  []SecretRule{{APBName: sp.FQName, Secret: "db-admin", Title: "db admin"}, {APBName: "other-apb", Secret: "missing"}},
 		Discover: func(context.Context) ([]*apb.Spec, error) { return []*apb.Spec{sp}, nil }})
