@@ -41,6 +41,10 @@ type settings struct {
 
 // brokerSettings are the broker's options that come from the file.
 type brokerSettings struct {
+	// autoEscalate (broker.auto_escalate) acts for any platform user;
+	// otherwise each is checked against userAuthRule in the cluster.
+	autoEscalate        bool
+	userAuthRule        string
 	launchAPBOnBind     bool
 	dashboardRedirector string
 	defaultNamespace    string
@@ -58,6 +62,8 @@ type httpSettings struct {
 	basicAuthDir string
 	logRequests  bool
 	devBroker    bool
+	// prefix is broker.cluster_url's URL prefix, served with the others.
+	prefix string
 }
 
 // catalogSettings say when the catalog is read from the registries.
@@ -75,6 +81,8 @@ func mapConfig(cfg *config.Config) (*settings, error) {
 		cluster:   cfg.OpenShift,
 		namespace: cfg.OpenShift.Namespace,
 		broker: brokerSettings{
+			autoEscalate:        cfg.Broker.AutoEscalate,
+			userAuthRule:        cfg.Broker.UserAuthRule,
 			launchAPBOnBind:     cfg.Broker.LaunchAPBOnBind,
 			dashboardRedirector: cfg.Broker.DashboardRedirector,
 			defaultNamespace:    cfg.Broker.DefaultNamespace,
@@ -84,6 +92,7 @@ func mapConfig(cfg *config.Config) (*settings, error) {
 			sslCert: cfg.Broker.SSLCert, sslKey: cfg.Broker.SSLCertKey,
 			basicAuth: cfg.Broker.BasicAuthEnabled(), basicAuthDir: cfg.Broker.BasicAuthDir,
 			logRequests: cfg.Broker.OutputRequest, devBroker: cfg.Broker.DevBroker,
+			prefix: cfg.Broker.ClusterPrefix(),
 		},
 		catalog: catalogSettings{onStartup: cfg.Broker.BootstrapOnStartup, every: cfg.Broker.RefreshInterval},
 	}

@@ -12,6 +12,7 @@ import (
 	"log/slog"
 	"mime"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -41,6 +42,9 @@ type Options struct {
 	Bootstrap func(ctx context.Context) error
 	// Dev, when set (broker.dev_broker), serves the dev broker's routes.
 	Dev DevBroker
+	// Prefix, when set, is one more prefix the routes are served under
+	// (broker.cluster_url of releases before 1.3, e.g. "/my-broker").
+	Prefix string
 }
 
 // DevBroker is the Automation Broker's dev API, with which bundle
@@ -75,9 +79,10 @@ func acceptsGzip(r *http.Request) bool {
 
 // Server is the OSB HTTP handler.
 type Server struct {
-	o   Options
-	mux *http.ServeMux
-	log *slog.Logger
+	o        Options
+	mux      *http.ServeMux
+	log      *slog.Logger
+	prefixes []string
 }
 
 // NewServer mounts every OSB route under each of Prefixes.
@@ -88,7 +93,10 @@ func NewServer(o Options) *Server {
 	if o.MaxBodyBytes <= 0 {
 		o.MaxBodyBytes = 1 << 20
 	}
-	s := &Server{o: o, mux: http.NewServeMux(), log: o.Logger}
+	s := &Server{o: o, mux: http.NewServeMux(), log: o.Logger, prefixes: Prefixes}
+	if p := strings.TrimRight(o.Prefix, "/"); p != "" && !slices.Contains(Prefixes, p) {
+		s.prefixes = append(slices.Clone(Prefixes), p)
+	}
 	routes := []struct {
 		pattern, name string
 		h             func(http.ResponseWriter, *http.Request, osbapi.RequestInfo) error
@@ -117,7 +125,7 @@ func NewServer(o Options) *Server {
 		s.handle("DELETE /v2/apb/{id}", "delete_apb_id", false, s.deleteSpecs)
 		s.handle("DELETE /v2/apb", "delete_apb", false, s.deleteSpecs)
 	}
-	for _, p := range Prefixes {
+	for _, p := range s.prefixes {
 		s.mux.Handle(p+"/", s.wrap("not_found", false, s.notFound))
 	}
 	return s
@@ -125,8 +133,8 @@ func NewServer(o Options) *Server {
 
 // catchAll reports whether pattern is one of the "/" fallbacks NewServer
 // mounts, i.e. no real route matched.
-func catchAll(pattern string) bool {
-	for _, p := range Prefixes {
+func (s *Server) catchAll(pattern string) bool {
+	for _, p := range s.prefixes {
 		if pattern == p+"/" {
 			return true
 		}
@@ -144,7 +152,7 @@ func (s *Server) notFound(w http.ResponseWriter, r *http.Request, _ osbapi.Reque
 		}
 		probe := *r
 		probe.Method = m
-		if _, pattern := s.mux.Handler(&probe); pattern != "" && !catchAll(pattern) {
+		if _, pattern := s.mux.Handler(&probe); pattern != "" && !s.catchAll(pattern) {
 			allow = append(allow, m)
 		}
 	}
@@ -158,7 +166,7 @@ func (s *Server) notFound(w http.ResponseWriter, r *http.Request, _ osbapi.Reque
 
 func (s *Server) handle(pattern, name string, osbRoute bool, h func(http.ResponseWriter, *http.Request, osbapi.RequestInfo) error) {
 	method, path, _ := strings.Cut(pattern, " ")
-	for _, p := range Prefixes {
+	for _, p := range s.prefixes {
 		s.mux.Handle(method+" "+p+path, s.wrap(name, osbRoute, h))
 	}
 }

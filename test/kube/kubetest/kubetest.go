@@ -224,7 +224,7 @@ func (c *Cluster) StartBroker(tb testing.TB, dir string, apbYML []byte, o Broker
 		"openshift": openshift,
 		"broker": map[string]any{
 			"listen_address": fmt.Sprintf("127.0.0.1:%d", port), "plain_http": true, "basic_auth_dir": authDir,
-			"bootstrap_on_startup": true, "launch_apb_on_bind": true,
+			"bootstrap_on_startup": true, "launch_apb_on_bind": true, "auto_escalate": true,
 			"auth": []any{map[string]any{"type": "basic", "enabled": true}},
 		},
 	}
