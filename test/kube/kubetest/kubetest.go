@@ -17,6 +17,7 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/clientcmd"
@@ -343,4 +344,27 @@ func (c *Cluster) TempNamespace(tb testing.TB, ctx context.Context, prefix strin
 		_ = c.Client.CoreV1().Namespaces().Delete(context.Background(), ns.Name, metav1.DeleteOptions{})
 	})
 	return ns.Name
+}
+
+// CRDResource is the API of CustomResourceDefinitions.
+var CRDResource = schema.GroupVersionResource{Group: "apiextensions.k8s.io", Version: "v1", Resource: "customresourcedefinitions"}
+
+var crds struct {
+	sync.Mutex
+	names []string
+}
+
+// TrackCRD records a CustomResourceDefinition this process installed, for
+// MadeCRDs: the suite removes them when it ends.
+func TrackCRD(name string) {
+	crds.Lock()
+	defer crds.Unlock()
+	crds.names = append(crds.names, name)
+}
+
+// MadeCRDs returns the CRDs recorded by TrackCRD.
+func MadeCRDs() []string {
+	crds.Lock()
+	defer crds.Unlock()
+	return append([]string(nil), crds.names...)
 }
