@@ -84,7 +84,7 @@ func newRuntime(ctx context.Context, s *settings, kc *cluster, st *store.Store, 
 
 // whoami is the user the broker acts as in the cluster (a
 // SelfSubjectReview, which every authenticated user may make), for the
-// log: operators see which service account needs deploy/rbac.yaml.
+// log: operators see which service account needs deploy/base/rbac.yaml.
 func whoami(ctx context.Context, cs kubernetes.Interface) string {
 	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
