@@ -122,6 +122,8 @@ type BrokerOptions struct {
 	Broker map[string]any
 	// LogLevel is log.level (default debug, which streams bundle logs).
 	LogLevel string
+	// Registries are more entries of the registry: list.
+	Registries []map[string]any
 	// Bundles are more bundle sources (directories with apb.yml and
 	// Dockerfile) for the local registry, each under its directory's name
 	// with -apb appended unless it ends so already: image
@@ -218,8 +220,12 @@ func (c *Cluster) StartBroker(tb testing.TB, dir string, apbYML []byte, o Broker
 	for k, v := range o.OpenShift {
 		openshift[k] = v
 	}
+	regs := []any{map[string]any{"type": "local", "name": "local", "path": filepath.Join(dir, "registry"), "white_list": []string{".*"}}}
+	for _, r := range o.Registries {
+		regs = append(regs, r)
+	}
 	doc := map[string]any{
-		"registry":  []any{map[string]any{"type": "local", "name": "local", "path": filepath.Join(dir, "registry"), "white_list": []string{".*"}}},
+		"registry":  regs,
 		"dao":       map[string]any{"etcd_data_dir": filepath.Join(dir, "etcd")},
 		"log":       map[string]any{"stdout": true, "level": cmp.Or(o.LogLevel, "debug")},
 		"openshift": openshift,
