@@ -2,11 +2,14 @@ package kube
 
 import (
 	"context"
+	"strings"
 	"testing"
 	"time"
 
+	"github.com/google/go-containerregistry/pkg/authn"
 	"github.com/google/go-containerregistry/pkg/name"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
+	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime/schema"
@@ -98,5 +101,60 @@ func TestLocalOpenShift(t *testing.T) {
 	}
 	if got := b.LogValue("bundle image skipped", "image"); got != streamsNS+"/ruby" {
 		t.Errorf("skipped image %q, want %s/ruby", got, streamsNS)
+	}
+}
+
+// TestRegistrySecretCredentials: auth_type secret reads the registry's
+// credentials from a Secret of openshift.namespace through the daemon's
+// client, at each bootstrap (a docker-registry with htpasswd); the
+// password never reaches the log.
+func TestRegistrySecretCredentials(t *testing.T) {
+	t.Parallel()
+	e := setup(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
+	defer cancel()
+	brokerNS, _ := e.namespaces(t, ctx)
+	const user, pass = "secret-reader", "Htpasswd-Pa55-from-a-secret"
+	reg, err := regtest.StartDockerRegistry(ctx, t.TempDir(), regtest.Auth{User: user, Pass: pass})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(reg.Close)
+	img, err := regtest.BundleImage(regtest.BundleYML("guarded-apb"), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ref, err := name.ParseReference(reg.Host+"/guarded-apb:latest", name.Insecure)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := remote.Write(ref, img, remote.WithAuth(&authn.Basic{Username: user, Password: pass})); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.client.CoreV1().Secrets(brokerNS).Create(ctx, &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Name: "registry-creds"},
+		StringData: map[string]string{"username": user, "password": pass + "\n"}}, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	b := e.StartBroker(t, t.TempDir(), testBundleSpec(t), kubetest.BrokerOptions{Namespace: brokerNS,
+		Registries: []map[string]any{{"type": "apiv2", "name": "sec", "url": "http://" + reg.Host,
+			"auth_type": "secret", "auth_name": "registry-creds", "white_list": []string{".*"}}}})
+	t.Cleanup(func() {
+		if t.Failed() {
+			t.Logf("broker log:\n%s", b.Logs)
+		}
+	})
+	cat, err := b.Client.Catalog(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	found := false
+	for _, s := range cat.Services {
+		found = found || s.Name == "sec-guarded-apb"
+	}
+	if !found {
+		t.Errorf("the registry's bundle is not in the catalog: the Secret's credentials were not used\n%s", b.Logs)
+	}
+	if strings.Contains(b.Logs.String(), pass) {
+		t.Error("the registry password is in the broker's log")
 	}
 }
