@@ -107,6 +107,7 @@ func TestDeployInCluster(t *testing.T) {
 	if out, err := exec.Command("../../hack/kube-cluster.sh", "tag", e.image, reg.Host+"/testbundle-apb:latest").CombinedOutput(); err != nil {
 		t.Fatalf("tagging the bundle image in the node: %v: %s", err, out)
 	}
+	t.Cleanup(func() { _ = exec.Command("../../hack/kube-cluster.sh", "untag", reg.Host+"/testbundle-apb:latest").Run() })
 
 	port := freeLoopbackPort(t)
 	caPEM, certPEM, keyPEM := serviceCert(t, "asb."+ns+".svc", "localhost")
