@@ -50,6 +50,9 @@ func (b *Broker) Bind(ctx context.Context, ri osbapi.RequestInfo, iid, bid strin
 		if in.ServiceID != req.ServiceID {
 			return nil, osbapi.BadRequest("service_id %q does not match the instance's %q", req.ServiceID, in.ServiceID)
 		}
+		if err := b.authorizeUser(ctx, ri, namespaceOf(in.Context), false); err != nil {
+			return nil, err
+		}
 		cur, err := b.st.GetBinding(ctx, bid)
 		switch {
 		case err == nil:
@@ -149,15 +152,22 @@ func (b *Broker) Unbind(ctx context.Context, ri osbapi.RequestInfo, iid, bid str
 		if b.o.LaunchAPBOnBind && !ri.AcceptsIncomplete {
 			return nil, osbapi.AsyncRequired()
 		}
+		in, err := b.st.GetInstance(ctx, iid)
+		if err != nil && !errors.Is(err, store.ErrNotFound) {
+			return nil, storeErr(err, "reading instance")
+		}
+		ns := ""
+		if in != nil {
+			ns = namespaceOf(in.Context)
+		}
+		if err := b.authorizeUser(ctx, ri, ns, true); err != nil {
+			return nil, err
+		}
 		if cur.Operation != "" {
 			if cur.Status == store.StatusUnbinding {
 				return &osbapi.UnbindResponse{Async: true, Operation: cur.Operation}, nil
 			}
 			return nil, osbapi.ConcurrencyError("binding %q has an operation in progress", bid)
-		}
-		in, err := b.st.GetInstance(ctx, iid)
-		if err != nil && !errors.Is(err, store.ErrNotFound) {
-			return nil, storeErr(err, "reading instance")
 		}
 		if !b.o.LaunchAPBOnBind {
 			// Nothing runs on the binding (no operation): its job records,

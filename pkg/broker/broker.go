@@ -52,6 +52,15 @@ type Options struct {
 	// (default DefaultJobHistory). See Prune.
 	JobRetention time.Duration
 	JobHistory   int
+	// SecretKeys, when set, lists the keys of a source the secrets: rules
+	// name (a Secret of the broker namespace): the parameters so named are
+	// hidden from the mapped bundle's schemas, as the Automation Broker
+	// hid them, since the Secret provides their values. Nil hides nothing.
+	SecretKeys func(ctx context.Context, source string) ([]string, error)
+	// Users, when set, checks the platform user of every provision,
+	// update, deprovision, bind and unbind (broker.auto_escalate false);
+	// nil acts for any user (auto_escalate true).
+	Users Users
 	// RetryAfter is the Retry-After of in-progress polls (default 2 s).
 	RetryAfter time.Duration
 	Workers    int
@@ -71,6 +80,9 @@ type Broker struct {
 	stored  map[string][sha256.Size]byte // spec id -> digest of its stored JSON, to write only changes
 	specsMu sync.Mutex
 	specs   map[string]*apb.Spec
+	// hidden are the parameter names the secrets: rules hide, by catalog
+	// name, as last read (under specsMu).
+	hidden map[string]map[string]bool
 
 	catalogSize prometheus.Gauge
 }
@@ -370,6 +382,9 @@ func (b *Broker) Provision(ctx context.Context, ri osbapi.RequestInfo, id string
 	if err := validateParams(ref.schemas.create, req.Parameters); err != nil {
 		return nil, err
 	}
+	if err := b.authorizeUser(ctx, ri, namespaceOf(octx), false); err != nil {
+		return nil, err
+	}
 	for range maxRaces {
 		cur, err := b.st.GetInstance(ctx, id)
 		switch {
@@ -489,6 +504,14 @@ func (b *Broker) Update(ctx context.Context, ri osbapi.RequestInfo, id string, r
 		if err := validateParams(newRef.schemas.update, updateCandidate(newRef.schemas.update.declared(), params, req.Parameters)); err != nil {
 			return nil, err
 		}
+		reqCtx := keepNamespace(req.Context, cur.Context)
+		ns := namespaceOf(cur.Context)
+		if reqCtx != nil {
+			ns = namespaceOf(reqCtx)
+		}
+		if err := b.authorizeUser(ctx, ri, ns, false); err != nil {
+			return nil, err
+		}
 
 		if cur.Operation != "" {
 			if j, err := b.st.GetJob(ctx, id, cur.Operation); err == nil && j.Method == runtime.ActionUpdate &&
@@ -503,7 +526,6 @@ func (b *Broker) Update(ctx context.Context, ri osbapi.RequestInfo, id string, r
 		case store.StatusFailed:
 			return nil, osbapi.Unprocessable("instance %q is in a failed state and cannot be updated", id)
 		}
-		reqCtx := keepNamespace(req.Context, cur.Context)
 		if newRef.plan.ID == cur.PlanID && len(req.Parameters) == 0 {
 			// Nothing to run: record a context change, if any, and answer 200.
 			if reqCtx != nil && !reflect.DeepEqual(reqCtx, cur.Context) {
@@ -563,6 +585,9 @@ func (b *Broker) Deprovision(ctx context.Context, ri osbapi.RequestInfo, id stri
 		}
 		if !ri.AcceptsIncomplete {
 			return nil, osbapi.AsyncRequired()
+		}
+		if err := b.authorizeUser(ctx, ri, namespaceOf(cur.Context), true); err != nil {
+			return nil, err
 		}
 		if cur.Operation != "" {
 			if j, err := b.st.GetJob(ctx, id, cur.Operation); err == nil && j.Method == runtime.ActionDeprovision {

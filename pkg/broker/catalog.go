@@ -131,7 +131,7 @@ func (p *paramSchema) declared() []string {
 // any spec that cannot be converted and specs marked for deletion. Each
 // service is encoded as soon as it is converted, and only its slim copy
 // kept, so that a bootstrap never holds every service's trees at once.
-func buildCatalog(specs []*apb.Spec, opts apb.ConvertOptions, log *slog.Logger) (*catalog, error) {
+func buildCatalog(specs []*apb.Spec, opts func(*apb.Spec) apb.ConvertOptions, log *slog.Logger) (*catalog, error) {
 	c := &catalog{byID: map[string]*offering{}, plans: map[string]planRef{}}
 	sorted := append([]*apb.Spec(nil), specs...)
 	sort.Slice(sorted, func(i, j int) bool { return sorted[i].FQName < sorted[j].FQName })
@@ -149,7 +149,7 @@ func buildCatalog(specs []*apb.Spec, opts apb.ConvertOptions, log *slog.Logger) 
 			log.Warn("two bundles have the same catalog name; keeping the first", "name", sp.FQName, "image", sp.Image)
 			continue
 		}
-		svc, err := apb.ToService(sp, opts)
+		svc, err := apb.ToService(sp, opts(sp))
 		if err != nil {
 			log.Warn("bundle left out of the catalog", "name", sp.FQName, "image", sp.Image, "err", err)
 			continue
@@ -162,7 +162,7 @@ func buildCatalog(specs []*apb.Spec, opts apb.ConvertOptions, log *slog.Logger) 
 		for j := range svc.Plans {
 			p := svc.Plans[j]
 			p.Metadata, p.Schemas = nil, nil
-			refs[j] = planRef{plan: &p, specPlan: specPlan(sp, p.Name), schemas: newPlanSchemas(sp, opts, p.ID)}
+			refs[j] = planRef{plan: &p, specPlan: specPlan(sp, p.Name), schemas: newPlanSchemas(sp, opts(sp), p.ID)}
 		}
 		slim := svc
 		slim.Metadata, slim.Plans = nil, nil

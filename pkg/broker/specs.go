@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"reflect"
 	"time"
 
 	"github.com/openstack-service-broker/openstack-service-broker/pkg/apb"
@@ -27,6 +28,47 @@ func (b *Broker) convertOptions() apb.ConvertOptions {
 	return apb.ConvertOptions{LaunchAPBOnBind: b.o.LaunchAPBOnBind}
 }
 
+// specOptions are convertOptions for one spec: its secrets: rules' keys
+// hidden (under specsMu).
+func (b *Broker) specOptions(sp *apb.Spec) apb.ConvertOptions {
+	o := b.convertOptions()
+	o.HiddenParams = b.hidden[sp.FQName]
+	return o
+}
+
+// readHidden reads the keys of every source a secrets: rule maps, by
+// bundle. A source that cannot be read hides nothing, with a warning, as
+// the Automation Broker did ("Unable to load secret"); the bundle's
+// action would then fail to mount it and say so.
+func (b *Broker) readHidden(ctx context.Context) map[string]map[string]bool {
+	if b.o.SecretKeys == nil || len(b.o.Secrets) == 0 {
+		return nil
+	}
+	out := map[string]map[string]bool{}
+	keysOf := map[string][]string{}
+	for _, r := range b.o.Secrets {
+		if r.Secret == "" || r.APBName == "" {
+			continue
+		}
+		keys, ok := keysOf[r.Secret]
+		if !ok {
+			var err error
+			if keys, err = b.o.SecretKeys(ctx, r.Secret); err != nil {
+				b.log.Warn("secrets rule: cannot read the mapped secret's keys; its parameters stay in the catalog",
+					"rule", r.Title, "bundle", r.APBName, "secret", r.Secret, "err", err)
+			}
+			keysOf[r.Secret] = keys
+		}
+		for _, k := range keys {
+			if out[r.APBName] == nil {
+				out[r.APBName] = map[string]bool{}
+			}
+			out[r.APBName][k] = true
+		}
+	}
+	return out
+}
+
 // loadStoredSpecs serves what etcd holds until the first bootstrap ends.
 func (b *Broker) loadStoredSpecs(ctx context.Context) error {
 	specs, err := b.st.ListSpecs(ctx)
@@ -40,6 +82,7 @@ func (b *Broker) loadStoredSpecs(ctx context.Context) error {
 		b.stored[sp.ID] = sha256.Sum256(raw)
 		b.specs[sp.ID] = sp
 	}
+	b.hidden = b.readHidden(ctx)
 	return b.rebuildLocked()
 }
 
@@ -49,7 +92,7 @@ func (b *Broker) rebuildLocked() error {
 	for _, sp := range b.specs {
 		list = append(list, sp)
 	}
-	c, err := buildCatalog(list, b.convertOptions(), b.log)
+	c, err := buildCatalog(list, b.specOptions, b.log)
 	if err != nil {
 		return err
 	}
@@ -77,6 +120,7 @@ func (b *Broker) Bootstrap(ctx context.Context) (*BootstrapResult, error) {
 		return nil, fmt.Errorf("bootstrap: reading instances: %w", err)
 	}
 
+	hidden := b.readHidden(ctx)
 	b.specsMu.Lock()
 	defer b.specsMu.Unlock()
 	next := map[string]*apb.Spec{}
@@ -118,9 +162,12 @@ func (b *Broker) Bootstrap(ctx context.Context) (*BootstrapResult, error) {
 		return nil, fmt.Errorf("bootstrap: storing specs: %w", err)
 	}
 	b.stored, b.specs = written, next
-	// With nothing written, every spec encodes as the served catalog's
-	// did: rebuilding it (conversion, JSON, gzip) would change nothing.
-	if len(ops) > 0 || b.cat() == nil {
+	// With nothing written and the same parameters hidden, every spec
+	// converts as the served catalog's did: rebuilding it (conversion,
+	// JSON, gzip) would change nothing.
+	hiddenChanged := !reflect.DeepEqual(hidden, b.hidden)
+	b.hidden = hidden
+	if len(ops) > 0 || hiddenChanged || b.cat() == nil {
 		if err := b.rebuildLocked(); err != nil {
 			return nil, err
 		}

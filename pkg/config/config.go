@@ -145,6 +145,17 @@ func (d Dao) Endpoint() string {
 	return scheme + "://" + net.JoinHostPort(d.EtcdHost, strconv.Itoa(port))
 }
 
+// ClusterPrefix is the URL prefix broker.cluster_url asks for (asbd before
+// 1.3: "ansible-service-broker" meant "/ansible-service-broker"), or ""
+// for none or the root.
+func (b Broker) ClusterPrefix() string {
+	p := strings.Trim(strings.TrimSpace(b.ClusterURL), "/")
+	if p == "" {
+		return ""
+	}
+	return "/" + p
+}
+
 // BasicAuthEnabled reports whether broker.auth enables basic auth;
 // otherwise requests are checked with bearer tokens against the cluster.
 func (b Broker) BasicAuthEnabled() bool {

@@ -48,7 +48,8 @@ func TestExampleConfigWithoutRHCC(t *testing.T) {
 		t.Errorf("config:\n got %+v\nwant %+v", c, want)
 	}
 	// The docker entry has no white_list: bundle-lib lets nothing through, say so.
-	wantWarn := []string{`example.yaml:4: registry[0].white_list: registry "docker": no white_list, so no bundle from it reaches the catalog (".*" allows all)`}
+	wantWarn := []string{`example.yaml:4: registry[0].white_list: registry "docker": no white_list, so no bundle from it reaches the catalog (".*" allows all)`,
+		`example.yaml:21: log.color: log lines are JSON, which has no colours (asbd had stopped colouring too); ignored`}
 	if !reflect.DeepEqual(warnings, wantWarn) {
 		t.Errorf("warnings:\n got %q\nwant %q", warnings, wantWarn)
 	}
@@ -95,7 +96,8 @@ func TestTemplateConfigMap(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(warnings) != 0 {
+	// Every key is honoured but log.color, which says so.
+	if len(warnings) != 1 || !strings.Contains(warnings[0], "log.color") {
 		t.Errorf("warnings: %q", warnings)
 	}
 	checks := []struct {
@@ -490,5 +492,42 @@ func TestLoadMissing(t *testing.T) {
 	_, _, err := Load(filepath.Join(t.TempDir(), "nope.yaml"))
 	if !errors.Is(err, fs.ErrNotExist) {
 		t.Fatalf("got %v", err)
+	}
+}
+
+// Keys asbd read that this broker does not act on as asbd did say so.
+func TestKeysNotSilentlyIgnored(t *testing.T) {
+	for _, tc := range []struct {
+		name, doc, warn, err string
+	}{
+		{"recovery false", "broker:\n  recovery: false\n", "broker.recovery: false is not honoured", ""},
+		{"recovery true", "broker:\n  recovery: true\n", "", ""},
+		{"color", "log:\n  stdout: true\n  color: true\n", "log.color:", ""},
+		{"runner", "registry:\n  - {type: apiv2, name: r, url: http://x, white_list: ['.*'], runner: img}\n", "registry[0].runner:", ""},
+		{"user_auth_rule with auto_escalate", "broker:\n  auto_escalate: true\n  user_auth_rule: x\n", "broker.user_auth_rule: not used", ""},
+		{"cluster_url", "broker:\n  cluster_url: ansible-service-broker\n", "", ""},
+		{"bad cluster_url", "broker:\n  cluster_url: 'a?b'\n", "", "broker.cluster_url"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			_, warnings, err := Parse([]byte(tc.doc), "c.yaml")
+			if tc.err != "" {
+				if err == nil || !strings.Contains(err.Error(), tc.err) {
+					t.Fatalf("error %v, want one naming %s", err, tc.err)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			joined := strings.Join(warnings, "\n")
+			if tc.warn == "" && joined != "" || tc.warn != "" && !strings.Contains(joined, tc.warn) {
+				t.Errorf("warnings %q, want %q", warnings, tc.warn)
+			}
+		})
+	}
+	for in, want := range map[string]string{"": "", "/": "", "ansible-service-broker": "/ansible-service-broker", "/foo/": "/foo", "a/b": "/a/b"} {
+		if got := (Broker{ClusterURL: in}).ClusterPrefix(); got != want {
+			t.Errorf("ClusterPrefix(%q) = %q, want %q", in, got, want)
+		}
 	}
 }

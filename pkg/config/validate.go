@@ -61,6 +61,10 @@ func (d *decoder) validate(c *Config) {
 			"etcd_client_cert and etcd_client_key must be given together")
 	}
 
+	if c.Log.Color {
+		d.warnf(d.line("log.color"), "log.color",
+			"log lines are JSON, which has no colours (asbd had stopped colouring too); ignored")
+	}
 	if c.Log.Logfile == "" && !c.Log.Stdout {
 		// asbd's words.
 		d.errorf(d.line("log.stdout"), "log", "Cannot have a blank logfile and not log to stdout")
@@ -212,6 +216,19 @@ func (d *decoder) validateBroker(b Broker) {
 		d.errorf(d.line("broker.default_namespace"), "broker.default_namespace",
 			"%q is not a namespace name (lowercase letters, digits and '-', at most 63, starting and ending with a letter or digit)", b.DefaultNamespace)
 	}
+	if b.ClusterURL != "" {
+		if p := b.ClusterPrefix(); strings.ContainsAny(p, "?#{} \t") || strings.Contains(p, "//") {
+			d.errorf(d.line("broker.cluster_url"), "broker.cluster_url", "%q is not a URL path prefix", b.ClusterURL)
+		}
+	}
+	if d.has("broker.recovery") && !b.Recovery {
+		d.warnf(d.line("broker.recovery"), "broker.recovery",
+			"false is not honoured: operations left in flight by a stopped broker are always resumed (attached to what still runs, else run again); otherwise their instances would be stranded")
+	}
+	if b.AutoEscalate && d.has("broker.user_auth_rule") {
+		d.warnf(d.line("broker.user_auth_rule"), "broker.user_auth_rule",
+			"not used with auto_escalate true: platform users' rights are not checked")
+	}
 	switch b.Runtime {
 	case "kubernetes", "docker", "none":
 	default:
@@ -243,6 +260,10 @@ func (d *decoder) validateRegistries(c *Config) {
 			continue
 		}
 		d.validateRegistryAuth(r, p, at, who)
+		if r.Runner != "" && r.Type != "helm" && r.Type != "galaxy" {
+			// helm and galaxy, the types that ran it, are refused by type.
+			d.warnf(at("runner"), p+".runner", "%s: runner is the image of helm and galaxy registries; type %s runs each bundle's own image, so it is ignored", who, r.Type)
+		}
 		if len(r.WhiteList) == 0 {
 			// bundle-lib's filter lets nothing through without a white_list.
 			d.warnf(at("name"), p+".white_list", "%s: no white_list, so no bundle from it reaches the catalog (\".*\" allows all)", who)

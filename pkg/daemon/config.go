@@ -50,6 +50,10 @@ type settings struct {
 
 // brokerSettings are the broker's options that come from the file.
 type brokerSettings struct {
+	// autoEscalate (broker.auto_escalate) acts for any platform user;
+	// otherwise each is checked against userAuthRule in the cluster.
+	autoEscalate        bool
+	userAuthRule        string
 	launchAPBOnBind     bool
 	dashboardRedirector string
 	defaultNamespace    string
@@ -74,6 +78,8 @@ type httpSettings struct {
 	readBodyTimeout   time.Duration
 	// metricsAuth puts /metrics behind the broker's authentication.
 	metricsAuth bool
+	// prefix is broker.cluster_url's URL prefix, served with the others.
+	prefix string
 }
 
 // catalogSettings say when the catalog is read from the registries.
@@ -91,6 +97,8 @@ func mapConfig(cfg *config.Config) (*settings, error) {
 		cluster:   cfg.OpenShift,
 		namespace: cfg.OpenShift.Namespace,
 		broker: brokerSettings{
+			autoEscalate:        cfg.Broker.AutoEscalate,
+			userAuthRule:        cfg.Broker.UserAuthRule,
 			launchAPBOnBind:     cfg.Broker.LaunchAPBOnBind,
 			dashboardRedirector: cfg.Broker.DashboardRedirector,
 			defaultNamespace:    cfg.Broker.DefaultNamespace,
@@ -105,11 +113,12 @@ func mapConfig(cfg *config.Config) (*settings, error) {
 			logRequests: cfg.Broker.OutputRequest, devBroker: cfg.Broker.DevBroker,
 			readHeaderTimeout: cfg.Broker.ReadHeaderTimeout, readBodyTimeout: cfg.Broker.ReadBodyTimeout,
 			metricsAuth: cfg.Broker.MetricsAuth,
+			prefix:      cfg.Broker.ClusterPrefix(),
 		},
 		catalog: catalogSettings{onStartup: cfg.Broker.BootstrapOnStartup, every: cfg.Broker.RefreshInterval},
 	}
 	for _, r := range cfg.Secrets {
-		s.broker.secrets = append(s.broker.secrets, broker.SecretRule{APBName: r.APBName, Secret: r.Secret})
+		s.broker.secrets = append(s.broker.secrets, broker.SecretRule{APBName: r.APBName, Secret: r.Secret, Title: r.Title})
 	}
 	var errs []error
 	var err error

@@ -165,11 +165,16 @@ func start(ctx context.Context, s *settings, log *slog.Logger, o Options) (d *da
 	if err != nil {
 		return nil, err
 	}
+	users, err := newUsers(s, kc, log)
+	if err != nil {
+		return nil, err
+	}
 	b, err := broker.New(ctx, broker.Options{
 		Store: st, Runtime: rt, Discover: discover,
 		LaunchAPBOnBind: s.broker.launchAPBOnBind, Cluster: clusterName, DefaultNamespace: s.broker.defaultNamespace,
 		DashboardRedirector: s.broker.dashboardRedirector, Secrets: s.broker.secrets, Clouds: s.broker.clouds,
 		JobRetention: s.broker.jobRetention, JobHistory: s.broker.jobHistory,
+		SecretKeys: secretKeys(s, kc, log), Users: users,
 		Logger: log, Registerer: d.reg,
 	})
 	if err != nil {
@@ -315,7 +320,7 @@ func (d *daemon) handler(bootstrap func(context.Context) error) http.Handler {
 	o := osb.Options{
 		Broker: d.broker, Auth: d.auth, Logger: d.log,
 		Metrics: osb.NewMetrics(d.reg), LogRequests: d.s.http.logRequests,
-		Bootstrap: bootstrap, BodyTimeout: d.s.http.readBodyTimeout,
+		Bootstrap: bootstrap, BodyTimeout: d.s.http.readBodyTimeout, Prefix: d.s.http.prefix,
 	}
 	if d.s.http.devBroker {
 		o.Dev = d.broker

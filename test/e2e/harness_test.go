@@ -295,6 +295,7 @@ broker:
   listen_address: 127.0.0.1:%d
   plain_http: %v
   basic_auth_dir: %s
+  auto_escalate: true
   bootstrap_on_startup: true
   dev_broker: true
   launch_apb_on_bind: %v

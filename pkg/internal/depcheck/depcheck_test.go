@@ -49,7 +49,7 @@ var rules = []rule{
 	{pkg: "pkg/osb/osbapi", stdlibOnly: true},
 	{pkg: "pkg/osb/osbclient", may: []string{"pkg/osb/osbapi"}, stdlibOnly: true},
 	{pkg: "pkg/osb", may: []string{"pkg/osb/osbapi", "pkg/redact"}, not: k8s},
-	{pkg: "pkg/auth", may: []string{"pkg/osb"}},
+	{pkg: "pkg/auth", may: []string{"pkg/osb", "pkg/osb/osbapi"}},
 
 	// The decisions, then operations, runtimes and state.
 	{pkg: "pkg/broker", may: []string{"pkg/apb", "pkg/jobs", "pkg/osb/osbapi", "pkg/redact", "pkg/runtime", "pkg/schema", "pkg/store"}, not: k8s},
