@@ -105,6 +105,7 @@ broker:
   plain_http: true
   basic_auth_dir: %s
   bootstrap_on_startup: true
+  auto_escalate: true
   auth: [{type: basic, enabled: true}]
 `, reg, filepath.Join(*dir, "etcd"), *compaction, *addr, auth)
 	cfgPath := filepath.Join(*dir, "config.yaml")
