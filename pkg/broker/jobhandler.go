@@ -133,8 +133,17 @@ func (h *jobHandler) Outcome(ctx context.Context, j *store.Job, res *runtime.Res
 					out.Ops = append(out.Ops, store.DeleteBinding(bi))
 				}
 			}
-			// The job record stays: it is the tombstone that makes
-			// polls answer 410 Gone.
+			// The instance's records go with it: its other operations,
+			// and its bindings' (nothing runs on a binding while the
+			// instance is deprovisioned). This job's record stays, for
+			// the retention: it is the tombstone that makes polls answer
+			// 410 Gone. What does not fit in the transaction, Prune
+			// removes.
+			cleanup, err := b.goneOps(ctx, j, in, maxCleanupOps-len(out.Ops))
+			if err != nil {
+				return out, err
+			}
+			out.Ops = append(out.Ops, cleanup...)
 			return out, nil
 		case runErr != nil && j.Method == runtime.ActionUpdate:
 			next.Status = store.StatusReady // nothing applied; instance as before
@@ -171,6 +180,13 @@ func (h *jobHandler) Outcome(ctx context.Context, j *store.Job, res *runtime.Res
 			out.Ops = append(out.Ops, store.PutBinding(&next))
 		case j.Method == runtime.ActionUnbind:
 			out.Ops = append(out.Ops, store.DeleteBinding(bi), store.DeleteCredentials(bi.ID))
+			// The binding's other operations go; this one stays as its
+			// tombstone, for the retention.
+			older, err := b.st.BindingJobs(ctx, bi.ID)
+			if err != nil {
+				return out, err
+			}
+			out.Ops = append(out.Ops, deleteJobs(othersFinished(older, j), maxCleanupOps-len(out.Ops))...)
 			if in != nil {
 				nextIn := *in
 				nextIn.BindingIDs = maps.Clone(in.BindingIDs)
@@ -194,6 +210,38 @@ func (h *jobHandler) Outcome(ctx context.Context, j *store.Job, res *runtime.Res
 		}
 	}
 	return out, nil
+}
+
+// othersFinished are the finished jobs of jobs other than j (if any).
+func othersFinished(jobs []*store.Job, j *store.Job) []*store.Job {
+	var out []*store.Job
+	for _, o := range jobs {
+		if (j == nil || o.Token != j.Token) && o.Finished() {
+			out = append(out, o)
+		}
+	}
+	return out
+}
+
+// goneOps delete the job records of a deprovisioned instance (but j's)
+// and of its bindings, at most limit of them.
+func (b *Broker) goneOps(ctx context.Context, j *store.Job, in *store.ServiceInstance, limit int) ([]store.Op, error) {
+	older, err := b.st.InstanceJobs(ctx, in.ID)
+	if err != nil {
+		return nil, err
+	}
+	gone := othersFinished(older, j)
+	for bid := range in.BindingIDs {
+		if len(gone) >= limit {
+			break
+		}
+		bjs, err := b.st.BindingJobs(ctx, bid)
+		if err != nil {
+			return nil, err
+		}
+		gone = append(gone, othersFinished(bjs, nil)...)
+	}
+	return deleteJobs(gone, limit), nil
 }
 
 func (b *Broker) instanceParamsFor(in *store.ServiceInstance, user string) map[string]any {

@@ -1,12 +1,13 @@
 package broker
 
 import (
-	"bytes"
 	"context"
+	"crypto/sha256"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"maps"
+	"reflect"
 	"time"
 
 	"github.com/openstack-service-broker/openstack-service-broker/pkg/apb"
@@ -28,6 +29,47 @@ func (b *Broker) convertOptions() apb.ConvertOptions {
 	return apb.ConvertOptions{LaunchAPBOnBind: b.o.LaunchAPBOnBind}
 }
 
+// specOptions are convertOptions for one spec: its secrets: rules' keys
+// hidden (under specsMu).
+func (b *Broker) specOptions(sp *apb.Spec) apb.ConvertOptions {
+	o := b.convertOptions()
+	o.HiddenParams = b.hidden[sp.FQName]
+	return o
+}
+
+// readHidden reads the keys of every source a secrets: rule maps, by
+// bundle. A source that cannot be read hides nothing, with a warning, as
+// the Automation Broker did ("Unable to load secret"); the bundle's
+// action would then fail to mount it and say so.
+func (b *Broker) readHidden(ctx context.Context) map[string]map[string]bool {
+	if b.o.SecretKeys == nil || len(b.o.Secrets) == 0 {
+		return nil
+	}
+	out := map[string]map[string]bool{}
+	keysOf := map[string][]string{}
+	for _, r := range b.o.Secrets {
+		if r.Secret == "" || r.APBName == "" {
+			continue
+		}
+		keys, ok := keysOf[r.Secret]
+		if !ok {
+			var err error
+			if keys, err = b.o.SecretKeys(ctx, r.Secret); err != nil {
+				b.log.Warn("secrets rule: cannot read the mapped secret's keys; its parameters stay in the catalog",
+					"rule", r.Title, "bundle", r.APBName, "secret", r.Secret, "err", err)
+			}
+			keysOf[r.Secret] = keys
+		}
+		for _, k := range keys {
+			if out[r.APBName] == nil {
+				out[r.APBName] = map[string]bool{}
+			}
+			out[r.APBName][k] = true
+		}
+	}
+	return out
+}
+
 // loadStoredSpecs serves what etcd holds until the first bootstrap ends.
 func (b *Broker) loadStoredSpecs(ctx context.Context) error {
 	specs, err := b.st.ListSpecs(ctx)
@@ -38,9 +80,10 @@ func (b *Broker) loadStoredSpecs(ctx context.Context) error {
 	defer b.specsMu.Unlock()
 	for _, sp := range specs {
 		raw, _ := json.Marshal(sp)
-		b.stored[sp.ID] = raw
+		b.stored[sp.ID] = sha256.Sum256(raw)
 		b.specs[sp.ID] = sp
 	}
+	b.hidden = b.readHidden(ctx)
 	return b.rebuildLocked()
 }
 
@@ -48,22 +91,23 @@ func (b *Broker) loadStoredSpecs(ctx context.Context) error {
 // served: another replica bootstrapped, or a developer pushed or deleted
 // a spec through it. It reports whether the catalog changed.
 func (b *Broker) ReloadSpecs(ctx context.Context) (bool, error) {
-	b.specsMu.Lock()
-	defer b.specsMu.Unlock()
 	specs, err := b.st.ListSpecs(ctx)
 	if err != nil {
 		return false, fmt.Errorf("reloading stored specs: %w", err)
 	}
-	stored := make(map[string][]byte, len(specs))
+	hidden := b.readHidden(ctx)
+	b.specsMu.Lock()
+	defer b.specsMu.Unlock()
+	stored := make(map[string][sha256.Size]byte, len(specs))
 	byID := make(map[string]*apb.Spec, len(specs))
 	for _, sp := range specs {
 		raw, _ := json.Marshal(sp)
-		stored[sp.ID], byID[sp.ID] = raw, sp
+		stored[sp.ID], byID[sp.ID] = sha256.Sum256(raw), sp
 	}
-	if maps.EqualFunc(stored, b.stored, bytes.Equal) {
+	if maps.Equal(stored, b.stored) && reflect.DeepEqual(hidden, b.hidden) {
 		return false, nil
 	}
-	b.stored, b.specs = stored, byID
+	b.stored, b.specs, b.hidden = stored, byID, hidden
 	return true, b.rebuildLocked()
 }
 
@@ -73,12 +117,12 @@ func (b *Broker) rebuildLocked() error {
 	for _, sp := range b.specs {
 		list = append(list, sp)
 	}
-	c, err := buildCatalog(list, b.convertOptions(), b.log)
+	c, err := buildCatalog(list, b.specOptions, b.log)
 	if err != nil {
 		return err
 	}
 	b.catalog.Store(c)
-	b.catalogSize.Set(float64(len(c.services)))
+	b.catalogSize.Set(float64(c.count))
 	return nil
 }
 
@@ -96,17 +140,12 @@ func (b *Broker) Bootstrap(ctx context.Context) (*BootstrapResult, error) {
 			return nil, fmt.Errorf("bootstrap: %w", err)
 		}
 	}
-	instances, err := b.st.ListInstances(ctx)
+	inUse, err := b.st.InstanceSpecIDs(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("bootstrap: reading instances: %w", err)
 	}
-	inUse := map[string]bool{}
-	for _, in := range instances {
-		if in.Spec != nil {
-			inUse[in.Spec.ID] = true
-		}
-	}
 
+	hidden := b.readHidden(ctx)
 	b.specsMu.Lock()
 	defer b.specsMu.Unlock()
 	next := map[string]*apb.Spec{}
@@ -127,40 +166,45 @@ func (b *Broker) Bootstrap(ctx context.Context) (*BootstrapResult, error) {
 		}
 	}
 	var ops []store.Op
-	written := map[string][]byte{}
+	written := map[string][sha256.Size]byte{}
 	for id, sp := range next {
 		raw, err := json.Marshal(sp)
 		if err != nil {
 			return nil, fmt.Errorf("encoding spec %s: %w", sp.FQName, err)
 		}
-		if !bytes.Equal(b.stored[id], raw) {
+		sum := sha256.Sum256(raw)
+		if b.stored[id] != sum {
 			ops = append(ops, store.PutSpec(sp))
 		}
-		written[id] = raw
+		written[id] = sum
 	}
 	for id := range b.stored {
 		if _, ok := next[id]; !ok {
 			ops = append(ops, store.DeleteSpec(id))
 		}
 	}
-	if len(ops) > 0 {
-		// Last, in the last batch: the other replicas reload once the
-		// whole catalog is stored.
+	changed := len(ops)
+	hiddenChanged := !reflect.DeepEqual(hidden, b.hidden)
+	if changed > 0 || hiddenChanged {
+		// Last, in the last batch: the other replicas reload (specs and
+		// hidden parameters) once the whole catalog is stored.
 		ops = append(ops, store.CatalogChanged())
 	}
 	if err := b.st.CommitBatched(ctx, ops); err != nil {
 		return nil, fmt.Errorf("bootstrap: storing specs: %w", err)
 	}
 	b.stored, b.specs = written, next
-	// With nothing written, every spec encodes as the served catalog's
-	// did: rebuilding it (conversion, JSON, gzip) would change nothing.
-	if len(ops) > 0 || b.cat() == nil {
+	// With nothing written and the same parameters hidden, every spec
+	// converts as the served catalog's did: rebuilding it (conversion,
+	// JSON, gzip) would change nothing.
+	b.hidden = hidden
+	if changed > 0 || hiddenChanged || b.cat() == nil {
 		if err := b.rebuildLocked(); err != nil {
 			return nil, err
 		}
 	}
-	res := &BootstrapResult{SpecCount: len(b.cat().services), Duration: time.Since(start)}
-	b.log.Info("bootstrap done", "specs", res.SpecCount, "changed", max(len(ops)-1, 0), "duration", res.Duration)
+	res := &BootstrapResult{SpecCount: b.cat().count, Duration: time.Since(start)}
+	b.log.Info("bootstrap done", "specs", res.SpecCount, "changed", changed, "duration", res.Duration)
 	return res, nil
 }
 
@@ -179,7 +223,8 @@ func (b *Broker) PushSpec(ctx context.Context, apbSpec string) (*osbapi.Service,
 	sp.Runtime = 2
 	sp.Finish(PushRegistry, "")
 	sp.Image = sp.FQName
-	if _, err := apb.ToService(sp, b.convertOptions()); err != nil {
+	svc, err := apb.ToService(sp, b.convertOptions())
+	if err != nil {
 		return nil, osbapi.BadRequest("invalid apbSpec: %v", err)
 	}
 	raw, err := json.Marshal(sp)
@@ -191,15 +236,14 @@ func (b *Broker) PushSpec(ctx context.Context, apbSpec string) (*osbapi.Service,
 	if _, err := b.st.Commit(ctx, store.PutSpec(sp), store.CatalogChanged()); err != nil {
 		return nil, storeErr(err, "storing spec")
 	}
-	b.stored[sp.ID], b.specs[sp.ID] = raw, sp
+	b.stored[sp.ID], b.specs[sp.ID] = sha256.Sum256(raw), sp
 	if err := b.rebuildLocked(); err != nil {
 		return nil, err
 	}
-	o := b.cat().byID[sp.ID]
-	if o == nil {
+	if b.cat().byID[sp.ID] == nil {
 		return nil, errors.New("pushed spec did not reach the catalog")
 	}
-	return o.service, nil
+	return &svc, nil
 }
 
 // DeleteSpecs removes specs by id, as the dev endpoint DELETE

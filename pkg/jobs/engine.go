@@ -317,13 +317,15 @@ func (e *Engine) run(ctx context.Context, cancel context.CancelFunc, j *store.Jo
 	jr.secrets = actionSecrets(action)
 	// The claim: in progress, owned by this replica. Another replica
 	// recovering the same job at once loses the compare and backs off.
-	if err := e.update(ctx, jr, func(j *store.Job) {
-		j.State = store.JobInProgress
-		if j.Description == "" {
-			j.Description = j.Method + " job started"
-		}
-		j.Attempts++
-		j.Owner = self
+	if err := e.retryStore(ctx, log, "marking operation in progress", func() error {
+		return e.update(ctx, jr, func(j *store.Job) {
+			j.State = store.JobInProgress
+			if j.Description == "" {
+				j.Description = j.Method + " job started"
+			}
+			j.Attempts++
+			j.Owner = self
+		})
 	}); err != nil {
 		if errors.Is(err, errTakenOver) {
 			log.Info("operation already taken by another replica", "err", err)
@@ -387,6 +389,26 @@ func (e *Engine) run(ctx context.Context, cancel context.CancelFunc, j *store.Jo
 	if rerr := e.o.Runtime.Release(rctx, action, err != nil); rerr != nil {
 		// The janitor removes it later: the operation is finished now.
 		log.Warn("releasing the action's sandbox", "err", rerr)
+	}
+}
+
+// retryStore calls fn until it succeeds, retrying with backoff while the
+// store does not answer or is full (both pass: the store comes back, the
+// broker's maintenance frees space), within finishAttempts tries and the
+// engine's lifetime.
+func (e *Engine) retryStore(ctx context.Context, log *slog.Logger, what string, fn func() error) error {
+	backoff := firstBackoff
+	for attempt := 1; ; attempt++ {
+		err := fn()
+		if err == nil || !(errors.Is(err, store.ErrUnavailable) || errors.Is(err, store.ErrNoSpace)) ||
+			attempt >= finishAttempts || ctx.Err() != nil {
+			return err
+		}
+		log.Warn(what, "err", err, "retry_in", backoff)
+		if !e.sleep(ctx, backoff) {
+			return ctx.Err()
+		}
+		backoff = min(backoff*2, maxBackoff)
 	}
 }
 
@@ -456,7 +478,8 @@ func (e *Engine) finish(ctx context.Context, log *slog.Logger, jr *jobRun, res *
 			}
 			err = gerr
 		}
-		// etcd unreachable: keep the outcome and retry until it is back.
+		// etcd unreachable or full: keep the outcome and retry until it
+		// answers or maintenance freed space.
 		log.Warn("recording operation outcome", "err", err, "retry_in", backoff)
 		if !e.sleep(ctx, backoff) {
 			return false
@@ -486,6 +509,10 @@ func (e *Engine) store(ctx context.Context, jr *jobRun, res *runtime.Result, run
 	done.Owner = jr.self
 	done.UpdatedAt = time.Now().UTC()
 	done.Description = jr.secrets.String(o.Description)
+	// A finished operation's parameters served their run (the outcome
+	// has put them on the instance, if anywhere): its record, kept for
+	// the retention, holds none, passwords included.
+	done.Parameters = nil
 	done.Error = ""
 	if o.Err != nil {
 		done.State = store.JobFailed

@@ -268,6 +268,19 @@ func TestEngine(t *testing.T) {
 				}
 			},
 			wantState: store.JobInProgress, wantDesc: "provision job queued"},
+		{name: "store full when starting: waits, then runs", rt: &fakeRuntime{res: &runtime.Result{}},
+			fail: func(m *memStore) func([]store.Op) error {
+				n := 0
+				return func(ops []store.Op) error {
+					if update(ops) == store.JobInProgress && n < 3 {
+						n++
+						return store.ErrNoSpace
+					}
+					return nil
+				}
+			},
+			wantState: store.JobSucceeded, wantDesc: "done", wantStored: true, wantOutcomes: 1, wantReleased: []bool{false}, wantRuns: 1,
+			wantWaits: []string{"100ms", "200ms", "400ms"}},
 		{name: "outcome conflicts: asked again with the job re-read", rt: &fakeRuntime{res: &runtime.Result{}},
 			fail: func(m *memStore) func([]store.Op) error {
 				n := 0

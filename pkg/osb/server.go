@@ -15,6 +15,7 @@ import (
 	"net/http"
 	"os"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -53,6 +54,9 @@ type Options struct {
 	Bootstrap func(ctx context.Context) error
 	// Dev, when set (broker.dev_broker), serves the dev broker's routes.
 	Dev DevBroker
+	// Prefix, when set, is one more prefix the routes are served under
+	// (broker.cluster_url of releases before 1.3, e.g. "/my-broker").
+	Prefix string
 }
 
 // DevBroker is the Automation Broker's dev API, with which bundle
@@ -87,10 +91,11 @@ func acceptsGzip(r *http.Request) bool {
 
 // Server is the OSB HTTP handler.
 type Server struct {
-	o       Options
-	mux     *http.ServeMux
-	log     *slog.Logger
-	badPath http.Handler
+	o        Options
+	mux      *http.ServeMux
+	log      *slog.Logger
+	badPath  http.Handler
+	prefixes []string
 }
 
 // NewServer mounts every OSB route under each of Prefixes.
@@ -104,7 +109,10 @@ func NewServer(o Options) *Server {
 	if o.BodyTimeout <= 0 {
 		o.BodyTimeout = DefaultBodyTimeout
 	}
-	s := &Server{o: o, mux: http.NewServeMux(), log: o.Logger}
+	s := &Server{o: o, mux: http.NewServeMux(), log: o.Logger, prefixes: Prefixes}
+	if p := strings.TrimRight(o.Prefix, "/"); p != "" && !slices.Contains(Prefixes, p) {
+		s.prefixes = append(slices.Clone(Prefixes), p)
+	}
 	routes := []struct {
 		pattern, name string
 		h             func(http.ResponseWriter, *http.Request, osbapi.RequestInfo) error
@@ -133,7 +141,7 @@ func NewServer(o Options) *Server {
 		s.handle("DELETE /v2/apb/{id}", "delete_apb_id", false, s.deleteSpecs)
 		s.handle("DELETE /v2/apb", "delete_apb", false, s.deleteSpecs)
 	}
-	for _, p := range Prefixes {
+	for _, p := range s.prefixes {
 		s.mux.Handle(p+"/", s.wrap("not_found", false, s.notFound))
 		if p != "" {
 			// Without it the mux would redirect /osb to /osb/.
@@ -163,8 +171,8 @@ func (s *Server) Authenticated(route string, h http.Handler) http.Handler {
 
 // catchAll reports whether pattern is one of the fallbacks NewServer
 // mounts, i.e. no real route matched.
-func catchAll(pattern string) bool {
-	for _, p := range Prefixes {
+func (s *Server) catchAll(pattern string) bool {
+	for _, p := range s.prefixes {
 		if pattern == p+"/" || (p != "" && pattern == p) {
 			return true
 		}
@@ -182,7 +190,7 @@ func (s *Server) notFound(w http.ResponseWriter, r *http.Request, _ osbapi.Reque
 		}
 		probe := *r
 		probe.Method = m
-		if _, pattern := s.mux.Handler(&probe); pattern != "" && !catchAll(pattern) {
+		if _, pattern := s.mux.Handler(&probe); pattern != "" && !s.catchAll(pattern) {
 			allow = append(allow, m)
 		}
 	}
@@ -196,7 +204,7 @@ func (s *Server) notFound(w http.ResponseWriter, r *http.Request, _ osbapi.Reque
 
 func (s *Server) handle(pattern, name string, osbRoute bool, h func(http.ResponseWriter, *http.Request, osbapi.RequestInfo) error) {
 	method, path, _ := strings.Cut(pattern, " ")
-	for _, p := range Prefixes {
+	for _, p := range s.prefixes {
 		s.mux.Handle(method+" "+p+path, s.wrap(name, osbRoute, h))
 	}
 }

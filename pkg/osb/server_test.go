@@ -892,3 +892,20 @@ func TestEmptyMaintenanceInfoIsNone(t *testing.T) {
 		t.Errorf("maintenance_info 1.0.0 decoded as %+v", got.MaintenanceInfo)
 	}
 }
+
+// broker.cluster_url (releases before 1.3) adds its prefix to the others.
+func TestClusterURLPrefix(t *testing.T) {
+	f := &fake{}
+	base, _ := newTestServer(t, f, Options{Prefix: "/my-broker/", Bootstrap: func(context.Context) error { return nil }})
+	for _, p := range []string{"/my-broker", "/osb", ""} {
+		if r := send(t, base, "GET", p+"/v2/catalog", "", nil); r.status != 200 {
+			t.Errorf("%s/v2/catalog: %d %s", p, r.status, r.body)
+		}
+	}
+	if r := send(t, base, "POST", "/my-broker/v2/bootstrap", "", map[string]string{"X-Broker-API-Version": ""}); r.status != 200 {
+		t.Errorf("/my-broker/v2/bootstrap: %d %s", r.status, r.body)
+	}
+	if r := send(t, base, "GET", "/other/v2/catalog", "", nil); r.status != 404 {
+		t.Errorf("/other/v2/catalog: %d, want 404", r.status)
+	}
+}

@@ -235,6 +235,8 @@ type options struct {
 	// broker checks bearer tokens with that cluster. The catalog is not
 	// fetched at start.
 	apiserver string
+	// dao is more of the dao: section, indented by two spaces.
+	dao string
 }
 
 func freePort(t *testing.T) int {
@@ -284,7 +286,7 @@ func writeConfig(t *testing.T, dir string, o options, port int) string {
 	cfg := fmt.Sprintf(`registry:
 %sdao:
   etcd_data_dir: %s
-log:
+%slog:
   stdout: true
   level: %s
 openshift:
@@ -293,6 +295,7 @@ broker:
   listen_address: 127.0.0.1:%d
   plain_http: %v
   basic_auth_dir: %s
+  auto_escalate: true
   bootstrap_on_startup: true
   dev_broker: true
   launch_apb_on_bind: %v
@@ -300,7 +303,7 @@ broker:
   auth:
     - type: basic
       enabled: %v
-`, regs, filepath.Join(dir, "etcd"), level, port, !o.tls, authDir, o.launchOnBind, o.outputRequest, o.apiserver == "")
+`, regs, filepath.Join(dir, "etcd"), o.dao, level, port, !o.tls, authDir, o.launchOnBind, o.outputRequest, o.apiserver == "")
 	if o.apiserver != "" {
 		cfg = strings.Replace(cfg, "openshift:\n", "openshift:\n  host: "+o.apiserver+"\n", 1)
 	}

@@ -596,3 +596,51 @@ emit(r)
 		}
 	}
 }
+
+const attachTemplate = `
+heat_template_version: 2018-08-31
+resources:
+  srv:
+    type: OS::Nova::Server
+    properties: {image: cirros-0.6.2-x86_64-disk, flavor: m1.tiny, networks: [{network: private}]}
+  vol:
+    type: OS::Cinder::Volume
+    properties: {size: 1}
+  att:
+    type: OS::Cinder::VolumeAttachment
+    properties: {instance_uuid: {get_resource: srv}, volume_id: {get_resource: vol}}
+`
+
+// TestHeatVolumeAttachment: OS::Cinder::VolumeAttachment goes through
+// Nova's os-volume_attachments, which goes to Cinder's attachments API:
+// the three services together, through openstacksdk.
+func TestHeatVolumeAttachment(t *testing.T) {
+	t.Parallel()
+	c := StartCloud(t, func(o *emulator.Options) { o.Delay = 100 * time.Millisecond })
+	writeFile(t, c.Dir, "attach.yaml", attachTemplate)
+	out := asMap(t, c.Python(t, `
+demo = connect("emulator")
+s = demo.create_stack("attach", template_file="attach.yaml", wait=True, rollback=False)
+r = {"status": s.status, "reason": s.status_reason}
+if s.status == "CREATE_COMPLETE":
+    ids = {x.name: x.physical_resource_id for x in demo.orchestration.resources(s.id)}
+    v = demo.block_storage.get_volume(ids["vol"])
+    r["volume"] = [v.status, [a["server_id"] == ids["srv"] for a in v.attachments]]
+    r["server"] = [a.volume_id == ids["vol"] for a in demo.compute.volume_attachments(ids["srv"])]
+    demo.delete_stack("attach", wait=True)
+    r["after"] = http_error(lambda: demo.block_storage.get_volume(ids["vol"]))["status"]
+emit(r)
+`))
+	if out["status"] != "CREATE_COMPLETE" {
+		t.Fatalf("stack: %v %v", out["status"], out["reason"])
+	}
+	if got := fmt.Sprint(out["volume"]); got != "[in-use [true]]" {
+		t.Errorf("volume: %s, want in-use attached to the server", got)
+	}
+	if got := fmt.Sprint(out["server"]); got != "[true]" {
+		t.Errorf("server's attachments: %s", got)
+	}
+	if out["after"] != float64(404) {
+		t.Errorf("volume after the stack's delete: %v, want 404", out["after"])
+	}
+}

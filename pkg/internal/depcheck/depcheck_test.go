@@ -49,14 +49,14 @@ var rules = []rule{
 	{pkg: "pkg/osb/osbapi", stdlibOnly: true},
 	{pkg: "pkg/osb/osbclient", may: []string{"pkg/osb/osbapi"}, stdlibOnly: true},
 	{pkg: "pkg/osb", may: []string{"pkg/osb/osbapi", "pkg/redact"}, not: k8s},
-	{pkg: "pkg/auth", may: []string{"pkg/osb"}},
+	{pkg: "pkg/auth", may: []string{"pkg/osb", "pkg/osb/osbapi"}},
 
 	// The decisions, then operations, runtimes and state.
 	{pkg: "pkg/broker", may: []string{"pkg/apb", "pkg/jobs", "pkg/osb/osbapi", "pkg/redact", "pkg/runtime", "pkg/schema", "pkg/store"}, not: k8s},
 	{pkg: "pkg/jobs", may: []string{"pkg/redact", "pkg/runtime", "pkg/store"}, not: k8s},
 	{pkg: "pkg/runtime", stdlibOnly: true},
 	{pkg: "pkg/runtime/kubernetes", may: []string{"pkg/redact", "pkg/runtime"}},
-	{pkg: "pkg/runtime/docker", may: []string{"pkg/runtime"}, not: k8s}, // coming
+	{pkg: "pkg/runtime/docker", may: []string{"pkg/redact", "pkg/runtime"}, not: k8s},
 	{pkg: "pkg/runtime/...", may: []string{"pkg/runtime"}, not: k8s},
 	{pkg: "pkg/store/crd", may: []string{"pkg/apb", "pkg/store"}}, // coming: state in Kubernetes CRDs
 	{pkg: "pkg/store", may: []string{"pkg/apb"}, not: k8s},
@@ -235,6 +235,8 @@ func TestRuleRefuses(t *testing.T) {
 		{"pkg/broker", "pkg/osb/osbapi", true},
 		{"pkg/runtime/docker", "pkg/runtime", true},
 		{"pkg/runtime/docker", "pkg/store", false},
+		{"pkg/runtime/docker", "pkg/redact", true},
+		{"pkg/runtime/docker", "pkg/runtime/kubernetes", false},
 		{"pkg/store/crd", "pkg/store", true},
 		{"pkg/jobs", "pkg/broker", false},
 		{"cmd/openstack-emulator", "pkg/broker", false},
