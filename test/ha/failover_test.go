@@ -57,13 +57,26 @@ func newUUID() string {
 	return fmt.Sprintf("%x-%x-%x-%x-%x", b[0:4], b[4:6], b[6:8], b[8:10], b[10:16])
 }
 
-// Three brokers on one etcd; the leader, running a provision's bundle
-// container, is killed with SIGKILL. Another replica leads once the
-// killed one's lease runs out, attaches to the container and records the
-// outcome: one container ever ran for the operation, the operation
-// succeeded once. Meanwhile the two replicas left serve the catalog, the
-// operation's state and a new provision.
-func TestLeaderKilledMidAction(t *testing.T) {
+// Three brokers on one etcd; the replica running a provision's bundle
+// container is killed with SIGKILL: the leader, or a follower. Once the
+// killed one's lease runs out the leader (another replica, when the
+// leader was killed) takes the operation over, attaches to the container
+// and records the outcome: one container ever ran for the operation, the
+// operation succeeded once. Meanwhile the two replicas left serve the
+// catalog, the operation's state and a new provision.
+func TestReplicaKilledMidAction(t *testing.T) {
+	for _, tc := range []struct {
+		name       string
+		killLeader bool
+	}{
+		{"leader killed", true},
+		{"follower killed", false},
+	} {
+		t.Run(tc.name, func(t *testing.T) { replicaKilledMidAction(t, tc.killLeader) })
+	}
+}
+
+func replicaKilledMidAction(t *testing.T, killLeader bool) {
 	c := newCluster(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
 	defer cancel()
@@ -76,9 +89,19 @@ func TestLeaderKilledMidAction(t *testing.T) {
 		leaderID, leader = c.leader(ctx)
 		return leader != nil
 	})
+	victim := leader
+	if !killLeader {
+		for _, r := range c.replicas {
+			if r != leader {
+				victim = r
+				break
+			}
+		}
+	}
+	victimID := leaderID
 	var rest []*replica
 	for _, r := range c.replicas {
-		if r != leader {
+		if r != victim {
 			rest = append(rest, r)
 		}
 	}
@@ -99,9 +122,14 @@ func TestLeaderKilledMidAction(t *testing.T) {
 		})
 	}
 
-	// The slow action, on the leader.
+	st, err := store.Open(ctx, store.Config{Endpoints: []string{c.endpoint}, RequestTimeout: 5 * time.Second}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	// The slow action, on the replica to be killed.
 	instance := newUUID()
-	pr, err := leader.client.Provision(ctx, instance, &osbapi.ProvisionRequest{ServiceID: sid, PlanID: pid,
+	pr, err := victim.client.Provision(ctx, instance, &osbapi.ProvisionRequest{ServiceID: sid, PlanID: pid,
 		OrganizationGUID: "o", SpaceGUID: "s", Parameters: map[string]any{"sleep_seconds": 20}}, true)
 	if err != nil {
 		t.Fatal(err)
@@ -176,32 +204,37 @@ func TestLeaderKilledMidAction(t *testing.T) {
 		}
 	}()
 
+	if !killLeader {
+		j, err := st.GetJob(ctx, instance, op)
+		if err != nil {
+			t.Fatal(err)
+		}
+		victimID = j.Owner
+	}
 	time.Sleep(time.Second) // a little into the action
 	killed := time.Now()
-	leader.kill()
-	t.Logf("killed the leader %s (%s) mid-provision", leader.name, leaderID)
+	victim.kill()
+	t.Logf("killed %s (%s, leader: %v) mid-provision", victim.name, victimID, killLeader)
 
 	// Any replica left takes a new operation at once, leader or not.
 	second := newUUID()
 	pr2, err := rest[1].client.Provision(ctx, second, &osbapi.ProvisionRequest{ServiceID: sid, PlanID: pid,
 		OrganizationGUID: "o", SpaceGUID: "s", Parameters: map[string]any{"sleep_seconds": 1}}, true)
 	if err != nil {
-		t.Fatalf("a provision through %s while the leader is gone: %v", rest[1].name, err)
+		t.Fatalf("a provision through %s while %s is gone: %v", rest[1].name, victim.name, err)
 	}
 
 	var nextID string
 	var next *replica
-	waitFor(t, leaderLease+15*time.Second, "another replica leading", func() bool {
+	waitFor(t, leaderLease+15*time.Second, "a live replica leading", func() bool {
 		nextID, next = c.leader(ctx)
-		return next != nil && next != leader
+		return next != nil && next != victim
 	})
 	led := time.Since(killed)
-	st, err := store.Open(ctx, store.Config{Endpoints: []string{c.endpoint}, RequestTimeout: 5 * time.Second}, nil)
-	if err != nil {
-		t.Fatal(err)
+	if !killLeader && next != leader {
+		t.Errorf("the leader changed from %s to %s when a follower was killed", leader.name, next.name)
 	}
-	defer st.Close()
-	waitFor(t, 30*time.Second, "the new leader taking the operation over", func() bool {
+	waitFor(t, leaderLease+30*time.Second, "the leader taking the operation over", func() bool {
 		j, err := st.GetJob(ctx, instance, op)
 		return err == nil && j.Owner == nextID
 	})
@@ -219,7 +252,7 @@ func TestLeaderKilledMidAction(t *testing.T) {
 	<-probeDone
 	close(stopSampling)
 	<-samplerDone
-	t.Logf("failover (lease %s): new leader %s after %s, operation taken over after %s, succeeded after %s; %d requests to the replicas left, %d failed",
+	t.Logf("failover (lease %s): %s leading after %s, operation taken over after %s, succeeded after %s; %d requests to the replicas left, %d failed",
 		leaderLease, next.name, led.Round(time.Millisecond), resumed.Round(time.Millisecond), finished.Round(time.Millisecond),
 		requests.Load(), failures.Load())
 	if failures.Load() > 0 {
@@ -227,8 +260,7 @@ func TestLeaderKilledMidAction(t *testing.T) {
 	}
 
 	// Exactly once: one container ever ran for the operation, started by
-	// the killed leader and attached to by the new one; the job ran one
-	// attempt.
+	// the killed replica and attached to by the leader.
 	if len(seen) != 1 {
 		t.Errorf("containers seen for the provision: %d (%v), want 1", len(seen), seen)
 	}
@@ -252,7 +284,7 @@ func TestLeaderKilledMidAction(t *testing.T) {
 		t.Errorf("bundle containers started for the provision across the replicas: %d, want 1", started)
 	}
 	if !strings.Contains(next.logs.String(), "re-attached to bundle container") {
-		t.Errorf("the new leader %s did not re-attach to the running container", next.name)
+		t.Errorf("the leader %s did not re-attach to the running container", next.name)
 	}
 	j, err := st.GetJob(ctx, instance, op)
 	if err != nil {
@@ -268,17 +300,17 @@ func TestLeaderKilledMidAction(t *testing.T) {
 	t.Logf("instance status %q after the failover", si.Status)
 
 	// The killed replica comes back and follows: the deprovisions go
-	// through it, not the leader.
-	c.start(leader)
+	// through it.
+	c.start(victim)
 	if id, r := c.leader(ctx); r != next {
-		t.Errorf("leader after the old one came back: %s, want %s still", id, next.name)
+		t.Errorf("leader after %s came back: %s, want %s still", victim.name, id, next.name)
 	}
 	for _, in := range []struct{ id, what string }{{instance, "the failed-over instance"}, {second, "the second instance"}} {
-		dr, err := leader.client.Deprovision(ctx, in.id, &osbapi.DeprovisionRequest{ServiceID: sid, PlanID: pid}, true)
+		dr, err := victim.client.Deprovision(ctx, in.id, &osbapi.DeprovisionRequest{ServiceID: sid, PlanID: pid}, true)
 		if err != nil {
 			t.Fatalf("deprovision of %s: %v", in.what, err)
 		}
-		if lo := pollOp(t, ctx, leader.client, in.id, dr.Operation); lo.State != osbapi.StateSucceeded {
+		if lo := pollOp(t, ctx, victim.client, in.id, dr.Operation); lo.State != osbapi.StateSucceeded {
 			t.Fatalf("deprovision of %s: %s: %s", in.what, lo.State, lo.Description)
 		}
 	}

@@ -1,9 +1,9 @@
 // Package ha runs several broker replicas (the real cmd/broker binary,
-// one process each) on one real etcd server and kills the leader with
-// SIGKILL in the middle of an action running on the Docker runtime: another
-// replica must lead, resume the action by attaching to its container (one
-// container ever runs for it) and every replica left must serve OSB
-// requests throughout.
+// one process each) on one real etcd server and kills the replica running
+// an action on the Docker runtime (the leader, or a follower) with SIGKILL:
+// a live replica must lead, resume the action by attaching to its
+// container (one container ever runs for it) and every replica left must
+// serve OSB requests throughout.
 //
 // It needs the Docker engine (hack/docker.sh), the test bundle image
 // (OSB_TEST_BUNDLE_IMAGE, test/bundles/build.sh testbundle) and an etcd
