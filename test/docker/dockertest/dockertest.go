@@ -149,7 +149,7 @@ func StartBroker(tb testing.TB, c *client.Client, dir string, o Options) *Broker
 		"broker": map[string]any{
 			"runtime": "docker", "default_namespace": "osb-docker-e2e",
 			"listen_address": fmt.Sprintf("127.0.0.1:%d", port), "plain_http": true, "basic_auth_dir": authDir,
-			"bootstrap_on_startup": true, "launch_apb_on_bind": true,
+			"bootstrap_on_startup": true, "launch_apb_on_bind": true, "auto_escalate": true,
 			"auth": []any{map[string]any{"type": "basic", "enabled": true}},
 		},
 	}
