@@ -34,7 +34,9 @@ func (d *decoder) validate(c *Config) {
 			d.errorf(d.line("dao.type", "openshift.namespace"), "openshift.namespace",
 				"dao.type crd keeps the state in the broker's namespace: set openshift.namespace")
 		}
-		for _, k := range []string{"etcd_host", "etcd_port", "etcd_ca_file", "etcd_client_cert", "etcd_client_key", "etcd_data_dir", "etcd_quota_bytes"} {
+		// etcd_data_dir is left alone: deploy/ and the template set it
+		// for whichever DAO_TYPE is chosen.
+		for _, k := range []string{"etcd_host", "etcd_port", "etcd_ca_file", "etcd_client_cert", "etcd_client_key", "etcd_quota_bytes"} {
 			if d.has("dao." + k) {
 				d.warnf(d.line("dao."+k), "dao."+k, "ignored with dao.type crd (the state is in the cluster's custom resources)")
 			}
