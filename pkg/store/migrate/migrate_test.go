@@ -44,8 +44,8 @@ func Fixture(specID string) map[string]string {
 		"/bind_instance/" + bindingID: `{"id":"` + bindingID + `","service_id":"` + instanceID + `","parameters":{"_apb_plan_id":"default",` +
 			`"_apb_service_class_id":"` + specID + `","_apb_service_instance_id":"` + instanceID + `"},"CreateJobKey":"/state/` + bindingID + `/job/` + token2 + `"}`,
 		"/state/" + instanceID + "/job/" + token1: `{"token":"` + token1 + `","state":"succeeded","podname":"","method":"provision","error":"","description":"provision job completed"}`,
-		"/state/" + bindingID + "/job/" + token2: `{"token":"` + token2 + `","state":"succeeded","podname":"","method":"bind","error":"","description":"bind job completed"}`,
-		"/extracted_credentials/" + instanceID: `{"credentials":{"user":"u","password":"p"}}`,
+		"/state/" + bindingID + "/job/" + token2:  `{"token":"` + token2 + `","state":"succeeded","podname":"","method":"bind","error":"","description":"bind job completed"}`,
+		"/extracted_credentials/" + instanceID:    `{"credentials":{"user":"u","password":"p"}}`,
 	}
 }
 
@@ -98,7 +98,7 @@ func TestMigrate(t *testing.T) {
 				"operation " + token1 + ": copy (provision of " + instanceID + ", succeeded)", "operation " + token2 + ": copy (bind of " + bindingID}},
 		{name: "dry run", inPlace: true, opts: migrate.Options{DryRun: true}, want: []string{"instance " + instanceID}},
 		{name: "operation in flight refused", inPlace: true,
-			extra: map[string]string{"/state/" + instanceID + "/job/" + token3: `{"token":"` + token3 + `","state":"in progress","podname":"","method":"update","error":"","description":""}`},
+			extra:   map[string]string{"/state/" + instanceID + "/job/" + token3: `{"token":"` + token3 + `","state":"in progress","podname":"","method":"update","error":"","description":""}`},
 			wantErr: migrate.ErrRefused,
 			want:    []string{"refused instance " + instanceID + ": operation " + token3 + " (update) is in progress", "refused binding " + bindingID + ": its instance " + instanceID + " is refused"}},
 		{name: "plan unknown refused, the rest carried over", inPlace: true, opts: migrate.Options{SkipRefused: true}, wantErr: migrate.ErrRefused, written: true,
