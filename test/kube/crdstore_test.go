@@ -4,6 +4,7 @@ import (
 	"context"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -11,8 +12,10 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/client-go/dynamic"
 
+	"github.com/openstack-service-broker/openstack-service-broker/pkg/apb"
 	"github.com/openstack-service-broker/openstack-service-broker/pkg/store/crd"
 	"github.com/openstack-service-broker/openstack-service-broker/pkg/store/storetest"
 	"github.com/openstack-service-broker/openstack-service-broker/test/kube/kubetest"
@@ -82,4 +85,94 @@ func openCRDStore(t *testing.T, c *kubetest.Cluster) *crd.Store {
 func TestCRDStoreSuite(t *testing.T) {
 	c := kubetest.Connect(t)
 	storetest.Run(t, openCRDStore(t, c))
+}
+
+// TestCRDStoreBroker: a broker with dao.type crd runs a whole lifecycle
+// with its state in the namespace's custom resources, in the original's
+// layout: the bundle's spec as a bundles object, the instance and its
+// operations (CRD state spellings) in a bundleinstance, the binding in a
+// bundlebinding, credentials in Secrets named after them.
+func TestCRDStoreBroker(t *testing.T) {
+	t.Parallel()
+	e := setup(t)
+	ensureStoreCRDs(t, e.Cluster)
+	ctx, cancel := context.WithTimeout(context.Background(), 8*time.Minute)
+	defer cancel()
+	brokerNS, target := e.namespaces(t, ctx)
+	b := e.StartBroker(t, t.TempDir(), testBundleSpec(t), kubetest.BrokerOptions{Namespace: brokerNS, Dao: map[string]any{"type": "crd"}})
+	t.Cleanup(func() {
+		if t.Failed() {
+			t.Logf("broker log:\n%s", b.Logs)
+		}
+	})
+	dc, err := dynamic.NewForConfig(e.Rest)
+	if err != nil {
+		t.Fatal(err)
+	}
+	get := func(r schema.GroupVersionResource, name string) *unstructured.Unstructured {
+		t.Helper()
+		obj, err := dc.Resource(r).Namespace(brokerNS).Get(ctx, name, metav1.GetOptions{})
+		if err != nil {
+			t.Fatalf("%s %s: %v", r.Resource, name, err)
+		}
+		return obj
+	}
+	sid := apb.ServiceID(kubetest.FQName)
+	if fq, _, _ := unstructured.NestedString(get(crd.Bundles, sid).Object, "spec", "fq_name"); fq != kubetest.FQName {
+		t.Fatalf("bundle %s: fq_name %q", sid, fq)
+	}
+
+	f := newFlow(t, ctx, b, kubetest.FQName, target)
+	instance, binding := newID(t), newID(t)
+	succeeded(t, "provision", f.provision(instance, map[string]any{"greeting": "from the CRD store"}))
+	in := get(crd.BundleInstances, instance)
+	if got, _, _ := unstructured.NestedString(in.Object, "spec", "bundle", "name"); got != sid {
+		t.Fatalf("bundleinstance spec.bundle.name %q, want %s", got, sid)
+	}
+	if got, _, _ := unstructured.NestedString(in.Object, "status", "state"); got != "succeeded" {
+		t.Fatalf("bundleinstance status.state %q", got)
+	}
+	jobs, _, _ := unstructured.NestedMap(in.Object, "status", "jobs")
+	if len(jobs) != 1 {
+		t.Fatalf("bundleinstance status.jobs %v", jobs)
+	}
+	for _, j := range jobs {
+		if m := j.(map[string]any); m["method"] != "provision" || m["state"] != "succeeded" {
+			t.Fatalf("provision job %v", m)
+		}
+	}
+	lo, creds := f.bind(instance, binding)
+	succeeded(t, "bind", lo)
+	if creds["BINDING_ID"] != binding {
+		t.Fatalf("bind credentials %v", creds)
+	}
+	if got, _, _ := unstructured.NestedString(get(crd.BundleBindings, binding).Object, "spec", "bundleInstance", "name"); got != instance {
+		t.Fatalf("bundlebinding spec.bundleInstance.name %q", got)
+	}
+	sec, err := e.client.CoreV1().Secrets(brokerNS).Get(ctx, binding, metav1.GetOptions{})
+	if err != nil || !strings.Contains(string(sec.Data["credentials"]), binding) {
+		t.Fatalf("the binding's credentials Secret: %v", err)
+	}
+
+	// A restart on the same state: the broker finds its instance again.
+	if err := b.Stop(); err != nil {
+		t.Fatal(err)
+	}
+	b = e.StartBroker(t, t.TempDir(), testBundleSpec(t), kubetest.BrokerOptions{Namespace: brokerNS, Dao: map[string]any{"type": "crd"}})
+	f = newFlow(t, ctx, b, kubetest.FQName, target)
+	succeeded(t, "unbind", f.unbind(instance, binding))
+	if _, err := dc.Resource(crd.BundleBindings).Namespace(brokerNS).Get(ctx, binding, metav1.GetOptions{}); err == nil {
+		// Kept only for the unbind's record, marked removed.
+		obj := get(crd.BundleBindings, binding)
+		if obj.GetAnnotations()["osb.automationbroker.io/removed"] != "true" {
+			t.Fatalf("the unbound binding is still live: %v", obj.GetAnnotations())
+		}
+	}
+	succeeded(t, "deprovision", f.deprovision(instance))
+	if _, err := b.Client.GetInstance(ctx, instance, nil); err == nil {
+		t.Fatal("the instance is still there after its deprovision")
+	}
+	if _, err := e.client.CoreV1().Secrets(brokerNS).Get(ctx, instance, metav1.GetOptions{}); !apierrors.IsNotFound(err) {
+		t.Fatalf("the instance's credentials Secret after the deprovision: %v", err)
+	}
 }
