@@ -351,7 +351,11 @@ func (d *daemon) healthz(w http.ResponseWriter, r *http.Request) {
 	ctx, cancel := context.WithTimeout(r.Context(), 3*time.Second)
 	defer cancel()
 	if err := d.store.Healthy(ctx); err != nil {
-		http.Error(w, "etcd unreachable", http.StatusServiceUnavailable)
+		what := "etcd unreachable"
+		if d.s.dao == "crd" {
+			what = "kubernetes API unreachable (the CRD store)"
+		}
+		http.Error(w, what, http.StatusServiceUnavailable)
 		return
 	}
 	w.Write([]byte("ok"))

@@ -2,6 +2,7 @@ package kube
 
 import (
 	"context"
+	"errors"
 	"os"
 	"path/filepath"
 	"strings"
@@ -9,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
@@ -16,6 +18,7 @@ import (
 	"k8s.io/client-go/dynamic"
 
 	"github.com/openstack-service-broker/openstack-service-broker/pkg/apb"
+	"github.com/openstack-service-broker/openstack-service-broker/pkg/store"
 	"github.com/openstack-service-broker/openstack-service-broker/pkg/store/crd"
 	"github.com/openstack-service-broker/openstack-service-broker/pkg/store/storetest"
 	"github.com/openstack-service-broker/openstack-service-broker/test/kube/kubetest"
@@ -174,5 +177,32 @@ func TestCRDStoreBroker(t *testing.T) {
 	}
 	if _, err := e.client.CoreV1().Secrets(brokerNS).Get(ctx, instance, metav1.GetOptions{}); !apierrors.IsNotFound(err) {
 		t.Fatalf("the instance's credentials Secret after the deprovision: %v", err)
+	}
+}
+
+// TestCRDStoreForeignSecrets: credentials are Secrets named after ids in
+// the broker's namespace, beside the broker's own Secrets; an id that
+// names one of those (asb-tls) never reads, overwrites or deletes it.
+func TestCRDStoreForeignSecrets(t *testing.T) {
+	c := kubetest.Connect(t)
+	s := openCRDStore(t, c)
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	tls := &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Name: "asb-tls"}, Data: map[string][]byte{"tls.key": []byte("key")}}
+	if _, err := c.Client.CoreV1().Secrets(s.Namespace()).Create(ctx, tls, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.GetCredentials(ctx, "asb-tls"); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("GetCredentials(asb-tls): %v, want not found", err)
+	}
+	if _, err := s.Commit(ctx, store.PutCredentials("asb-tls", map[string]any{"x": "y"})); err == nil || !strings.Contains(err.Error(), "not a credentials record") {
+		t.Fatalf("PutCredentials(asb-tls): %v", err)
+	}
+	if _, err := s.Commit(ctx, store.DeleteCredentials("asb-tls")); err != nil {
+		t.Fatalf("DeleteCredentials(asb-tls): %v", err)
+	}
+	got, err := c.Client.CoreV1().Secrets(s.Namespace()).Get(ctx, "asb-tls", metav1.GetOptions{})
+	if err != nil || string(got.Data["tls.key"]) != "key" {
+		t.Fatalf("asb-tls after the store's writes: %v %v", got, err)
 	}
 }

@@ -211,6 +211,9 @@ func (s *Store) CommitBatched(ctx context.Context, ops []store.Op) error {
 type contents struct {
 	main *rec
 	jobs map[string]*rec
+	// foreign: a Secret of that name that is no credentials record. It
+	// reads as absent, deletes leave it alone, puts are refused.
+	foreign string
 }
 
 func (c *contents) get(o lop) *rec {
@@ -243,6 +246,14 @@ func (s *Store) apply(ctx context.Context, g *group) (*group, error) {
 		c, err := s.readContents(ctx, g.res, obj, g.id)
 		if err != nil {
 			return nil, err
+		}
+		if c.foreign != "" {
+			for _, o := range g.ops {
+				if o.val != nil {
+					return nil, errors.New(c.foreign)
+				}
+			}
+			return nil, nil
 		}
 		undo := &group{res: g.res, id: g.id}
 		changedMain, changedJobs := false, map[string]bool{}
@@ -318,7 +329,8 @@ func (s *Store) readContents(ctx context.Context, r schema.GroupVersionResource,
 			return nil, err
 		}
 		if !isCredentials(&sec) {
-			return nil, fmt.Errorf("secret %s/%s exists and is not a credentials record: refusing to overwrite it", s.ns, sec.Name)
+			c.foreign = fmt.Sprintf("secret %s/%s exists and is not a credentials record: refusing to overwrite it", s.ns, sec.Name)
+			return c, nil
 		}
 		rc, _, err := credentialsRecord(&sec, id)
 		c.main = rc
