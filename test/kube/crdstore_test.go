@@ -16,6 +16,7 @@ import (
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/client-go/dynamic"
+	"k8s.io/client-go/rest"
 
 	"github.com/openstack-service-broker/openstack-service-broker/pkg/apb"
 	"github.com/openstack-service-broker/openstack-service-broker/pkg/store"
@@ -205,4 +206,50 @@ func TestCRDStoreForeignSecrets(t *testing.T) {
 	if err != nil || string(got.Data["tls.key"]) != "key" {
 		t.Fatalf("asb-tls after the store's writes: %v %v", got, err)
 	}
+}
+
+// TestCRDStoreRBAC: deploy/base/state-rbac.yaml is all the CRD store
+// needs: the suite passes as a service account holding that Role alone
+// (impersonated, on the real API server's RBAC).
+func TestCRDStoreRBAC(t *testing.T) {
+	c := kubetest.Connect(t)
+	ensureStoreCRDs(t, c)
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	ns := c.TempNamespace(t, ctx, "osb-crdrbac-")
+	raw, err := os.ReadFile(filepath.Join(deployDir, "base", "state-rbac.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	dc, err := dynamic.NewForConfig(c.Rest)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sa := &corev1.ServiceAccount{ObjectMeta: metav1.ObjectMeta{Name: "openstack-service-broker"}}
+	if _, err := c.Client.CoreV1().ServiceAccounts(ns).Create(ctx, sa, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	for _, o := range objects(t, raw) {
+		o.SetNamespace(ns)
+		if o.GetKind() == "RoleBinding" {
+			subs, _, _ := unstructured.NestedSlice(o.Object, "subjects")
+			for _, s := range subs {
+				s.(map[string]any)["namespace"] = ns
+			}
+			unstructured.SetNestedSlice(o.Object, subs, "subjects")
+		}
+		gvr := schema.GroupVersionResource{Group: "rbac.authorization.k8s.io", Version: "v1", Resource: strings.ToLower(o.GetKind()) + "s"}
+		if _, err := dc.Resource(gvr).Namespace(ns).Create(ctx, o, metav1.CreateOptions{}); err != nil {
+			t.Fatalf("%s: %v", o.GetKind(), err)
+		}
+	}
+	rc := rest.CopyConfig(c.Rest)
+	rc.Impersonate = rest.ImpersonationConfig{UserName: "system:serviceaccount:" + ns + ":openstack-service-broker"}
+	var s *crd.Store
+	// The RoleBinding takes effect as the API server's RBAC cache sees it.
+	waitFor(t, "the Role to take effect", 30*time.Second, func() bool {
+		s, err = crd.Open(ctx, crd.Config{Rest: rc, Namespace: ns}, nil)
+		return err == nil
+	})
+	storetest.Run(t, s)
 }
