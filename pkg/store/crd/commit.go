@@ -425,15 +425,16 @@ func render(r schema.GroupVersionResource, obj *unstructured.Unstructured, c *co
 		setAnnotation(obj, annRevision, strconv.FormatInt(c.main.rev, 10))
 		return nil
 	}
-	if changedMain {
-		if c.main == nil {
-			setAnnotation(obj, annRemoved, "true")
-			unstructured.RemoveNestedField(obj.Object, "spec", fieldOurs)
-		} else {
-			setAnnotation(obj, annRemoved, "")
-			if err := renderMain(r, obj, c.main); err != nil {
-				return err
-			}
+	switch {
+	case c.main == nil:
+		// Job records without their instance or binding (it was deleted,
+		// or never written): the object only holds them.
+		setAnnotation(obj, annRemoved, "true")
+		unstructured.RemoveNestedField(obj.Object, "spec", fieldOurs)
+	case changedMain:
+		setAnnotation(obj, annRemoved, "")
+		if err := renderMain(r, obj, c.main); err != nil {
+			return err
 		}
 	}
 	if len(changedJobs) == 0 {

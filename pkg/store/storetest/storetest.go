@@ -180,6 +180,18 @@ var Cases = []Case{
 		if js := must(s.InstanceJobs(c, id("none"))); len(js) != 0 {
 			t.Fatalf("jobs of nothing: %v", js)
 		}
+		// A job record alone makes no instance or binding.
+		must(s.Commit(c, store.PutJob(job(id("lone"), "", "t", "provision", store.JobFailed, time.Now().UTC()))))
+		_, err = s.GetInstance(c, id("lone"))
+		wantErr(t, "instance of a lone job", err, store.ErrNotFound)
+		must(s.Commit(c, store.PutJob(job(id("i"), id("lone-b"), "t", "bind", store.JobFailed, time.Now().UTC()))))
+		_, err = s.GetBinding(c, id("lone-b"))
+		wantErr(t, "binding of a lone job", err, store.ErrNotFound)
+		for _, in := range must(s.ListInstances(c)) {
+			if in.ID == id("lone") {
+				t.Fatal("ListInstances lists the instance of a lone job")
+			}
+		}
 		// Deleting what is not there unconditionally is no error.
 		must(s.Commit(c, store.DeleteCredentials(id("none")), store.DeleteSpec(id("none"))))
 	}},
