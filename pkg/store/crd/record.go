@@ -3,6 +3,8 @@ package crd
 import (
 	"encoding/json"
 	"fmt"
+	"maps"
+	"slices"
 	"strconv"
 	"time"
 
@@ -116,8 +118,8 @@ func instanceFields(obj *unstructured.Unstructured, in *store.ServiceInstance) e
 	set(obj, params, "spec", "parameters")
 	set(obj, in.DashboardURL, "spec", "dashboardUrl")
 	var bindings []any
-	for id, live := range in.BindingIDs {
-		if live {
+	for _, id := range slices.Sorted(maps.Keys(in.BindingIDs)) {
+		if in.BindingIDs[id] {
 			bindings = append(bindings, map[string]any{"name": id})
 		}
 	}
