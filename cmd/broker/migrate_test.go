@@ -32,6 +32,15 @@ func TestMigrateFlagsAndExitCodes(t *testing.T) {
 	}
 	s.Close()
 
+	// The empty store: an embedded etcd that exists.
+	e, err := store.Open(ctx, store.Config{DataDir: etcdDir}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.Close()
+	noData := filepath.Join(dir, "nodata.yaml")
+	os.WriteFile(noData, []byte("dao:\n  etcd_data_dir: "+filepath.Join(dir, "none")+"\nlog:\n  stdout: true\n"), 0o600)
+
 	cases := []struct {
 		name           string
 		args           []string
@@ -44,6 +53,7 @@ func TestMigrateFlagsAndExitCodes(t *testing.T) {
 		{"bad store name", []string{"migrate", "-c", cfg, "--from", "redis"}, exitUsage, "", `--from "redis": want etcd or crd`},
 		{"unknown flag", []string{"migrate", "--nope"}, exitUsage, "", "unknown flag"},
 		{"arguments", []string{"migrate", "extra"}, exitUsage, "", "takes no arguments"},
+		{"no etcd data", []string{"migrate", "-c", noData}, 1, "", "no etcd data in dao.etcd_data_dir"},
 		{"missing config", []string{"migrate", "-c", filepath.Join(dir, "absent.yaml")}, 1, "", "absent.yaml"},
 		{"crd without a namespace", []string{"migrate", "-c", cfg, "--to", "crd", "--dry-run"}, 1, "", "namespace"},
 		{"refused", []string{"migrate", "-c", withBroken}, exitRefused, "refused instance 5c8b6e1a-7f0c-4c7e-9d6e-2b1a3f4e5d60: it holds no bundle spec", "records cannot be carried over"},

@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"os"
+	"path/filepath"
 	"strings"
 
 	"k8s.io/client-go/dynamic"
@@ -87,6 +89,12 @@ func Migrate(ctx context.Context, cfgPath string, o MigrateOptions, out io.Write
 
 	var src, dst store.Backend
 	if from == "etcd" {
+		if sc := storeConfig(cfg.Dao); o.SourceEtcd == "" && len(sc.Endpoints) == 0 {
+			// An embedded etcd would be made empty where none was.
+			if _, err := os.Stat(filepath.Join(sc.DataDir, "member")); err != nil {
+				return &ConfigError{fmt.Errorf("no etcd data in dao.etcd_data_dir %s: name the Automation Broker's etcd with --source-etcd or dao.etcd_host", sc.DataDir)}
+			}
+		}
 		s, err := openEtcd(o.SourceEtcd)
 		if err != nil {
 			return fmt.Errorf("the source etcd: %w", err)
