@@ -46,12 +46,22 @@ func run(args []string, stdout, stderr io.Writer) int {
 			return daemon.Run(ctx, cfgPath, stdout, daemon.Options{Version: version})
 		},
 	}
+	cmd.AddCommand(migrateCommand(&cfgPath, stdout))
 	cmd.SetArgs(args)
 	cmd.SetOut(stdout)
 	cmd.SetErr(stderr)
-	cmd.Flags().StringVarP(&cfgPath, "config", "c", config.DefaultPath, "config file (Automation Broker format)")
+	cmd.PersistentFlags().StringVarP(&cfgPath, "config", "c", config.DefaultPath, "config file (Automation Broker format)")
 	cmd.Flags().BoolVarP(&showVersion, "version", "v", false, "print the version and exit")
 	if err := cmd.Execute(); err != nil {
+		var ue usageError
+		if errors.As(err, &ue) {
+			fmt.Fprintf(stderr, "error: %v\n", err)
+			return exitUsage
+		}
+		if errors.Is(err, daemon.ErrMigrationRefused) {
+			fmt.Fprintf(stderr, "error: %v\n", err)
+			return exitRefused
+		}
 		var ce *daemon.ConfigError
 		if errors.As(err, &ce) {
 			fmt.Fprintf(stderr, "ERROR: %v\n", err)

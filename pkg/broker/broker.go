@@ -29,7 +29,7 @@ type Discover func(ctx context.Context) ([]*apb.Spec, error)
 
 // Options configure a Broker.
 type Options struct {
-	Store   *store.Store
+	Store   store.Backend
 	Runtime runtime.Runtime
 	// Discover feeds Bootstrap; nil means only stored and pushed specs.
 	Discover Discover
@@ -74,7 +74,7 @@ type Options struct {
 // Broker implements osbapi.Broker.
 type Broker struct {
 	o       Options
-	st      *store.Store
+	st      store.Backend
 	engine  *jobs.Engine
 	log     *slog.Logger
 	catalog atomic.Pointer[catalog]

@@ -84,11 +84,13 @@ func TestTemplateConfigMap(t *testing.T) {
 		}))
 	}
 
-	// The template's default dao type.
-	_, _, err := Parse(process(), "broker-config")
-	want := `broker-config:15: dao.type: "crd" is not supported, use etcd (omit dao.etcd_host for the embedded etcd)`
-	if err == nil || err.Error() != want {
-		t.Fatalf("crd: got %v, want %s", err, want)
+	// The template's default dao type: the CRD store in its namespace.
+	cc, _, err := Parse(process(), "broker-config")
+	if err != nil {
+		t.Fatalf("crd: %v", err)
+	}
+	if cc.Dao.Type != "crd" || cc.OpenShift.Namespace == "" {
+		t.Fatalf("crd: dao.type %q, openshift.namespace %q", cc.Dao.Type, cc.OpenShift.Namespace)
 	}
 
 	params["DAO_TYPE"] = "etcd"
@@ -342,8 +344,9 @@ func TestValidation(t *testing.T) {
 		{"auth secret", "registry:\n  - {name: r, type: quay, auth_type: secret, white_list: ['.*']}\n", `c.yaml:2: registry[0].auth_name: registry "r": auth_type secret needs auth_name`},
 		{"auth file ok", "registry:\n  - {name: r, type: quay, auth_type: file, auth_name: /f, white_list: ['.*']}\n", ""},
 		{"auth unknown", "registry:\n  - {name: r, type: quay, auth_type: vault, white_list: ['.*']}\n", `c.yaml:2: registry[0].auth_type: registry "r": unknown auth_type "vault" (want config, secret or file, or none)`},
-		{"dao crd", "dao:\n  type: crd\n", `c.yaml:2: dao.type: "crd" is not supported, use etcd (omit dao.etcd_host for the embedded etcd)`},
-		{"dao unknown", "dao:\n  type: redis\n", `c.yaml:2: dao.type: unknown type "redis", want etcd`},
+		{"dao crd without namespace", "dao:\n  type: crd\n", `c.yaml:2: openshift.namespace: dao.type crd keeps the state in the broker's namespace: set openshift.namespace`},
+		{"dao crd", "dao:\n  type: crd\nopenshift:\n  namespace: asb\n", ""},
+		{"dao unknown", "dao:\n  type: redis\n", `c.yaml:2: dao.type: unknown type "redis", want etcd or crd`},
 		{"dao port range", "dao:\n  etcd_host: h\n  etcd_port: 70000\n", `c.yaml:3: dao.etcd_port: 70000 is not a port number`},
 		{"etcd quota too small", "dao:\n  etcd_quota_bytes: 4096\n", `c.yaml:2: dao.etcd_quota_bytes: 4096 bytes is too small; give at least 1048576 (1 MiB)`},
 		{"job retention zero", "dao:\n  job_retention: 0s\n", `c.yaml:2: dao.job_retention: must be a positive duration such as 168h`},

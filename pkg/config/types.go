@@ -47,7 +47,7 @@ type Registry struct {
 
 // Dao is the dao: section (state store).
 type Dao struct {
-	Type           string // etcd (default) or crd (refused: not supported)
+	Type           string // etcd (default) or crd (the Automation Broker's custom resources in openshift.namespace)
 	EtcdHost       string
 	EtcdPort       int
 	EtcdCAFile     string

@@ -29,11 +29,24 @@ func (d *decoder) validate(c *Config) {
 	switch strings.ToLower(dao.Type) {
 	case "etcd":
 	case "crd":
-		d.errorf(d.line("dao.type"), "dao.type", `"crd" is not supported, use etcd (omit dao.etcd_host for the embedded etcd)`)
+		// The Automation Broker's custom resources in openshift.namespace.
+		if c.OpenShift.Namespace == "" {
+			d.errorf(d.line("dao.type", "openshift.namespace"), "openshift.namespace",
+				"dao.type crd keeps the state in the broker's namespace: set openshift.namespace")
+		}
+		// etcd_data_dir is left alone: deploy/ and the template set it
+		// for whichever DAO_TYPE is chosen.
+		for _, k := range []string{"etcd_host", "etcd_port", "etcd_ca_file", "etcd_client_cert", "etcd_client_key", "etcd_quota_bytes"} {
+			if d.has("dao." + k) {
+				d.warnf(d.line("dao."+k), "dao."+k, "ignored with dao.type crd (the state is in the cluster's custom resources)")
+			}
+		}
 	default:
-		d.errorf(d.line("dao.type"), "dao.type", "unknown type %q, want etcd", dao.Type)
+		d.errorf(d.line("dao.type"), "dao.type", "unknown type %q, want etcd or crd", dao.Type)
 	}
-	if dao.EtcdHost != "" {
+	if strings.ToLower(dao.Type) == "crd" {
+		// No etcd to check.
+	} else if dao.EtcdHost != "" {
 		if dao.EtcdPort < 1 || dao.EtcdPort > 65535 {
 			d.errorf(d.line("dao.etcd_port"), "dao.etcd_port", "%d is not a port number", dao.EtcdPort)
 		}

@@ -7,6 +7,7 @@ import (
 	"os"
 	"regexp"
 	"slices"
+	"strings"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
@@ -25,7 +26,9 @@ import (
 // configuration: the one place where the file's keys meet the components.
 // Components check their own part; errors name the key and its line.
 type settings struct {
-	store      store.Config
+	store store.Config
+	// dao is dao.type: etcd, or crd (the custom resources of namespace).
+	dao        string
 	registries []registry.Config
 	// runtime is broker.runtime: kubernetes, docker or none.
 	runtime string
@@ -95,6 +98,7 @@ type catalogSettings struct {
 func mapConfig(cfg *config.Config) (*settings, error) {
 	s := &settings{
 		store:     storeConfig(cfg.Dao),
+		dao:       strings.ToLower(cfg.Dao.Type),
 		runtime:   cfg.Broker.Runtime,
 		cluster:   cfg.OpenShift,
 		namespace: cfg.OpenShift.Namespace,

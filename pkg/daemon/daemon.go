@@ -26,7 +26,6 @@ import (
 	"github.com/openstack-service-broker/openstack-service-broker/pkg/osb"
 	"github.com/openstack-service-broker/openstack-service-broker/pkg/registry"
 	"github.com/openstack-service-broker/openstack-service-broker/pkg/runtime"
-	"github.com/openstack-service-broker/openstack-service-broker/pkg/store"
 	"github.com/openstack-service-broker/openstack-service-broker/pkg/tlsutil"
 )
 
@@ -52,7 +51,7 @@ type daemon struct {
 	o      Options
 	s      *settings
 	log    *slog.Logger
-	store  *store.Store
+	store  stateStore
 	broker *broker.Broker
 	reg    *prometheus.Registry
 	srv    *http.Server
@@ -145,14 +144,11 @@ func start(ctx context.Context, s *settings, log *slog.Logger, o Options) (d *da
 	d.reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	kc := &cluster{where: s.cluster}
 
-	st, err := store.Open(ctx, s.store, log)
+	st, err := openStore(ctx, s, kc, log)
 	if err != nil {
 		return nil, fmt.Errorf("state store: %w", err)
 	}
 	undo = append(undo, func() { st.Close() })
-	if len(s.store.Endpoints) > 0 {
-		log.Info("using etcd", "endpoint", s.store.Endpoints[0])
-	}
 	d.store = st
 	// Every broker is a replica of those sharing the store, the only one
 	// with the embedded etcd: the leader recovers, reaps and bootstraps.
@@ -378,7 +374,11 @@ func (d *daemon) healthz(w http.ResponseWriter, r *http.Request) {
 	ctx, cancel := context.WithTimeout(r.Context(), 3*time.Second)
 	defer cancel()
 	if err := d.store.Healthy(ctx); err != nil {
-		http.Error(w, "etcd unreachable", http.StatusServiceUnavailable)
+		what := "etcd unreachable"
+		if d.s.dao == "crd" {
+			what = "kubernetes API unreachable (the CRD store)"
+		}
+		http.Error(w, what, http.StatusServiceUnavailable)
 		return
 	}
 	w.Write([]byte("ok"))

@@ -20,7 +20,7 @@ const engineCheckTimeout = 5 * time.Second
 // the engine of docker.host (or DOCKER_HOST), labelled with the broker id
 // kept in the store. An engine that does not answer at start is reported
 // but not fatal: actions fail saying so until it does.
-func newDockerRuntime(ctx context.Context, s *settings, st *store.Store, log *slog.Logger) (runtime.Runtime, error) {
+func newDockerRuntime(ctx context.Context, s *settings, st store.Backend, log *slog.Logger) (runtime.Runtime, error) {
 	c, err := dockerruntime.NewClient(s.dockerHost)
 	if err != nil {
 		return nil, &ConfigError{fmt.Errorf("docker.host: %w", err)}

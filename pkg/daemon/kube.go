@@ -50,7 +50,7 @@ func (c *cluster) client() (*rest.Config, kubernetes.Interface, error) {
 
 // newRuntime selects the runtime named by broker.runtime. It also says
 // which kind of cluster bundles run on (the "cluster" extra var).
-func newRuntime(ctx context.Context, s *settings, kc *cluster, st *store.Store, log *slog.Logger) (runtime.Runtime, string, error) {
+func newRuntime(ctx context.Context, s *settings, kc *cluster, st store.Backend, log *slog.Logger) (runtime.Runtime, string, error) {
 	switch s.runtime {
 	case "none":
 		log.Warn("broker.runtime is none: every operation will fail until a runtime is configured")

@@ -22,7 +22,7 @@ import (
 
 // closeStore holds the store open until the daemon stops: it is stopped
 // last, once nothing else uses it.
-func closeStore(st *store.Store, log *slog.Logger) manager.Runnable {
+func closeStore(st store.Backend, log *slog.Logger) manager.Runnable {
 	return manager.RunnableFunc(func(ctx context.Context) error {
 		<-ctx.Done()
 		if err := st.Close(); err != nil {

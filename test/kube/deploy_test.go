@@ -150,6 +150,11 @@ func TestDeployInCluster(t *testing.T) {
 			// The test made the namespace; Service Catalog is not there
 			// (TestDeployManifests checks the registration).
 			continue
+		case "CustomResourceDefinition":
+			// Shared by the tests of this process (the CRD store's):
+			// installed once, never removed by one test.
+			ensureStoreCRDs(t, e.Cluster)
+			continue
 		case "ClusterRole", "ClusterRoleBinding":
 			o.SetName(o.GetName() + "-" + ns)
 			if o.GetKind() == "ClusterRoleBinding" {

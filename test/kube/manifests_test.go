@@ -292,8 +292,7 @@ func TestDeployManifests(t *testing.T) {
 		"AUTO_ESCALATE": "false", "IMAGE_PULL_POLICY": "IfNotPresent", "ENABLE_BASIC_AUTH": "false",
 		"SANDBOX_ROLE": "edit", "KEEP_NAMESPACE": "false", "KEEP_NAMESPACE_ON_ERROR": "true",
 		"BROKER_URL_PREFIX": "/osb", "NAMESPACE": "ansible-service-broker",
-		// The original's is crd, which needs the CRD store (issue 13).
-		"DAO_TYPE": "etcd",
+		"DAO_TYPE": "crd",
 	}
 	for k, v := range want {
 		if got, ok := params[k]; !ok || got != v {

@@ -58,7 +58,9 @@ var rules = []rule{
 	{pkg: "pkg/runtime/kubernetes", may: []string{"pkg/redact", "pkg/runtime"}},
 	{pkg: "pkg/runtime/docker", may: []string{"pkg/redact", "pkg/runtime"}, not: k8s},
 	{pkg: "pkg/runtime/...", may: []string{"pkg/runtime"}, not: k8s},
-	{pkg: "pkg/store/crd", may: []string{"pkg/apb", "pkg/store"}}, // coming: state in Kubernetes CRDs
+	{pkg: "pkg/store/crd", may: []string{"pkg/apb", "pkg/store"}},                 // state in the Automation Broker's CRDs
+	{pkg: "pkg/store/migrate", may: []string{"pkg/apb", "pkg/store"}, not: k8s},   // broker migrate
+	{pkg: "pkg/store/storetest", may: []string{"pkg/apb", "pkg/store"}, not: k8s}, // the suite every store passes
 	{pkg: "pkg/store", may: []string{"pkg/apb"}, not: k8s},
 
 	// Bundles: discovery, the apb.yml format, parameter schemas.

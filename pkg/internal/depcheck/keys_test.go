@@ -27,7 +27,9 @@ func TestStoreKeysOnlyInStore(t *testing.T) {
 			}
 			return nil
 		}
-		if !strings.HasSuffix(p, ".go") || rel == "pkg/internal/depcheck/keys_test.go" {
+		// test/kube/migrate_test.go writes an Automation Broker's etcd as
+		// the original did, byte for byte: its keys are the fixture.
+		if !strings.HasSuffix(p, ".go") || rel == "pkg/internal/depcheck/keys_test.go" || rel == "test/kube/migrate_test.go" {
 			return nil
 		}
 		data, err := os.ReadFile(p)

@@ -124,6 +124,8 @@ type BrokerOptions struct {
 	LogLevel string
 	// Registries are more entries of the registry: list.
 	Registries []map[string]any
+	// Dao is added to the dao: section (type: crd for the CRD store).
+	Dao map[string]any
 	// Bundles are more bundle sources (directories with apb.yml and
 	// Dockerfile) for the local registry, each under its directory's name
 	// with -apb appended unless it ends so already: image
@@ -164,6 +166,19 @@ func (b *Broker) Stop() error { return b.stop() }
 // StartBroker runs the daemon in dir (reused across restarts: the etcd
 // data lives there). apbYML is the test bundle's apb.yml.
 func (c *Cluster) StartBroker(tb testing.TB, dir string, apbYML []byte, o BrokerOptions) *Broker {
+	tb.Helper()
+	cfgPath := c.WriteConfig(tb, dir, apbYML, o)
+	var rt runtime.Runtime
+	if o.Runtime != nil {
+		rt = o.Runtime
+	}
+	return c.startDaemon(tb, dir, cfgPath, rt)
+}
+
+// WriteConfig writes the config file StartBroker runs the daemon with
+// (and the local registry and basic-auth files it names) into dir, and
+// returns its path: what `broker migrate` reads too.
+func (c *Cluster) WriteConfig(tb testing.TB, dir string, apbYML []byte, o BrokerOptions) string {
 	tb.Helper()
 	reg := filepath.Join(dir, "registry", "testbundle-apb")
 	if err := os.MkdirAll(reg, 0o755); err != nil {
@@ -238,6 +253,9 @@ func (c *Cluster) StartBroker(tb testing.TB, dir string, apbYML []byte, o Broker
 	for k, v := range o.Broker {
 		doc["broker"].(map[string]any)[k] = v
 	}
+	for k, v := range o.Dao {
+		doc["dao"].(map[string]any)[k] = v
+	}
 	if o.OpenStack != nil {
 		doc["openstack"] = o.OpenStack
 	}
@@ -252,10 +270,11 @@ func (c *Cluster) StartBroker(tb testing.TB, dir string, apbYML []byte, o Broker
 	if err := os.WriteFile(cfgPath, cfg, 0o600); err != nil {
 		tb.Fatal(err)
 	}
-	var rt runtime.Runtime
-	if o.Runtime != nil {
-		rt = o.Runtime
-	}
+	return cfgPath
+}
+
+func (c *Cluster) startDaemon(tb testing.TB, dir, cfgPath string, rt runtime.Runtime) *Broker {
+	tb.Helper()
 	b := &Broker{Logs: &Buffer{}, Dir: dir}
 	ctx, cancel := context.WithCancel(context.Background())
 	ready, done := make(chan string, 1), make(chan error, 1)
