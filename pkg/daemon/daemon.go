@@ -26,6 +26,7 @@ import (
 	"github.com/openstack-service-broker/openstack-service-broker/pkg/osb"
 	"github.com/openstack-service-broker/openstack-service-broker/pkg/registry"
 	"github.com/openstack-service-broker/openstack-service-broker/pkg/runtime"
+	"github.com/openstack-service-broker/openstack-service-broker/pkg/store"
 	"github.com/openstack-service-broker/openstack-service-broker/pkg/tlsutil"
 )
 
@@ -152,9 +153,20 @@ func start(ctx context.Context, s *settings, log *slog.Logger, o Options) (d *da
 	d.store = st
 	// Every broker is a replica of those sharing the store, the only one
 	// with the embedded etcd: the leader recovers, reaps and bootstraps.
-	rep, err := st.JoinReplicas(ctx, store.ReplicaOptions{LeaseTTL: s.leaderLease, Logger: log})
-	if err != nil {
-		return nil, fmt.Errorf("joining the brokers sharing the store: %w", err)
+	var (
+		rep     replicaSet
+		bootReq bootstrapRequests
+		watcher catalogWatcher
+	)
+	if rs, ok := st.(replicated); ok {
+		r, err := rs.JoinReplicas(ctx, store.ReplicaOptions{LeaseTTL: s.leaderLease, Logger: log})
+		if err != nil {
+			return nil, fmt.Errorf("joining the brokers sharing the store: %w", err)
+		}
+		rep, bootReq, watcher = r, rs, rs
+	} else {
+		so := newSolo()
+		rep, bootReq, watcher = so, so, so
 	}
 	undo = append(undo, func() { rep.Close() })
 
@@ -184,7 +196,7 @@ func start(ctx context.Context, s *settings, log *slog.Logger, o Options) (d *da
 		return nil, err
 	}
 	d.broker = b
-	catalog := newCatalogLoop(b, st, s.catalog, log)
+	catalog := newCatalogLoop(b, bootReq, s.catalog, log)
 	if s.catalog.onStartup {
 		// Only the leader bootstraps. One that leads at start does so
 		// before it serves, as asbd did; the others serve the stored
@@ -231,7 +243,7 @@ func start(ctx context.Context, s *settings, log *slog.Logger, o Options) (d *da
 		{"store", closeStore(st, log)},
 		{"replica", manager.RunnableFunc(rep.Run)},
 		{"operations", b},
-		{"catalog-follower", followCatalog(b, st, log)},
+		{"catalog-follower", followCatalog(b, watcher, log)},
 		{"leadership", leadershipGauge(d.reg)},
 		{"recovery", recovery(b, rep, log)},
 		{"janitor", janitor(b, log)},
