@@ -26,6 +26,9 @@ import (
 //	openshift.sandbox_role     edit
 //	openshift.image_pull_policy IfNotPresent
 //	openshift.sandbox_timeout  1h
+//	docker.network             host
+//	docker.image_pull_policy   IfNotPresent
+//	docker.timeout             1h
 //	log.level                  info
 //	log.stdout                 true                (only when the key is absent)
 //	dao.type                   etcd
@@ -40,6 +43,7 @@ const (
 	DefaultSandboxRole     = "edit"
 	DefaultImagePullPolicy = "IfNotPresent"
 	DefaultSandboxTimeout  = time.Hour
+	DefaultDockerNetwork   = "host"
 	DefaultLogLevel        = "info"
 	DefaultEtcdPort        = 2379
 	DefaultEtcdDataDir     = "/var/lib/openstack-service-broker/etcd"
@@ -197,6 +201,27 @@ func (c *Config) fields() map[string]field {
 				"bundles":       str(&o.Bundles),
 			})
 		},
+		"docker": func(d *decoder, n *yaml.Node, path string) {
+			o := &c.Docker
+			d.mapping(n, path, map[string]field{
+				"host":                    str(&o.Host),
+				"network":                 str(&o.Network),
+				"image_pull_policy":       str(&o.ImagePullPolicy),
+				"secrets_dir":             str(&o.SecretsDir),
+				"sources":                 strmap(&o.Sources),
+				"work_dir":                str(&o.WorkDir),
+				"keep_container":          boolean(&o.KeepContainer),
+				"keep_container_on_error": boolean(&o.KeepContainerOnError),
+				"timeout":                 duration(&o.Timeout),
+				"resources": func(d *decoder, n *yaml.Node, path string) {
+					d.mapping(n, path, map[string]field{
+						"memory": str(&o.Resources.Memory),
+						"cpus":   str(&o.Resources.CPUs),
+					})
+				},
+				"env": strmap(&o.Env),
+			})
+		},
 		"broker": func(d *decoder, n *yaml.Node, path string) {
 			b := &c.Broker
 			d.mapping(n, path, map[string]field{
@@ -281,6 +306,11 @@ func (c *Config) defaults(has func(path string) bool) {
 	set(&c.OpenShift.ImagePullPolicy, DefaultImagePullPolicy)
 	if c.OpenShift.SandboxTimeout == 0 {
 		c.OpenShift.SandboxTimeout = DefaultSandboxTimeout
+	}
+	set(&c.Docker.Network, DefaultDockerNetwork)
+	set(&c.Docker.ImagePullPolicy, DefaultImagePullPolicy)
+	if c.Docker.Timeout == 0 {
+		c.Docker.Timeout = DefaultSandboxTimeout
 	}
 	set(&c.Log.Level, DefaultLogLevel)
 	if !has("log.stdout") {

@@ -33,6 +33,7 @@ func TestExampleConfigWithoutRHCC(t *testing.T) {
 		Dao:       Dao{Type: "etcd", EtcdHost: "localhost", EtcdPort: 2379, EtcdDataDir: DefaultEtcdDataDir},
 		Log:       Log{Logfile: "/var/log/ansible-service-broker/asb.log", Stdout: true, Level: "debug", Color: true},
 		OpenShift: OpenShift{ImagePullPolicy: "IfNotPresent", SandboxRole: "edit", KeepNamespaceOnError: true, SandboxTimeout: time.Hour},
+		Docker:    Docker{Network: "host", ImagePullPolicy: "IfNotPresent", Timeout: time.Hour},
 		Broker: Broker{
 			BootstrapOnStartup: true, DevBroker: true, Recovery: true, OutputRequest: true,
 			SSLCertKey: "/path/to/key", SSLCert: "/path/to/cert", RefreshInterval: 600 * time.Second,
@@ -246,6 +247,13 @@ func TestScalars(t *testing.T) {
 			[]any{true, map[string]string{"KUBERNETES_SERVICE_HOST": "127.0.0.1", "KUBERNETES_SERVICE_PORT": "6443"}}},
 		{"openstack", "openshift:\n  namespace: osb\nopenstack:\n  clouds_secret: clouds\n  cloud: devstack\n  bundles: '^local-openstack-'\n",
 			func(c *Config) any { return c.OpenStack }, OpenStack{CloudsSecret: "clouds", Cloud: "devstack", Bundles: "^local-openstack-"}},
+		{"docker", "broker:\n  runtime: docker\ndocker:\n  host: unix:///run/d.sock\n  network: bridge\n  image_pull_policy: Never\n  secrets_dir: /srv/s\n" +
+			"  sources: {clouds: /etc/c}\n  work_dir: /var/lib/w\n  keep_container: true\n  keep_container_on_error: true\n  timeout: 10m\n" +
+			"  resources: {memory: 512Mi, cpus: 0.5}\n  env: {A: b}\nopenstack:\n  clouds_secret: clouds\n",
+			func(c *Config) any { return c.Docker }, Docker{Host: "unix:///run/d.sock", Network: "bridge", ImagePullPolicy: "Never", SecretsDir: "/srv/s",
+				Sources: map[string]string{"clouds": "/etc/c"}, WorkDir: "/var/lib/w", KeepContainer: true, KeepContainerOnError: true, Timeout: 10 * time.Minute,
+				Resources: DockerResources{Memory: "512Mi", CPUs: "0.5"}, Env: map[string]string{"A": "b"}}},
+		{"docker defaults", "", func(c *Config) any { return c.Docker }, Docker{Network: "host", ImagePullPolicy: "IfNotPresent", Timeout: time.Hour}},
 		{"anchor and merge", "x: &b\n  dev_broker: true\nbroker:\n  <<: *b\n  recovery: true\n",
 			func(c *Config) any { return []bool{c.Broker.DevBroker, c.Broker.Recovery} }, []bool{true, true}},
 	}
@@ -267,6 +275,7 @@ func TestDefaults(t *testing.T) {
 		Dao:       Dao{Type: "etcd", EtcdDataDir: "/var/lib/openstack-service-broker/etcd"},
 		Log:       Log{Stdout: true, Level: "info"},
 		OpenShift: OpenShift{SandboxRole: "edit", ImagePullPolicy: "IfNotPresent", SandboxTimeout: time.Hour},
+		Docker:    Docker{Network: "host", ImagePullPolicy: "IfNotPresent", Timeout: time.Hour},
 		Broker: Broker{ListenAddress: "0.0.0.0:1338", BasicAuthDir: "/var/run/asb-auth",
 			Runtime: "kubernetes", UserAuthRule: "access"},
 	}
@@ -347,6 +356,19 @@ func TestValidation(t *testing.T) {
 		{"sandbox env value", "openshift:\n  sandbox_env:\n    A: [x]\n", `c.yaml:3: openshift.sandbox_env.A: want a string, got a list`},
 		{"sandbox env mapping", "openshift:\n  sandbox_env: [A]\n", `c.yaml:2: openshift.sandbox_env: want a mapping of names to strings, got a list`},
 		{"clouds without namespace", "openstack:\n  clouds_secret: c\n", `c.yaml:2: openstack.clouds_secret: needs openshift.namespace (the namespace holding the Secret)`},
+		{"docker clouds without a directory", "broker: {runtime: docker}\nopenstack:\n  clouds_secret: c\n",
+			`c.yaml:3: openstack.clouds_secret: the docker runtime needs docker.secrets_dir or docker.sources.c (the directory holding clouds.yaml)`},
+		{"docker clouds in sources", "broker: {runtime: docker}\ndocker: {sources: {c: /etc/c}}\nopenstack:\n  clouds_secret: c\n", ""},
+		{"docker secret rule without a directory", "broker: {runtime: docker}\nsecrets:\n  - {title: t, apb_name: dh-x-apb, secret: s}\n",
+			`c.yaml:3: secrets[0].secret: "s": the docker runtime needs docker.secrets_dir or docker.sources.s (the directory holding its files)`},
+		{"docker secret rule in secrets_dir", "broker: {runtime: docker}\ndocker: {secrets_dir: /srv/s}\nsecrets:\n  - {title: t, apb_name: dh-x-apb, secret: s}\n", ""},
+		{"docker pull policy", "docker:\n  image_pull_policy: never\n", `c.yaml:2: docker.image_pull_policy: "never" is not one of IfNotPresent, Always, Never`},
+		{"docker memory", "docker:\n  resources:\n    memory: 1 GB\n", `c.yaml:3: docker.resources.memory: "1 GB" is not a quantity (such as 512Mi for memory, 0.5 or 500m for cpus)`},
+		{"docker cpus negative", "docker:\n  resources:\n    cpus: -1\n", `c.yaml:3: docker.resources.cpus: "-1" is not a quantity (such as 512Mi for memory, 0.5 or 500m for cpus)`},
+		{"docker relative dir", "docker:\n  secrets_dir: secrets\n", `c.yaml:2: docker.secrets_dir: "secrets" must be an absolute path (the engine resolves bind mounts on its host)`},
+		{"docker relative source", "docker:\n  sources:\n    c: ./c\n", `c.yaml:3: docker.sources.c: "./c" must be an absolute path`},
+		{"docker env name", "docker:\n  env:\n    BAD-NAME: x\n", `c.yaml:3: docker.env.BAD-NAME: not a valid environment variable name`},
+		{"docker timeout type", "docker:\n  timeout: soon\n", `c.yaml:2: docker.timeout: want a duration such as "600s" or a number of seconds, got "soon"`},
 		{"clouds bundles regexp", "openshift: {namespace: n}\nopenstack:\n  clouds_secret: c\n  bundles: '('\n",
 			"c.yaml:4: openstack.bundles: not a regular expression: error parsing regexp: missing closing ): `(`"},
 	}

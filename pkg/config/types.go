@@ -18,6 +18,8 @@ type Config struct {
 	Secrets   []SecretRule
 	// OpenStack is the openstack: section (ours).
 	OpenStack OpenStack
+	// Docker is the docker: section (ours): the Docker runtime.
+	Docker Docker
 }
 
 // Registry is one entry of the registry: list.
@@ -105,6 +107,42 @@ type OpenStack struct {
 	// Bundles is a regular expression on catalog names; empty means the
 	// bundles tagged "openstack".
 	Bundles string
+}
+
+// Docker is the docker: section, the Docker runtime's settings (broker.runtime: docker).
+type Docker struct {
+	// Host is the engine (unix:///var/run/docker.sock, tcp://...); empty
+	// means DOCKER_HOST, else the local socket.
+	Host string
+	// Network is the bundle containers' network mode (default host).
+	Network string
+	// ImagePullPolicy: IfNotPresent (default), Always or Never.
+	ImagePullPolicy string
+	// SecretsDir holds one directory per source (a secrets: rule's secret,
+	// openstack.clouds_secret), one file per key; Sources names a
+	// directory for a source explicitly.
+	SecretsDir string
+	Sources    map[string]string
+	// WorkDir holds a private directory per action (copies of its sources,
+	// its results); default under the system's temporary directory.
+	WorkDir string
+	// KeepContainer and KeepContainerOnError keep finished containers
+	// (stopped, renamed <name>-kept), as keep_namespace does on Kubernetes.
+	KeepContainer        bool
+	KeepContainerOnError bool
+	// Timeout bounds one action (default 1h).
+	Timeout time.Duration
+	// Resources limit each container: memory (a quantity such as 512Mi)
+	// and cpus (such as 0.5 or 500m).
+	Resources DockerResources
+	// Env adds environment variables to the bundles.
+	Env map[string]string
+}
+
+// DockerResources are a container's limits.
+type DockerResources struct {
+	Memory string
+	CPUs   string
 }
 
 // AuthProvider is one entry of broker.auth.

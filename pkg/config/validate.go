@@ -63,6 +63,7 @@ func (d *decoder) validate(c *Config) {
 	}
 
 	d.validateSandbox(c.OpenShift)
+	d.validateDocker(c.Docker)
 	d.validateBroker(c.Broker)
 
 	d.validateOpenStack(c)
@@ -72,7 +73,53 @@ func (d *decoder) validate(c *Config) {
 			d.errorf(d.line(p), p+".apb_name", "required (the bundle's catalog name, <registry>-<name>)")
 		}
 		if s.Secret == "" {
-			d.errorf(d.line(p), p+".secret", "required (a Secret in openshift.namespace)")
+			d.errorf(d.line(p), p+".secret", "required (a Secret in openshift.namespace, or with the docker runtime a directory under docker.secrets_dir)")
+		} else if c.Broker.Runtime == "docker" && !c.Docker.resolves(s.Secret) {
+			d.errorf(d.line(p+".secret", p), p+".secret", "%q: the docker runtime needs docker.secrets_dir or docker.sources.%s (the directory holding its files)", s.Secret, s.Secret)
+		}
+	}
+}
+
+// resolves reports whether the Docker runtime finds a source's directory.
+func (o Docker) resolves(source string) bool {
+	_, ok := o.Sources[source]
+	return ok || o.SecretsDir != ""
+}
+
+func (d *decoder) validateDocker(o Docker) {
+	switch o.ImagePullPolicy {
+	case "IfNotPresent", "Always", "Never":
+	default:
+		d.errorf(d.line("docker.image_pull_policy"), "docker.image_pull_policy",
+			"%q is not one of IfNotPresent, Always, Never", o.ImagePullPolicy)
+	}
+	if o.Timeout < 0 {
+		d.errorf(d.line("docker.timeout"), "docker.timeout", "must not be negative")
+	}
+	for key, q := range map[string]string{"memory": o.Resources.Memory, "cpus": o.Resources.CPUs} {
+		if q == "" {
+			continue
+		}
+		p := "docker.resources." + key
+		if v, err := resource.ParseQuantity(q); err != nil || v.Sign() < 0 {
+			d.errorf(d.line(p), p, "%q is not a quantity (such as 512Mi for memory, 0.5 or 500m for cpus)", q)
+		}
+	}
+	for key, dir := range map[string]string{"secrets_dir": o.SecretsDir, "work_dir": o.WorkDir} {
+		if dir != "" && !strings.HasPrefix(dir, "/") {
+			d.errorf(d.line("docker."+key), "docker."+key, "%q must be an absolute path (the engine resolves bind mounts on its host)", dir)
+		}
+	}
+	for name, dir := range o.Sources {
+		if !strings.HasPrefix(dir, "/") {
+			p := "docker.sources." + name
+			d.errorf(d.line(p), p, "%q must be an absolute path", dir)
+		}
+	}
+	for name := range o.Env {
+		p := "docker.env." + name
+		if !envName.MatchString(name) {
+			d.errorf(d.line(p), p, "not a valid environment variable name")
 		}
 	}
 }
@@ -113,6 +160,11 @@ func (d *decoder) validateOpenStack(c *Config) {
 			if d.has("openstack." + k) {
 				d.warnf(d.line("openstack."+k), "openstack."+k, "ignored without openstack.clouds_secret")
 			}
+		}
+	} else if c.Broker.Runtime == "docker" {
+		if !c.Docker.resolves(o.CloudsSecret) {
+			d.errorf(d.line("openstack.clouds_secret"), "openstack.clouds_secret",
+				"the docker runtime needs docker.secrets_dir or docker.sources.%s (the directory holding clouds.yaml)", o.CloudsSecret)
 		}
 	} else if c.OpenShift.Namespace == "" {
 		d.errorf(d.line("openstack.clouds_secret"), "openstack.clouds_secret", "needs openshift.namespace (the namespace holding the Secret)")

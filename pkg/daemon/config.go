@@ -15,6 +15,8 @@ import (
 	"github.com/openstack-service-broker/openstack-service-broker/pkg/broker"
 	"github.com/openstack-service-broker/openstack-service-broker/pkg/config"
 	"github.com/openstack-service-broker/openstack-service-broker/pkg/registry"
+	"github.com/openstack-service-broker/openstack-service-broker/pkg/runtime"
+	dockerruntime "github.com/openstack-service-broker/openstack-service-broker/pkg/runtime/docker"
 	kuberuntime "github.com/openstack-service-broker/openstack-service-broker/pkg/runtime/kubernetes"
 	"github.com/openstack-service-broker/openstack-service-broker/pkg/store"
 )
@@ -30,6 +32,10 @@ type settings struct {
 	// kube is the Kubernetes runtime's configuration, less what the
 	// cluster says (broker id, executor, cluster kind).
 	kube kuberuntime.Config
+	// docker is the Docker runtime's configuration, less the broker id;
+	// dockerHost is its engine (docker.host; empty: DOCKER_HOST).
+	docker     dockerruntime.Config
+	dockerHost string
 	// cluster is where the Kubernetes API is (openshift.host and friends).
 	cluster config.OpenShift
 	// namespace is the broker's namespace (registry credentials Secrets).
@@ -96,6 +102,10 @@ func mapConfig(cfg *config.Config) (*settings, error) {
 		errs = append(errs, cfg.Errorf([]string{"openstack.bundles"}, "%v", err))
 	}
 	if s.kube, err = sandboxConfig(cfg); err != nil {
+		errs = append(errs, err)
+	}
+	s.dockerHost = cfg.Docker.Host
+	if s.docker, err = dockerConfig(cfg); err != nil {
 		errs = append(errs, err)
 	}
 	if s.registries, err = registries(cfg); err != nil {
@@ -183,6 +193,37 @@ func sandboxConfig(cfg *config.Config) (kuberuntime.Config, error) {
 	slices.Sort(names)
 	for _, n := range names {
 		rc.ExtraEnv = append(rc.ExtraEnv, corev1.EnvVar{Name: n, Value: o.SandboxEnv[n]})
+	}
+	return rc, errors.Join(errs...)
+}
+
+// dockerConfig is the Docker runtime's configuration from the docker:
+// section.
+func dockerConfig(cfg *config.Config) (dockerruntime.Config, error) {
+	o := cfg.Docker
+	rc := dockerruntime.Config{
+		Network: o.Network, PullPolicy: dockerruntime.PullPolicy(o.ImagePullPolicy),
+		SecretsDir: o.SecretsDir, Sources: o.Sources, WorkDir: o.WorkDir,
+		KeepContainer: o.KeepContainer, KeepContainerOnError: o.KeepContainerOnError, Timeout: o.Timeout,
+		HTTPProxy: os.Getenv("HTTP_PROXY"), HTTPSProxy: os.Getenv("HTTPS_PROXY"), NoProxy: os.Getenv("NO_PROXY"),
+	}
+	var errs []error
+	if o.Resources.Memory != "" {
+		q, err := resource.ParseQuantity(o.Resources.Memory)
+		if err != nil {
+			errs = append(errs, cfg.Errorf([]string{"docker.resources.memory"}, "%q: %v", o.Resources.Memory, err))
+		}
+		rc.Memory = q.Value()
+	}
+	if o.Resources.CPUs != "" {
+		q, err := resource.ParseQuantity(o.Resources.CPUs)
+		if err != nil {
+			errs = append(errs, cfg.Errorf([]string{"docker.resources.cpus"}, "%q: %v", o.Resources.CPUs, err))
+		}
+		rc.CPUs = float64(q.MilliValue()) / 1000
+	}
+	for _, n := range slices.Sorted(maps.Keys(o.Env)) {
+		rc.ExtraEnv = append(rc.ExtraEnv, runtime.EnvVar{Name: n, Value: o.Env[n]})
 	}
 	return rc, errors.Join(errs...)
 }

@@ -15,6 +15,7 @@ import (
 	"k8s.io/client-go/kubernetes/fake"
 
 	"github.com/openstack-service-broker/openstack-service-broker/pkg/config"
+	"github.com/openstack-service-broker/openstack-service-broker/pkg/runtime"
 )
 
 func TestSandboxConfig(t *testing.T) {
@@ -54,6 +55,46 @@ func TestSandboxConfig(t *testing.T) {
 	// Sorted, so that every pod of a broker gets the same spec.
 	if len(rc.ExtraEnv) != 2 || rc.ExtraEnv[0] != (corev1.EnvVar{Name: "ALPHA", Value: "first"}) || rc.ExtraEnv[1].Name != "ZED" {
 		t.Errorf("env = %v", rc.ExtraEnv)
+	}
+}
+
+func TestDockerConfig(t *testing.T) {
+	c, _, err := config.Parse([]byte(`broker:
+  runtime: docker
+docker:
+  host: unix:///run/other.sock
+  network: bridge
+  image_pull_policy: Never
+  secrets_dir: /srv/secrets
+  sources: {openstack-clouds: /home/u/.config/openstack}
+  work_dir: /var/lib/osb/docker
+  keep_container_on_error: true
+  timeout: 90s
+  resources: {memory: 512Mi, cpus: 1500m}
+  env:
+    ZED: last
+    ALPHA: first
+openstack:
+  clouds_secret: openstack-clouds
+`), "c.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := mapConfig(c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rc := s.docker
+	if s.runtime != "docker" || s.dockerHost != "unix:///run/other.sock" || rc.Network != "bridge" || rc.PullPolicy != "Never" ||
+		rc.SecretsDir != "/srv/secrets" || rc.Sources["openstack-clouds"] != "/home/u/.config/openstack" || rc.WorkDir != "/var/lib/osb/docker" ||
+		!rc.KeepContainerOnError || rc.KeepContainer || rc.Timeout != 90*time.Second || rc.Memory != 512<<20 || rc.CPUs != 1.5 {
+		t.Errorf("docker runtime config = %+v (host %q)", rc, s.dockerHost)
+	}
+	if len(rc.ExtraEnv) != 2 || rc.ExtraEnv[0].Name != "ALPHA" || rc.ExtraEnv[1] != (runtime.EnvVar{Name: "ZED", Value: "last"}) {
+		t.Errorf("env = %v", rc.ExtraEnv)
+	}
+	if s.broker.clouds.Secret != "openstack-clouds" {
+		t.Errorf("clouds rule = %+v", s.broker.clouds)
 	}
 }
 

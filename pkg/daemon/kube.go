@@ -73,8 +73,8 @@ func newRuntime(ctx context.Context, s *settings, kc *cluster, st *store.Store, 
 			"sandbox_role", rcfg.SandboxRole, "namespace", rcfg.BrokerNamespace)
 		return rt, rcfg.Cluster, nil
 	case "docker":
-		log.Warn("the Docker runtime is not built into this broker yet: operations will fail")
-		return none.Runtime{Reason: "the docker runtime is not available in this build"}, "kubernetes", nil
+		rt, err := newDockerRuntime(ctx, s, st, log)
+		return rt, "kubernetes", err
 	}
 	return nil, "", &ConfigError{fmt.Errorf("broker.runtime: unknown runtime %q (want kubernetes, docker or none)", s.runtime)}
 }

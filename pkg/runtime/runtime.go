@@ -77,6 +77,17 @@ type Result struct {
 	DashboardURL string
 	// LastDescription is the last apb_last_operation annotation seen.
 	LastDescription string
+	// Test is what the test action recorded with asb_save_test_result
+	// (nil when nothing was, or the runtime cannot read it back).
+	Test *TestResult
+}
+
+// TestResult is the outcome of a bundle's test action.
+type TestResult struct {
+	// Failed is set when any record said the test failed.
+	Failed bool
+	// Messages are the records' messages, in order.
+	Messages []string
 }
 
 // Progress receives last_operation descriptions while an action runs.

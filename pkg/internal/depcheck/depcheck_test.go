@@ -55,8 +55,9 @@ var rules = []rule{
 	{pkg: "pkg/broker", may: []string{"pkg/apb", "pkg/jobs", "pkg/osb/osbapi", "pkg/runtime", "pkg/schema", "pkg/store"}, not: k8s},
 	{pkg: "pkg/jobs", may: []string{"pkg/runtime", "pkg/store"}, not: k8s},
 	{pkg: "pkg/runtime", stdlibOnly: true},
-	{pkg: "pkg/runtime/kubernetes", may: []string{"pkg/runtime"}},
-	{pkg: "pkg/runtime/docker", may: []string{"pkg/runtime"}, not: k8s}, // coming
+	{pkg: "pkg/runtime/redact", stdlibOnly: true},
+	{pkg: "pkg/runtime/kubernetes", may: []string{"pkg/runtime", "pkg/runtime/redact"}},
+	{pkg: "pkg/runtime/docker", may: []string{"pkg/runtime", "pkg/runtime/redact"}, not: k8s},
 	{pkg: "pkg/runtime/...", may: []string{"pkg/runtime"}, not: k8s},
 	{pkg: "pkg/store/crd", may: []string{"pkg/apb", "pkg/store"}}, // coming: state in Kubernetes CRDs
 	{pkg: "pkg/store", may: []string{"pkg/apb"}, not: k8s},
@@ -234,6 +235,8 @@ func TestRuleRefuses(t *testing.T) {
 		{"pkg/broker", "pkg/osb/osbapi", true},
 		{"pkg/runtime/docker", "pkg/runtime", true},
 		{"pkg/runtime/docker", "pkg/store", false},
+		{"pkg/runtime/docker", "pkg/runtime/redact", true},
+		{"pkg/runtime/docker", "pkg/runtime/kubernetes", false},
 		{"pkg/store/crd", "pkg/store", true},
 		{"pkg/jobs", "pkg/broker", false},
 		{"cmd/openstack-emulator", "pkg/broker", false},

@@ -1,4 +1,4 @@
-package kubernetes
+package redact
 
 import (
 	"strings"
@@ -6,8 +6,8 @@ import (
 )
 
 func TestRedact(t *testing.T) {
-	var r redactor
-	r.add(map[string]any{
+	var r Redactor
+	r.Add(map[string]any{
 		"db_password": "hunter22",
 		"greeting":    "hello world",
 		"nested":      map[string]any{"api_token": "tok-123456"},
@@ -15,10 +15,10 @@ func TestRedact(t *testing.T) {
 			"user": "plainuser",
 		},
 	}, false)
-	r.add(map[string]any{"user": "plainuser"}, true)
-	r.add(map[string][]byte{"clouds.yaml": []byte("clouds:\n  c:\n    auth:\n      password: \"cloudpw99\"\n")}, true)
-	r.add("abc", true) // too short to redact
-	r.finish()
+	r.Add(map[string]any{"user": "plainuser"}, true)
+	r.Add(map[string][]byte{"clouds.yaml": []byte("clouds:\n  c:\n    auth:\n      password: \"cloudpw99\"\n")}, true)
+	r.Add("abc", true) // too short to redact
+	r.Finish()
 	cases := []struct{ in, want string }{
 		{"connecting with hunter22", "connecting with ****"},
 		{"token tok-123456 used", "token **** used"},
@@ -30,11 +30,11 @@ func TestRedact(t *testing.T) {
 		{"abc stays", "abc stays"},
 	}
 	for _, c := range cases {
-		if got := r.redact(c.in); got != c.want {
+		if got := r.Redact(c.in); got != c.want {
 			t.Errorf("redact(%q) = %q, want %q", c.in, got, c.want)
 		}
 	}
-	if got := r.redact("x"); strings.Contains(got, redacted) {
+	if got := r.Redact("x"); strings.Contains(got, Mask) {
 		t.Errorf("redact(x) = %q", got)
 	}
 }

@@ -1,4 +1,4 @@
-package kubernetes
+package redact
 
 import (
 	"regexp"
@@ -6,15 +6,17 @@ import (
 	"strings"
 )
 
-const redacted = "****"
+// Mask replaces each secret value.
+const Mask = "****"
 
 // minSecretLen: shorter values would blank out ordinary words of the log.
 const minSecretLen = 4
 
-// redactor hides known secret values (mounted Secrets, credentials in the
+// Redactor hides known secret values (mounted files, credentials in the
 // extra vars) and anything that looks like a password assignment in the
-// bundle's log before it reaches the broker's log.
-type redactor struct {
+// bundle's log before it reaches the broker's log. Fill it with Add, call
+// Finish once, then Redact may be called from any goroutine.
+type Redactor struct {
 	values []string
 }
 
@@ -23,10 +25,10 @@ var sensitiveKey = regexp.MustCompile(`(?i)(pass|secret|token|credential|private
 // assignment matches `password: x`, `"token": "x"`, `secret=x` and the like.
 var assignment = regexp.MustCompile(`(?i)((?:"|')?[a-z0-9_.-]*(?:password|passwd|secret|token|credential|private_key|api_key)[a-z0-9_.-]*(?:"|')?\s*[:=]\s*)("[^"]*"|'[^']*'|[^\s,}]+)`)
 
-// add records the secret values found in v: strings under sensitive keys
+// Add records the secret values found in v: strings under sensitive keys
 // at any depth, and every string when all is set (a Secret's data, bind
 // credentials).
-func (r *redactor) add(v any, all bool) {
+func (r *Redactor) Add(v any, all bool) {
 	switch t := v.(type) {
 	case string:
 		if all {
@@ -38,7 +40,7 @@ func (r *redactor) add(v any, all bool) {
 		}
 	case map[string]any:
 		for k, e := range t {
-			r.add(e, all || sensitiveKey.MatchString(k))
+			r.Add(e, all || sensitiveKey.MatchString(k))
 		}
 	case map[string][]byte:
 		for _, e := range t {
@@ -46,14 +48,14 @@ func (r *redactor) add(v any, all bool) {
 		}
 	case []any:
 		for _, e := range t {
-			r.add(e, all)
+			r.Add(e, all)
 		}
 	}
 }
 
 // addString records s and, for a multi-line document such as clouds.yaml,
 // each `key: value` value in it.
-func (r *redactor) addString(s string) {
+func (r *Redactor) addString(s string) {
 	s = strings.TrimSpace(s)
 	if len(s) < minSecretLen {
 		return
@@ -74,16 +76,27 @@ func (r *redactor) addString(s string) {
 	}
 }
 
-// finish sorts longest first so a value containing another is replaced whole.
-func (r *redactor) finish() {
+// Finish sorts longest first so a value containing another is replaced whole.
+func (r *Redactor) Finish() {
 	sort.Slice(r.values, func(i, j int) bool { return len(r.values[i]) > len(r.values[j]) })
 }
 
-func (r *redactor) redact(s string) string {
+// Redact returns s with every known secret value and every password-like
+// assignment masked.
+func (r *Redactor) Redact(s string) string {
 	for _, v := range r.values {
 		if strings.Contains(s, v) {
-			s = strings.ReplaceAll(s, v, redacted)
+			s = strings.ReplaceAll(s, v, Mask)
 		}
 	}
-	return assignment.ReplaceAllString(s, "${1}"+redacted)
+	return assignment.ReplaceAllString(s, "${1}"+Mask)
+}
+
+// AddExtraVars records the secret values of an action's extra vars: those
+// under sensitive keys, and every value of the provision and bind
+// credentials a later action gets.
+func (r *Redactor) AddExtraVars(vars map[string]any) {
+	r.Add(vars, false)
+	r.Add(vars["_apb_provision_creds"], true)
+	r.Add(vars["_apb_bind_creds"], true)
 }
