@@ -32,6 +32,9 @@ func Check(data []byte) (*Spec, []Problem) {
 	}
 	out = append(out, errs...)
 	sort.SliceStable(out, func(i, j int) bool { return out[i].Line < out[j].Line })
+	if len(errs) > 0 {
+		s = nil
+	}
 	return s, out
 }
 

@@ -15,14 +15,16 @@ import (
 // *SpecError listing every problem with its field and line.
 func Parse(data []byte, source string) (*Spec, error) {
 	s, _, errs := parse(data)
-	if len(errs) > 0 {
+	if len(errs) > 0 || s == nil {
 		return nil, &SpecError{Source: source, Problems: errs}
 	}
 	return s, nil
 }
 
 // parse decodes and validates; it returns the document's root node (nil
-// when it is not a mapping) for further checks.
+// when it is not a mapping) and the spec as far as it was read (nil when
+// it could not be), which Check looks at further even when it has
+// problems.
 func parse(data []byte) (*Spec, *yaml.Node, []Problem) {
 	var doc yaml.Node
 	if err := yaml.Unmarshal(data, &doc); err != nil {
@@ -35,16 +37,16 @@ func parse(data []byte) (*Spec, *yaml.Node, []Problem) {
 	if root.Kind != yaml.MappingNode {
 		return nil, nil, []Problem{{Line: root.Line, Message: "the document is not a mapping"}}
 	}
-	if errs := normalize(root); len(errs) > 0 {
-		return nil, root, errs
-	}
+	// Every problem at once: a value of the wrong type is reported and
+	// read as its zero value, so that validation still sees the rest.
+	errs := normalize(root)
 	var s Spec
 	if err := root.Decode(&s); err != nil {
 		var te *yaml.TypeError
-		if errors.As(err, &te) {
-			return nil, root, fieldPaths(root, te.Errors)
+		if !errors.As(err, &te) {
+			return nil, root, append(errs, Problem{Message: err.Error()})
 		}
-		return nil, root, []Problem{{Message: err.Error()}}
+		errs = append(errs, fieldPaths(root, te.Errors)...)
 	}
 	s.Metadata = jsonMap(s.Metadata)
 	s.Alpha = jsonMap(s.Alpha)
@@ -54,15 +56,19 @@ func parse(data []byte) (*Spec, *yaml.Node, []Problem) {
 		jsonParams(p.Parameters)
 		jsonParams(p.BindParameters)
 	}
-	errs := s.problems()
-	if len(errs) > 0 {
-		idx := indexLines(root)
-		for i := range errs {
-			errs[i].Line = idx.line(errs[i].Field)
-		}
-		return nil, root, errs
+	bad := make(map[string]bool, len(errs))
+	for _, e := range errs {
+		bad[e.Field] = true
 	}
-	return &s, root, nil
+	idx := indexLines(root)
+	for _, p := range s.problems() {
+		if bad[p.Field] {
+			continue // the field's value was not read: its type error says why
+		}
+		p.Line = idx.line(p.Field)
+		errs = append(errs, p)
+	}
+	return &s, root, errs
 }
 
 // Boolean keys per level: real bundles write them as quoted strings ("True").
@@ -190,6 +196,8 @@ func fixBools(m *yaml.Node, path string, keys map[string]bool, errs *[]Problem) 
 			fallthrough
 		default:
 			*errs = append(*errs, Problem{Field: join(path, k.Value), Line: v.Line, Message: fmt.Sprintf("%q is not a boolean", v.Value)})
+			// Read as false, so that decoding goes on to the other fields.
+			v.Tag, v.Value, v.Style = "!!bool", "false", 0
 		}
 	}
 }
