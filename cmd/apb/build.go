@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"fmt"
 	"os"
 	"path/filepath"
 	"time"
@@ -72,7 +71,7 @@ func (c *cli) buildCmd() *cobra.Command {
 
 // build prepares and builds a bundle; it returns the image's name.
 func (c *cli) build(ctx context.Context, dir, dockerfile, network string, noCache bool, img imageFlags) (string, error) {
-	s, _, err := bundleSpec(dir)
+	s, specData, err := bundleSpec(dir)
 	if err != nil {
 		return "", err
 	}
@@ -99,6 +98,14 @@ func (c *cli) build(ctx context.Context, dir, dockerfile, network string, noCach
 		}
 		df = filepath.ToSlash(rel)
 	}
+	// A label set from a build argument gets apb.yml through it.
+	var buildArgs map[string]*string
+	if dfData, err := os.ReadFile(dockerfilePath(dir, dockerfile)); err == nil {
+		if l, _ := apb.DockerfileSpec(dfData); l != nil && l.Arg != "" {
+			v := apb.EncodeLabel(specData)
+			buildArgs = map[string]*string{l.Arg: &v}
+		}
+	}
 	bctx, err := buildContext(dir)
 	if err != nil {
 		return "", err
@@ -108,7 +115,7 @@ func (c *cli) build(ctx context.Context, dir, dockerfile, network string, noCach
 	c.say("building %s from %s", tag, dir)
 	resp, err := cl.ImageBuild(ctx, bctx, client.ImageBuildOptions{
 		Tags: []string{tag}, Dockerfile: df, Remove: true, ForceRemove: true, NetworkMode: network,
-		NoCache: noCache, Version: build.BuilderV1,
+		NoCache: noCache, Version: build.BuilderV1, BuildArgs: buildArgs,
 	})
 	if err != nil {
 		return "", engineErr(cl, err)
@@ -153,5 +160,3 @@ func fdOf(w any) uintptr {
 	}
 	return 0
 }
-
-var _ = fmt.Sprint

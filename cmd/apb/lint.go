@@ -194,14 +194,16 @@ func lintDockerfile(df, specData []byte) (string, []finding) {
 	} else {
 		add(0, "", "warning", "no COPY of the playbooks to /opt/apb/project: apb-base will find no action to run")
 	}
-	got, line, found, err := apb.DockerfileSpec(df)
+	l, err := apb.DockerfileSpec(df)
 	switch {
 	case err != nil:
-		add(line, apb.LabelSpec, "error", "%v", err)
-	case !found:
+		add(l.Line, apb.LabelSpec, "error", "%v", err)
+	case l == nil:
 		add(0, apb.LabelSpec, "warning", "no spec label: run apb prepare (apb build does) or the broker will not see the image as a bundle")
-	case specData != nil && !bytes.Equal(got, specData):
-		add(line, apb.LabelSpec, "warning", "apb.yml changed since the label was written: run apb prepare (apb build does)")
+	case l.Arg != "":
+		// Set from a build argument: apb build passes apb.yml in it.
+	case specData != nil && !bytes.Equal(l.Spec, specData):
+		add(l.Line, apb.LabelSpec, "warning", "apb.yml changed since the label was written: run apb prepare (apb build does)")
 	}
 	if playbooks == "." {
 		playbooks = ""

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -67,6 +68,9 @@ func prepare(dir, dockerfile string, oneLine bool) (bool, error) {
 		return false, usageErrorf("%v", err)
 	}
 	out, err := apb.SetDockerfileSpec(df, spec, oneLine)
+	if errors.Is(err, apb.ErrSpecFromBuildArg) {
+		return false, nil // apb build passes the value
+	}
 	if err != nil {
 		return false, failedErrorf("%s: %v", dfPath, err)
 	}

@@ -141,7 +141,7 @@ type localResult struct {
 	Description  string              `json:"description,omitempty"`
 	DashboardURL string              `json:"dashboard_url,omitempty"`
 	Credentials  map[string]any      `json:"credentials,omitempty"`
-	Test         *runtime.TestResult `json:"test,omitempty"`
+	Test         *testResult         `json:"test,omitempty"`
 	Cloud        string              `json:"cloud,omitempty"`
 	Duration     string              `json:"duration"`
 }
@@ -186,6 +186,12 @@ func localTable(w io.Writer, r *localResult) {
 			row(w, "  "+k, show(r.Credentials[k]))
 		}
 	}
+}
+
+// testResult is what a test action recorded (asb_save_test_result).
+type testResult struct {
+	Failed   bool     `json:"failed"`
+	Messages []string `json:"messages"`
 }
 
 // localInstance is what apb remembers of an instance it ran locally.
@@ -437,7 +443,9 @@ func (c *cli) runLocal(ctx context.Context, action, dir string, f runFlags) (*lo
 	res.Description = result.LastDescription
 	res.DashboardURL = result.DashboardURL
 	res.Credentials = result.Credentials
-	res.Test = result.Test
+	if t := result.Test; t != nil {
+		res.Test = &testResult{Failed: t.Failed, Messages: t.Messages}
+	}
 
 	// Remember what later actions need, as the broker stores it.
 	switch action {

@@ -36,18 +36,35 @@ func SpecLabelLines(apbYML []byte, oneLine bool) string {
 	return fmt.Sprintf("LABEL \"%s\"=\\\n\"%s\"\n", LabelSpec, strings.Join(lines, "\\\n"))
 }
 
-// DockerfileSpec finds the spec label in a Dockerfile and returns the
-// apb.yml it holds and the line the LABEL is on. found is false when the
-// Dockerfile has no such label.
-func DockerfileSpec(dockerfile []byte) (apbYML []byte, line int, found bool, err error) {
+// SpecLabel is the spec label a Dockerfile has.
+type SpecLabel struct {
+	// Line is the line of the LABEL instruction.
+	Line int
+	// Spec is the apb.yml the label holds, when it is written out.
+	Spec []byte
+	// Arg is the build argument the label is set from (LABEL
+	// com.redhat.apb.spec=$APB_SPEC): the build passes the value.
+	Arg string
+}
+
+// argLabel matches a spec label set from a build argument.
+var argLabel = regexp.MustCompile(`(?m)^[ \t]*LABEL[ \t]+(?:[^\n]*[ \t])?"?com\.redhat\.apb\.spec"?[ \t]*=[ \t]*"?\$\{?([A-Za-z_][A-Za-z0-9_]*)\}?"?`)
+
+// DockerfileSpec finds the spec label in a Dockerfile: nil when it has
+// none; an error when it has one in a form neither apb prepare writes nor
+// a build argument sets, or one that does not decode.
+func DockerfileSpec(dockerfile []byte) (*SpecLabel, error) {
+	if m := argLabel.FindSubmatchIndex(dockerfile); m != nil {
+		return &SpecLabel{Line: bytes.Count(dockerfile[:m[0]], []byte("\n")) + 1, Arg: string(dockerfile[m[2]:m[3]])}, nil
+	}
 	loc := specLabelBlock.FindSubmatchIndex(dockerfile)
 	if loc == nil {
 		if bytes.Contains(dockerfile, []byte(LabelSpec)) {
-			return nil, labelLine(dockerfile), true, errors.New("the " + LabelSpec + " label is not in the form apb prepare writes")
+			return &SpecLabel{Line: labelLine(dockerfile)}, errors.New("the " + LabelSpec + " label is not in the form apb prepare writes")
 		}
-		return nil, 0, false, nil
+		return nil, nil
 	}
-	line = bytes.Count(dockerfile[:loc[0]], []byte("\n")) + 1
+	l := &SpecLabel{Line: bytes.Count(dockerfile[:loc[0]], []byte("\n")) + 1}
 	var val []byte
 	switch {
 	case loc[2] >= 0:
@@ -57,7 +74,8 @@ func DockerfileSpec(dockerfile []byte) (apbYML []byte, line int, found bool, err
 	}
 	val = bytes.ReplaceAll(val, []byte("\\\n"), nil)
 	data, err := DecodeLabel(string(val))
-	return data, line, true, err
+	l.Spec = data
+	return l, err
 }
 
 func labelLine(df []byte) int {
@@ -68,9 +86,17 @@ func labelLine(df []byte) int {
 // fromLine finds the first FROM instruction.
 var fromLine = regexp.MustCompile(`(?mi)^[ \t]*FROM[ \t]+[^\n]*\n?`)
 
+// ErrSpecFromBuildArg: the Dockerfile sets the label from a build
+// argument, which the build passes; there is nothing to write.
+var ErrSpecFromBuildArg = errors.New("the spec label is set from a build argument")
+
 // SetDockerfileSpec writes apb.yml into a Dockerfile's spec label: it
-// replaces the label where it is, or puts one after the first FROM.
+// replaces the label where it is, or puts one after the first FROM. A
+// label set from a build argument is left alone (ErrSpecFromBuildArg).
 func SetDockerfileSpec(dockerfile, apbYML []byte, oneLine bool) ([]byte, error) {
+	if argLabel.Match(dockerfile) {
+		return nil, ErrSpecFromBuildArg
+	}
 	label := []byte(SpecLabelLines(apbYML, oneLine))
 	if loc := specLabelBlock.FindIndex(dockerfile); loc != nil {
 		out := append([]byte{}, dockerfile[:loc[0]]...)

@@ -20,9 +20,9 @@ func TestDockerfileSpecRoundTrip(t *testing.T) {
 	for _, dir := range dirs {
 		df := readFile(t, filepath.Join(dir, "Dockerfile"))
 		spec := readFile(t, filepath.Join(dir, "apb.yml"))
-		got, line, found, err := apb.DockerfileSpec(df)
-		if err != nil || !found || !bytes.Equal(got, spec) || line < 2 {
-			t.Errorf("%s: DockerfileSpec = %d bytes, line %d, found %v, %v; want apb.yml (%d bytes)", dir, len(got), line, found, err, len(spec))
+		l, err := apb.DockerfileSpec(df)
+		if err != nil || l == nil || !bytes.Equal(l.Spec, spec) || l.Line < 2 {
+			t.Errorf("%s: DockerfileSpec = %+v, %v; want apb.yml (%d bytes)", dir, l, err, len(spec))
 		}
 		again, err := apb.SetDockerfileSpec(df, spec, false)
 		if err != nil || !bytes.Equal(again, df) {
@@ -42,7 +42,8 @@ func TestSetDockerfileSpec(t *testing.T) {
 		{name: "no label, no newline", in: "FROM base"},
 		{name: "old label", in: "FROM base\n\nLABEL \"com.redhat.apb.spec\"=\\\n\"dmVyc2lvbjogMS4wCg==\"\nUSER apb\n"},
 		{name: "one line", in: "FROM base\nLABEL com.redhat.apb.spec=dmVyc2lvbjogMS4wCg==\n", oneLine: true},
-		{name: "odd label", in: "FROM base\nLABEL com.redhat.apb.spec=$SPEC\n", wantErr: "line 2: the com.redhat.apb.spec label is not in the form"},
+		{name: "odd label", in: "FROM base\nLABEL com.redhat.apb.spec='single quotes'\n", wantErr: "line 2: the com.redhat.apb.spec label is not in the form"},
+		{name: "build arg", in: "FROM base\nARG APB_SPEC\nLABEL com.redhat.apb.spec=$APB_SPEC\n", wantErr: "set from a build argument"},
 		{name: "no FROM", in: "COPY x y\n", wantErr: "no FROM"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -56,9 +57,9 @@ func TestSetDockerfileSpec(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			got, _, found, err := apb.DockerfileSpec(out)
-			if err != nil || !found || !bytes.Equal(got, spec) {
-				t.Fatalf("label reads back as %q (%v, found %v) from\n%s", got, err, found, out)
+			l, err := apb.DockerfileSpec(out)
+			if err != nil || l == nil || !bytes.Equal(l.Spec, spec) {
+				t.Fatalf("label reads back as %+v (%v) from\n%s", l, err, out)
 			}
 			if !strings.HasPrefix(string(out), "FROM base\n") || strings.Count(string(out), "com.redhat.apb.spec") != 1 {
 				t.Errorf("Dockerfile:\n%s", out)
@@ -67,5 +68,17 @@ func TestSetDockerfileSpec(t *testing.T) {
 				t.Errorf("what followed the label was lost:\n%s", out)
 			}
 		})
+	}
+}
+
+func TestDockerfileSpecFromBuildArg(t *testing.T) {
+	for _, df := range []string{
+		"FROM b\nARG APB_SPEC\nLABEL com.redhat.apb.spec=$APB_SPEC com.redhat.apb.runtime=\"2\"\n",
+		"FROM b\nARG S\nLABEL x=y \"com.redhat.apb.spec\"=\"${S}\"\n",
+	} {
+		l, err := apb.DockerfileSpec([]byte(df))
+		if err != nil || l == nil || l.Arg == "" || l.Line != 3 || l.Spec != nil {
+			t.Errorf("%q: %+v, %v", df, l, err)
+		}
 	}
 }
