@@ -41,7 +41,9 @@ func TestLint(t *testing.T) {
 		{name: "clean", edit: func(s string) string { return s }, opts: apb.LintOptions{Tags: []string{"openstack"}, Free: true}},
 		{name: "no display name", edit: func(s string) string { return strings.Replace(s, "  displayName: Good\n", "", 1) },
 			wantErr: []string{`metadata.displayName: is required`}},
-		{name: "plan without display name", edit: func(s string) string { return strings.Replace(s, "metadata: {displayName: Default}", "metadata: {}", 1) },
+		{name: "plan without display name", edit: func(s string) string {
+			return strings.Replace(s, "metadata: {displayName: Default}", "metadata: {}", 1)
+		},
 			wantErr: []string{`plans[0].metadata.displayName: is required`}},
 		{name: "required after optional", edit: func(s string) string {
 			return strings.Replace(s, "{name: credentials_secret, title: Secret, type: string}", "{name: credentials_secret, title: Secret, type: string, required: true}", 1)

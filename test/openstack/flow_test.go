@@ -42,7 +42,9 @@ func newFlow(t *testing.T, ctx context.Context, p Platform, b *Broker, bundle, n
 		platform: p.Name(), plans: map[string]string{}}
 }
 
-func (f *flow) octx() map[string]any { return map[string]any{"platform": "kubernetes", "namespace": f.ns} }
+func (f *flow) octx() map[string]any {
+	return map[string]any{"platform": "kubernetes", "namespace": f.ns}
+}
 
 func (f *flow) ids(instance string) (string, string) {
 	f.mu.Lock()
