@@ -31,6 +31,10 @@ UPSTREAM_APB_BASE=ansibleplaybookbundle/apb-base
 # implements the runtime 2 contract every one of them ran.
 APB_BASE_TAGS="latest canary nightly release-1.0 release-1.1 release-1.2 release-1.3 v3.9 v3.10 v3.11"
 INPUTS_LABEL=org.openstack-service-broker.inputs
+# A prefixed build (a checkout's own images) keeps its upstream aliases under
+# the prefix too (P/ansibleplaybookbundle/apb-base), so it never re-tags the
+# machine's shared ones.
+[ -z "${OSB_IMAGE_PREFIX:-}" ] || UPSTREAM_APB_BASE=$OSB_IMAGE_PREFIX/$UPSTREAM_APB_BASE
 
 image_id() { "$DOCKER" image inspect -f '{{.Id}}' "$1" 2>/dev/null || true; }
 

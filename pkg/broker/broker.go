@@ -339,6 +339,9 @@ func (b *Broker) Provision(ctx context.Context, ri osbapi.RequestInfo, id string
 	if err := validateParams(ref.schemas.create, req.Parameters); err != nil {
 		return nil, err
 	}
+	if err := b.o.Clouds.checkCredentialsParams(ref.offering.spec, req.Parameters); err != nil {
+		return nil, err
+	}
 	for range maxRaces {
 		cur, err := b.st.GetInstance(ctx, id)
 		switch {
@@ -453,6 +456,9 @@ func (b *Broker) Update(ctx context.Context, ri osbapi.RequestInfo, id string, r
 		}
 		maps.Copy(params, req.Parameters)
 		if err := validateParams(newRef.schemas.update, updateCandidate(newRef.schemas.update.input, params, req.Parameters)); err != nil {
+			return nil, err
+		}
+		if err := b.o.Clouds.checkCredentialsParams(cur.Spec, req.Parameters); err != nil {
 			return nil, err
 		}
 

@@ -53,10 +53,20 @@ func Connect(tb testing.TB) *Cluster {
 	if strings.Contains(" "+os.Getenv("OSB_SKIP")+" ", " kube ") {
 		tb.Skip("OSB_SKIP names kube")
 	}
-	kc := os.Getenv("OSB_TEST_KUBECONFIG")
-	if kc == "" || os.Getenv("OSB_TEST_BUNDLE_IMAGE") == "" {
+	if os.Getenv("OSB_TEST_KUBECONFIG") == "" || os.Getenv("OSB_TEST_BUNDLE_IMAGE") == "" {
 		tb.Fatal("OSB_TEST_KUBECONFIG/OSB_TEST_BUNDLE_IMAGE not set: run `make test` (hack/test.d/30-kube.sh starts " +
 			"the one-node cluster and imports the test bundle), or OSB_SKIP=kube")
+	}
+	return ConnectCluster(tb)
+}
+
+// ConnectCluster is Connect for suites that bring their own bundles: it
+// needs only OSB_TEST_KUBECONFIG.
+func ConnectCluster(tb testing.TB) *Cluster {
+	tb.Helper()
+	kc := os.Getenv("OSB_TEST_KUBECONFIG")
+	if kc == "" {
+		tb.Fatal("OSB_TEST_KUBECONFIG not set: run `make test` (hack/test.d/30-kube.sh starts the one-node cluster)")
 	}
 	rc, err := clientcmd.BuildConfigFromFlags("", kc)
 	if err != nil {
@@ -126,6 +136,10 @@ type BrokerOptions struct {
 	// with -apb appended unless it ends so already: image
 	// local/<name>-apb:latest.
 	Bundles []string
+	// Registry, when set, is the local registry "local"'s directory as
+	// it is (e.g. the repository's registries/): neither the test bundle
+	// nor Bundles are added.
+	Registry string
 }
 
 // Broker is a running daemon.
@@ -158,23 +172,25 @@ func (l *Buffer) String() string {
 // Stop stops the daemon (what a killed broker leaves: pods keep running).
 func (b *Broker) Stop() error { return b.stop() }
 
-// StartBroker runs the daemon in dir (reused across restarts: the etcd
-// data lives there). apbYML is the test bundle's apb.yml.
-func (c *Cluster) StartBroker(tb testing.TB, dir string, apbYML []byte, o BrokerOptions) *Broker {
+// fillRegistry makes a local registry directory holding the test bundle
+// (when apbYML is set) and copies of the bundle sources.
+func (c *Cluster) fillRegistry(tb testing.TB, registry string, apbYML []byte, bundles []string) {
 	tb.Helper()
-	reg := filepath.Join(dir, "registry", "testbundle-apb")
-	if err := os.MkdirAll(reg, 0o755); err != nil {
-		tb.Fatal(err)
+	if apbYML != nil {
+		reg := filepath.Join(registry, "testbundle-apb")
+		if err := os.MkdirAll(reg, 0o755); err != nil {
+			tb.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(reg, "apb.yml"), apbYML, 0o644); err != nil {
+			tb.Fatal(err)
+		}
 	}
-	if err := os.WriteFile(filepath.Join(reg, "apb.yml"), apbYML, 0o644); err != nil {
-		tb.Fatal(err)
-	}
-	for _, src := range o.Bundles {
+	for _, src := range bundles {
 		name := filepath.Base(src)
 		if !strings.HasSuffix(name, "-apb") {
 			name += "-apb"
 		}
-		dst := filepath.Join(dir, "registry", name)
+		dst := filepath.Join(registry, name)
 		if err := os.MkdirAll(dst, 0o755); err != nil {
 			tb.Fatal(err)
 		}
@@ -187,6 +203,17 @@ func (c *Cluster) StartBroker(tb testing.TB, dir string, apbYML []byte, o Broker
 				tb.Fatal(err)
 			}
 		}
+	}
+}
+
+// StartBroker runs the daemon in dir (reused across restarts: the etcd
+// data lives there). apbYML is the test bundle's apb.yml.
+func (c *Cluster) StartBroker(tb testing.TB, dir string, apbYML []byte, o BrokerOptions) *Broker {
+	tb.Helper()
+	registry := o.Registry
+	if registry == "" {
+		registry = filepath.Join(dir, "registry")
+		c.fillRegistry(tb, registry, apbYML, o.Bundles)
 	}
 	authDir := filepath.Join(dir, "auth")
 	if err := os.MkdirAll(authDir, 0o700); err != nil {
@@ -218,7 +245,7 @@ func (c *Cluster) StartBroker(tb testing.TB, dir string, apbYML []byte, o Broker
 		openshift[k] = v
 	}
 	doc := map[string]any{
-		"registry":  []any{map[string]any{"type": "local", "name": "local", "path": filepath.Join(dir, "registry"), "white_list": []string{".*"}}},
+		"registry":  []any{map[string]any{"type": "local", "name": "local", "path": registry, "white_list": []string{".*"}}},
 		"dao":       map[string]any{"etcd_data_dir": filepath.Join(dir, "etcd")},
 		"log":       map[string]any{"stdout": true, "level": cmp.Or(o.LogLevel, "debug")},
 		"openshift": openshift,
