@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"os"
 	"time"
@@ -19,9 +18,7 @@ type cli struct {
 	s      *settings
 	// errTTY: stderr is a terminal (progress redrawn in place).
 	errTTY bool
-	// emulatorFactory starts the in-process OpenStack emulator for `apb
-	// run`; tests may replace it.
-	now func() time.Time
+	now    func() time.Time
 }
 
 func isTerminal(w any) bool {
@@ -42,13 +39,11 @@ func run(ctx context.Context, args []string, io stdio) int {
 	if err != nil && err.Error() != "" {
 		fmt.Fprintf(io.err, "apb: %v\n", err)
 	}
-	if code == exitUsage && err != nil && !errors.Is(err, errNoUsageHint) {
+	if code == exitUsage {
 		fmt.Fprintln(io.err, "Run 'apb --help' for usage.")
 	}
 	return code
 }
-
-var errNoUsageHint = errors.New("no usage hint")
 
 func (c *cli) root() *cobra.Command {
 	root := &cobra.Command{
