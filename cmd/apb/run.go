@@ -131,19 +131,19 @@ one failed or the playbook did. Without a test playbook it fails saying so.`,
 
 // localResult is what a local action produced, as printed with -o.
 type localResult struct {
-	Action       string              `json:"action"`
-	Bundle       string              `json:"bundle"`
-	Image        string              `json:"image"`
-	InstanceID   string              `json:"instance_id"`
-	BindingID    string              `json:"binding_id,omitempty"`
-	Plan         string              `json:"plan"`
-	State        string              `json:"state"`
-	Description  string              `json:"description,omitempty"`
-	DashboardURL string              `json:"dashboard_url,omitempty"`
-	Credentials  map[string]any      `json:"credentials,omitempty"`
-	Test         *testResult         `json:"test,omitempty"`
-	Cloud        string              `json:"cloud,omitempty"`
-	Duration     string              `json:"duration"`
+	Action       string         `json:"action"`
+	Bundle       string         `json:"bundle"`
+	Image        string         `json:"image"`
+	InstanceID   string         `json:"instance_id"`
+	BindingID    string         `json:"binding_id,omitempty"`
+	Plan         string         `json:"plan"`
+	State        string         `json:"state"`
+	Description  string         `json:"description,omitempty"`
+	DashboardURL string         `json:"dashboard_url,omitempty"`
+	Credentials  map[string]any `json:"credentials,omitempty"`
+	Test         *testResult    `json:"test,omitempty"`
+	Cloud        string         `json:"cloud,omitempty"`
+	Duration     string         `json:"duration"`
 }
 
 func localTable(w io.Writer, r *localResult) {
