@@ -56,6 +56,15 @@ type Dao struct {
 	// EtcdDataDir is where the embedded etcd keeps its data when no
 	// etcd_host is set (ours; default /var/lib/openstack-service-broker/etcd).
 	EtcdDataDir string
+	// EtcdQuotaBytes caps the embedded etcd's database (ours).
+	EtcdQuotaBytes int
+	// JobRetention is how long finished operations are kept, JobHistory
+	// how many per instance or binding (ours).
+	JobRetention time.Duration
+	JobHistory   int
+	// CompactionInterval paces compaction of etcd's history and pruning
+	// of finished operations (ours; 0: only when etcd is full).
+	CompactionInterval time.Duration
 }
 
 // Log is the log: section.
@@ -184,6 +193,14 @@ type Broker struct {
 	// namespace (no context, Cloud Foundry) goes; empty (the default)
 	// refuses such a provision with 400 naming context.namespace.
 	DefaultNamespace string
+	// ReadHeaderTimeout bounds the time to receive a request's headers,
+	// ReadBodyTimeout the time to receive its body after them: slow
+	// clients are cut off (defaults 10s and 30s).
+	ReadHeaderTimeout time.Duration
+	ReadBodyTimeout   time.Duration
+	// MetricsAuth puts /metrics behind the broker's authentication
+	// (default false: open, as asbd's was). /healthz stays open.
+	MetricsAuth bool
 }
 
 // SecretRule is one entry of secrets: which Secret goes to which bundle.

@@ -43,15 +43,24 @@ type settings struct {
 	broker    brokerSettings
 	http      httpSettings
 	catalog   catalogSettings
+	// compaction paces the maintenance of the store (pruning,
+	// compaction); 0: only when etcd is full.
+	compaction time.Duration
 }
 
 // brokerSettings are the broker's options that come from the file.
 type brokerSettings struct {
+	// autoEscalate (broker.auto_escalate) acts for any platform user;
+	// otherwise each is checked against userAuthRule in the cluster.
+	autoEscalate        bool
+	userAuthRule        string
 	launchAPBOnBind     bool
 	dashboardRedirector string
 	defaultNamespace    string
 	secrets             []broker.SecretRule
 	clouds              broker.CloudsRule
+	jobRetention        time.Duration
+	jobHistory          int
 }
 
 // httpSettings are the HTTP server's.
@@ -64,6 +73,13 @@ type httpSettings struct {
 	basicAuthDir string
 	logRequests  bool
 	devBroker    bool
+	// readHeaderTimeout and readBodyTimeout cut slow clients off.
+	readHeaderTimeout time.Duration
+	readBodyTimeout   time.Duration
+	// metricsAuth puts /metrics behind the broker's authentication.
+	metricsAuth bool
+	// prefix is broker.cluster_url's URL prefix, served with the others.
+	prefix string
 }
 
 // catalogSettings say when the catalog is read from the registries.
@@ -81,20 +97,28 @@ func mapConfig(cfg *config.Config) (*settings, error) {
 		cluster:   cfg.OpenShift,
 		namespace: cfg.OpenShift.Namespace,
 		broker: brokerSettings{
+			autoEscalate:        cfg.Broker.AutoEscalate,
+			userAuthRule:        cfg.Broker.UserAuthRule,
 			launchAPBOnBind:     cfg.Broker.LaunchAPBOnBind,
 			dashboardRedirector: cfg.Broker.DashboardRedirector,
 			defaultNamespace:    cfg.Broker.DefaultNamespace,
+			jobRetention:        cfg.Dao.JobRetention,
+			jobHistory:          cfg.Dao.JobHistory,
 		},
+		compaction: cfg.Dao.CompactionInterval,
 		http: httpSettings{
 			listen: cfg.Broker.ListenAddress, plainHTTP: cfg.Broker.PlainHTTP,
 			sslCert: cfg.Broker.SSLCert, sslKey: cfg.Broker.SSLCertKey,
 			basicAuth: cfg.Broker.BasicAuthEnabled(), basicAuthDir: cfg.Broker.BasicAuthDir,
 			logRequests: cfg.Broker.OutputRequest, devBroker: cfg.Broker.DevBroker,
+			readHeaderTimeout: cfg.Broker.ReadHeaderTimeout, readBodyTimeout: cfg.Broker.ReadBodyTimeout,
+			metricsAuth: cfg.Broker.MetricsAuth,
+			prefix:      cfg.Broker.ClusterPrefix(),
 		},
 		catalog: catalogSettings{onStartup: cfg.Broker.BootstrapOnStartup, every: cfg.Broker.RefreshInterval},
 	}
 	for _, r := range cfg.Secrets {
-		s.broker.secrets = append(s.broker.secrets, broker.SecretRule{APBName: r.APBName, Secret: r.Secret})
+		s.broker.secrets = append(s.broker.secrets, broker.SecretRule{APBName: r.APBName, Secret: r.Secret, Title: r.Title})
 	}
 	var errs []error
 	var err error
@@ -118,7 +142,8 @@ func mapConfig(cfg *config.Config) (*settings, error) {
 }
 
 func storeConfig(dao config.Dao) store.Config {
-	sc := store.Config{DataDir: dao.EtcdDataDir, CAFile: dao.EtcdCAFile, CertFile: dao.EtcdClientCert, KeyFile: dao.EtcdClientKey}
+	sc := store.Config{DataDir: dao.EtcdDataDir, CAFile: dao.EtcdCAFile, CertFile: dao.EtcdClientCert, KeyFile: dao.EtcdClientKey,
+		QuotaBytes: int64(dao.EtcdQuotaBytes)}
 	if ep := dao.Endpoint(); ep != "" {
 		sc.Endpoints = []string{ep}
 	}

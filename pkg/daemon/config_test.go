@@ -1,7 +1,9 @@
 package daemon
 
 import (
+	"context"
 	"errors"
+	"io"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -227,4 +229,49 @@ func mustRead(t *testing.T, path string) []byte {
 		t.Fatal(err)
 	}
 	return b
+}
+
+// auto_escalate false (asbd's default) checks platform users in the
+// cluster: without one the broker refuses to start and says why, rather
+// than acting for any user.
+func TestUserChecksNeedACluster(t *testing.T) {
+	t.Setenv("KUBECONFIG", filepath.Join(t.TempDir(), "absent"))
+	t.Setenv("KUBERNETES_SERVICE_HOST", "")
+	dir := t.TempDir()
+	cfgPath := filepath.Join(dir, "c.yaml")
+	doc := "dao: {etcd_data_dir: " + filepath.Join(dir, "etcd") + "}\nbroker:\n  runtime: none\n  plain_http: true\n  listen_address: 127.0.0.1:0\n" +
+		"  basic_auth_dir: " + dir + "\n  auth: [{type: basic, enabled: true}]\n"
+	os.WriteFile(filepath.Join(dir, "username"), []byte("u"), 0o600)
+	os.WriteFile(filepath.Join(dir, "password"), []byte("p"), 0o600)
+	for _, tc := range []struct {
+		extra string
+		want  string // "" starts
+	}{
+		{"", "broker.auto_escalate is false"},
+		{"  auto_escalate: true\n", ""},
+	} {
+		if err := os.WriteFile(cfgPath, []byte(doc+tc.extra), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		ctx, cancel := context.WithCancel(context.Background())
+		started := make(chan string, 1)
+		done := make(chan error, 1)
+		go func() { done <- Run(ctx, cfgPath, io.Discard, Options{Ready: func(u string) { started <- u }}) }()
+		select {
+		case err := <-done:
+			var ce *ConfigError
+			if tc.want == "" || !errors.As(err, &ce) || !strings.Contains(err.Error(), tc.want) {
+				t.Errorf("%q: Run = %v, want a config error naming %q", tc.extra, err, tc.want)
+			}
+		case <-started:
+			if tc.want != "" {
+				t.Errorf("%q: started, want %q", tc.extra, tc.want)
+			}
+			cancel()
+			<-done
+		case <-time.After(60 * time.Second):
+			t.Fatalf("%q: neither started nor failed", tc.extra)
+		}
+		cancel()
+	}
 }

@@ -108,6 +108,17 @@ func Start(ctx context.Context, opts Options) (*Cloud, error) {
 	c.persist = newPersister(opts.StateFile, opts.Logger, c.snapshot)
 	c.env = core.NewEnv(core.EnvConfig{Delay: opts.Delay, Log: opts.Logger, OnChange: c.persist.changed, OnProblem: c.problem})
 	c.ks = keystone.New(c.env, keystone.Options{TokenTTL: opts.TokenTTL})
+	saved, err := c.readState()
+	if err != nil {
+		return nil, err
+	}
+	// Keystone is restored first: the other services' start state (and so
+	// what a reset brings back) is built for the built-in projects' ids,
+	// which the -state file holds (Neutron's private networks, also when
+	// the file was saved by an emulator without Neutron).
+	if err := c.restoreService("keystone", c.ks.State(), saved); err != nil {
+		return nil, err
+	}
 	var specs []core.Spec
 	seen := map[string]bool{}
 	for _, s := range services(c.env, c.ks) {
@@ -137,8 +148,16 @@ func Start(ctx context.Context, opts Options) (*Cloud, error) {
 			c.initial[m.spec.Name] = snap
 		}
 	}
-	if err := c.restore(); err != nil {
-		return nil, err
+	for _, m := range c.services {
+		if m.svc == core.Service(c.ks) {
+			continue
+		}
+		if err := c.restoreService(m.spec.Name, m.svc.State(), saved); err != nil {
+			return nil, err
+		}
+	}
+	if saved != nil {
+		opts.Logger.Info("state restored", "file", opts.StateFile)
 	}
 
 	ln, err := (&net.ListenConfig{}).Listen(ctx, "tcp", opts.Listen)

@@ -39,6 +39,10 @@ type Action struct {
 	// ExtraVars is the whole --extra-vars JSON object: _apb_* vars,
 	// namespace, cluster and the user's parameters.
 	ExtraVars map[string]any
+	// SecretVars names the extra vars the bundle declares secret (its
+	// password parameters). Their values, those under secret-looking
+	// names and the credentials never reach a log or a description.
+	SecretVars []string
 	// Mounts are the files the broker gives the bundle (Automation
 	// Broker's secrets: rules, OpenStack credentials), each read-only.
 	Mounts []Mount

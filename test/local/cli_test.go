@@ -70,6 +70,7 @@ broker:
   auth: [{type: basic, enabled: true}]
   dev_broker: true
   launch_apb_on_bind: true
+  auto_escalate: true
   runtime: docker
 docker:
   work_dir: %s/docker

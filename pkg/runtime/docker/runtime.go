@@ -16,8 +16,8 @@ import (
 	"github.com/moby/moby/api/types/container"
 	"github.com/moby/moby/client"
 
+	"github.com/openstack-service-broker/openstack-service-broker/pkg/redact"
 	"github.com/openstack-service-broker/openstack-service-broker/pkg/runtime"
-	"github.com/openstack-service-broker/openstack-service-broker/pkg/runtime/redact"
 )
 
 // Engine is what the runtime needs of a Docker engine: *client.Client
@@ -103,7 +103,7 @@ type sandbox struct {
 	name   string // container name (POD_NAME)
 	work   string // the action's directory
 	target string
-	red    *redact.Redactor
+	red    *redact.Text
 }
 
 func (r *Runtime) trace(op string, p Phase) {
@@ -152,14 +152,15 @@ func (r *Runtime) create(ctx context.Context, a runtime.Action, log *slog.Logger
 		return nil, err
 	}
 	name := containerName(a.FQName, a.Name)
-	sb := &sandbox{op: a.OperationID, name: name, work: filepath.Join(r.brokerDir(), name), target: a.Target, red: &redact.Redactor{}}
-	sb.red.AddExtraVars(a.ExtraVars)
+	sb := &sandbox{op: a.OperationID, name: name, work: filepath.Join(r.brokerDir(), name), target: a.Target, red: &redact.Text{}}
+	// The credentials are under _apb_provision_creds and _apb_bind_creds,
+	// names that look secret: all of them count.
+	sb.red.AddUnder(a.ExtraVars, redact.Names(a.SecretVars...))
 	files := map[string]map[string][]byte{}
 	for _, s := range sources {
-		sb.red.Add(s.files, true)
+		sb.red.Add(s.files)
 		files[s.name] = s.files
 	}
-	sb.red.Finish()
 
 	mounts, err := prepareWork(sb.work, a, sources)
 	if err != nil {
@@ -329,12 +330,13 @@ func (r *Runtime) Attach(ctx context.Context, a runtime.Action, progress runtime
 		r.remove(ctx, sb, log)
 		return nil, runtime.ErrNotStarted
 	}
-	sb.red = &redact.Redactor{}
-	sb.red.AddExtraVars(a.ExtraVars)
+	sb.red = &redact.Text{}
+	// The credentials are under _apb_provision_creds and _apb_bind_creds,
+	// names that look secret: all of them count.
+	sb.red.AddUnder(a.ExtraVars, redact.Names(a.SecretVars...))
 	for _, files := range readCopies(sb.work) {
-		sb.red.Add(files, true)
+		sb.red.Add(files)
 	}
-	sb.red.Finish()
 	log.Info("re-attached to bundle container", "container", sb.name, "state", c.State)
 	// The timeout counts from the container's creation, as it would have
 	// without the restart; one that finished meanwhile is read as it is.
@@ -386,7 +388,7 @@ func (r *Runtime) follow(ctx, runCtx context.Context, a runtime.Action, sb *sand
 	}
 
 	res := &runtime.Result{}
-	state, err := r.wait(waitCtx, sb, res, progress, log)
+	state, lost, err := r.wait(waitCtx, sb, res, progress, log)
 	r.trace(a.OperationID, PhaseContainerExited)
 	if err != nil {
 		if ctx.Err() != nil {
@@ -431,6 +433,11 @@ func (r *Runtime) follow(ctx, runCtx context.Context, a runtime.Action, sb *sand
 		}
 	} else {
 		actErr = r.failure(a, sb, state, res, log)
+		if ae := (*runtime.ActionError)(nil); lost && errors.As(actErr, &ae) {
+			// The exit code of a container the engine stopped at its
+			// restart says nothing; the restart does.
+			ae.Message += fmt.Sprintf(" (the Docker engine at %s stopped answering while it ran)", r.engine.DaemonHost())
+		}
 	}
 	r.trace(a.OperationID, PhaseDone)
 	if actErr != nil {
@@ -465,7 +472,7 @@ func (r *Runtime) pollProgress(sb *sandbox, res *runtime.Result, progress runtim
 	}
 	res.LastDescription = d
 	if progress != nil {
-		progress(sb.red.Redact(d))
+		progress(sb.red.String(d))
 	}
 }
 
@@ -498,12 +505,12 @@ func (r *Runtime) failure(a runtime.Action, sb *sandbox, st *container.State, re
 		text = fmt.Sprintf("%s failed: the bundle's container was stopped (exit code 143, SIGTERM)", a.Name)
 	}
 	if st.Error != "" {
-		log.Info("docker reports a container error", "container", sb.name, "error", sb.red.Redact(st.Error))
+		log.Info("docker reports a container error", "container", sb.name, "error", sb.red.String(st.Error))
 	}
 	// The bundle's own last description tells the user more than an exit
 	// code; its log may hold anything, so it stays in the broker's log.
 	if res.LastDescription != "" {
-		text += ": " + sb.red.Redact(res.LastDescription)
+		text += ": " + sb.red.String(res.LastDescription)
 	}
 	return &runtime.ActionError{ExitCode: st.ExitCode, Message: text}
 }

@@ -19,8 +19,8 @@ import (
 	"github.com/moby/moby/api/types/mount"
 	"github.com/moby/moby/client"
 
+	"github.com/openstack-service-broker/openstack-service-broker/pkg/redact"
 	"github.com/openstack-service-broker/openstack-service-broker/pkg/runtime"
-	"github.com/openstack-service-broker/openstack-service-broker/pkg/runtime/redact"
 )
 
 func TestConfigDefaults(t *testing.T) {
@@ -239,9 +239,8 @@ func TestContainerConfig(t *testing.T) {
 // What a user reads for each way a container can end badly.
 func TestFailure(t *testing.T) {
 	r, _ := New(Config{Memory: 256 << 20}, &fakeEngine{}, nil)
-	red := &redact.Redactor{}
-	red.Add(map[string][]byte{"password": []byte("hunter22")}, true)
-	red.Finish()
+	red := &redact.Text{}
+	red.Add(map[string][]byte{"password": []byte("hunter22")})
 	sb := &sandbox{name: "c", red: red}
 	a := runtime.Action{Name: "provision"}
 	cases := []struct {

@@ -19,12 +19,14 @@ import (
 
 // wait blocks until the container has exited, reporting each new
 // last_operation description the bundle writes through progress, and
-// returns the container's final state. An engine that stops answering is
-// waited for up to EngineGrace: one that comes back (a restart, a
-// network blip) tells what became of the container.
-func (r *Runtime) wait(ctx context.Context, sb *sandbox, res *runtime.Result, progress runtime.Progress, log *slog.Logger) (*container.State, error) {
+// returns the container's final state, and whether the engine was lost
+// meanwhile. An engine that stops answering is waited for up to
+// EngineGrace: one that comes back (a restart, a network blip) tells what
+// became of the container.
+func (r *Runtime) wait(ctx context.Context, sb *sandbox, res *runtime.Result, progress runtime.Progress, log *slog.Logger) (*container.State, bool, error) {
 	tick := time.NewTicker(r.cfg.PollInterval)
 	defer tick.Stop()
+	lost := false
 	for {
 		waitCtx, stop := context.WithCancel(ctx)
 		wr := r.engine.ContainerWait(waitCtx, sb.id, client.ContainerWaitOptions{Condition: container.WaitConditionNotRunning})
@@ -34,7 +36,7 @@ func (r *Runtime) wait(ctx context.Context, sb *sandbox, res *runtime.Result, pr
 			select {
 			case <-ctx.Done():
 				stop()
-				return nil, ctx.Err()
+				return nil, lost, ctx.Err()
 			case <-tick.C:
 				r.pollProgress(sb, res, progress)
 			case <-wr.Result:
@@ -45,19 +47,20 @@ func (r *Runtime) wait(ctx context.Context, sb *sandbox, res *runtime.Result, pr
 		}
 		stop()
 		if waitErr != nil && ctx.Err() != nil {
-			return nil, ctx.Err()
+			return nil, lost, ctx.Err()
 		}
 		if waitErr != nil {
+			lost = true
 			log.Warn("waiting for the bundle container failed", "container", sb.name, "err", waitErr)
 		}
 		st, err := r.state(ctx, sb, waitErr, log)
 		if err != nil {
-			return nil, err
+			return nil, lost, err
 		}
 		if st.Running || st.Restarting || st.Paused {
 			continue // the engine came back with the container running
 		}
-		return st, nil
+		return st, lost, nil
 	}
 }
 
@@ -110,7 +113,7 @@ func (r *Runtime) streamLogs(ctx context.Context, sb *sandbox, log *slog.Logger)
 	}
 	defer rc.Close()
 	emit := func(line string) {
-		line = sb.red.Redact(line)
+		line = sb.red.String(line)
 		log.Debug("bundle", "container", sb.name, "line", line)
 		if r.cfg.Output != nil {
 			r.cfg.Output(sb.op, line)
