@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -10,6 +11,7 @@ import (
 	"maps"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -259,7 +261,13 @@ func pickInstance(st *localState, action, given, bundle string) (string, *localI
 		return id, st.Instances[id], nil
 	}
 	if given != "" {
-		return given, st.Instances[given], nil
+		if in := st.Instances[given]; in != nil {
+			return given, in, nil
+		}
+		// Run on an instance it never provisioned, the bundle would act
+		// without the provision's credentials: on the wrong resource, or
+		// on none, and say so only in the playbook's terms.
+		return "", nil, usageErrorf("--instance %s: no local instance of %s by that id (%s)", given, bundle, knownInstances(st))
 	}
 	switch len(st.Instances) {
 	case 0:
@@ -269,12 +277,15 @@ func pickInstance(st *localState, action, given, bundle string) (string, *localI
 			return id, in, nil
 		}
 	}
-	ids := make([]string, 0, len(st.Instances))
-	for id := range st.Instances {
-		ids = append(ids, id)
+	return "", nil, usageErrorf("%s has %d local instances (%s): choose one with --instance", bundle, len(st.Instances), knownInstances(st))
+}
+
+// knownInstances lists the recorded local instances for a message.
+func knownInstances(st *localState) string {
+	if len(st.Instances) == 0 {
+		return "none recorded: run apb run provision first"
 	}
-	sort.Strings(ids)
-	return "", nil, usageErrorf("%s has %d local instances (%s): choose one with --instance", bundle, len(ids), strings.Join(ids, ", "))
+	return "recorded: " + strings.Join(slices.Sorted(maps.Keys(st.Instances)), ", ")
 }
 
 func pickBinding(in *localInstance, action, given string) (string, error) {
@@ -593,8 +604,8 @@ func (c *cli) cloudsMount(ctx context.Context, f runFlags) (cloudsMountInfo, str
 	if err := os.WriteFile(filepath.Join(dir, "clouds.yaml"), data, 0o600); err != nil {
 		return fail(err)
 	}
-	if cloud == "" {
-		cloud = onlyCloud(data)
+	if cloud, err = pickCloud(data, cloud, c.getenv("OS_CLOUD")); err != nil {
+		return fail(err)
 	}
 	mountPath := apb.SecretsDir + "/apb-" + cloudsSource
 	m := runtime.Mount{Source: cloudsSource, Path: mountPath, Env: func(files map[string][]byte) []runtime.EnvVar {
@@ -610,16 +621,29 @@ func (c *cli) cloudsMount(ctx context.Context, f runFlags) (cloudsMountInfo, str
 	return cloudsMountInfo{dir: dir, m: m}, cloud, cleanup, nil
 }
 
-// onlyCloud is the name of the only cloud of a clouds.yaml, else "".
-func onlyCloud(data []byte) string {
+// pickCloud is the cloud of clouds.yaml (data) a run uses: the one asked
+// for (--cloud or the config file's), else $OS_CLOUD as the openstack CLI
+// reads it, else the only cloud there. Several clouds and none chosen is a
+// usage error naming them: a guess could act on the wrong project.
+func pickCloud(data []byte, asked, env string) (string, error) {
 	var doc struct {
 		Clouds map[string]any `yaml:"clouds"`
 	}
-	if yaml.Unmarshal(data, &doc) != nil || len(doc.Clouds) != 1 {
-		return ""
+	if err := yaml.Unmarshal(data, &doc); err != nil {
+		return "", usageErrorf("--clouds: not a clouds.yaml: %v", err)
 	}
-	for name := range doc.Clouds {
-		return name
+	names := slices.Sorted(maps.Keys(doc.Clouds))
+	if len(names) == 0 {
+		return "", usageErrorf("--clouds: the file has no clouds: entry")
 	}
-	return ""
+	name := cmp.Or(asked, env)
+	switch {
+	case name != "" && !slices.Contains(names, name):
+		return "", usageErrorf("--cloud %s: no such cloud in clouds.yaml (it has %s)", name, strings.Join(names, ", "))
+	case name != "":
+		return name, nil
+	case len(names) == 1:
+		return names[0], nil
+	}
+	return "", usageErrorf("clouds.yaml has %d clouds (%s): choose one with --cloud (or OS_CLOUD)", len(names), strings.Join(names, ", "))
 }

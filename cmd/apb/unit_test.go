@@ -216,3 +216,74 @@ func TestExitCodes(t *testing.T) {
 func writeFile(p, s string) error { return os.WriteFile(p, []byte(s), 0o644) }
 
 func bufioReader(s string) *bufio.Reader { return bufio.NewReader(strings.NewReader(s)) }
+
+func TestPickCloud(t *testing.T) {
+	one := []byte("clouds:\n  mine: {auth: {auth_url: http://x/v3}}\n")
+	several := []byte("clouds:\n  emulator: {}\n  emulator-alt: {}\n  emulator-admin: {}\n")
+	for _, tc := range []struct {
+		name       string
+		data       []byte
+		asked, env string
+		want       string
+		wantErr    string // a usage error containing this
+	}{
+		{"the only cloud", one, "", "", "mine", ""},
+		{"asked", several, "emulator-alt", "", "emulator-alt", ""},
+		{"OS_CLOUD", several, "", "emulator", "emulator", ""},
+		{"--cloud wins over OS_CLOUD", several, "emulator-admin", "emulator", "emulator-admin", ""},
+		{"several, none chosen", several, "", "", "", "clouds.yaml has 3 clouds (emulator, emulator-admin, emulator-alt): choose one with --cloud"},
+		{"no such cloud", one, "other", "", "", "--cloud other: no such cloud in clouds.yaml (it has mine)"},
+		{"OS_CLOUD not there", one, "", "other", "", "no such cloud"},
+		{"no clouds", []byte("x: 1\n"), "", "", "", "no clouds: entry"},
+		{"not YAML", []byte("clouds: [\n"), "", "", "", "not a clouds.yaml"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			got, err := pickCloud(tc.data, tc.asked, tc.env)
+			if tc.wantErr != "" {
+				if err == nil || !strings.Contains(err.Error(), tc.wantErr) || exitCode(context.Background(), err) != exitUsage {
+					t.Fatalf("pickCloud: %q, %v; want a usage error with %q", got, err, tc.wantErr)
+				}
+				return
+			}
+			if err != nil || got != tc.want {
+				t.Fatalf("pickCloud: %q, %v; want %q", got, err, tc.want)
+			}
+		})
+	}
+}
+
+func TestPickInstance(t *testing.T) {
+	none := &localState{Instances: map[string]*localInstance{}}
+	one := &localState{Instances: map[string]*localInstance{"i-1": {}}}
+	two := &localState{Instances: map[string]*localInstance{"i-1": {}, "i-2": {}}}
+	for _, tc := range []struct {
+		name    string
+		st      *localState
+		action  string
+		given   string
+		want    string // "" with wantErr: an error
+		wantErr string
+	}{
+		{"provision: a new id", none, "provision", "", "*", ""},
+		{"provision: the id given", one, "provision", "i-9", "i-9", ""},
+		{"bind: the only one", one, "bind", "", "i-1", ""},
+		{"bind: the one given", two, "bind", "i-2", "i-2", ""},
+		{"bind: none recorded", none, "bind", "", "", "no local instance of b: run apb run provision first"},
+		{"bind: several", two, "bind", "", "", "b has 2 local instances (recorded: i-1, i-2): choose one with --instance"},
+		{"bind: unknown id", one, "bind", "nope", "", "--instance nope: no local instance of b by that id (recorded: i-1)"},
+		{"deprovision: unknown id, none recorded", none, "deprovision", "nope", "", "(none recorded: run apb run provision first)"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			id, _, err := pickInstance(tc.st, tc.action, tc.given, "b")
+			if tc.wantErr != "" {
+				if err == nil || !strings.Contains(err.Error(), tc.wantErr) || exitCode(context.Background(), err) != exitUsage {
+					t.Fatalf("pickInstance: %q, %v; want a usage error with %q", id, err, tc.wantErr)
+				}
+				return
+			}
+			if err != nil || (tc.want != "*" && id != tc.want) || id == "" {
+				t.Fatalf("pickInstance: %q, %v; want %q", id, err, tc.want)
+			}
+		})
+	}
+}

@@ -228,7 +228,7 @@ func TestCLIEndToEnd(t *testing.T) {
 		t.Errorf("lint: %s", r.all())
 	}
 	a.ok("build", "-t", tag, "cli-net-apb")
-	r := a.ok("run", "provision", "cli-net-apb", "-t", tag, "--clouds", clouds, "-p", "network_name=cli-run-net", "-o", "json")
+	r := a.ok("run", "provision", "cli-net-apb", "-t", tag, "--clouds", clouds, "--cloud", "emulator", "-p", "network_name=cli-run-net", "-o", "json")
 	var res struct {
 		State       string
 		Credentials map[string]any
@@ -242,13 +242,14 @@ func TestCLIEndToEnd(t *testing.T) {
 	if o, err := openstack(t, clouds, "network", "show", "cli-run-net", "-f", "value", "-c", "id"); err != nil || strings.TrimSpace(o) != res.Credentials["NETWORK_ID"] {
 		t.Errorf("openstack network show cli-run-net: %v %q, want the id %v the bundle returned", err, o, res.Credentials["NETWORK_ID"])
 	}
-	// A second instance of the bundle: later actions must say which.
-	a.code(2, "run", "bind", "cli-net-apb", "-t", tag, "--clouds", clouds, "--instance", "nope", "--binding", "b")
-	a.ok("run", "deprovision", "cli-net-apb", "-t", tag, "--clouds", clouds)
+	// An instance apb never provisioned is refused (exit 2) rather than run
+	// without its provision credentials.
+	a.code(2, "run", "bind", "cli-net-apb", "-t", tag, "--clouds", clouds, "--cloud", "emulator", "--instance", "nope", "--binding", "b")
+	a.ok("run", "deprovision", "cli-net-apb", "-t", tag, "--clouds", clouds, "--cloud", "emulator")
 	if o, err := openstack(t, clouds, "network", "show", "cli-run-net"); err == nil {
 		t.Errorf("the network is still there after apb run deprovision:\n%s", o)
 	}
-	a.code(2, "run", "deprovision", "cli-net-apb", "-t", tag, "--clouds", clouds)
+	a.code(2, "run", "deprovision", "cli-net-apb", "-t", tag, "--clouds", clouds, "--cloud", "emulator")
 
 	// Through the broker: push the spec to the dev routes, then OSB.
 	a.ok("push", "--broker-dev", "--no-build", "-t", tag, "cli-net-apb")
@@ -282,7 +283,7 @@ func TestCLIEndToEnd(t *testing.T) {
 	a.code(4, "deprovision", "cli-1")
 
 	// What goes wrong, and its exit code.
-	if r := a.code(1, "run", "provision", "cli-net-apb", "-t", "cli-net-apb:never-built", "--clouds", clouds); !strings.Contains(r.stderr, "run apb build") {
+	if r := a.code(1, "run", "provision", "cli-net-apb", "-t", "cli-net-apb:never-built", "--clouds", clouds, "--cloud", "emulator"); !strings.Contains(r.stderr, "run apb build") {
 		t.Errorf("missing image: %s", r.all())
 	}
 	noEngine := &apbRunner{t: t, bin: bin, dir: work, logs: logs, env: append(isolatedEnv(t), "DOCKER_HOST=unix:///nonexistent/docker.sock")}
