@@ -150,8 +150,8 @@ func (c *cli) pushToBroker(ctx context.Context, cl *client.Client, image string,
 	if status/100 != 2 {
 		return brokerError(status, body)
 	}
-	var svc osbapi.Service
-	if err := json.Unmarshal(body, &svc); err != nil || svc.Name == "" {
+	svc, ok := pushedService(body)
+	if !ok {
 		// Automation Broker answered with a message only.
 		c.say("pushed the spec to %s: %s", c.s.brokerURL, strings.TrimSpace(string(body)))
 		return nil
@@ -164,4 +164,18 @@ func (c *cli) pushToBroker(ctx context.Context, cl *client.Client, image string,
 	}
 	c.say("pushed the spec to %s: service %s (image %s)", c.s.brokerURL, svc.Name, target)
 	return c.printer().print(svc, func(w io.Writer) { serviceTable(w, &svc) })
+}
+
+// pushedService reads the dev route's answer: a catalog of the one
+// service pushed (this broker), or the service itself.
+func pushedService(body []byte) (osbapi.Service, bool) {
+	var cat osbapi.Catalog
+	if json.Unmarshal(body, &cat) == nil && len(cat.Services) == 1 && cat.Services[0].Name != "" {
+		return cat.Services[0], true
+	}
+	var svc osbapi.Service
+	if json.Unmarshal(body, &svc) == nil && svc.Name != "" {
+		return svc, true
+	}
+	return osbapi.Service{}, false
 }

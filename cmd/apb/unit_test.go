@@ -287,3 +287,19 @@ func TestPickInstance(t *testing.T) {
 		})
 	}
 }
+
+func TestPushedService(t *testing.T) {
+	for _, tc := range []struct {
+		body, want string
+	}{
+		{`{"services":[{"name":"apb-push-x","id":"1"}]}`, "apb-push-x"}, // this broker: a catalog of one
+		{`{"name":"apb-push-y","id":"2"}`, "apb-push-y"},                // a service alone
+		{`{"description":"Pushed"}`, ""},                                // a message only
+		{`not json`, ""},
+	} {
+		svc, ok := pushedService([]byte(tc.body))
+		if ok != (tc.want != "") || svc.Name != tc.want {
+			t.Errorf("%s: %q %v, want %q", tc.body, svc.Name, ok, tc.want)
+		}
+	}
+}
