@@ -158,9 +158,9 @@ wait_for "the OpenStack emulator on $EMU_LISTEN (log: $LOGS/emulator.log)" 30 te
 say "OpenStack emulator on http://$EMU_LISTEN (clouds.yaml: $CACHE/run/clouds.yaml, cloud emulator)"
 
 if ! wait "$docker_pid"; then
-  # hack/docker.sh says in one line what is missing.
-  grep -E '^error:' "$LOGS/docker.log" >&2 || tail -n 5 "$LOGS/docker.log" >&2
-  die "no Docker engine: the bundles cannot be built or run"
+  # hack/docker.sh says in one line what is missing or what to start.
+  why=$(grep -E '^error:' "$LOGS/docker.log" | tail -n 1 | sed 's/^error: //')
+  die "no Docker engine, so no bundle can be built or run: ${why:-see $LOGS/docker.log}"
 fi
 say "Docker engine ready"
 
