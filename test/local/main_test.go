@@ -122,5 +122,31 @@ func isolatedEnv(t *testing.T, extra ...string) []string {
 		env = append(env, kv)
 	}
 	env = append(env, "HOME="+home, "XDG_CONFIG_HOME="+filepath.Join(home, ".config"), "XDG_STATE_HOME="+filepath.Join(home, ".local", "state"))
-	return append(env, extra...)
+	// Go's caches stay the machine's: under the test's HOME, make run
+	// would download every module and compile the broker from nothing.
+	return append(append(env, goCaches(t)...), extra...)
+}
+
+// goCaches pins GOCACHE, GOMODCACHE, GOPATH and OSB_CACHE_DIR to what
+// they are now.
+func goCaches(t *testing.T) []string {
+	t.Helper()
+	out, err := exec.Command("go", "env", "GOCACHE", "GOMODCACHE", "GOPATH").Output()
+	if err != nil {
+		t.Fatalf("go env: %v", err)
+	}
+	v := strings.Split(strings.TrimSpace(string(out)), "\n")
+	if len(v) != 3 {
+		t.Fatalf("go env: %q", out)
+	}
+	// And hack/'s: the Debian base image's tarball (hack/lib.sh).
+	osbCache := os.Getenv("OSB_CACHE_DIR")
+	if osbCache == "" {
+		dir, err := os.UserCacheDir()
+		if err != nil {
+			t.Fatal(err)
+		}
+		osbCache = filepath.Join(dir, "openstack-service-broker")
+	}
+	return []string{"GOCACHE=" + v[0], "GOMODCACHE=" + v[1], "GOPATH=" + v[2], "OSB_CACHE_DIR=" + osbCache}
 }
