@@ -134,8 +134,8 @@ func TestReadmeWalkThroughs(t *testing.T) {
 	t.Cleanup(func() { exec.Command(docker(), "rmi", "my-net-apb:latest").Run() })
 	// What each walk-through must have shown, beyond exiting 0.
 	checks := map[string][]string{
-		"curl":   {`"local-openstack-keypair-apb"`, `"state":"succeeded"`, "osb-demo-1 ", "-----BEGIN", "| fingerprint |", "osb-demo-1 |", "osb-demo-1 is gone"},
-		"apb":    {"local-openstack-keypair-apb", "-----BEGIN", "| fingerprint |", "osb-demo-2 |", "demo-2", "osb-demo-2 is gone"},
+		"curl":   {`"local-openstack-keypair-apb"`, `"state":"succeeded"`, "osb-demo-1 ", "-----BEGIN", "| fingerprint |", "| osb-demo-1 ", "osb-demo-1 is gone"},
+		"apb":    {"local-openstack-keypair-apb", "-----BEGIN", "| fingerprint |", "| osb-demo-2 ", "demo-2", "osb-demo-2 is gone"},
 		"bundle": {"0 errors, 0 warnings", "built my-net-apb:latest", "NETWORK_ID", "NETWORK_NAME  my-net", "passed"},
 	}
 	for _, name := range names {
