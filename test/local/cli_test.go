@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/openstack-service-broker/openstack-service-broker/pkg/emulator"
+	dockerruntime "github.com/openstack-service-broker/openstack-service-broker/pkg/runtime/docker"
 )
 
 var (
@@ -292,4 +293,101 @@ func TestCLIEndToEnd(t *testing.T) {
 	}
 	unreachable := &apbRunner{t: t, bin: bin, dir: work, logs: logs, env: isolatedEnv(t, "APB_BROKER_URL=http://"+freeAddr(t))}
 	unreachable.code(3, "catalog")
+}
+
+// testBundleImage is the test bundle (test/bundles/testbundle) image:
+// OSB_TEST_BUNDLE_IMAGE as make test builds it (hack/test.d/25-docker.sh),
+// else built here FROM this prefix's apb-base.
+func testBundleImage(t *testing.T) string {
+	t.Helper()
+	if img := os.Getenv("OSB_TEST_BUNDLE_IMAGE"); img != "" {
+		return img
+	}
+	prefix := imagePrefix()
+	cmd := exec.Command("../bundles/build.sh", "testbundle", prefix+"/testbundle-apb:latest")
+	cmd.Env = append(os.Environ(), "APB_BASE="+prefix+"/apb-base:latest")
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("test/bundles/build.sh testbundle: %v (make test builds it: hack/test.d/25-docker.sh)", err)
+	}
+	return strings.TrimSpace(string(out))
+}
+
+// TestRunInterrupted: Ctrl-C while `apb run` waits on a bundle ends it
+// with exit 130 and a message, and leaves no container behind.
+func TestRunInterrupted(t *testing.T) {
+	need(t)
+	bin := binaries(t)
+	image := testBundleImage(t)
+	bundle, err := filepath.Abs("../bundles/testbundle")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, filepath.Join(bin, "apb"), "run", "provision", bundle, "-t", image, "-p", "sleep_seconds=300", "--instance", "interrupt-1")
+	cmd.Env = isolatedEnv(t)
+	stderr, err := cmd.StderrPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	var seen strings.Builder
+	lines := make(chan string)
+	go func() {
+		defer close(lines)
+		buf := make([]byte, 4096)
+		for {
+			n, err := stderr.Read(buf)
+			if n > 0 {
+				lines <- string(buf[:n])
+			}
+			if err != nil {
+				return
+			}
+		}
+	}()
+	// Interrupt once the bundle is sleeping, inside its container.
+	for !strings.Contains(seen.String(), "sleeping 300s") {
+		select {
+		case l, ok := <-lines:
+			if !ok {
+				t.Fatalf("apb run ended before the bundle slept:\n%s", seen.String())
+			}
+			seen.WriteString(l)
+		case <-ctx.Done():
+			t.Fatalf("the bundle did not start sleeping:\n%s", seen.String())
+		}
+	}
+	running := func() string {
+		out, err := exec.Command(docker(), "ps", "-a", "-q", "--filter", "label="+dockerruntime.LabelInstance+"=interrupt-1").CombinedOutput()
+		if err != nil {
+			t.Fatalf("docker ps: %v\n%s", err, out)
+		}
+		return strings.TrimSpace(string(out))
+	}
+	if running() == "" {
+		t.Fatal("no container labelled with the instance while the bundle sleeps: the check below would prove nothing")
+	}
+	interrupted := time.Now()
+	cmd.Process.Signal(os.Interrupt)
+	for l := range lines {
+		seen.WriteString(l)
+	}
+	err = cmd.Wait()
+	ee, ok := err.(*exec.ExitError)
+	if !ok || ee.ExitCode() != 130 {
+		t.Fatalf("apb run after SIGINT: %v, want exit 130\n%s", err, seen.String())
+	}
+	if d := time.Since(interrupted); d > time.Minute {
+		t.Errorf("apb run took %s to stop after SIGINT", d)
+	}
+	if !strings.Contains(seen.String(), "interrupted: the container was removed") {
+		t.Errorf("no word of the interruption:\n%s", seen.String())
+	}
+	if left := running(); left != "" {
+		t.Errorf("containers left after the interruption: %s", left)
+	}
 }
