@@ -5,9 +5,10 @@
 # .cache/run/clouds.yaml, mounted into the OpenStack bundles) and the
 # bundles of registries/ built into images.
 #
-# The broker answers as soon as it is compiled; the images build after
-# that (each skipped when its inputs are unchanged), and each bundle joins
-# the catalog when its image is ready. Progress is shown all along; the
+# The images build from when the Docker engine answers, while Go compiles
+# (each skipped when its inputs are unchanged); the broker answers as soon
+# as it is compiled, and each bundle joins the catalog when its image is
+# ready. Progress is shown all along; the
 # times to the first answer and to the full catalog are printed and kept
 # in .cache/log/run-times.
 #
@@ -125,10 +126,23 @@ need_apt curl python3
 in_use "$LISTEN" && die "$LISTEN is in use (another make run?): stop it, or set OSB_LISTEN"
 in_use "$EMU_LISTEN" && die "$EMU_LISTEN is in use: stop what listens there, or set OSB_EMULATOR_LISTEN"
 
-# The Docker engine, while Go compiles: installing and starting it takes a
-# while on a fresh machine.
-(. hack/docker.sh && ensure_docker) >"$LOGS/docker.log" 2>&1 &
-docker_pid=$!
+# The Docker engine, then the bundle images (hack/bundles.sh: apb-base and
+# openstack-apb first, then each bundle; one tag a line in $TAGS as each is
+# ready), while Go compiles: on a fresh machine the images' package
+# downloads overlap the compilation. The build's messages go to
+# $BUILD_ERR, shown once the broker answers.
+export OSB_BUILD_LOG_DIR=$CACHE/images
+TAGS=$CACHE/images/ready
+BUILD_ERR=$CACHE/images/bundles.out
+: >"$TAGS"
+: >"$BUILD_ERR"
+(
+  (. hack/docker.sh && ensure_docker) >"$LOGS/docker.log" 2>&1 || exit 3
+  : >"$CACHE/images/docker.ok"
+  exec hack/bundles.sh >>"$TAGS" 2>>"$BUILD_ERR"
+) &
+builder_pid=$!
+pids+=("$builder_pid")
 # The openstack CLI of the README's walk-through, when it can be installed.
 (need_apt python3-openstackclient) >"$LOGS/apt.log" 2>&1 &
 apt_pid=$!
@@ -139,7 +153,8 @@ go_build broker ./cmd/broker
 
 sed -e "s|@CACHE@|$CACHE|g" -e "s|@LISTEN@|$LISTEN|g" -e "s|@TAG@|$TAG|g" hack/local-config.yaml >"$CACHE/broker.yaml"
 bin/broker -c "$CACHE/broker.yaml" >>"$LOGS/broker.log" 2>&1 &
-pids+=($!)
+broker_pid=$!
+pids+=("$broker_pid")
 echo "$!" >>"$CACHE/run.pids"
 wait_for "the broker answering on $URL (log: $LOGS/broker.log)" 60 broker_up
 first_answer=$SECONDS
@@ -157,17 +172,13 @@ echo "$!" >>"$CACHE/run.pids"
 wait_for "the OpenStack emulator on $EMU_LISTEN (log: $LOGS/emulator.log)" 30 test -s "$CACHE/run/clouds.yaml"
 say "OpenStack emulator on http://$EMU_LISTEN (clouds.yaml: $CACHE/run/clouds.yaml, cloud emulator)"
 
-if ! wait "$docker_pid"; then
-  # hack/docker.sh says in one line what is missing or what to start.
-  why=$(grep -E '^error:' "$LOGS/docker.log" | tail -n 1 | sed 's/^error: //')
-  die "no Docker engine, so no bundle can be built or run: ${why:-see $LOGS/docker.log}"
-fi
-say "Docker engine ready"
+# lines_of FILE: its complete lines (the last may still be being written).
+lines_of() { wc -l <"$1"; }
 
-# The bundle images: apb-base and openstack-apb first (hack/bundles.sh),
-# then each bundle; one line a bundle on stdout as its image is ready.
+# The bundles as their images are ready: tagged with the name the local
+# registry gives them, copied where that registry reads, then a bootstrap;
+# the build's messages relayed as they come.
 # Meanwhile a watcher shows the step each build is at.
-export OSB_BUILD_LOG_DIR=$CACHE/images
 (
   while sleep 5 </dev/null >/dev/null 2>&1; do
     f=$(ls -t "$OSB_BUILD_LOG_DIR"/*.log 2>/dev/null | head -n1) || true
@@ -179,22 +190,47 @@ export OSB_BUILD_LOG_DIR=$CACHE/images
 ) &
 watcher=$!
 pids+=("$watcher")
-bundles=0
-while IFS= read -r image; do
-  name=${image##*/}
-  name=${name%:*}
-  "$DOCKER" tag "$image" "local/$name:$TAG"
-  mkdir -p "$CACHE/bundles/$name"
-  cp "registries/$name/apb.yml" "registries/$name/Dockerfile" "$CACHE/bundles/$name/"
-  curl -fsS -o /dev/null -X POST -u "$user:$pass" -H 'X-Broker-API-Version: 2.17' "$URL/v2/bootstrap" ||
-    die "POST /v2/bootstrap failed (log: $LOGS/broker.log)"
-  bundles=$((bundles + 1))
-  status_done
-  say "bundle local-$name ready (image local/$name:$TAG): in the catalog"
-done < <(hack/bundles.sh 2> >(while IFS= read -r l; do status_done; printf '    %s\n' "$l" >&2; done))
+bundles=0 relayed=0 builder_rc=""
+docker_said=""
+while :; do
+  [ -n "$builder_rc" ] || kill -0 "$builder_pid" 2>/dev/null || { builder_rc=0; wait "$builder_pid" || builder_rc=$?; }
+  if [ -z "$docker_said" ] && [ -e "$CACHE/images/docker.ok" ]; then
+    say "Docker engine ready"
+    docker_said=1
+  fi
+  n=$(lines_of "$BUILD_ERR")
+  if [ "$n" -gt "$relayed" ]; then
+    status_done
+    sed -n "$((relayed + 1)),${n}p" "$BUILD_ERR" | sed 's/^/    /' >&2
+    relayed=$n
+  fi
+  n=$(lines_of "$TAGS")
+  while [ "$bundles" -lt "$n" ]; do
+    image=$(sed -n "$((bundles + 1))p" "$TAGS")
+    name=${image##*/}
+    name=${name%:*}
+    "$DOCKER" tag "$image" "local/$name:$TAG"
+    mkdir -p "$CACHE/bundles/$name"
+    cp "registries/$name/apb.yml" "registries/$name/Dockerfile" "$CACHE/bundles/$name/"
+    curl -fsS -o /dev/null -X POST -u "$user:$pass" -H 'X-Broker-API-Version: 2.17' "$URL/v2/bootstrap" ||
+      die "POST /v2/bootstrap failed (log: $LOGS/broker.log)"
+    bundles=$((bundles + 1))
+    status_done
+    say "bundle local-$name ready (image local/$name:$TAG): in the catalog"
+  done
+  [ -z "$builder_rc" ] || break
+  sleep 1
+done
+if [ "$builder_rc" = 3 ]; then
+  # hack/docker.sh says in one line what is missing or what to start.
+  why=$(grep -E '^error:' "$LOGS/docker.log" | tail -n 1 | sed 's/^error: //')
+  die "no Docker engine, so no bundle can be built or run: ${why:-see $LOGS/docker.log}"
+fi
 kill "$watcher" 2>/dev/null || true
 status_done
-[ "$bundles" -gt 0 ] || die "no bundle built from registries/ (see the lines above)"
+[ "$bundles" -gt 0 ] || die "no bundle built from registries/ (see the lines above; build logs in $OSB_BUILD_LOG_DIR)"
+# The bundles built so far serve; the rest is said, not hidden.
+[ "$builder_rc" = 0 ] || say "warning: building the bundle images stopped early (see the lines above; build logs in $OSB_BUILD_LOG_DIR): $bundles bundles in the catalog"
 wait_for "the catalog listing the $bundles bundles" 30 catalog_has "$bundles"
 full_catalog=$SECONDS
 wait "$apt_pid" 2>/dev/null || true
@@ -215,4 +251,4 @@ fi
 # The broker's log from now on, until Ctrl-C or the broker stops.
 tail -n 0 -F "$LOGS/broker.log" &
 pids+=($!)
-wait "${pids[0]}"
+wait "$broker_pid"
