@@ -90,11 +90,15 @@ func (c *cli) pushToRegistry(ctx context.Context, cl *client.Client, image strin
 	}
 	user = orDefault(user, c.getenv("APB_REGISTRY_USER"))
 	password = orDefault(password, c.getenv("APB_REGISTRY_PASSWORD"))
-	var auth string
+	// An engine wants X-Registry-Auth even for an open registry (20.10:
+	// "Bad parameters and missing X-Registry-Auth"): empty credentials
+	// then, as the docker CLI sends.
+	ac := registry.AuthConfig{}
 	if user != "" {
-		b, _ := json.Marshal(registry.AuthConfig{Username: user, Password: password, ServerAddress: strings.SplitN(reg, "/", 2)[0]})
-		auth = base64.URLEncoding.EncodeToString(b)
+		ac = registry.AuthConfig{Username: user, Password: password, ServerAddress: strings.SplitN(reg, "/", 2)[0]}
 	}
+	b, _ := json.Marshal(ac)
+	auth := base64.URLEncoding.EncodeToString(b)
 	c.say("pushing %s", target)
 	start := time.Now()
 	resp, err := cl.ImagePush(ctx, target, client.ImagePushOptions{RegistryAuth: auth})

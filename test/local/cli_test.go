@@ -15,6 +15,7 @@ import (
 
 	"github.com/openstack-service-broker/openstack-service-broker/pkg/emulator"
 	dockerruntime "github.com/openstack-service-broker/openstack-service-broker/pkg/runtime/docker"
+	"github.com/openstack-service-broker/openstack-service-broker/test/registry/regtest"
 )
 
 var (
@@ -55,6 +56,12 @@ func TestMain(m *testing.M) {
 // clouds.yaml mounted into OpenStack bundles.
 func cliBroker(t *testing.T, bin, cloudsDir string) string {
 	t.Helper()
+	return cliBrokerWith(t, bin, cloudsDir, "")
+}
+
+// cliBrokerWith is cliBroker with more top-level config (e.g. registry:).
+func cliBrokerWith(t *testing.T, bin, cloudsDir, extra string) string {
+	t.Helper()
 	dir := t.TempDir()
 	listen := freeAddr(t)
 	auth := filepath.Join(dir, "auth")
@@ -80,7 +87,7 @@ docker:
 openstack:
   clouds_secret: emulator-clouds
   cloud: emulator
-`, dir, listen, auth, dir, cloudsDir)
+%s`, dir, listen, auth, dir, cloudsDir, extra)
 	cfgPath := filepath.Join(dir, "config.yaml")
 	if err := os.WriteFile(cfgPath, []byte(cfg), 0o600); err != nil {
 		t.Fatal(err)
@@ -390,4 +397,61 @@ func TestRunInterrupted(t *testing.T) {
 	if left := running(); left != "" {
 		t.Errorf("containers left after the interruption: %s", left)
 	}
+}
+
+// TestPushToRegistry: apb push --registry --bootstrap puts a new bundle
+// into Debian's docker-registry through the Docker engine, and a broker
+// reading that registry lists it once asked to bootstrap.
+func TestPushToRegistry(t *testing.T) {
+	need(t)
+	if skipped("registry") {
+		t.Skip("OSB_SKIP names registry")
+	}
+	bin := binaries(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	reg, err := regtest.StartDockerRegistry(ctx, t.TempDir(), regtest.Auth{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer reg.Close()
+	version := fmt.Sprintf("test-%d", time.Now().UnixNano())
+	// The registry's bundles are read at this tag (the default: latest).
+	url := cliBrokerWith(t, bin, t.TempDir(), fmt.Sprintf(`registry:
+  - {type: apiv2, name: reg, url: "http://%s", tag: %q, white_list: [".*"]}
+`, reg.Host, version))
+	work := t.TempDir()
+	logs := &strings.Builder{}
+	a := &apbRunner{t: t, bin: bin, dir: work, logs: logs,
+		env: isolatedEnv(t, "APB_BROKER_URL="+url, "APB_USER=dev", "APB_PASSWORD=dev-pw")}
+	defer func() {
+		if t.Failed() {
+			t.Logf("apb runs:\n%s", logs)
+		}
+	}()
+	tag := "reg-hello-apb:" + version
+	pushed := reg.Host + "/osbtest/" + tag
+	t.Cleanup(func() {
+		exec.Command(docker(), "rmi", pushed).Run()
+		exec.Command(docker(), "rmi", tag).Run()
+	})
+	a.ok("init", "--base", imagePrefix()+"/apb-base:latest", "reg-hello-apb")
+	r := a.ok("push", "--registry", reg.Host+"/osbtest", "--bootstrap", "-t", tag, "reg-hello-apb")
+	if !strings.Contains(r.stderr, "pushed "+pushed) || !strings.Contains(r.stderr, "asked "+url+" to bootstrap") {
+		t.Errorf("push --registry --bootstrap:\n%s", r.all())
+	}
+	// The bootstrap runs in the background: the catalog lists the bundle
+	// once it is done.
+	for i := 0; ; i++ {
+		r = a.ok("catalog")
+		if strings.Contains(r.stdout, "reg-reg-hello-apb") {
+			break
+		}
+		if i == 60 {
+			t.Fatalf("the pushed bundle is not in the catalog after a bootstrap:\n%s", r.all())
+		}
+		time.Sleep(time.Second)
+	}
+	// A registry that does not answer: exit 3.
+	a.code(3, "push", "--no-build", "--registry", freeAddr(t)+"/osbtest", "-t", tag, "reg-hello-apb")
 }
