@@ -453,5 +453,7 @@ func TestPushToRegistry(t *testing.T) {
 		time.Sleep(time.Second)
 	}
 	// A registry that does not answer: exit 3.
-	a.code(3, "push", "--no-build", "--registry", freeAddr(t)+"/osbtest", "-t", tag, "reg-hello-apb")
+	nowhere := freeAddr(t)
+	t.Cleanup(func() { exec.Command(docker(), "rmi", nowhere+"/osbtest/"+tag).Run() })
+	a.code(3, "push", "--no-build", "--registry", nowhere+"/osbtest", "-t", tag, "reg-hello-apb")
 }
