@@ -72,13 +72,19 @@ build() {
   fi
   log "$name: building $tag"
   local t0=$SECONDS out
-  out=$(mktemp)
+  # OSB_BUILD_LOG_DIR keeps the build's output as <dir>/<name>.log, where
+  # a watcher (hack/run.sh) shows the step it is at.
+  if [ -n "${OSB_BUILD_LOG_DIR:-}" ]; then
+    out=$OSB_BUILD_LOG_DIR/$name.log
+  else
+    out=$(mktemp)
+  fi
   if ! "$DOCKER" build --network host --label "$INPUTS_LABEL=$hash" "${@:2}" -t "$tag" >"$out" 2>&1; then
     tail -n 40 "$out" >&2
-    rm -f "$out"
+    [ -n "${OSB_BUILD_LOG_DIR:-}" ] || rm -f "$out"
     die "$name: docker build failed"
   fi
-  rm -f "$out"
+  [ -n "${OSB_BUILD_LOG_DIR:-}" ] || rm -f "$out"
   log "$name: built in $((SECONDS - t0))s, $(image_size "$tag")"
 }
 

@@ -181,7 +181,7 @@ func TestKeypairBundle(t *testing.T) {
 	}
 	create := svc.Plans[0].Schemas.ServiceInstance.Create.Parameters
 	props := create["properties"].(map[string]any)
-	if props["public_key"].(map[string]any)["display_type"] != "textarea" || props["cloud"].(map[string]any)["default"] != "openstack" {
+	if props["public_key"].(map[string]any)["display_type"] != "textarea" || props["credentials_secret"].(map[string]any)["pattern"] == nil {
 		t.Errorf("properties = %v", props)
 	}
 	if _, ok := create["required"]; ok {
@@ -192,11 +192,11 @@ func TestKeypairBundle(t *testing.T) {
 		err    string
 	}{
 		{map[string]any{}, ""},
-		{map[string]any{"keypair_name": "my-key_1.pub", "cloud": "prod"}, ""},
+		{map[string]any{"cloud": "prod", "credentials_secret": "my-openstack"}, ""},
 		{map[string]any{"public_key": "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIexample user@host"}, ""},
-		{map[string]any{"keypair_name": "bad name"}, `parameter "keypair_name": must match`},
-		{map[string]any{"keypair_name": strings.Repeat("k", 256)}, `parameter "keypair_name": must`},
-		{map[string]any{"region": "x"}, `parameter "region": not allowed`},
+		{map[string]any{"credentials_secret": "other-ns/secret"}, `parameter "credentials_secret": must match`},
+		{map[string]any{"cloud": strings.Repeat("k", 65)}, `parameter "cloud": must`},
+		{map[string]any{"keypair_name": "x"}, `parameter "keypair_name": not allowed`},
 	} {
 		err := schema.Validate(create, tc.params)
 		if (tc.err == "") != (err == nil) || (err != nil && !strings.Contains(err.Error(), tc.err)) {

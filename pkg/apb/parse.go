@@ -11,29 +11,42 @@ import (
 )
 
 // Parse decodes an apb.yml and validates it. source names the bundle in
-// error texts (a file path, an image reference).
+// error texts (a file path, an image reference). Its error is a
+// *SpecError listing every problem with its field and line.
 func Parse(data []byte, source string) (*Spec, error) {
+	s, _, errs := parse(data)
+	if len(errs) > 0 || s == nil {
+		return nil, &SpecError{Source: source, Problems: errs}
+	}
+	return s, nil
+}
+
+// parse decodes and validates; it returns the document's root node (nil
+// when it is not a mapping) and the spec as far as it was read (nil when
+// it could not be), which Check looks at further even when it has
+// problems.
+func parse(data []byte) (*Spec, *yaml.Node, []Problem) {
 	var doc yaml.Node
 	if err := yaml.Unmarshal(data, &doc); err != nil {
-		return nil, fmt.Errorf("bundle %q: %w", source, err)
+		return nil, nil, []Problem{syntaxProblem(err)}
 	}
 	if doc.Kind != yaml.DocumentNode || len(doc.Content) == 0 {
-		return nil, fmt.Errorf("bundle %q: empty document", source)
+		return nil, nil, []Problem{{Message: "empty document"}}
 	}
 	root := doc.Content[0]
 	if root.Kind != yaml.MappingNode {
-		return nil, fmt.Errorf("bundle %q: the document is not a mapping", source)
+		return nil, nil, []Problem{{Line: root.Line, Message: "the document is not a mapping"}}
 	}
-	if errs := normalize(root); len(errs) > 0 {
-		return nil, bundleErrors(source, errs)
-	}
+	// Every problem at once: a value of the wrong type is reported and
+	// read as its zero value, so that validation still sees the rest.
+	errs := normalize(root)
 	var s Spec
 	if err := root.Decode(&s); err != nil {
 		var te *yaml.TypeError
-		if errors.As(err, &te) {
-			return nil, bundleErrors(source, fieldPaths(root, te.Errors))
+		if !errors.As(err, &te) {
+			return nil, root, append(errs, Problem{Message: err.Error()})
 		}
-		return nil, fmt.Errorf("bundle %q: %w", source, err)
+		errs = append(errs, fieldPaths(root, te.Errors)...)
 	}
 	s.Metadata = jsonMap(s.Metadata)
 	s.Alpha = jsonMap(s.Alpha)
@@ -43,10 +56,19 @@ func Parse(data []byte, source string) (*Spec, error) {
 		jsonParams(p.Parameters)
 		jsonParams(p.BindParameters)
 	}
-	if err := s.Validate(source); err != nil {
-		return nil, err
+	bad := make(map[string]bool, len(errs))
+	for _, e := range errs {
+		bad[e.Field] = true
 	}
-	return &s, nil
+	idx := indexLines(root)
+	for _, p := range s.problems() {
+		if bad[p.Field] {
+			continue // the field's value was not read: its type error says why
+		}
+		p.Line = idx.line(p.Field)
+		errs = append(errs, p)
+	}
+	return &s, root, errs
 }
 
 // Boolean keys per level: real bundles write them as quoted strings ("True").
@@ -59,8 +81,8 @@ var (
 // normalize rewrites, in place, the scalars that real bundles spell in ways
 // yaml.v3 will not decode into the Go types: quoted booleans, and a version
 // written as a YAML float (1.0), whose source text is kept as the string.
-func normalize(root *yaml.Node) []string {
-	var errs []string
+func normalize(root *yaml.Node) []Problem {
+	var errs []Problem
 	fixBools(root, "", specBools, &errs)
 	if v := mapValue(root, "version"); v != nil && v.Kind == yaml.ScalarNode && v.Tag != "!!str" {
 		v.Tag = "!!str"
@@ -90,7 +112,7 @@ var typeErrLine = regexp.MustCompile("^line ([0-9]+): (cannot unmarshal !!([a-z]
 // fieldPaths prefixes each decoding error with the path of the field on
 // its line (plans[0].parameters[2].max_length), choosing by value when a
 // flow mapping puts several fields on one line.
-func fieldPaths(root *yaml.Node, msgs []string) []string {
+func fieldPaths(root *yaml.Node, msgs []string) []Problem {
 	type field struct {
 		path string
 		node *yaml.Node
@@ -115,14 +137,15 @@ func fieldPaths(root *yaml.Node, msgs []string) []string {
 		}
 	}
 	walk(root, "")
-	out := make([]string, len(msgs))
+	out := make([]Problem, len(msgs))
 	for i, m := range msgs {
-		out[i] = m
+		out[i] = Problem{Message: m}
 		sub := typeErrLine.FindStringSubmatch(m)
 		if sub == nil {
 			continue
 		}
 		line, _ := strconv.Atoi(sub[1])
+		out[i] = Problem{Line: line, Message: sub[2]}
 		fs := byLine[line]
 		if len(fs) == 0 {
 			continue
@@ -134,7 +157,7 @@ func fieldPaths(root *yaml.Node, msgs []string) []string {
 				break
 			}
 		}
-		out[i] = fmt.Sprintf("%s: %s (line %s)", best.path, sub[2], sub[1])
+		out[i].Field = best.path
 	}
 	return out
 }
@@ -151,15 +174,7 @@ func matches(n *yaml.Node, tag, value string) bool {
 	return n.Kind == yaml.ScalarNode && n.Value == value
 }
 
-func bundleErrors(source string, msgs []string) error {
-	errs := make([]error, len(msgs))
-	for i, m := range msgs {
-		errs[i] = fmt.Errorf("bundle %q: %s", source, m)
-	}
-	return errors.Join(errs...)
-}
-
-func fixBools(m *yaml.Node, path string, keys map[string]bool, errs *[]string) {
+func fixBools(m *yaml.Node, path string, keys map[string]bool, errs *[]Problem) {
 	if m == nil || m.Kind != yaml.MappingNode {
 		return
 	}
@@ -180,7 +195,9 @@ func fixBools(m *yaml.Node, path string, keys map[string]bool, errs *[]string) {
 			}
 			fallthrough
 		default:
-			*errs = append(*errs, fmt.Sprintf("%s: %q is not a boolean", join(path, k.Value), v.Value))
+			*errs = append(*errs, Problem{Field: join(path, k.Value), Line: v.Line, Message: fmt.Sprintf("%q is not a boolean", v.Value)})
+			// Read as false, so that decoding goes on to the other fields.
+			v.Tag, v.Value, v.Style = "!!bool", "false", 0
 		}
 	}
 }
@@ -250,11 +267,15 @@ var knownTypes = map[string]bool{
 var semver100 = regexp.MustCompile(`^1\.0\.0(\+[0-9A-Za-z.-]+)?$`)
 
 // Validate checks what the broker relies on and reports every problem,
-// each naming the bundle and the field.
+// each naming the bundle and the field, as a *SpecError.
 func (s *Spec) Validate(source string) error {
-	var errs []error
+	return (&SpecError{Source: source, Problems: s.problems()}).orNil()
+}
+
+func (s *Spec) problems() []Problem {
+	var errs []Problem
 	bad := func(path, format string, a ...any) {
-		errs = append(errs, fmt.Errorf("bundle %q: %s: %s", source, path, fmt.Sprintf(format, a...)))
+		errs = append(errs, Problem{Field: path, Message: fmt.Sprintf(format, a...)})
 	}
 	if v := strings.TrimSpace(s.Version); v != "1.0" && !semver100.MatchString(v) {
 		bad("version", "unsupported version %q (want \"1.0\" or 1.0.0)", s.Version)
@@ -294,7 +315,7 @@ func (s *Spec) Validate(source string) error {
 			}
 		}
 	}
-	return errors.Join(errs...)
+	return errs
 }
 
 func checkParams(ps []Parameter, path string, bad func(path, format string, a ...any)) {

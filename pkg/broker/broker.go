@@ -386,6 +386,9 @@ func (b *Broker) Provision(ctx context.Context, ri osbapi.RequestInfo, id string
 	if err := validateParams(ref.schemas.create, req.Parameters); err != nil {
 		return nil, err
 	}
+	if err := b.o.Clouds.checkCredentialsParams(ref.offering.spec, req.Parameters); err != nil {
+		return nil, err
+	}
 	if err := b.authorizeUser(ctx, ri, namespaceOf(octx), false); err != nil {
 		return nil, err
 	}
@@ -514,6 +517,9 @@ func (b *Broker) Update(ctx context.Context, ri osbapi.RequestInfo, id string, r
 			ns = namespaceOf(reqCtx)
 		}
 		if err := b.authorizeUser(ctx, ri, ns, false); err != nil {
+			return nil, err
+		}
+		if err := b.o.Clouds.checkCredentialsParams(cur.Spec, req.Parameters); err != nil {
 			return nil, err
 		}
 

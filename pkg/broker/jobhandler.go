@@ -41,7 +41,11 @@ func (h *jobHandler) Action(ctx context.Context, j *store.Job) (runtime.Action, 
 	if vars == nil {
 		vars = map[string]any{}
 	}
+	// The credentials follow the instance: a binding's parameters never
+	// choose them.
+	mountParams := j.Parameters
 	if j.BindingID != "" {
+		mountParams = in.UserParameters
 		// Bind parameters come on top of the instance's, as the original.
 		base := maps.Clone(in.UserParameters)
 		if base == nil {
@@ -74,7 +78,7 @@ func (h *jobHandler) Action(ctx context.Context, j *store.Job) (runtime.Action, 
 	a := runtime.Action{
 		Name: j.Method, OperationID: j.Token, Image: sp.Image, Runtime: sp.Runtime, FQName: sp.FQName,
 		InstanceID: in.ID, BindingID: j.BindingID, Target: namespaceOf(in.Context),
-		ExtraVars: vars, SecretVars: secrets, Mounts: b.mounts(sp),
+		ExtraVars: vars, SecretVars: secrets, Mounts: b.mounts(sp, mountParams),
 	}
 	return a, nil
 }

@@ -1,6 +1,8 @@
 package broker
 
 import (
+	"cmp"
+	"fmt"
 	"path"
 	"regexp"
 	"slices"
@@ -9,6 +11,7 @@ import (
 	"gopkg.in/yaml.v3"
 
 	"github.com/openstack-service-broker/openstack-service-broker/pkg/apb"
+	"github.com/openstack-service-broker/openstack-service-broker/pkg/osb/osbapi"
 	"github.com/openstack-service-broker/openstack-service-broker/pkg/runtime"
 )
 
@@ -35,11 +38,36 @@ type CloudsRule struct {
 	Bundles *regexp.Regexp
 }
 
-// wants reports whether a bundle gets the clouds.yaml Secret.
-func (c CloudsRule) wants(sp *apb.Spec) bool {
-	if c.Secret == "" {
-		return false
+// Parameters of the bundles that want a cloud which the broker reads
+// itself: a tenant's own credentials (a Secret in the instance's
+// namespace holding clouds.yaml) and the entry of clouds.yaml to use.
+const (
+	ParamCredentialsSecret = "credentials_secret"
+	ParamCloud             = "cloud"
+)
+
+// secretName is the rule for credentials_secret: a Kubernetes Secret
+// name (DNS-1123 subdomain), which no runtime can read as a path or as
+// another namespace's.
+var secretName = regexp.MustCompile(`^[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?$`)
+
+// checkCredentialsParams refuses a credentials_secret that cannot be the
+// name of a Secret in the instance's own namespace, naming the parameter.
+func (c CloudsRule) checkCredentialsParams(sp *apb.Spec, params map[string]any) error {
+	v, ok := params[ParamCredentialsSecret]
+	if !ok || sp == nil || !c.wants(sp) {
+		return nil
 	}
+	if s, isString := v.(string); !isString || (s != "" && !secretName.MatchString(s)) {
+		return osbapi.BadRequest("invalid parameters: %s: must be the name of a Secret in the instance's own namespace "+
+			"(lowercase letters, digits, '-' and '.'), got %q", ParamCredentialsSecret, fmt.Sprint(v))
+	}
+	return nil
+}
+
+// wants reports whether a bundle gets OpenStack credentials: the
+// clouds.yaml Secret of the broker, or the one its instance names.
+func (c CloudsRule) wants(sp *apb.Spec) bool {
 	if c.Bundles != nil {
 		return c.Bundles.MatchString(sp.FQName)
 	}
@@ -67,24 +95,43 @@ func CloudsMount(source, cloud string) runtime.Mount {
 	return m
 }
 
+// TenantCloudsMount is CloudsMount of a Secret in the instance's own
+// namespace (credentials_secret), mounted apart from the broker's
+// sources.
+func TenantCloudsMount(source, cloud string) runtime.Mount {
+	m := runtime.Mount{Source: source, Scope: runtime.ScopeTarget, Path: path.Join(apb.SecretsDir, "namespace-"+source)}
+	m.Env = cloudsEnv(m.Path, cloud)
+	return m
+}
+
 // mounts are the files a bundle gets: the secrets: rules naming it, then
 // the OpenStack credentials when it wants a cloud, each source once.
-func (b *Broker) mounts(sp *apb.Spec) []runtime.Mount {
+// params are the instance's parameters: a credentials_secret there
+// replaces the broker's clouds.yaml with the tenant's own, read from the
+// instance's namespace only; cloud picks the entry of clouds.yaml.
+func (b *Broker) mounts(sp *apb.Spec, params map[string]any) []runtime.Mount {
 	var out []runtime.Mount
 	for _, r := range b.o.Secrets {
 		if r.APBName == sp.FQName && r.Secret != "" && !slices.ContainsFunc(out, sameSource(r.Secret)) {
 			out = append(out, SecretMount(r.Secret))
 		}
 	}
-	if b.o.Clouds.wants(sp) {
+	if !b.o.Clouds.wants(sp) {
+		return out
+	}
+	cloud, _ := params[ParamCloud].(string)
+	if tenant, _ := params[ParamCredentialsSecret].(string); tenant != "" {
+		return append(out, TenantCloudsMount(tenant, cloud))
+	}
+	if b.o.Clouds.Secret != "" {
 		out = slices.DeleteFunc(out, sameSource(b.o.Clouds.Secret))
-		out = append(out, CloudsMount(b.o.Clouds.Secret, b.o.Clouds.Cloud))
+		out = append(out, CloudsMount(b.o.Clouds.Secret, cmp.Or(cloud, b.o.Clouds.Cloud)))
 	}
 	return out
 }
 
 func sameSource(source string) func(runtime.Mount) bool {
-	return func(m runtime.Mount) bool { return m.Source == source }
+	return func(m runtime.Mount) bool { return m.Scope == runtime.ScopeBroker && m.Source == source }
 }
 
 // cloudsEnv points OpenStack clients at the clouds.yaml (and secure.yaml)

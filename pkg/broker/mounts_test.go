@@ -2,6 +2,7 @@ package broker
 
 import (
 	"regexp"
+	"strings"
 	"testing"
 
 	"github.com/openstack-service-broker/openstack-service-broker/pkg/apb"
@@ -16,7 +17,8 @@ func TestCloudsRule(t *testing.T) {
 		sp   *apb.Spec
 		want bool
 	}{
-		{"no secret configured", CloudsRule{}, spec("local-openstack-keypair-apb", "openstack"), false},
+		// Without a broker-wide Secret an instance may still bring its own.
+		{"no secret configured", CloudsRule{}, spec("local-openstack-keypair-apb", "openstack"), true},
 		{"tagged openstack", CloudsRule{Secret: "c"}, spec("local-openstack-keypair-apb", "compute", "OpenStack"), true},
 		{"not tagged", CloudsRule{Secret: "c"}, spec("dh-postgresql-apb", "database"), false},
 		{"regexp selects", CloudsRule{Secret: "c", Bundles: regexp.MustCompile(`^dh-`)}, spec("dh-postgresql-apb"), true},
@@ -37,7 +39,7 @@ func TestMounts(t *testing.T) {
 			{APBName: "local-os-apb", Secret: "clouds"}, {APBName: "local-os-apb", Secret: "db"}},
 		Clouds: CloudsRule{Secret: "clouds", Cloud: "devstack"},
 	}}
-	got := b.mounts(&apb.Spec{FQName: "local-os-apb", Tags: []string{"openstack"}})
+	got := b.mounts(&apb.Spec{FQName: "local-os-apb", Tags: []string{"openstack"}}, nil)
 	want := []runtime.Mount{{Source: "db", Path: "/etc/apb-secrets/apb-db"}, {Source: "clouds", Path: "/etc/apb-secrets/apb-clouds"}}
 	if len(got) != len(want) {
 		t.Fatalf("mounts = %+v, want %+v", got, want)
@@ -50,8 +52,77 @@ func TestMounts(t *testing.T) {
 	if got[0].Env != nil || got[1].Env == nil {
 		t.Errorf("only the clouds mount derives environment variables")
 	}
-	if m := b.mounts(&apb.Spec{FQName: "local-plain-apb"}); len(m) != 0 {
+	if m := b.mounts(&apb.Spec{FQName: "local-plain-apb"}, map[string]any{"credentials_secret": "mine"}); len(m) != 0 {
 		t.Errorf("a bundle without rules got %+v", m)
+	}
+}
+
+// An instance naming credentials_secret gets that Secret of its own
+// namespace (target scope) instead of the broker's clouds.yaml, never
+// both; cloud picks the entry of either.
+func TestTenantMounts(t *testing.T) {
+	sp := &apb.Spec{FQName: "local-os-apb", Tags: []string{"openstack"}}
+	for _, c := range []struct {
+		name   string
+		rule   CloudsRule
+		params map[string]any
+		want   []runtime.Mount
+		cloud  string
+	}{
+		{"broker's", CloudsRule{Secret: "clouds", Cloud: "devstack"}, nil,
+			[]runtime.Mount{{Source: "clouds", Path: "/etc/apb-secrets/apb-clouds"}}, "devstack"},
+		{"broker's, cloud chosen", CloudsRule{Secret: "clouds", Cloud: "devstack"}, map[string]any{"cloud": "other"},
+			[]runtime.Mount{{Source: "clouds", Path: "/etc/apb-secrets/apb-clouds"}}, "other"},
+		{"tenant's replaces the broker's", CloudsRule{Secret: "clouds", Cloud: "devstack"}, map[string]any{"credentials_secret": "clouds", "cloud": "mine"},
+			[]runtime.Mount{{Source: "clouds", Scope: runtime.ScopeTarget, Path: "/etc/apb-secrets/namespace-clouds"}}, "mine"},
+		{"tenant's without a broker Secret", CloudsRule{}, map[string]any{"credentials_secret": "mine"},
+			[]runtime.Mount{{Source: "mine", Scope: runtime.ScopeTarget, Path: "/etc/apb-secrets/namespace-mine"}}, "only"},
+		{"neither", CloudsRule{}, map[string]any{"cloud": "x"}, nil, ""},
+	} {
+		b := &Broker{o: Options{Clouds: c.rule}}
+		got := b.mounts(sp, c.params)
+		if len(got) != len(c.want) {
+			t.Errorf("%s: mounts = %+v, want %+v", c.name, got, c.want)
+			continue
+		}
+		for i, w := range c.want {
+			if got[i].Source != w.Source || got[i].Scope != w.Scope || got[i].Path != w.Path {
+				t.Errorf("%s: mount %d = %+v, want %+v", c.name, i, got[i], w)
+			}
+			env := map[string]string{}
+			for _, e := range got[i].Env(map[string][]byte{"clouds.yaml": []byte("clouds:\n  only: {}\n")}) {
+				env[e.Name] = e.Value
+			}
+			if env["OS_CLOUD"] != c.cloud || env["OS_CLIENT_CONFIG_FILE"] != w.Path+"/clouds.yaml" {
+				t.Errorf("%s: env = %v, want OS_CLOUD %q", c.name, env, c.cloud)
+			}
+		}
+	}
+}
+
+// credentials_secret names a Secret of the instance's namespace and
+// nothing else: no namespace/name, no path.
+func TestCheckCredentialsParams(t *testing.T) {
+	rule := CloudsRule{Secret: "clouds"}
+	os := &apb.Spec{FQName: "local-os-apb", Tags: []string{"openstack"}}
+	for _, c := range []struct {
+		v  any
+		ok bool
+	}{
+		{"my-openstack", true}, {"my.openstack-2", true}, {"", true},
+		{"other-ns/secret", false}, {"../x", false}, {"Upper", false}, {"-x", false}, {42, false},
+		{strings.Repeat("a", 254), false},
+	} {
+		err := rule.checkCredentialsParams(os, map[string]any{"credentials_secret": c.v})
+		if (err == nil) != c.ok {
+			t.Errorf("%v: err = %v, want ok %v", c.v, err, c.ok)
+		}
+		if err != nil && !strings.Contains(err.Error(), "credentials_secret") {
+			t.Errorf("%v: the error does not name the parameter: %v", c.v, err)
+		}
+	}
+	if err := rule.checkCredentialsParams(&apb.Spec{FQName: "dh-x-apb"}, map[string]any{"credentials_secret": "a/b"}); err != nil {
+		t.Errorf("a bundle that wants no cloud: its own parameter is its business, got %v", err)
 	}
 }
 

@@ -471,26 +471,44 @@ func TestBasicAuthEnabled(t *testing.T) {
 	}
 }
 
-// hack/local-config.yaml is what `make run` starts with.
+// hack/local-config.yaml is what `make run` starts with, once hack/run.sh
+// has put in the cache directory and the listen address.
 func TestLocalConfig(t *testing.T) {
-	c, warnings, err := Load(filepath.Join("..", "..", "hack", "local-config.yaml"))
+	tmpl, err := os.ReadFile(filepath.Join("..", "..", "hack", "local-config.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	cache := "/srv/osb/.cache"
+	text := strings.NewReplacer("@CACHE@", cache, "@LISTEN@", "127.0.0.1:1338", "@TAG@", "latest").Replace(string(tmpl))
+	if strings.Contains(text, "@") {
+		t.Fatalf("a placeholder run.sh does not fill:\n%s", text)
+	}
+	p := filepath.Join(t.TempDir(), "broker.yaml")
+	if err := os.WriteFile(p, []byte(text), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	c, warnings, err := Load(p)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if len(warnings) != 0 {
 		t.Errorf("warnings: %q", warnings)
 	}
-	want := []Registry{{Type: "local", Name: "local", Path: "registries", WhiteList: []string{".*"}, Tag: "latest"}}
+	want := []Registry{{Type: "local", Name: "local", Path: cache + "/bundles", WhiteList: []string{".*"}, Tag: "latest"}}
 	if !reflect.DeepEqual(c.Registry, want) {
 		t.Errorf("registry %+v", c.Registry)
 	}
 	b := c.Broker
-	if c.Dao.Endpoint() != "" || c.Dao.EtcdDataDir != ".cache/etcd" {
+	if c.Dao.Endpoint() != "" || c.Dao.EtcdDataDir != cache+"/etcd" {
 		t.Errorf("dao %+v", c.Dao)
 	}
-	if b.ListenAddress != "127.0.0.1:1338" || !b.PlainHTTP || !b.BasicAuthEnabled() || b.BasicAuthDir != ".cache/auth" ||
-		!b.BootstrapOnStartup || !b.DevBroker || !b.LaunchAPBOnBind || b.Runtime != "none" || c.Log.Level != "info" || !c.Log.Stdout {
+	if b.ListenAddress != "127.0.0.1:1338" || !b.PlainHTTP || !b.BasicAuthEnabled() || b.BasicAuthDir != cache+"/auth" ||
+		!b.BootstrapOnStartup || !b.DevBroker || !b.LaunchAPBOnBind || b.Runtime != "docker" || c.Log.Level != "info" || !c.Log.Stdout {
 		t.Errorf("broker %+v log %+v", b, c.Log)
+	}
+	if c.Docker.Sources["emulator-clouds"] != cache+"/run" || c.Docker.ImagePullPolicy != "Never" || c.Docker.Network != "host" ||
+		c.OpenStack.CloudsSecret != "emulator-clouds" || c.OpenStack.Cloud != "emulator" {
+		t.Errorf("docker %+v openstack %+v", c.Docker, c.OpenStack)
 	}
 }
 

@@ -188,11 +188,12 @@ func (d *decoder) validateOpenStack(c *Config) {
 			d.errorf(d.line("openstack.bundles"), "openstack.bundles", "not a regular expression: %v", err)
 		}
 	}
+	// openstack.bundles also selects the bundles whose instances may bring
+	// their own credentials (credentials_secret), with or without a
+	// broker-wide Secret; openstack.cloud names an entry of that Secret.
 	if o.CloudsSecret == "" {
-		for _, k := range []string{"cloud", "bundles"} {
-			if d.has("openstack." + k) {
-				d.warnf(d.line("openstack."+k), "openstack."+k, "ignored without openstack.clouds_secret")
-			}
+		if d.has("openstack.cloud") {
+			d.warnf(d.line("openstack.cloud"), "openstack.cloud", "ignored without openstack.clouds_secret")
 		}
 	} else if c.Broker.Runtime == "docker" {
 		if !c.Docker.resolves(o.CloudsSecret) {

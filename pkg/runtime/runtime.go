@@ -54,9 +54,13 @@ type Action struct {
 // Mount makes the files of a named source appear read-only in the sandbox.
 type Mount struct {
 	// Source is the logical name of a set of files, which each runtime
-	// resolves its own way (Kubernetes: the Secret of that name in the
-	// broker namespace, copied into the sandbox).
+	// resolves its own way within Scope (Kubernetes: the Secret of that
+	// name in the broker namespace, or in the action's Target namespace,
+	// copied into the sandbox).
 	Source string
+	// Scope says whose sources Source names: the broker's own (the
+	// default) or the action's Target's.
+	Scope MountScope
 	// Path is the directory in the sandbox where the source's files
 	// appear, one file per key of the source.
 	Path string
@@ -67,6 +71,21 @@ type Mount struct {
 	// returns paths and names only, never file content.
 	Env func(files map[string][]byte) []EnvVar
 }
+
+// MountScope says where a runtime looks a Mount's Source up.
+type MountScope string
+
+const (
+	// ScopeBroker: among the broker's own sources (Kubernetes: Secrets in
+	// the broker namespace, openshift.namespace).
+	ScopeBroker MountScope = ""
+	// ScopeTarget: among the sources of the action's Target, and nowhere
+	// else (Kubernetes: a Secret in the namespace the request named), for
+	// credentials a tenant brings itself: a tenant names only its own
+	// sources, never the broker's or another tenant's. An action without a
+	// Target cannot have such a mount and fails.
+	ScopeTarget MountScope = "target"
+)
 
 // EnvVar is one environment variable of the bundle.
 type EnvVar struct {

@@ -45,6 +45,7 @@ class Resp:
         self._body = body or {}
         self.headers = {}
         self.text = json.dumps(self._body)
+        self.content = self.text.encode()
         self.reason = "OK" if status < 400 else "Error"
         self.url = "http://fake"
 

@@ -37,8 +37,10 @@ var k8s = []string{"k8s.io/", "sigs.k8s.io/"}
 var rules = []rule{
 	// Binaries.
 	{pkg: "cmd/broker", may: []string{"pkg/config", "pkg/daemon"}},
+	// The bundle developer's CLI: bundles, the OSB client, a runtime to run
+	// one action locally, and the emulator as the cloud of those runs.
 	{pkg: "cmd/apb", may: []string{"pkg/apb", "pkg/config", "pkg/osb/osbapi", "pkg/osb/osbclient", "pkg/registry",
-		"pkg/runtime", "pkg/runtime/...", "pkg/schema", "pkg/tlsutil"}}, // coming: the bundle developer's CLI
+		"pkg/runtime", "pkg/runtime/...", "pkg/schema", "pkg/tlsutil", "pkg/emulator"}},
 	{pkg: "cmd/openstack-emulator", may: []string{"pkg/emulator/..."}}, // coming
 
 	// The daemon: the one place that knows every component.
@@ -82,6 +84,7 @@ var rules = []rule{
 	// Tests, their helpers and benchmarks use anything but the binaries.
 	{pkg: "test/...", may: []string{"pkg/...", "test/..."}},
 	{pkg: "bench/...", may: []string{"pkg/...", "test/..."}},
+	{pkg: "registries", may: []string{"pkg/apb"}},
 }
 
 // match reports whether path (relative to the module) is pattern or,

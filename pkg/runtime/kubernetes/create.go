@@ -14,18 +14,55 @@ import (
 	"github.com/openstack-service-broker/openstack-service-broker/pkg/runtime"
 )
 
-// secretNames lists the Secrets an action's mounts name, each once, in
-// the order of the mounts.
-func secretNames(a runtime.Action) []string {
-	var names []string
-	seen := map[string]bool{}
+// source is one Secret an action's mounts name: where it is read and
+// the name of its copy in the sandbox.
+type source struct {
+	scope runtime.MountScope
+	name  string
+}
+
+// copyName is the name of the source's copy in the sandbox: a Secret
+// of the target namespace is kept apart from a broker one of the same
+// name.
+func (s source) copyName() string {
+	if s.scope == runtime.ScopeTarget {
+		return "target-" + s.name
+	}
+	return s.name
+}
+
+func sourceOf(m runtime.Mount) source { return source{m.Scope, m.Source} }
+
+// sources lists the Secrets an action's mounts name, each once, in the
+// order of the mounts.
+func sources(a runtime.Action) []source {
+	var out []source
+	seen := map[source]bool{}
 	for _, m := range a.Mounts {
-		if m.Source != "" && !seen[m.Source] {
-			seen[m.Source] = true
-			names = append(names, m.Source)
+		if s := sourceOf(m); m.Source != "" && !seen[s] {
+			seen[s] = true
+			out = append(out, s)
 		}
 	}
-	return names
+	return out
+}
+
+// namespaceOf is where a source is read: the broker namespace, or the
+// action's target namespace and no other.
+func (r *Runtime) namespaceOf(a runtime.Action, s source) (string, error) {
+	switch s.scope {
+	case runtime.ScopeBroker:
+		if r.cfg.BrokerNamespace == "" {
+			return "", fmt.Errorf("%s needs secret %q but the broker namespace (openshift.namespace) is not set", a.FQName, s.name)
+		}
+		return r.cfg.BrokerNamespace, nil
+	case runtime.ScopeTarget:
+		if a.Target == "" {
+			return "", fmt.Errorf("%s needs secret %q from the request's namespace, but the request named no namespace", a.FQName, s.name)
+		}
+		return a.Target, nil
+	}
+	return "", fmt.Errorf("%s: secret %q has an unknown scope %q", a.FQName, s.name, s.scope)
 }
 
 // create makes the sandbox namespace, service account, role bindings,
@@ -47,27 +84,27 @@ func (r *Runtime) create(ctx context.Context, a runtime.Action) (*sandbox, *core
 	ann := map[string]string{AnnotationOperation: a.OperationID, AnnotationTargetNamespace: a.Target}
 
 	// Read the Secrets first: a missing one fails before anything exists.
-	names := secretNames(a)
-	if len(names) > 0 && r.cfg.BrokerNamespace == "" {
-		return nil, nil, fmt.Errorf("%s needs secrets %v but the broker namespace (openshift.namespace) is not set", a.FQName, names)
-	}
 	type copied struct {
 		name string
 		data map[string][]byte
 		typ  corev1.SecretType
 	}
-	var sources []copied
-	for _, n := range names {
-		s, err := r.client.CoreV1().Secrets(r.cfg.BrokerNamespace).Get(ctx, n, metav1.GetOptions{})
+	var copies []copied
+	for _, src := range sources(a) {
+		from, err := r.namespaceOf(a, src)
 		if err != nil {
-			return nil, nil, fmt.Errorf("secret %q for %s in namespace %q: %w", n, a.FQName, r.cfg.BrokerNamespace, err)
+			return nil, nil, err
+		}
+		s, err := r.client.CoreV1().Secrets(from).Get(ctx, src.name, metav1.GetOptions{})
+		if err != nil {
+			return nil, nil, fmt.Errorf("secret %q for %s in namespace %q: %w", src.name, a.FQName, from, err)
 		}
 		typ := s.Type
 		if typ != corev1.SecretTypeOpaque {
 			// Typed Secrets (service-account tokens...) cannot be recreated as is.
 			typ = corev1.SecretTypeOpaque
 		}
-		sources = append(sources, copied{n, s.Data, typ})
+		copies = append(copies, copied{src.copyName(), s.Data, typ})
 	}
 
 	ns, err := r.client.CoreV1().Namespaces().Create(ctx, &corev1.Namespace{
@@ -100,7 +137,7 @@ func (r *Runtime) create(ctx context.Context, a runtime.Action) (*sandbox, *core
 
 	var vols []corev1.Volume
 	data := map[string]map[string][]byte{}
-	for _, s := range sources {
+	for _, s := range copies {
 		secretLbl := map[string]string{LabelCopiedSecret: "true", LabelManagedBy: ManagedBy, LabelOperation: lbl[LabelOperation]}
 		if _, err := r.client.CoreV1().Secrets(ns.Name).Create(ctx, &corev1.Secret{
 			ObjectMeta: metav1.ObjectMeta{Name: s.name, Labels: secretLbl},
@@ -118,12 +155,13 @@ func (r *Runtime) create(ctx context.Context, a runtime.Action) (*sandbox, *core
 	var env []corev1.EnvVar
 	mounted := map[[2]string]bool{}
 	for _, m := range a.Mounts {
-		if !mounted[[2]string{m.Source, m.Path}] {
-			mounted[[2]string{m.Source, m.Path}] = true
-			mounts = append(mounts, corev1.VolumeMount{Name: volumeName(m.Source), MountPath: m.Path, ReadOnly: true})
+		name := sourceOf(m).copyName()
+		if !mounted[[2]string{name, m.Path}] {
+			mounted[[2]string{name, m.Path}] = true
+			mounts = append(mounts, corev1.VolumeMount{Name: volumeName(name), MountPath: m.Path, ReadOnly: true})
 		}
 		if m.Env != nil {
-			for _, e := range m.Env(data[m.Source]) {
+			for _, e := range m.Env(data[name]) {
 				env = append(env, corev1.EnvVar{Name: e.Name, Value: e.Value})
 			}
 		}

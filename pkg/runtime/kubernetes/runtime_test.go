@@ -250,6 +250,83 @@ func TestMissingSecretCreatesNothing(t *testing.T) {
 	}
 }
 
+// A target-scoped mount is read from the action's target namespace and
+// nowhere else: not the broker's Secret of the same name, not another
+// namespace's; without a target it fails before anything exists.
+func TestTargetScopedSecret(t *testing.T) {
+	cs := fakeCluster(t)
+	ctx := context.Background()
+	for _, s := range []*corev1.Secret{
+		{ObjectMeta: metav1.ObjectMeta{Name: "tenant", Namespace: "target"}, Data: map[string][]byte{"clouds.yaml": []byte("target's")}},
+		{ObjectMeta: metav1.ObjectMeta{Name: "tenant", Namespace: "broker"}, Data: map[string][]byte{"clouds.yaml": []byte("broker's")}},
+		{ObjectMeta: metav1.ObjectMeta{Name: "elsewhere", Namespace: "broker"}, Data: map[string][]byte{"clouds.yaml": []byte("broker's")}},
+	} {
+		if _, err := cs.CoreV1().Secrets(s.Namespace).Create(ctx, s, metav1.CreateOptions{}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	rt, err := New(Config{BrokerNamespace: "broker", Timeout: 30 * time.Second}, cs, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	namespaces := func() int {
+		l, _ := cs.CoreV1().Namespaces().List(ctx, metav1.ListOptions{})
+		return len(l.Items)
+	}
+	for _, c := range []struct{ name, secret, target, want string }{
+		{"another namespace's", "elsewhere", "target", `secret "elsewhere" for x in namespace "target"`},
+		{"no target", "tenant", "", "the request named no namespace"},
+	} {
+		before := namespaces()
+		_, err := rt.Run(ctx, runtime.Action{Name: "provision", OperationID: "op-" + c.name, FQName: "x", Target: c.target,
+			Mounts: []runtime.Mount{{Source: c.secret, Scope: runtime.ScopeTarget, Path: "/x"}}}, nil)
+		if err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("%s: err = %v, want %q", c.name, err, c.want)
+		}
+		if namespaces() != before {
+			t.Errorf("%s: a sandbox was created", c.name)
+		}
+	}
+
+	seen := ""
+	a := runtime.Action{Name: "provision", OperationID: "op-ok", Image: "img", FQName: "x", Target: "target",
+		Mounts: []runtime.Mount{
+			{Source: "tenant", Scope: runtime.ScopeTarget, Path: "/etc/apb-secrets/apb-target-tenant", Env: func(f map[string][]byte) []runtime.EnvVar {
+				seen = string(f["clouds.yaml"])
+				return nil
+			}},
+			{Source: "tenant", Path: "/etc/apb-secrets/apb-tenant"},
+		}}
+	done := make(chan error, 1)
+	go func() {
+		_, err := rt.Run(ctx, a, nil)
+		done <- err
+	}()
+	pod := finishPod(t, cs, 0, "", nil, nil)
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatal(err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("Run did not return")
+	}
+	if seen != "target's" {
+		t.Errorf("the target-scoped mount saw %q, want the target namespace's Secret", seen)
+	}
+	vols := map[string]string{}
+	for _, v := range pod.Spec.Volumes {
+		vols[v.Name] = v.Secret.SecretName
+	}
+	if vols[volumeName("target-tenant")] != "target-tenant" || vols[volumeName("tenant")] != "tenant" || len(vols) != 2 {
+		t.Errorf("volumes = %v, want the target's copy apart from the broker's", vols)
+	}
+	copyOf, err := cs.CoreV1().Secrets(pod.Namespace).Get(ctx, "target-tenant", metav1.GetOptions{})
+	if err != nil || string(copyOf.Data["clouds.yaml"]) != "target's" {
+		t.Errorf("sandbox copy = %v, %v", copyOf, err)
+	}
+}
+
 func TestConfigDefaults(t *testing.T) {
 	cases := []struct {
 		cfg  Config

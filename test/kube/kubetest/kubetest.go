@@ -54,10 +54,20 @@ func Connect(tb testing.TB) *Cluster {
 	if strings.Contains(" "+os.Getenv("OSB_SKIP")+" ", " kube ") {
 		tb.Skip("OSB_SKIP names kube")
 	}
-	kc := os.Getenv("OSB_TEST_KUBECONFIG")
-	if kc == "" || os.Getenv("OSB_TEST_BUNDLE_IMAGE") == "" {
+	if os.Getenv("OSB_TEST_KUBECONFIG") == "" || os.Getenv("OSB_TEST_BUNDLE_IMAGE") == "" {
 		tb.Fatal("OSB_TEST_KUBECONFIG/OSB_TEST_BUNDLE_IMAGE not set: run `make test` (hack/test.d/30-kube.sh starts " +
 			"the one-node cluster and imports the test bundle), or OSB_SKIP=kube")
+	}
+	return ConnectCluster(tb)
+}
+
+// ConnectCluster is Connect for suites that bring their own bundles: it
+// needs only OSB_TEST_KUBECONFIG.
+func ConnectCluster(tb testing.TB) *Cluster {
+	tb.Helper()
+	kc := os.Getenv("OSB_TEST_KUBECONFIG")
+	if kc == "" {
+		tb.Fatal("OSB_TEST_KUBECONFIG not set: run `make test` (hack/test.d/30-kube.sh starts the one-node cluster)")
 	}
 	rc, err := clientcmd.BuildConfigFromFlags("", kc)
 	if err != nil {
@@ -131,6 +141,10 @@ type BrokerOptions struct {
 	// with -apb appended unless it ends so already: image
 	// local/<name>-apb:latest.
 	Bundles []string
+	// Registry, when set, is the local registry "local"'s directory as
+	// it is (e.g. the repository's registries/): neither the test bundle
+	// nor Bundles are added.
+	Registry string
 }
 
 // Broker is a running daemon.
@@ -175,24 +189,25 @@ func (c *Cluster) StartBroker(tb testing.TB, dir string, apbYML []byte, o Broker
 	return c.startDaemon(tb, dir, cfgPath, rt)
 }
 
-// WriteConfig writes the config file StartBroker runs the daemon with
-// (and the local registry and basic-auth files it names) into dir, and
-// returns its path: what `broker migrate` reads too.
-func (c *Cluster) WriteConfig(tb testing.TB, dir string, apbYML []byte, o BrokerOptions) string {
+// fillRegistry makes a local registry directory holding the test bundle
+// (when apbYML is set) and copies of the bundle sources.
+func (c *Cluster) fillRegistry(tb testing.TB, registry string, apbYML []byte, bundles []string) {
 	tb.Helper()
-	reg := filepath.Join(dir, "registry", "testbundle-apb")
-	if err := os.MkdirAll(reg, 0o755); err != nil {
-		tb.Fatal(err)
+	if apbYML != nil {
+		reg := filepath.Join(registry, "testbundle-apb")
+		if err := os.MkdirAll(reg, 0o755); err != nil {
+			tb.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(reg, "apb.yml"), apbYML, 0o644); err != nil {
+			tb.Fatal(err)
+		}
 	}
-	if err := os.WriteFile(filepath.Join(reg, "apb.yml"), apbYML, 0o644); err != nil {
-		tb.Fatal(err)
-	}
-	for _, src := range o.Bundles {
+	for _, src := range bundles {
 		name := filepath.Base(src)
 		if !strings.HasSuffix(name, "-apb") {
 			name += "-apb"
 		}
-		dst := filepath.Join(dir, "registry", name)
+		dst := filepath.Join(registry, name)
 		if err := os.MkdirAll(dst, 0o755); err != nil {
 			tb.Fatal(err)
 		}
@@ -205,6 +220,18 @@ func (c *Cluster) WriteConfig(tb testing.TB, dir string, apbYML []byte, o Broker
 				tb.Fatal(err)
 			}
 		}
+	}
+}
+
+// WriteConfig writes the config file StartBroker runs the daemon with
+// (and the local registry and basic-auth files it names) into dir, and
+// returns its path: what `broker migrate` reads too.
+func (c *Cluster) WriteConfig(tb testing.TB, dir string, apbYML []byte, o BrokerOptions) string {
+	tb.Helper()
+	registry := o.Registry
+	if registry == "" {
+		registry = filepath.Join(dir, "registry")
+		c.fillRegistry(tb, registry, apbYML, o.Bundles)
 	}
 	authDir := filepath.Join(dir, "auth")
 	if err := os.MkdirAll(authDir, 0o700); err != nil {
@@ -235,7 +262,7 @@ func (c *Cluster) WriteConfig(tb testing.TB, dir string, apbYML []byte, o Broker
 	for k, v := range o.OpenShift {
 		openshift[k] = v
 	}
-	regs := []any{map[string]any{"type": "local", "name": "local", "path": filepath.Join(dir, "registry"), "white_list": []string{".*"}}}
+	regs := []any{map[string]any{"type": "local", "name": "local", "path": registry, "white_list": []string{".*"}}}
 	for _, r := range o.Registries {
 		regs = append(regs, r)
 	}

@@ -1,0 +1,155 @@
+// Package openstack runs every OpenStack bundle of registries/ end to end:
+// the real bundle images (FROM openstack-apb: real ansible-playbook, the
+// openstack.cloud modules, openstacksdk) on a real runtime, driven
+// through the broker's OSB API, against the project's OpenStack emulator
+// started in-process on 127.0.0.1:0. After each step the emulator's
+// state is checked through the real clients (openstacksdk scripts and the
+// openstack CLI), never through our own Go code; the suite ends by
+// checking, through the emulator's admin API, that nothing it created is
+// left in any project.
+//
+// Runtimes: OSB_TEST_RUNTIMES (default kubernetes, the one-node cluster
+// of hack/kube-cluster.sh, whose pods use the host network and so reach
+// the emulator). hack/test.d/40-openstack.sh builds the bundle images and
+// imports them into the node. OSB_SKIP=openstack skips the suite.
+package openstack
+
+import (
+	"fmt"
+	"os"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+)
+
+// delay is how long the emulator's BUILD/creating/PENDING states last.
+const delay = 500 * time.Millisecond
+
+var (
+	theCloud  *Cloud
+	cloudErr  error
+	cloudOnce sync.Once
+)
+
+// cloud is the suite's emulator (started once, for every test).
+func cloud(t *testing.T) *Cloud {
+	t.Helper()
+	if skipped("openstack") {
+		t.Skip("OSB_SKIP names openstack")
+	}
+	cloudOnce.Do(func() { theCloud, cloudErr = startCloud(delay) })
+	if cloudErr != nil {
+		t.Fatal(cloudErr)
+	}
+	requireClients(t)
+	t.Cleanup(func() { theCloud.checkProblems(t) })
+	return theCloud
+}
+
+// TestMain fails the suite when the emulator holds, at the end, any
+// resource it did not hold at the start (in any project), or logged an
+// internal error.
+func TestMain(m *testing.M) {
+	os.Exit(runChecked(m))
+}
+
+func runChecked(m *testing.M) int {
+	var before []Resource
+	if !skipped("openstack") {
+		cloudOnce.Do(func() { theCloud, cloudErr = startCloud(delay) })
+		if cloudErr == nil {
+			var err error
+			if before, err = theCloud.resources(); err != nil {
+				fmt.Fprintf(os.Stderr, "openstack: listing the emulator's resources: %v\n", err)
+				return 1
+			}
+		}
+	}
+	code := m.Run()
+	if table := timesTable(); table != "" {
+		fmt.Fprintf(os.Stderr, "openstack: action times (request to final state):\n%s\n", table)
+	}
+	if theCloud == nil {
+		return code
+	}
+	defer theCloud.close()
+	now, err := theCloud.resources()
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "openstack: listing the emulator's resources: %v\n", err)
+		return 1
+	}
+	if left := leftovers(before, now); len(left) > 0 {
+		var s []string
+		for _, r := range left {
+			s = append(s, r.String())
+		}
+		fmt.Fprintf(os.Stderr, "FAIL: the suite left %d resources in the emulator:\n  %s\n", len(left), strings.Join(s, "\n  "))
+		code = 1
+	}
+	if p := theCloud.Problems(); len(p) > 0 {
+		fmt.Fprintf(os.Stderr, "FAIL: the emulator had internal errors:\n  %s\n", strings.Join(p, "\n  "))
+		code = 1
+	}
+	return code
+}
+
+// suite is what every bundle's test gets: the cloud, the platform and a
+// broker on it.
+type suite struct {
+	cloud *Cloud
+	p     Platform
+	b     *Broker
+}
+
+// bundleTest is one bundle's tests: its lifecycle (in parallel with the
+// other bundles') and its failed provision (alone: faults are
+// cloud-wide).
+type bundleTest struct {
+	bundle    string
+	lifecycle func(t *testing.T, s *suite, f *flow)
+	failure   func(t *testing.T, s *suite, f *flow)
+}
+
+var bundleTests = []bundleTest{
+	{"openstack-keypair-apb", keypairLifecycle, keypairFailure},
+}
+
+// TestBundles runs every bundle's lifecycle, then every bundle's failed
+// provision, on each platform, through one broker per platform.
+func TestBundles(t *testing.T) {
+	c := cloud(t)
+	for _, p := range platforms(t) {
+		t.Run(p.Name(), func(t *testing.T) {
+			s := &suite{cloud: c, p: p, b: p.StartBroker(t, c.CloudsYAML(), "emulator")}
+			t.Run("lifecycle", func(t *testing.T) {
+				for _, bt := range bundleTests {
+					t.Run(bt.bundle, func(t *testing.T) {
+						t.Parallel()
+						bt.lifecycle(t, s, s.flow(t, bt.bundle))
+					})
+				}
+			})
+			t.Run("failed-provision", func(t *testing.T) {
+				for _, bt := range bundleTests {
+					t.Run(bt.bundle, func(t *testing.T) { bt.failure(t, s, s.flow(t, bt.bundle)) })
+				}
+			})
+		})
+	}
+}
+
+// flow makes a namespace for the bundle's instances and a flow in it.
+func (s *suite) flow(t *testing.T, bundle string) *flow {
+	t.Helper()
+	ctx, cancel := contextFor(t, 20*time.Minute)
+	t.Cleanup(cancel)
+	ns := s.p.Namespace(t, "osb-os-"+strings.TrimSuffix(strings.TrimPrefix(bundle, "openstack-"), "-apb")+"-")
+	f := newFlow(t, ctx, s.p, s.b, bundle, ns)
+	t.Cleanup(func() {
+		if t.Failed() {
+			t.Logf("broker log:\n%s", tail(s.b.Logs.String(), 120))
+		}
+	})
+	return f
+}
