@@ -289,6 +289,9 @@ func (c *Cloud) CLI(t *testing.T, cloud string, args ...string) any {
 	return v
 }
 
+// execCommand is exec.Command (run re-creates it with a deadline).
+func execCommand(name string, args ...string) *exec.Cmd { return exec.Command(name, args...) }
+
 func (c *Cloud) run(t *testing.T, cmd *exec.Cmd, env []string) (string, string, int) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), clientTime)

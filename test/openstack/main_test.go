@@ -113,6 +113,11 @@ type bundleTest struct {
 
 var bundleTests = []bundleTest{
 	{"openstack-keypair-apb", keypairLifecycle, keypairFailure},
+	{"openstack-network-apb", networkLifecycle, networkFailure},
+	{"openstack-server-apb", serverLifecycle, serverFailure},
+	{"openstack-volume-apb", volumeLifecycle, volumeFailure},
+	{"openstack-object-container-apb", containerLifecycle, containerFailure},
+	{"openstack-application-credential-apb", appcredLifecycle, appcredFailure},
 }
 
 // TestBundles runs every bundle's lifecycle, then every bundle's failed
@@ -121,7 +126,7 @@ func TestBundles(t *testing.T) {
 	c := cloud(t)
 	for _, p := range platforms(t) {
 		t.Run(p.Name(), func(t *testing.T) {
-			s := &suite{cloud: c, p: p, b: p.StartBroker(t, c.CloudsYAML(), "emulator")}
+			s := &suite{cloud: c, p: p, b: p.StartBroker(t, brokerSecret(c), "emulator")}
 			t.Run("lifecycle", func(t *testing.T) {
 				for _, bt := range bundleTests {
 					t.Run(bt.bundle, func(t *testing.T) {
@@ -137,6 +142,17 @@ func TestBundles(t *testing.T) {
 			})
 		})
 	}
+}
+
+// podsNetwork is the network the suite's broker Secret says the pods sit
+// on: the demo project's own network (the server bundle's network "pods").
+const podsNetwork = "private"
+
+// brokerSecret is the broker-wide credentials Secret (topology a): the
+// emulator's clouds.yaml (password credentials of project demo by cloud
+// emulator) and the pods' network.
+func brokerSecret(c *Cloud) map[string][]byte {
+	return map[string][]byte{"clouds.yaml": c.CloudsYAML(), "pods_network": []byte(podsNetwork)}
 }
 
 // flow makes a namespace for the bundle's instances and a flow in it.
