@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # kube-build.sh: builds kube-apiserver, kube-controller-manager,
-# kube-scheduler, kubelet (k8s.io/kubernetes $KUBE_VERSION) and etcd
+# kube-scheduler, kubelet, kubectl (k8s.io/kubernetes $KUBE_VERSION; kubectl
+# also renders the kustomizations of deploy/) and etcd
 # (etcdmain $ETCD_VERSION) from the Go module proxy into
 # $OSB_CACHE_DIR/kube/$KUBE_VERSION/bin, skipping what is already there.
 # Cold: ~17 min on 2 cores; warm: seconds. Prints the bin dir on stdout.
@@ -15,7 +16,7 @@ bin=$OSB_CACHE_DIR/kube/$KUBE_VERSION/bin
 src=$OSB_CACHE_DIR/kube/$KUBE_VERSION/src
 mkdir -p "$bin"
 
-kube_cmds=(kube-apiserver kube-controller-manager kube-scheduler kubelet)
+kube_cmds=(kube-apiserver kube-controller-manager kube-scheduler kubelet kubectl)
 missing=()
 for c in "${kube_cmds[@]}"; do [ -x "$bin/$c" ] || missing+=("$c"); done
 etcd_ok=""
@@ -36,7 +37,10 @@ if [ ${#missing[@]} -gt 0 ]; then
   # outside its repo each needs a replace to the published v0.x version.
   mkdir -p "$src/kube"
   cd "$src/kube"
-  if [ ! -f go.mod ]; then
+  # A cache made before kubectl was in kube_cmds lacks its modules: its
+  # tools.go is written anew and the module tidied again.
+  if [ ! -f go.mod ] || ! grep -q '"k8s.io/kubernetes/cmd/kubectl"' tools.go 2>/dev/null; then
+    rm -f go.mod go.sum tools.go
     go mod init kbuild >/dev/null 2>&1
     go mod edit -require="k8s.io/kubernetes@$KUBE_VERSION"
     modfile=$(GOFLAGS=-mod=mod go mod download -json "k8s.io/kubernetes@$KUBE_VERSION" | sed -n 's/.*"GoMod": "\(.*\)".*/\1/p')

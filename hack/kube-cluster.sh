@@ -5,11 +5,12 @@
 # plugins. Pods use hostNetwork (there is no pod network); see DESIGN.md
 # "One-node cluster facts".
 #
-# Usage: hack/kube-cluster.sh start|stop|status|kubeconfig|import IMAGE...|tag SRC DST
+# Usage: hack/kube-cluster.sh start|stop|status|kubeconfig|import IMAGE...|tag SRC DST|untag NAME
 #   start       starts what is not running; prints the kubeconfig path
 #   stop        stops the processes this script started (by pid) and unmounts
 #   import IMG  copies local Docker images into the node's containerd
 #   tag SRC DST another name for an imported image (no copy)
+#   untag NAME  removes such a name (the image stays under its others)
 # State lives in $OSB_KUBE_DIR (default /tmp/osb-kube); binaries in the cache.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -285,5 +286,6 @@ case "${1:-}" in
   kubeconfig) echo "$KUBECONFIG_FILE" ;;
   import) shift; . hack/docker.sh; ensure_docker; import_images "$@" ;;
   tag) ctr -a "$SOCK" -n k8s.io images tag --force "$(ref "$2")" "$(ref "$3")" >/dev/null ;;
-  *) die "usage: $0 start|stop|status|kubeconfig|import IMAGE...|tag SRC DST" ;;
+  untag) ctr -a "$SOCK" -n k8s.io images rm "$(ref "$2")" >/dev/null ;;
+  *) die "usage: $0 start|stop|status|kubeconfig|import IMAGE...|tag SRC DST|untag NAME" ;;
 esac

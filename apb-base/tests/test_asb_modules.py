@@ -158,3 +158,88 @@ def test_state_lookup_errors(state_dir, key, err):
 def test_state_lookup_default_location(monkeypatch):
     monkeypatch.delenv("BUNDLE_STATE_LOCATION", raising=False)
     assert state_lookup.state_location() == "/etc/apb/state"
+
+
+# Out of a cluster with a results directory (the broker's Docker runtime):
+# the modules write files there instead of touching Kubernetes.
+
+
+@pytest.fixture
+def results(tmp_path, monkeypatch, fake_api):
+    d = tmp_path / "apb-results"
+    d.mkdir()
+    monkeypatch.setenv("APB_RESULTS_DIR", str(d))
+    # The Docker runtime sets POD_NAME too; the results directory wins.
+    monkeypatch.setenv("POD_NAME", "bundle-1234")
+    monkeypatch.delenv("POD_NAMESPACE", raising=False)
+    return d
+
+
+def no_kubernetes_calls(api):
+    assert api.method_calls == [], api.method_calls
+
+
+def test_results_encode_binding_writes_fields(results, fake_api, capsys):
+    fields = {"DB_USER": "dbuser-1", "DB_PASSWORD": "s3cret-pw"}
+    rc, res = run_module(encode_binding, {"fields": fields}, capsys)
+    assert rc == 0, res
+    f = results / "fields"
+    # The same value as the Secret's key `fields`: base64 of the JSON.
+    assert json.loads(base64.b64decode(f.read_text())) == fields
+    assert f.stat().st_mode & 0o777 == 0o644
+    assert res["path"] == str(f)
+    assert "s3cret-pw" not in json.dumps(res)
+    assert sorted(p.name for p in results.iterdir()) == ["fields"]  # no temporary file left
+    no_kubernetes_calls(fake_api)
+
+
+def test_results_encode_binding_second_call_replaces(results, capsys):
+    assert run_module(encode_binding, {"fields": {"a": "first"}}, capsys)[0] == 0
+    assert run_module(encode_binding, {"fields": {"a": "second"}}, capsys)[0] == 0
+    assert json.loads(base64.b64decode((results / "fields").read_text())) == {"a": "second"}
+
+
+@pytest.mark.parametrize(
+    "mod,args,fname,value",
+    [
+        (last_operation, {"description": "50%: volume created"}, "last_operation", "50%: volume created"),
+        (dashboard_url, {"dashboard_url": "https://dash.example/x"}, "dashboard_url", "https://dash.example/x"),
+    ],
+)
+def test_results_progress_files(results, fake_api, capsys, mod, args, fname, value):
+    assert run_module(mod, dict((k, "earlier") for k in args), capsys)[0] == 0
+    rc, res = run_module(mod, args, capsys)
+    assert rc == 0, res
+    assert (results / fname).read_text() == value
+    assert res["path"] == str(results / fname)
+    no_kubernetes_calls(fake_api)
+
+
+def test_results_test_result_appends(results, tmp_path, monkeypatch, capsys):
+    legacy = tmp_path / "var-tmp-test-result"
+    monkeypatch.setattr(save_test_result, "TEST_RESULT_PATH", str(legacy))
+    assert run_module(save_test_result, {"msg": "first ok"}, capsys)[0] == 0
+    assert run_module(save_test_result, {"fail": True, "msg": "then broken"}, capsys)[0] == 0
+    assert (results / "test-result").read_text() == "0\nfirst ok\n1\nthen broken\n"
+    # Not in /var/tmp: the entrypoint must not wait for test-retrieval.
+    assert not legacy.exists()
+
+
+@pytest.mark.parametrize("mod,args", [(encode_binding, {"fields": {"p": "hunter2-pw"}}), (last_operation, {"description": "x"}),
+                                      (dashboard_url, {"dashboard_url": "x"}), (save_test_result, {"msg": "x"})])
+def test_results_dir_missing_fails_clearly(tmp_path, monkeypatch, capsys, mod, args):
+    name = mod.__name__.replace("asb_test_", "")
+    monkeypatch.setenv("APB_RESULTS_DIR", str(tmp_path / "not-mounted"))
+    rc, res = run_module(mod, args, capsys)
+    assert rc == 1
+    assert res["msg"] == "%s: APB_RESULTS_DIR=%s is not a directory (the runtime mounts it)" % (name, tmp_path / "not-mounted")
+    assert "hunter2-pw" not in json.dumps(res)
+
+
+def test_results_write_failure_names_file_not_content(results, capsys):
+    (results / "fields").mkdir()  # in the way of the rename, even for root
+    rc, res = run_module(encode_binding, {"fields": {"p": "hunter2-pw"}}, capsys)
+    assert rc == 1
+    assert "cannot write %s" % (results / "fields") in res["msg"]
+    assert "hunter2-pw" not in json.dumps(res)
+    assert sorted(p.name for p in results.iterdir()) == ["fields"]  # the temporary file is gone

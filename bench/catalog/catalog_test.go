@@ -44,6 +44,7 @@ broker:
   listen_address: %s
   plain_http: true
   basic_auth_dir: %s
+  auto_escalate: true
   bootstrap_on_startup: true
   auth: [{type: basic, enabled: true}]
 `, reg, filepath.Join(dir, "etcd"), addr, filepath.Join(dir, "auth"))

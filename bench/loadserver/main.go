@@ -51,6 +51,7 @@ broker:
   listen_address: 127.0.0.1:0
   plain_http: true
   basic_auth_dir: %s
+  auto_escalate: true
   bootstrap_on_startup: true
   auth: [{type: basic, enabled: true}]
 `, reg, filepath.Join(dir, "etcd"), auth)

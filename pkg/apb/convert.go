@@ -19,9 +19,9 @@ type ConvertOptions struct {
 	// LaunchAPBOnBind is broker.launch_apb_on_bind.
 	LaunchAPBOnBind bool
 	// HiddenParams are parameter names left out of every schema, so no
-	// one is prompted for them. The broker sets none: the Automation Broker
-	// hid the parameters it filled from mapped Secrets, and this broker
-	// mounts those Secrets as files instead (secrets: rules).
+	// one is prompted for them: the broker hides the keys of the Secrets
+	// its secrets: rules map to the bundle, as the Automation Broker did,
+	// since the mounted Secret gives the playbooks those values.
 	HiddenParams map[string]bool
 }
 

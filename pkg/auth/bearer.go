@@ -3,6 +3,7 @@ package auth
 import (
 	"context"
 	"crypto/sha256"
+	"errors"
 	"fmt"
 	"log/slog"
 	"net/http"
@@ -12,6 +13,7 @@ import (
 
 	authnv1 "k8s.io/api/authentication/v1"
 	authzv1 "k8s.io/api/authorization/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
 
@@ -125,7 +127,7 @@ func (b *Bearer) user(ctx context.Context, digest [sha256.Size]byte, token strin
 	tr, err := b.client.AuthenticationV1().TokenReviews().Create(ctx,
 		&authnv1.TokenReview{Spec: authnv1.TokenReviewSpec{Token: token}}, metav1.CreateOptions{})
 	if err != nil {
-		return nil, fmt.Errorf("asking the cluster to review the bearer token (TokenReview): %w", err)
+		return nil, reviewError(fmt.Errorf("asking the cluster to review the bearer token (TokenReview): %w", err))
 	}
 	var user *authnv1.UserInfo
 	if tr.Status.Authenticated {
@@ -162,7 +164,7 @@ func (b *Bearer) allowed(ctx context.Context, key sarKey, user *authnv1.UserInfo
 		},
 	}, metav1.CreateOptions{})
 	if err != nil {
-		return false, fmt.Errorf("asking the cluster whether %q may %s %s (SubjectAccessReview): %w", user.Username, key.verb, key.path, err)
+		return false, reviewError(fmt.Errorf("asking the cluster whether %q may %s %s (SubjectAccessReview): %w", user.Username, key.verb, key.path, err))
 	}
 	allowed := sar.Status.Allowed && !sar.Status.Denied
 	if !allowed {
@@ -176,6 +178,21 @@ func (b *Bearer) allowed(ctx context.Context, key sarKey, user *authnv1.UserInfo
 	b.sars[key] = sarEntry{allowed: allowed, expires: now.Add(cacheTTL)}
 	b.mu.Unlock()
 	return allowed, nil
+}
+
+// reviewError marks a review that could not be made now (no answer, a
+// timeout, 429, a 5xx) as osb.ErrUnavailable, which the caller may retry.
+// A refusal of the broker's own request (401, 403, 404: its service
+// account lacks system:auth-delegator, or the API is missing) stays a
+// plain error: the operator must fix it, and retrying does not help.
+func reviewError(err error) error {
+	if st, ok := err.(apierrors.APIStatus); ok || errors.As(err, &st) {
+		code := int(st.Status().Code)
+		if code != http.StatusTooManyRequests && code < 500 {
+			return err
+		}
+	}
+	return fmt.Errorf("%w: %w", osb.ErrUnavailable, err)
 }
 
 // prune drops expired entries, or everything when none has expired: a

@@ -1,6 +1,7 @@
 package auth
 
 import (
+	"context"
 	"errors"
 	"net/http"
 	"net/http/httptest"
@@ -11,7 +12,9 @@ import (
 
 	authnv1 "k8s.io/api/authentication/v1"
 	authzv1 "k8s.io/api/authorization/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/client-go/kubernetes/fake"
 	k8stesting "k8s.io/client-go/testing"
 
@@ -23,7 +26,8 @@ import (
 type cluster struct {
 	tokens     map[string]authnv1.UserInfo
 	grants     map[string]bool
-	down       bool // API calls fail as if unreachable
+	down       bool  // API calls fail as if unreachable
+	downErr    error // what they fail with (default: connection refused)
 	reviews    int
 	sarCalls   int
 	lastSAR    authzv1.SubjectAccessReviewSpec
@@ -48,7 +52,7 @@ func newCluster() (*cluster, *fake.Clientset) {
 	cs.PrependReactor("create", "tokenreviews", func(a k8stesting.Action) (bool, runtime.Object, error) {
 		c.reviews++
 		if c.down {
-			return true, nil, errors.New("dial tcp 127.0.0.1:6443: connect: connection refused")
+			return true, nil, c.failure()
 		}
 		tr := a.(k8stesting.CreateAction).GetObject().(*authnv1.TokenReview).DeepCopy()
 		c.sawTokens = append(c.sawTokens, tr.Spec.Token)
@@ -62,7 +66,7 @@ func newCluster() (*cluster, *fake.Clientset) {
 	cs.PrependReactor("create", "subjectaccessreviews", func(a k8stesting.Action) (bool, runtime.Object, error) {
 		c.sarCalls++
 		if c.down {
-			return true, nil, errors.New("dial tcp 127.0.0.1:6443: connect: connection refused")
+			return true, nil, c.failure()
 		}
 		sar := a.(k8stesting.CreateAction).GetObject().(*authzv1.SubjectAccessReview).DeepCopy()
 		c.lastSAR = sar.Spec
@@ -74,6 +78,13 @@ func newCluster() (*cluster, *fake.Clientset) {
 		return true, sar, nil
 	})
 	return c, cs
+}
+
+func (c *cluster) failure() error {
+	if c.downErr != nil {
+		return c.downErr
+	}
+	return errors.New("dial tcp 127.0.0.1:6443: connect: connection refused")
 }
 
 func bearerRequest(method, path, authz string) *http.Request {
@@ -219,5 +230,48 @@ func TestBearerClusterUnreachable(t *testing.T) {
 	_, err = b.Authenticate(bearerRequest("PUT", "/v2/service_instances/abc", "Bearer good-token"))
 	if err == nil || errors.Is(err, osb.ErrUnauthorized) || errors.Is(err, osb.ErrForbidden) || !strings.Contains(err.Error(), "SubjectAccessReview") {
 		t.Fatalf("SAR down: err %v", err)
+	}
+}
+
+// TestBearerUnavailableOrFault: a cluster that cannot answer now is
+// osb.ErrUnavailable (503: retrying helps); one that refuses the broker's
+// own reviews is a configuration fault (500: retrying does not).
+func TestBearerUnavailableOrFault(t *testing.T) {
+	gr := schema.GroupResource{Group: "authentication.k8s.io", Resource: "tokenreviews"}
+	cases := []struct {
+		name        string
+		err         error
+		unavailable bool
+	}{
+		{"connection refused", nil, true},
+		{"timeout", context.DeadlineExceeded, true},
+		{"503", apierrors.NewServiceUnavailable("apiserver is shutting down"), true},
+		{"429", apierrors.NewTooManyRequests("slow down", 1), true},
+		{"500", apierrors.NewInternalError(errors.New("etcd leader changed")), true},
+		{"504", apierrors.NewTimeoutError("request timed out", 1), true},
+		{"403: the broker may not create TokenReviews", apierrors.NewForbidden(gr, "", errors.New("needs system:auth-delegator")), false},
+		{"401: the broker's own token is refused", apierrors.NewUnauthorized("token expired"), false},
+	}
+	for _, step := range []struct{ method, path string }{{"GET", "/v2/catalog"}, {"PUT", "/v2/service_instances/abc"}} {
+		for _, c := range cases {
+			t.Run(step.method+" "+c.name, func(t *testing.T) {
+				cl, cs := newCluster()
+				b := NewBearer(cs, nil)
+				if step.method == "PUT" {
+					// Token reviewed and cached; the authorization step fails.
+					if _, err := b.Authenticate(bearerRequest("GET", "/v2/catalog", "Bearer good-token")); err != nil {
+						t.Fatal(err)
+					}
+				}
+				cl.down, cl.downErr = true, c.err
+				_, err := b.Authenticate(bearerRequest(step.method, step.path, "Bearer good-token"))
+				if err == nil || errors.Is(err, osb.ErrUnauthorized) || errors.Is(err, osb.ErrForbidden) {
+					t.Fatalf("err %v", err)
+				}
+				if got := errors.Is(err, osb.ErrUnavailable); got != c.unavailable {
+					t.Errorf("errors.Is(%v, ErrUnavailable) = %v, want %v", err, got, c.unavailable)
+				}
+			})
+		}
 	}
 }

@@ -19,6 +19,9 @@ func appGUID(req *osbapi.BindRequest) string {
 
 // Bind implements osbapi.Broker.
 func (b *Broker) Bind(ctx context.Context, ri osbapi.RequestInfo, iid, bid string, req *osbapi.BindRequest) (*osbapi.BindResponse, error) {
+	if err := checkIDs(iid, bid); err != nil {
+		return nil, err
+	}
 	ref, err := b.cat().lookupPlan(req.ServiceID, req.PlanID)
 	if err != nil {
 		return nil, err
@@ -46,6 +49,9 @@ func (b *Broker) Bind(ctx context.Context, ri osbapi.RequestInfo, iid, bid strin
 		}
 		if in.ServiceID != req.ServiceID {
 			return nil, osbapi.BadRequest("service_id %q does not match the instance's %q", req.ServiceID, in.ServiceID)
+		}
+		if err := b.authorizeUser(ctx, ri, namespaceOf(in.Context), false); err != nil {
+			return nil, err
 		}
 		cur, err := b.st.GetBinding(ctx, bid)
 		switch {
@@ -95,7 +101,7 @@ func (b *Broker) Bind(ctx context.Context, ri osbapi.RequestInfo, iid, bid strin
 		j := newJob(runtime.ActionBind, iid, bid, req.PlanID, req.Parameters, ri)
 		bi.Status, bi.Operation = store.StatusBinding, j.Token
 		bi.CreateJobKey = store.JobKey(bid, j.Token)
-		if ok, err := b.startJob(ctx, j, store.PutBinding(bi), store.PutInstance(&nextIn)); err != nil {
+		if ok, err := b.startJob(ctx, j, true, store.PutBinding(bi), store.PutInstance(&nextIn)); err != nil {
 			return nil, err
 		} else if !ok {
 			continue
@@ -132,6 +138,9 @@ func (b *Broker) bindExisting(ctx context.Context, iid string, cur *store.BindIn
 
 // Unbind implements osbapi.Broker.
 func (b *Broker) Unbind(ctx context.Context, ri osbapi.RequestInfo, iid, bid string, req *osbapi.UnbindRequest) (*osbapi.UnbindResponse, error) {
+	if err := checkIDs(iid, bid); err != nil {
+		return nil, err
+	}
 	for range maxRaces {
 		cur, err := b.st.GetBinding(ctx, bid)
 		if errors.Is(err, store.ErrNotFound) || (err == nil && cur.InstanceID != iid) {
@@ -143,18 +152,31 @@ func (b *Broker) Unbind(ctx context.Context, ri osbapi.RequestInfo, iid, bid str
 		if b.o.LaunchAPBOnBind && !ri.AcceptsIncomplete {
 			return nil, osbapi.AsyncRequired()
 		}
+		in, err := b.st.GetInstance(ctx, iid)
+		if err != nil && !errors.Is(err, store.ErrNotFound) {
+			return nil, storeErr(err, "reading instance")
+		}
+		ns := ""
+		if in != nil {
+			ns = namespaceOf(in.Context)
+		}
+		if err := b.authorizeUser(ctx, ri, ns, true); err != nil {
+			return nil, err
+		}
 		if cur.Operation != "" {
 			if cur.Status == store.StatusUnbinding {
 				return &osbapi.UnbindResponse{Async: true, Operation: cur.Operation}, nil
 			}
 			return nil, osbapi.ConcurrencyError("binding %q has an operation in progress", bid)
 		}
-		in, err := b.st.GetInstance(ctx, iid)
-		if err != nil && !errors.Is(err, store.ErrNotFound) {
-			return nil, storeErr(err, "reading instance")
-		}
 		if !b.o.LaunchAPBOnBind {
-			ops := []store.Op{store.DeleteBinding(cur), store.DeleteCredentials(bid)}
+			// Nothing runs on the binding (no operation): its job records,
+			// if any, are finished and go with it.
+			older, err := b.st.BindingJobs(ctx, bid)
+			if err != nil {
+				return nil, storeErr(err, "reading the binding's operations")
+			}
+			ops := append([]store.Op{store.DeleteBinding(cur), store.DeleteCredentials(bid)}, deleteJobs(othersFinished(older, nil), maxCleanupOps)...)
 			if in != nil {
 				next := *in
 				next.BindingIDs = maps.Clone(in.BindingIDs)
@@ -171,7 +193,7 @@ func (b *Broker) Unbind(ctx context.Context, ri osbapi.RequestInfo, iid, bid str
 		j := newJob(runtime.ActionUnbind, iid, bid, cur.PlanID, cur.UserParameters, ri)
 		next := *cur
 		next.Status, next.Operation = store.StatusUnbinding, j.Token
-		if ok, err := b.startJob(ctx, j, store.PutBinding(&next)); err != nil {
+		if ok, err := b.startJob(ctx, j, false, store.PutBinding(&next)); err != nil {
 			return nil, err
 		} else if !ok {
 			continue
@@ -183,6 +205,9 @@ func (b *Broker) Unbind(ctx context.Context, ri osbapi.RequestInfo, iid, bid str
 
 // GetBinding implements osbapi.Broker.
 func (b *Broker) GetBinding(ctx context.Context, ri osbapi.RequestInfo, iid, bid string, req *osbapi.FetchRequest) (*osbapi.GetBindingResponse, error) {
+	if err := checkIDs(iid, bid); err != nil {
+		return nil, err
+	}
 	cur, err := b.st.GetBinding(ctx, bid)
 	if errors.Is(err, store.ErrNotFound) || (err == nil && cur.InstanceID != iid) {
 		return nil, osbapi.NotFound("binding %q of instance %q does not exist", bid, iid)
@@ -206,11 +231,14 @@ func (b *Broker) GetBinding(ctx context.Context, ri osbapi.RequestInfo, iid, bid
 
 // BindingLastOperation implements osbapi.Broker.
 func (b *Broker) BindingLastOperation(ctx context.Context, ri osbapi.RequestInfo, iid, bid string, req *osbapi.LastOperationRequest) (*osbapi.LastOperationResponse, error) {
+	if err := checkIDs(iid, bid); err != nil {
+		return nil, err
+	}
 	cur, berr := b.st.GetBinding(ctx, bid)
 	if berr != nil && !errors.Is(berr, store.ErrNotFound) {
 		return nil, storeErr(berr, "reading binding")
 	}
-	j, err := b.pickJob(ctx, bid, req.Operation)
+	j, err := b.pickJob(ctx, bid, true, req.Operation)
 	if err != nil {
 		return nil, err
 	}

@@ -3,10 +3,13 @@ package broker
 import (
 	"context"
 	"crypto/rand"
+	"crypto/sha256"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
 	"maps"
+	"net/http"
 	"reflect"
 	"sync"
 	"sync/atomic"
@@ -44,6 +47,20 @@ type Options struct {
 	DashboardRedirector string
 	Secrets             []SecretRule
 	Clouds              CloudsRule
+	// JobRetention is how long finished operations are kept (default
+	// DefaultJobRetention); JobHistory how many per instance or binding
+	// (default DefaultJobHistory). See Prune.
+	JobRetention time.Duration
+	JobHistory   int
+	// SecretKeys, when set, lists the keys of a source the secrets: rules
+	// name (a Secret of the broker namespace): the parameters so named are
+	// hidden from the mapped bundle's schemas, as the Automation Broker
+	// hid them, since the Secret provides their values. Nil hides nothing.
+	SecretKeys func(ctx context.Context, source string) ([]string, error)
+	// Users, when set, checks the platform user of every provision,
+	// update, deprovision, bind and unbind (broker.auto_escalate false);
+	// nil acts for any user (auto_escalate true).
+	Users Users
 	// RetryAfter is the Retry-After of in-progress polls (default 2 s).
 	RetryAfter time.Duration
 	Workers    int
@@ -60,9 +77,12 @@ type Broker struct {
 	catalog atomic.Pointer[catalog]
 
 	bootMu  sync.Mutex
-	stored  map[string][]byte // spec id -> stored JSON, to write only changes
+	stored  map[string][sha256.Size]byte // spec id -> digest of its stored JSON, to write only changes
 	specsMu sync.Mutex
 	specs   map[string]*apb.Spec
+	// hidden are the parameter names the secrets: rules hide, by catalog
+	// name, as last read (under specsMu).
+	hidden map[string]map[string]bool
 
 	catalogSize prometheus.Gauge
 }
@@ -82,7 +102,7 @@ func New(ctx context.Context, o Options) (*Broker, error) {
 	if o.RetryAfter <= 0 {
 		o.RetryAfter = 2 * time.Second
 	}
-	b := &Broker{o: o, st: o.Store, log: o.Logger, stored: map[string][]byte{}, specs: map[string]*apb.Spec{}}
+	b := &Broker{o: o, st: o.Store, log: o.Logger, stored: map[string][sha256.Size]byte{}, specs: map[string]*apb.Spec{}}
 	b.catalogSize = prometheus.NewGauge(prometheus.GaugeOpts{
 		Name: "osb_catalog_services", Help: "Services in the served catalog.",
 	})
@@ -146,14 +166,24 @@ func (b *Broker) Reap(ctx context.Context) (int, error) {
 func (b *Broker) cat() *catalog { return b.catalog.Load() }
 
 // Catalog implements osbapi.Broker.
+// The catalog keeps its encoded form only: this decodes it.
 func (b *Broker) Catalog(ctx context.Context, ri osbapi.RequestInfo) (*osbapi.Catalog, error) {
-	return &osbapi.Catalog{Services: b.cat().services}, nil
+	body, err := b.cat().body()
+	if err != nil {
+		return nil, fmt.Errorf("decompressing the catalog: %w", err)
+	}
+	var c osbapi.Catalog
+	if err := json.Unmarshal(body, &c); err != nil {
+		return nil, fmt.Errorf("decoding the catalog: %w", err)
+	}
+	return &c, nil
 }
 
-// CatalogJSON returns the encoded catalog, built once per bootstrap, so
-// serving it costs no encoding.
+// CatalogJSON returns the encoded catalog, decompressed from CatalogGzip's
+// bytes: encoding happens once per bootstrap, and only the compressed
+// form is kept.
 func (b *Broker) CatalogJSON(ctx context.Context, ri osbapi.RequestInfo) ([]byte, error) {
-	return b.cat().json, nil
+	return b.cat().body()
 }
 
 // CatalogGzip returns the encoded catalog gzip-compressed, also built once
@@ -171,13 +201,22 @@ func newToken() string {
 	return fmt.Sprintf("%x-%x-%x-%x-%x", u[0:4], u[4:6], u[6:8], u[8:10], u[10:])
 }
 
-// storeErr maps store failures to OSB errors: etcd unreachable is 503, a
-// lost race that kept being lost is a 422 ConcurrencyError, anything else
-// is a broker fault (500).
+// storeErr maps store failures to OSB errors: etcd unreachable is 503, and
+// so is etcd full (maintenance frees space and lifts the alarm without a
+// restart, so a retry can succeed); a change larger than etcd takes is
+// 413, which no retry mends; a lost race that kept being lost is a 422
+// ConcurrencyError; anything else is a broker fault (500).
 func storeErr(err error, what string) error {
 	switch {
 	case errors.Is(err, store.ErrUnavailable):
 		return osbapi.Unavailable("the broker's state store is unavailable; retry later")
+	case errors.Is(err, store.ErrNoSpace):
+		return osbapi.Unavailable("the broker's state store is full (etcd's database reached its quota, dao.etcd_quota_bytes): " +
+			"changes are refused while the broker compacts and defragments it; reads still work; retry later")
+	case errors.Is(err, store.ErrTooLarge):
+		return &osbapi.Error{Status: http.StatusRequestEntityTooLarge,
+			Description: what + ": the request is too large for the state store (etcd takes about 1.5 MB per change, " +
+				"parameters are stored with the instance and with its operation); send smaller parameters"}
 	case errors.Is(err, store.ErrConflict):
 		return osbapi.ConcurrencyError("%s changed concurrently; retry", what)
 	}
@@ -272,19 +311,15 @@ func validateParams(ps *paramSchema, params map[string]any) error {
 }
 
 // updateCandidate is what an update is checked against: the updatable
-// parameters as they will be after the update (so required ones are
-// enforced without resending them) plus every parameter the request names
-// (so a non-updatable one is refused).
-func updateCandidate(s *osbapi.InputParameters, merged, requested map[string]any) map[string]any {
+// parameters (the update schema's properties) as they will be after the
+// update (so required ones are enforced without resending them) plus every
+// parameter the request names (so a non-updatable one is refused).
+func updateCandidate(properties []string, merged, requested map[string]any) map[string]any {
 	out := maps.Clone(requested)
 	if out == nil {
 		out = map[string]any{}
 	}
-	if s == nil {
-		return out
-	}
-	props, _ := s.Parameters["properties"].(map[string]any)
-	for k := range props {
+	for _, k := range properties {
 		if v, ok := merged[k]; ok {
 			out[k] = v
 		}
@@ -302,11 +337,16 @@ func newJob(method, iid, bid, planID string, params map[string]any, ri osbapi.Re
 	}
 }
 
-// startJob has the engine store j with ops in one transaction and run it.
-// It returns false, without error, when a compare lost a race: the caller
-// decides again.
-func (b *Broker) startJob(ctx context.Context, j *store.Job, ops ...store.Op) (bool, error) {
-	err := b.engine.Submit(ctx, j, ops...)
+// startJob has the engine store j with ops in one transaction and run it,
+// together with the deletions that keep the resource's history bounded
+// (fresh: the resource is new, see historyOps). It returns false, without
+// error, when a compare lost a race: the caller decides again.
+func (b *Broker) startJob(ctx context.Context, j *store.Job, fresh bool, ops ...store.Op) (bool, error) {
+	prune, err := b.historyOps(ctx, j, fresh)
+	if err != nil {
+		return false, storeErr(err, "reading the operations of "+j.ResourceID())
+	}
+	err = b.engine.Submit(ctx, j, append(ops, prune...)...)
 	if errors.Is(err, store.ErrConflict) {
 		return false, nil
 	}
@@ -322,6 +362,9 @@ const maxRaces = 5
 
 // Provision implements osbapi.Broker.
 func (b *Broker) Provision(ctx context.Context, ri osbapi.RequestInfo, id string, req *osbapi.ProvisionRequest) (*osbapi.ProvisionResponse, error) {
+	if err := checkIDs(id); err != nil {
+		return nil, err
+	}
 	ref, err := b.cat().lookupPlan(req.ServiceID, req.PlanID)
 	if err != nil {
 		return nil, err
@@ -340,6 +383,9 @@ func (b *Broker) Provision(ctx context.Context, ri osbapi.RequestInfo, id string
 		return nil, err
 	}
 	if err := b.o.Clouds.checkCredentialsParams(ref.offering.spec, req.Parameters); err != nil {
+		return nil, err
+	}
+	if err := b.authorizeUser(ctx, ri, namespaceOf(octx), false); err != nil {
 		return nil, err
 	}
 	for range maxRaces {
@@ -362,7 +408,7 @@ func (b *Broker) Provision(ctx context.Context, ri osbapi.RequestInfo, id string
 			in.MaintenanceVersion = req.MaintenanceInfo.Version
 		}
 		in.Parameters = b.instanceParams(in, ri)
-		if ok, err := b.startJob(ctx, j, store.PutInstance(in)); err != nil {
+		if ok, err := b.startJob(ctx, j, true, store.PutInstance(in)); err != nil {
 			return nil, err
 		} else if !ok {
 			continue // someone created it meanwhile: decide again
@@ -419,6 +465,9 @@ func (b *Broker) dashboardURL(in *store.ServiceInstance) string {
 
 // Update implements osbapi.Broker.
 func (b *Broker) Update(ctx context.Context, ri osbapi.RequestInfo, id string, req *osbapi.UpdateRequest) (*osbapi.UpdateResponse, error) {
+	if err := checkIDs(id); err != nil {
+		return nil, err
+	}
 	for range maxRaces {
 		cur, err := b.st.GetInstance(ctx, id)
 		if errors.Is(err, store.ErrNotFound) {
@@ -455,7 +504,15 @@ func (b *Broker) Update(ctx context.Context, ri osbapi.RequestInfo, id string, r
 			params = map[string]any{}
 		}
 		maps.Copy(params, req.Parameters)
-		if err := validateParams(newRef.schemas.update, updateCandidate(newRef.schemas.update.input, params, req.Parameters)); err != nil {
+		if err := validateParams(newRef.schemas.update, updateCandidate(newRef.schemas.update.declared(), params, req.Parameters)); err != nil {
+			return nil, err
+		}
+		reqCtx := keepNamespace(req.Context, cur.Context)
+		ns := namespaceOf(cur.Context)
+		if reqCtx != nil {
+			ns = namespaceOf(reqCtx)
+		}
+		if err := b.authorizeUser(ctx, ri, ns, false); err != nil {
 			return nil, err
 		}
 		if err := b.o.Clouds.checkCredentialsParams(cur.Spec, req.Parameters); err != nil {
@@ -475,7 +532,6 @@ func (b *Broker) Update(ctx context.Context, ri osbapi.RequestInfo, id string, r
 		case store.StatusFailed:
 			return nil, osbapi.Unprocessable("instance %q is in a failed state and cannot be updated", id)
 		}
-		reqCtx := keepNamespace(req.Context, cur.Context)
 		if newRef.plan.ID == cur.PlanID && len(req.Parameters) == 0 {
 			// Nothing to run: record a context change, if any, and answer 200.
 			if reqCtx != nil && !reflect.DeepEqual(reqCtx, cur.Context) {
@@ -495,7 +551,7 @@ func (b *Broker) Update(ctx context.Context, ri osbapi.RequestInfo, id string, r
 		if reqCtx != nil {
 			next.Context = reqCtx
 		}
-		if ok, err := b.startJob(ctx, j, store.PutInstance(&next)); err != nil {
+		if ok, err := b.startJob(ctx, j, false, store.PutInstance(&next)); err != nil {
 			return nil, err
 		} else if !ok {
 			continue
@@ -519,6 +575,9 @@ func planChangeAllowed(from *apb.Plan, to string) bool {
 
 // Deprovision implements osbapi.Broker.
 func (b *Broker) Deprovision(ctx context.Context, ri osbapi.RequestInfo, id string, req *osbapi.DeprovisionRequest) (*osbapi.DeprovisionResponse, error) {
+	if err := checkIDs(id); err != nil {
+		return nil, err
+	}
 	for range maxRaces {
 		cur, err := b.st.GetInstance(ctx, id)
 		if errors.Is(err, store.ErrNotFound) {
@@ -532,6 +591,9 @@ func (b *Broker) Deprovision(ctx context.Context, ri osbapi.RequestInfo, id stri
 		}
 		if !ri.AcceptsIncomplete {
 			return nil, osbapi.AsyncRequired()
+		}
+		if err := b.authorizeUser(ctx, ri, namespaceOf(cur.Context), true); err != nil {
+			return nil, err
 		}
 		if cur.Operation != "" {
 			if j, err := b.st.GetJob(ctx, id, cur.Operation); err == nil && j.Method == runtime.ActionDeprovision {
@@ -548,7 +610,7 @@ func (b *Broker) Deprovision(ctx context.Context, ri osbapi.RequestInfo, id stri
 		next := *cur
 		next.Operation = j.Token
 		next.Status = store.StatusDeprovisioning
-		if ok, err := b.startJob(ctx, j, store.PutInstance(&next)); err != nil {
+		if ok, err := b.startJob(ctx, j, false, store.PutInstance(&next)); err != nil {
 			return nil, err
 		} else if !ok {
 			continue
@@ -560,6 +622,9 @@ func (b *Broker) Deprovision(ctx context.Context, ri osbapi.RequestInfo, id stri
 
 // GetInstance implements osbapi.Broker.
 func (b *Broker) GetInstance(ctx context.Context, ri osbapi.RequestInfo, id string, req *osbapi.FetchRequest) (*osbapi.GetInstanceResponse, error) {
+	if err := checkIDs(id); err != nil {
+		return nil, err
+	}
 	cur, err := b.st.GetInstance(ctx, id)
 	if errors.Is(err, store.ErrNotFound) {
 		return nil, osbapi.NotFound("instance %q does not exist", id)
@@ -567,10 +632,19 @@ func (b *Broker) GetInstance(ctx context.Context, ri osbapi.RequestInfo, id stri
 	if err != nil {
 		return nil, storeErr(err, "reading instance")
 	}
-	switch cur.Status {
-	case store.StatusProvisioning, store.StatusFailed:
-		if cur.Status == store.StatusProvisioning || !b.wasProvisioned(ctx, cur) {
+	// An instance whose provision has not succeeded does not exist for
+	// GET (404, the spec's answer while provisioning), also while its
+	// deprovision runs; a provisioned one does until its deprovision ends.
+	switch succeeded, failed := b.provisionOutcome(ctx, cur); cur.Status {
+	case store.StatusProvisioning:
+		return nil, osbapi.NotFound("instance %q is not provisioned", id)
+	case store.StatusFailed:
+		if !succeeded {
 			return nil, osbapi.NotFound("instance %q is not provisioned", id)
+		}
+	case store.StatusDeprovisioning:
+		if failed && !succeeded {
+			return nil, osbapi.NotFound("instance %q was never provisioned and is being deprovisioned", id)
 		}
 	}
 	if cur.Operation != "" {
@@ -588,28 +662,38 @@ func (b *Broker) GetInstance(ctx context.Context, ri osbapi.RequestInfo, id stri
 	return resp, nil
 }
 
-// wasProvisioned tells a failed provision (not an instance) from a failed
-// later operation on a provisioned instance.
-func (b *Broker) wasProvisioned(ctx context.Context, in *store.ServiceInstance) bool {
-	js, err := b.st.Jobs(ctx, in.ID)
+// provisionOutcome says whether the instance's provision succeeded or
+// failed, from its job records: it tells a failed provision (not an
+// instance) from a failed later operation on a provisioned instance. An
+// instance without provision records (imported from the Automation
+// Broker, or pruned) has neither.
+func (b *Broker) provisionOutcome(ctx context.Context, in *store.ServiceInstance) (succeeded, failed bool) {
+	if in.Status != store.StatusFailed && in.Status != store.StatusDeprovisioning {
+		return false, false // not needed: spare the read
+	}
+	js, err := b.st.InstanceJobs(ctx, in.ID)
 	if err != nil {
-		return false
+		return false, false
 	}
 	for _, j := range js {
-		if j.Method == runtime.ActionProvision && j.State == store.JobSucceeded {
-			return true
+		if j.Method == runtime.ActionProvision {
+			succeeded = succeeded || j.State == store.JobSucceeded
+			failed = failed || j.State == store.JobFailed
 		}
 	}
-	return false
+	return succeeded, failed
 }
 
 // LastOperation implements osbapi.Broker.
 func (b *Broker) LastOperation(ctx context.Context, ri osbapi.RequestInfo, id string, req *osbapi.LastOperationRequest) (*osbapi.LastOperationResponse, error) {
+	if err := checkIDs(id); err != nil {
+		return nil, err
+	}
 	_, ierr := b.st.GetInstance(ctx, id)
 	if ierr != nil && !errors.Is(ierr, store.ErrNotFound) {
 		return nil, storeErr(ierr, "reading instance")
 	}
-	j, err := b.pickJob(ctx, id, req.Operation)
+	j, err := b.pickJob(ctx, id, false, req.Operation)
 	if err != nil {
 		return nil, err
 	}
@@ -629,18 +713,24 @@ func (b *Broker) LastOperation(ctx context.Context, ri osbapi.RequestInfo, id st
 
 // pickJob returns the job the poll names, or the resource's latest one when
 // the operation is absent or unknown (platforms and checkers send none or
-// made-up values).
-func (b *Broker) pickJob(ctx context.Context, resourceID, token string) (*store.Job, error) {
-	if token != "" {
-		j, err := b.st.GetJob(ctx, resourceID, token)
-		if err == nil {
+// made-up values). The resource is an instance, or a binding when binding
+// is set: an instance and a binding of the same id file their jobs under
+// the same prefix, and neither sees the other's.
+func (b *Broker) pickJob(ctx context.Context, id string, binding bool, token string) (*store.Job, error) {
+	if validToken(token) {
+		j, err := b.st.GetJob(ctx, id, token)
+		if err == nil && j.ForBinding() == binding {
 			return j, nil
 		}
-		if !errors.Is(err, store.ErrNotFound) {
+		if err != nil && !errors.Is(err, store.ErrNotFound) {
 			return nil, storeErr(err, "reading operation")
 		}
 	}
-	js, err := b.st.Jobs(ctx, resourceID)
+	list := b.st.InstanceJobs
+	if binding {
+		list = b.st.BindingJobs
+	}
+	js, err := list(ctx, id)
 	if err != nil {
 		return nil, storeErr(err, "reading operations")
 	}

@@ -24,6 +24,9 @@ plans:
     parameters:
       - name: sleep_ms
         type: int
+        updatable: true
+      - name: notes
+        type: string
 `
 
 func testSpec(t *testing.T) *apb.Spec {

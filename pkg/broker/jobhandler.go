@@ -30,9 +30,11 @@ func (h *jobHandler) Action(ctx context.Context, j *store.Job) (runtime.Action, 
 		return runtime.Action{}, fmt.Errorf("instance %s has no bundle spec", in.ID)
 	}
 	planName := j.PlanID
-	for _, p := range sp.Plans {
+	var secrets []string
+	for i, p := range sp.Plans {
 		if p.ID == j.PlanID {
 			planName = p.Name
+			secrets = secretParams(&sp.Plans[i])
 		}
 	}
 	vars := maps.Clone(j.Parameters)
@@ -76,7 +78,7 @@ func (h *jobHandler) Action(ctx context.Context, j *store.Job) (runtime.Action, 
 	a := runtime.Action{
 		Name: j.Method, OperationID: j.Token, Image: sp.Image, Runtime: sp.Runtime, FQName: sp.FQName,
 		InstanceID: in.ID, BindingID: j.BindingID, Target: namespaceOf(in.Context),
-		ExtraVars: vars, Mounts: b.mounts(sp, mountParams),
+		ExtraVars: vars, SecretVars: secrets, Mounts: b.mounts(sp, mountParams),
 	}
 	return a, nil
 }
@@ -135,8 +137,17 @@ func (h *jobHandler) Outcome(ctx context.Context, j *store.Job, res *runtime.Res
 					out.Ops = append(out.Ops, store.DeleteBinding(bi))
 				}
 			}
-			// The job record stays: it is the tombstone that makes
-			// polls answer 410 Gone.
+			// The instance's records go with it: its other operations,
+			// and its bindings' (nothing runs on a binding while the
+			// instance is deprovisioned). This job's record stays, for
+			// the retention: it is the tombstone that makes polls answer
+			// 410 Gone. What does not fit in the transaction, Prune
+			// removes.
+			cleanup, err := b.goneOps(ctx, j, in, maxCleanupOps-len(out.Ops))
+			if err != nil {
+				return out, err
+			}
+			out.Ops = append(out.Ops, cleanup...)
 			return out, nil
 		case runErr != nil && j.Method == runtime.ActionUpdate:
 			next.Status = store.StatusReady // nothing applied; instance as before
@@ -173,6 +184,13 @@ func (h *jobHandler) Outcome(ctx context.Context, j *store.Job, res *runtime.Res
 			out.Ops = append(out.Ops, store.PutBinding(&next))
 		case j.Method == runtime.ActionUnbind:
 			out.Ops = append(out.Ops, store.DeleteBinding(bi), store.DeleteCredentials(bi.ID))
+			// The binding's other operations go; this one stays as its
+			// tombstone, for the retention.
+			older, err := b.st.BindingJobs(ctx, bi.ID)
+			if err != nil {
+				return out, err
+			}
+			out.Ops = append(out.Ops, deleteJobs(othersFinished(older, j), maxCleanupOps-len(out.Ops))...)
 			if in != nil {
 				nextIn := *in
 				nextIn.BindingIDs = maps.Clone(in.BindingIDs)
@@ -196,6 +214,38 @@ func (h *jobHandler) Outcome(ctx context.Context, j *store.Job, res *runtime.Res
 		}
 	}
 	return out, nil
+}
+
+// othersFinished are the finished jobs of jobs other than j (if any).
+func othersFinished(jobs []*store.Job, j *store.Job) []*store.Job {
+	var out []*store.Job
+	for _, o := range jobs {
+		if (j == nil || o.Token != j.Token) && o.Finished() {
+			out = append(out, o)
+		}
+	}
+	return out
+}
+
+// goneOps delete the job records of a deprovisioned instance (but j's)
+// and of its bindings, at most limit of them.
+func (b *Broker) goneOps(ctx context.Context, j *store.Job, in *store.ServiceInstance, limit int) ([]store.Op, error) {
+	older, err := b.st.InstanceJobs(ctx, in.ID)
+	if err != nil {
+		return nil, err
+	}
+	gone := othersFinished(older, j)
+	for bid := range in.BindingIDs {
+		if len(gone) >= limit {
+			break
+		}
+		bjs, err := b.st.BindingJobs(ctx, bid)
+		if err != nil {
+			return nil, err
+		}
+		gone = append(gone, othersFinished(bjs, nil)...)
+	}
+	return deleteJobs(gone, limit), nil
 }
 
 func (b *Broker) instanceParamsFor(in *store.ServiceInstance, user string) map[string]any {

@@ -21,6 +21,8 @@ import (
 type SecretRule struct {
 	APBName string
 	Secret  string
+	// Title names the rule in the broker's log (secrets[].title).
+	Title string
 }
 
 // CloudsRule says which bundles get the OpenStack credentials.

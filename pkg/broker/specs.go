@@ -1,11 +1,12 @@
 package broker
 
 import (
-	"bytes"
 	"context"
+	"crypto/sha256"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"reflect"
 	"time"
 
 	"github.com/openstack-service-broker/openstack-service-broker/pkg/apb"
@@ -27,6 +28,47 @@ func (b *Broker) convertOptions() apb.ConvertOptions {
 	return apb.ConvertOptions{LaunchAPBOnBind: b.o.LaunchAPBOnBind}
 }
 
+// specOptions are convertOptions for one spec: its secrets: rules' keys
+// hidden (under specsMu).
+func (b *Broker) specOptions(sp *apb.Spec) apb.ConvertOptions {
+	o := b.convertOptions()
+	o.HiddenParams = b.hidden[sp.FQName]
+	return o
+}
+
+// readHidden reads the keys of every source a secrets: rule maps, by
+// bundle. A source that cannot be read hides nothing, with a warning, as
+// the Automation Broker did ("Unable to load secret"); the bundle's
+// action would then fail to mount it and say so.
+func (b *Broker) readHidden(ctx context.Context) map[string]map[string]bool {
+	if b.o.SecretKeys == nil || len(b.o.Secrets) == 0 {
+		return nil
+	}
+	out := map[string]map[string]bool{}
+	keysOf := map[string][]string{}
+	for _, r := range b.o.Secrets {
+		if r.Secret == "" || r.APBName == "" {
+			continue
+		}
+		keys, ok := keysOf[r.Secret]
+		if !ok {
+			var err error
+			if keys, err = b.o.SecretKeys(ctx, r.Secret); err != nil {
+				b.log.Warn("secrets rule: cannot read the mapped secret's keys; its parameters stay in the catalog",
+					"rule", r.Title, "bundle", r.APBName, "secret", r.Secret, "err", err)
+			}
+			keysOf[r.Secret] = keys
+		}
+		for _, k := range keys {
+			if out[r.APBName] == nil {
+				out[r.APBName] = map[string]bool{}
+			}
+			out[r.APBName][k] = true
+		}
+	}
+	return out
+}
+
 // loadStoredSpecs serves what etcd holds until the first bootstrap ends.
 func (b *Broker) loadStoredSpecs(ctx context.Context) error {
 	specs, err := b.st.ListSpecs(ctx)
@@ -37,9 +79,10 @@ func (b *Broker) loadStoredSpecs(ctx context.Context) error {
 	defer b.specsMu.Unlock()
 	for _, sp := range specs {
 		raw, _ := json.Marshal(sp)
-		b.stored[sp.ID] = raw
+		b.stored[sp.ID] = sha256.Sum256(raw)
 		b.specs[sp.ID] = sp
 	}
+	b.hidden = b.readHidden(ctx)
 	return b.rebuildLocked()
 }
 
@@ -49,12 +92,12 @@ func (b *Broker) rebuildLocked() error {
 	for _, sp := range b.specs {
 		list = append(list, sp)
 	}
-	c, err := buildCatalog(list, b.convertOptions(), b.log)
+	c, err := buildCatalog(list, b.specOptions, b.log)
 	if err != nil {
 		return err
 	}
 	b.catalog.Store(c)
-	b.catalogSize.Set(float64(len(c.services)))
+	b.catalogSize.Set(float64(c.count))
 	return nil
 }
 
@@ -72,17 +115,12 @@ func (b *Broker) Bootstrap(ctx context.Context) (*BootstrapResult, error) {
 			return nil, fmt.Errorf("bootstrap: %w", err)
 		}
 	}
-	instances, err := b.st.ListInstances(ctx)
+	inUse, err := b.st.InstanceSpecIDs(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("bootstrap: reading instances: %w", err)
 	}
-	inUse := map[string]bool{}
-	for _, in := range instances {
-		if in.Spec != nil {
-			inUse[in.Spec.ID] = true
-		}
-	}
 
+	hidden := b.readHidden(ctx)
 	b.specsMu.Lock()
 	defer b.specsMu.Unlock()
 	next := map[string]*apb.Spec{}
@@ -103,16 +141,17 @@ func (b *Broker) Bootstrap(ctx context.Context) (*BootstrapResult, error) {
 		}
 	}
 	var ops []store.Op
-	written := map[string][]byte{}
+	written := map[string][sha256.Size]byte{}
 	for id, sp := range next {
 		raw, err := json.Marshal(sp)
 		if err != nil {
 			return nil, fmt.Errorf("encoding spec %s: %w", sp.FQName, err)
 		}
-		if !bytes.Equal(b.stored[id], raw) {
+		sum := sha256.Sum256(raw)
+		if b.stored[id] != sum {
 			ops = append(ops, store.PutSpec(sp))
 		}
-		written[id] = raw
+		written[id] = sum
 	}
 	for id := range b.stored {
 		if _, ok := next[id]; !ok {
@@ -123,14 +162,17 @@ func (b *Broker) Bootstrap(ctx context.Context) (*BootstrapResult, error) {
 		return nil, fmt.Errorf("bootstrap: storing specs: %w", err)
 	}
 	b.stored, b.specs = written, next
-	// With nothing written, every spec encodes as the served catalog's
-	// did: rebuilding it (conversion, JSON, gzip) would change nothing.
-	if len(ops) > 0 || b.cat() == nil {
+	// With nothing written and the same parameters hidden, every spec
+	// converts as the served catalog's did: rebuilding it (conversion,
+	// JSON, gzip) would change nothing.
+	hiddenChanged := !reflect.DeepEqual(hidden, b.hidden)
+	b.hidden = hidden
+	if len(ops) > 0 || hiddenChanged || b.cat() == nil {
 		if err := b.rebuildLocked(); err != nil {
 			return nil, err
 		}
 	}
-	res := &BootstrapResult{SpecCount: len(b.cat().services), Duration: time.Since(start)}
+	res := &BootstrapResult{SpecCount: b.cat().count, Duration: time.Since(start)}
 	b.log.Info("bootstrap done", "specs", res.SpecCount, "changed", len(ops), "duration", res.Duration)
 	return res, nil
 }
@@ -150,7 +192,8 @@ func (b *Broker) PushSpec(ctx context.Context, apbSpec string) (*osbapi.Service,
 	sp.Runtime = 2
 	sp.Finish(PushRegistry, "")
 	sp.Image = sp.FQName
-	if _, err := apb.ToService(sp, b.convertOptions()); err != nil {
+	svc, err := apb.ToService(sp, b.convertOptions())
+	if err != nil {
 		return nil, osbapi.BadRequest("invalid apbSpec: %v", err)
 	}
 	raw, err := json.Marshal(sp)
@@ -162,26 +205,31 @@ func (b *Broker) PushSpec(ctx context.Context, apbSpec string) (*osbapi.Service,
 	if _, err := b.st.Commit(ctx, store.PutSpec(sp)); err != nil {
 		return nil, storeErr(err, "storing spec")
 	}
-	b.stored[sp.ID], b.specs[sp.ID] = raw, sp
+	b.stored[sp.ID], b.specs[sp.ID] = sha256.Sum256(raw), sp
 	if err := b.rebuildLocked(); err != nil {
 		return nil, err
 	}
-	o := b.cat().byID[sp.ID]
-	if o == nil {
+	if b.cat().byID[sp.ID] == nil {
 		return nil, errors.New("pushed spec did not reach the catalog")
 	}
-	return o.service, nil
+	return &svc, nil
 }
 
-// DeleteSpecs removes specs by id (all when ids is empty), as the dev
-// endpoints DELETE /v2/apb/{id} and DELETE /v2/apb do. Unknown ids are
-// osbapi.NotFound.
+// DeleteSpecs removes specs by id, as the dev endpoint DELETE
+// /v2/apb/{id} does; unknown ids are osbapi.NotFound. Without ids
+// (DELETE /v2/apb) it removes the specs developers pushed (POST /v2/apb),
+// not the registries' bundles: the Automation Broker emptied the whole
+// catalog there, which platforms saw as every service withdrawn until
+// the next bootstrap brought them back. A registry bundle can still be
+// removed by its id.
 func (b *Broker) DeleteSpecs(ctx context.Context, ids ...string) error {
 	b.specsMu.Lock()
 	defer b.specsMu.Unlock()
 	if len(ids) == 0 {
-		for id := range b.specs {
-			ids = append(ids, id)
+		for id, sp := range b.specs {
+			if sp.Registry == PushRegistry {
+				ids = append(ids, id)
+			}
 		}
 	}
 	var ops []store.Op

@@ -23,27 +23,44 @@ import (
 //	broker.user_auth_rule      access              (asbd: "" meant access)
 //	broker.refresh_interval    none                (asbd: "" meant no refresh)
 //	broker.default_namespace   none                (provisions must name context.namespace)
+//	broker.read_header_timeout 10s
+//	broker.read_body_timeout   30s
+//	broker.metrics_auth        false               (/metrics open, as asbd's)
 //	openshift.sandbox_role     edit
 //	openshift.image_pull_policy IfNotPresent
 //	openshift.sandbox_timeout  1h
+//	docker.network             host
+//	docker.image_pull_policy   IfNotPresent
+//	docker.timeout             1h
 //	log.level                  info
 //	log.stdout                 true                (only when the key is absent)
 //	dao.type                   etcd
 //	dao.etcd_port              2379                (only when dao.etcd_host is set)
 //	dao.etcd_data_dir          /var/lib/openstack-service-broker/etcd
+//	dao.etcd_quota_bytes       2147483648 (2 GiB)  (embedded etcd only)
+//	dao.job_retention          168h                (finished operations kept 7 days)
+//	dao.job_history            10                  (finished operations kept per instance or binding)
+//	dao.compaction_interval    10m                 (0: only when etcd is full)
 //	registry[].tag             latest
 const (
-	DefaultListenAddress   = "0.0.0.0:1338"
-	DefaultBasicAuthDir    = "/var/run/asb-auth"
-	DefaultRuntime         = "kubernetes"
-	DefaultUserAuthRule    = "access"
-	DefaultSandboxRole     = "edit"
-	DefaultImagePullPolicy = "IfNotPresent"
-	DefaultSandboxTimeout  = time.Hour
-	DefaultLogLevel        = "info"
-	DefaultEtcdPort        = 2379
-	DefaultEtcdDataDir     = "/var/lib/openstack-service-broker/etcd"
-	DefaultTag             = "latest"
+	DefaultListenAddress     = "0.0.0.0:1338"
+	DefaultBasicAuthDir      = "/var/run/asb-auth"
+	DefaultRuntime           = "kubernetes"
+	DefaultUserAuthRule      = "access"
+	DefaultSandboxRole       = "edit"
+	DefaultImagePullPolicy   = "IfNotPresent"
+	DefaultSandboxTimeout    = time.Hour
+	DefaultLogLevel          = "info"
+	DefaultEtcdPort          = 2379
+	DefaultEtcdDataDir       = "/var/lib/openstack-service-broker/etcd"
+	DefaultTag               = "latest"
+	DefaultReadHeaderTimeout = 10 * time.Second
+	DefaultReadBodyTimeout   = 30 * time.Second
+	DefaultEtcdQuotaBytes    = 2 << 30
+	DefaultJobRetention      = 7 * 24 * time.Hour
+	DefaultJobHistory        = 10
+	DefaultCompaction        = 10 * time.Minute
+	DefaultDockerNetwork     = "host"
 )
 
 // Load reads and parses the file at path. Warnings (unknown keys and the
@@ -128,6 +145,17 @@ func (d Dao) Endpoint() string {
 	return scheme + "://" + net.JoinHostPort(d.EtcdHost, strconv.Itoa(port))
 }
 
+// ClusterPrefix is the URL prefix broker.cluster_url asks for (asbd before
+// 1.3: "ansible-service-broker" meant "/ansible-service-broker"), or ""
+// for none or the root.
+func (b Broker) ClusterPrefix() string {
+	p := strings.Trim(strings.TrimSpace(b.ClusterURL), "/")
+	if p == "" {
+		return ""
+	}
+	return "/" + p
+}
+
 // BasicAuthEnabled reports whether broker.auth enables basic auth;
 // otherwise requests are checked with bearer tokens against the cluster.
 func (b Broker) BasicAuthEnabled() bool {
@@ -150,13 +178,17 @@ func (c *Config) fields() map[string]field {
 		},
 		"dao": func(d *decoder, n *yaml.Node, path string) {
 			d.mapping(n, path, map[string]field{
-				"type":             str(&c.Dao.Type),
-				"etcd_host":        str(&c.Dao.EtcdHost),
-				"etcd_port":        integer(&c.Dao.EtcdPort),
-				"etcd_ca_file":     str(&c.Dao.EtcdCAFile),
-				"etcd_client_cert": str(&c.Dao.EtcdClientCert),
-				"etcd_client_key":  str(&c.Dao.EtcdClientKey),
-				"etcd_data_dir":    str(&c.Dao.EtcdDataDir),
+				"type":                str(&c.Dao.Type),
+				"etcd_host":           str(&c.Dao.EtcdHost),
+				"etcd_port":           integer(&c.Dao.EtcdPort),
+				"etcd_ca_file":        str(&c.Dao.EtcdCAFile),
+				"etcd_client_cert":    str(&c.Dao.EtcdClientCert),
+				"etcd_client_key":     str(&c.Dao.EtcdClientKey),
+				"etcd_data_dir":       str(&c.Dao.EtcdDataDir),
+				"etcd_quota_bytes":    integer(&c.Dao.EtcdQuotaBytes),
+				"job_retention":       duration(&c.Dao.JobRetention),
+				"job_history":         integer(&c.Dao.JobHistory),
+				"compaction_interval": duration(&c.Dao.CompactionInterval),
 			})
 		},
 		"log": func(d *decoder, n *yaml.Node, path string) {
@@ -197,6 +229,27 @@ func (c *Config) fields() map[string]field {
 				"bundles":       str(&o.Bundles),
 			})
 		},
+		"docker": func(d *decoder, n *yaml.Node, path string) {
+			o := &c.Docker
+			d.mapping(n, path, map[string]field{
+				"host":                    str(&o.Host),
+				"network":                 str(&o.Network),
+				"image_pull_policy":       str(&o.ImagePullPolicy),
+				"secrets_dir":             str(&o.SecretsDir),
+				"sources":                 strmap(&o.Sources),
+				"work_dir":                str(&o.WorkDir),
+				"keep_container":          boolean(&o.KeepContainer),
+				"keep_container_on_error": boolean(&o.KeepContainerOnError),
+				"timeout":                 duration(&o.Timeout),
+				"resources": func(d *decoder, n *yaml.Node, path string) {
+					d.mapping(n, path, map[string]field{
+						"memory": str(&o.Resources.Memory),
+						"cpus":   str(&o.Resources.CPUs),
+					})
+				},
+				"env": strmap(&o.Env),
+			})
+		},
 		"broker": func(d *decoder, n *yaml.Node, path string) {
 			b := &c.Broker
 			d.mapping(n, path, map[string]field{
@@ -222,11 +275,14 @@ func (c *Config) fields() map[string]field {
 						b.Auth = append(b.Auth, a)
 					})
 				},
-				"listen_address":    str(&b.ListenAddress),
-				"plain_http":        boolean(&b.PlainHTTP),
-				"basic_auth_dir":    str(&b.BasicAuthDir),
-				"runtime":           str(&b.Runtime),
-				"default_namespace": str(&b.DefaultNamespace),
+				"listen_address":      str(&b.ListenAddress),
+				"plain_http":          boolean(&b.PlainHTTP),
+				"basic_auth_dir":      str(&b.BasicAuthDir),
+				"runtime":             str(&b.Runtime),
+				"default_namespace":   str(&b.DefaultNamespace),
+				"read_header_timeout": duration(&b.ReadHeaderTimeout),
+				"read_body_timeout":   duration(&b.ReadBodyTimeout),
+				"metrics_auth":        boolean(&b.MetricsAuth),
 			})
 		},
 		"secrets": func(d *decoder, n *yaml.Node, path string) {
@@ -282,6 +338,17 @@ func (c *Config) defaults(has func(path string) bool) {
 	if c.OpenShift.SandboxTimeout == 0 {
 		c.OpenShift.SandboxTimeout = DefaultSandboxTimeout
 	}
+	if c.Broker.ReadHeaderTimeout == 0 {
+		c.Broker.ReadHeaderTimeout = DefaultReadHeaderTimeout
+	}
+	if c.Broker.ReadBodyTimeout == 0 {
+		c.Broker.ReadBodyTimeout = DefaultReadBodyTimeout
+	}
+	set(&c.Docker.Network, DefaultDockerNetwork)
+	set(&c.Docker.ImagePullPolicy, DefaultImagePullPolicy)
+	if c.Docker.Timeout == 0 {
+		c.Docker.Timeout = DefaultSandboxTimeout
+	}
 	set(&c.Log.Level, DefaultLogLevel)
 	if !has("log.stdout") {
 		c.Log.Stdout = true
@@ -291,6 +358,18 @@ func (c *Config) defaults(has func(path string) bool) {
 		c.Dao.EtcdPort = DefaultEtcdPort
 	}
 	set(&c.Dao.EtcdDataDir, DefaultEtcdDataDir)
+	if !has("dao.etcd_quota_bytes") {
+		c.Dao.EtcdQuotaBytes = DefaultEtcdQuotaBytes
+	}
+	if !has("dao.job_retention") {
+		c.Dao.JobRetention = DefaultJobRetention
+	}
+	if !has("dao.job_history") {
+		c.Dao.JobHistory = DefaultJobHistory
+	}
+	if !has("dao.compaction_interval") {
+		c.Dao.CompactionInterval = DefaultCompaction
+	}
 	for i := range c.Registry {
 		set(&c.Registry[i].Tag, DefaultTag)
 	}

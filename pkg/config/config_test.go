@@ -30,22 +30,26 @@ func TestExampleConfigWithoutRHCC(t *testing.T) {
 			{Type: "dockerhub", Name: "docker", URL: "https://registry.hub.docker.com", Org: "DOCKERHUB_ORG", Tag: "latest"},
 			{Type: "local_openshift", Name: "lo", Namespaces: []string{"openshift"}, WhiteList: []string{".*-apb$"}, Tag: "latest"},
 		},
-		Dao:       Dao{Type: "etcd", EtcdHost: "localhost", EtcdPort: 2379, EtcdDataDir: DefaultEtcdDataDir},
+		Dao: Dao{Type: "etcd", EtcdHost: "localhost", EtcdPort: 2379, EtcdDataDir: DefaultEtcdDataDir,
+			EtcdQuotaBytes: DefaultEtcdQuotaBytes, JobRetention: DefaultJobRetention, JobHistory: DefaultJobHistory, CompactionInterval: DefaultCompaction},
 		Log:       Log{Logfile: "/var/log/ansible-service-broker/asb.log", Stdout: true, Level: "debug", Color: true},
 		OpenShift: OpenShift{ImagePullPolicy: "IfNotPresent", SandboxRole: "edit", KeepNamespaceOnError: true, SandboxTimeout: time.Hour},
+		Docker:    Docker{Network: "host", ImagePullPolicy: "IfNotPresent", Timeout: time.Hour},
 		Broker: Broker{
 			BootstrapOnStartup: true, DevBroker: true, Recovery: true, OutputRequest: true,
 			SSLCertKey: "/path/to/key", SSLCert: "/path/to/cert", RefreshInterval: 600 * time.Second,
 			Auth:          []AuthProvider{{Type: "basic", Enabled: true}},
 			ListenAddress: DefaultListenAddress, BasicAuthDir: DefaultBasicAuthDir,
 			Runtime: DefaultRuntime, UserAuthRule: DefaultUserAuthRule,
+			ReadHeaderTimeout: DefaultReadHeaderTimeout, ReadBodyTimeout: DefaultReadBodyTimeout,
 		},
 	}
 	if c.at = nil; !reflect.DeepEqual(c, want) {
 		t.Errorf("config:\n got %+v\nwant %+v", c, want)
 	}
 	// The docker entry has no white_list: bundle-lib lets nothing through, say so.
-	wantWarn := []string{`example.yaml:4: registry[0].white_list: registry "docker": no white_list, so no bundle from it reaches the catalog (".*" allows all)`}
+	wantWarn := []string{`example.yaml:4: registry[0].white_list: registry "docker": no white_list, so no bundle from it reaches the catalog (".*" allows all)`,
+		`example.yaml:21: log.color: log lines are JSON, which has no colours (asbd had stopped colouring too); ignored`}
 	if !reflect.DeepEqual(warnings, wantWarn) {
 		t.Errorf("warnings:\n got %q\nwant %q", warnings, wantWarn)
 	}
@@ -92,7 +96,8 @@ func TestTemplateConfigMap(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(warnings) != 0 {
+	// Every key is honoured but log.color, which says so.
+	if len(warnings) != 1 || !strings.Contains(warnings[0], "log.color") {
 		t.Errorf("warnings: %q", warnings)
 	}
 	checks := []struct {
@@ -246,6 +251,18 @@ func TestScalars(t *testing.T) {
 			[]any{true, map[string]string{"KUBERNETES_SERVICE_HOST": "127.0.0.1", "KUBERNETES_SERVICE_PORT": "6443"}}},
 		{"openstack", "openshift:\n  namespace: osb\nopenstack:\n  clouds_secret: clouds\n  cloud: devstack\n  bundles: '^local-openstack-'\n",
 			func(c *Config) any { return c.OpenStack }, OpenStack{CloudsSecret: "clouds", Cloud: "devstack", Bundles: "^local-openstack-"}},
+		{"http hardening", "broker:\n  read_header_timeout: 2s\n  read_body_timeout: 5\n  metrics_auth: true\n",
+			func(c *Config) any {
+				return []any{c.Broker.ReadHeaderTimeout, c.Broker.ReadBodyTimeout, c.Broker.MetricsAuth}
+			},
+			[]any{2 * time.Second, 5 * time.Second, true}},
+		{"docker", "broker:\n  runtime: docker\ndocker:\n  host: unix:///run/d.sock\n  network: bridge\n  image_pull_policy: Never\n  secrets_dir: /srv/s\n" +
+			"  sources: {clouds: /etc/c}\n  work_dir: /var/lib/w\n  keep_container: true\n  keep_container_on_error: true\n  timeout: 10m\n" +
+			"  resources: {memory: 512Mi, cpus: 0.5}\n  env: {A: b}\nopenstack:\n  clouds_secret: clouds\n",
+			func(c *Config) any { return c.Docker }, Docker{Host: "unix:///run/d.sock", Network: "bridge", ImagePullPolicy: "Never", SecretsDir: "/srv/s",
+				Sources: map[string]string{"clouds": "/etc/c"}, WorkDir: "/var/lib/w", KeepContainer: true, KeepContainerOnError: true, Timeout: 10 * time.Minute,
+				Resources: DockerResources{Memory: "512Mi", CPUs: "0.5"}, Env: map[string]string{"A": "b"}}},
+		{"docker defaults", "", func(c *Config) any { return c.Docker }, Docker{Network: "host", ImagePullPolicy: "IfNotPresent", Timeout: time.Hour}},
 		{"anchor and merge", "x: &b\n  dev_broker: true\nbroker:\n  <<: *b\n  recovery: true\n",
 			func(c *Config) any { return []bool{c.Broker.DevBroker, c.Broker.Recovery} }, []bool{true, true}},
 	}
@@ -264,11 +281,13 @@ func TestScalars(t *testing.T) {
 
 func TestDefaults(t *testing.T) {
 	want := &Config{
-		Dao:       Dao{Type: "etcd", EtcdDataDir: "/var/lib/openstack-service-broker/etcd"},
+		Dao: Dao{Type: "etcd", EtcdDataDir: "/var/lib/openstack-service-broker/etcd",
+			EtcdQuotaBytes: 2 << 30, JobRetention: 168 * time.Hour, JobHistory: 10, CompactionInterval: 10 * time.Minute},
 		Log:       Log{Stdout: true, Level: "info"},
 		OpenShift: OpenShift{SandboxRole: "edit", ImagePullPolicy: "IfNotPresent", SandboxTimeout: time.Hour},
+		Docker:    Docker{Network: "host", ImagePullPolicy: "IfNotPresent", Timeout: time.Hour},
 		Broker: Broker{ListenAddress: "0.0.0.0:1338", BasicAuthDir: "/var/run/asb-auth",
-			Runtime: "kubernetes", UserAuthRule: "access"},
+			Runtime: "kubernetes", UserAuthRule: "access", ReadHeaderTimeout: 10 * time.Second, ReadBodyTimeout: 30 * time.Second},
 	}
 	for _, in := range []string{"", "---\n", "# nothing\n", "broker:\nlog: ~\n"} {
 		c, warnings, err := Parse([]byte(in), "c.yaml")
@@ -324,6 +343,10 @@ func TestValidation(t *testing.T) {
 		{"dao crd", "dao:\n  type: crd\n", `c.yaml:2: dao.type: "crd" is not supported, use etcd (omit dao.etcd_host for the embedded etcd)`},
 		{"dao unknown", "dao:\n  type: redis\n", `c.yaml:2: dao.type: unknown type "redis", want etcd`},
 		{"dao port range", "dao:\n  etcd_host: h\n  etcd_port: 70000\n", `c.yaml:3: dao.etcd_port: 70000 is not a port number`},
+		{"etcd quota too small", "dao:\n  etcd_quota_bytes: 4096\n", `c.yaml:2: dao.etcd_quota_bytes: 4096 bytes is too small; give at least 1048576 (1 MiB)`},
+		{"job retention zero", "dao:\n  job_retention: 0s\n", `c.yaml:2: dao.job_retention: must be a positive duration such as 168h`},
+		{"job history zero", "dao:\n  job_history: 0\n", `c.yaml:2: dao.job_history: 0: at least the last operation of each instance and binding is kept; give 1 or more`},
+		{"compaction off", "dao:\n  compaction_interval: 0\n  job_retention: 24h\n  job_history: 3\n", ""},
 		{"etcd cert without key", "dao:\n  etcd_host: h\n  etcd_client_cert: c\n", `c.yaml:3: dao.etcd_client_cert: etcd_client_cert and etcd_client_key must be given together`},
 		{"auth bearer enabled", "broker:\n  auth:\n    - type: bearer\n      enabled: true\n",
 			`c.yaml:3: broker.auth[0]: auth type "bearer" cannot be enabled: only basic is; with no enabled entry requests need a Kubernetes bearer token`},
@@ -347,6 +370,19 @@ func TestValidation(t *testing.T) {
 		{"sandbox env value", "openshift:\n  sandbox_env:\n    A: [x]\n", `c.yaml:3: openshift.sandbox_env.A: want a string, got a list`},
 		{"sandbox env mapping", "openshift:\n  sandbox_env: [A]\n", `c.yaml:2: openshift.sandbox_env: want a mapping of names to strings, got a list`},
 		{"clouds without namespace", "openstack:\n  clouds_secret: c\n", `c.yaml:2: openstack.clouds_secret: needs openshift.namespace (the namespace holding the Secret)`},
+		{"docker clouds without a directory", "broker: {runtime: docker}\nopenstack:\n  clouds_secret: c\n",
+			`c.yaml:3: openstack.clouds_secret: the docker runtime needs docker.secrets_dir or docker.sources.c (the directory holding clouds.yaml)`},
+		{"docker clouds in sources", "broker: {runtime: docker}\ndocker: {sources: {c: /etc/c}}\nopenstack:\n  clouds_secret: c\n", ""},
+		{"docker secret rule without a directory", "broker: {runtime: docker}\nsecrets:\n  - {title: t, apb_name: dh-x-apb, secret: s}\n",
+			`c.yaml:3: secrets[0].secret: "s": the docker runtime needs docker.secrets_dir or docker.sources.s (the directory holding its files)`},
+		{"docker secret rule in secrets_dir", "broker: {runtime: docker}\ndocker: {secrets_dir: /srv/s}\nsecrets:\n  - {title: t, apb_name: dh-x-apb, secret: s}\n", ""},
+		{"docker pull policy", "docker:\n  image_pull_policy: never\n", `c.yaml:2: docker.image_pull_policy: "never" is not one of IfNotPresent, Always, Never`},
+		{"docker memory", "docker:\n  resources:\n    memory: 1 GB\n", `c.yaml:3: docker.resources.memory: "1 GB" is not a quantity (such as 512Mi for memory, 0.5 or 500m for cpus)`},
+		{"docker cpus negative", "docker:\n  resources:\n    cpus: -1\n", `c.yaml:3: docker.resources.cpus: "-1" is not a quantity (such as 512Mi for memory, 0.5 or 500m for cpus)`},
+		{"docker relative dir", "docker:\n  secrets_dir: secrets\n", `c.yaml:2: docker.secrets_dir: "secrets" must be an absolute path (the engine resolves bind mounts on its host)`},
+		{"docker relative source", "docker:\n  sources:\n    c: ./c\n", `c.yaml:3: docker.sources.c: "./c" must be an absolute path`},
+		{"docker env name", "docker:\n  env:\n    BAD-NAME: x\n", `c.yaml:3: docker.env.BAD-NAME: not a valid environment variable name`},
+		{"docker timeout type", "docker:\n  timeout: soon\n", `c.yaml:2: docker.timeout: want a duration such as "600s" or a number of seconds, got "soon"`},
 		{"clouds bundles regexp", "openshift: {namespace: n}\nopenstack:\n  clouds_secret: c\n  bundles: '('\n",
 			"c.yaml:4: openstack.bundles: not a regular expression: error parsing regexp: missing closing ): `(`"},
 	}
@@ -456,5 +492,42 @@ func TestLoadMissing(t *testing.T) {
 	_, _, err := Load(filepath.Join(t.TempDir(), "nope.yaml"))
 	if !errors.Is(err, fs.ErrNotExist) {
 		t.Fatalf("got %v", err)
+	}
+}
+
+// Keys asbd read that this broker does not act on as asbd did say so.
+func TestKeysNotSilentlyIgnored(t *testing.T) {
+	for _, tc := range []struct {
+		name, doc, warn, err string
+	}{
+		{"recovery false", "broker:\n  recovery: false\n", "broker.recovery: false is not honoured", ""},
+		{"recovery true", "broker:\n  recovery: true\n", "", ""},
+		{"color", "log:\n  stdout: true\n  color: true\n", "log.color:", ""},
+		{"runner", "registry:\n  - {type: apiv2, name: r, url: http://x, white_list: ['.*'], runner: img}\n", "registry[0].runner:", ""},
+		{"user_auth_rule with auto_escalate", "broker:\n  auto_escalate: true\n  user_auth_rule: x\n", "broker.user_auth_rule: not used", ""},
+		{"cluster_url", "broker:\n  cluster_url: ansible-service-broker\n", "", ""},
+		{"bad cluster_url", "broker:\n  cluster_url: 'a?b'\n", "", "broker.cluster_url"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			_, warnings, err := Parse([]byte(tc.doc), "c.yaml")
+			if tc.err != "" {
+				if err == nil || !strings.Contains(err.Error(), tc.err) {
+					t.Fatalf("error %v, want one naming %s", err, tc.err)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			joined := strings.Join(warnings, "\n")
+			if tc.warn == "" && joined != "" || tc.warn != "" && !strings.Contains(joined, tc.warn) {
+				t.Errorf("warnings %q, want %q", warnings, tc.warn)
+			}
+		})
+	}
+	for in, want := range map[string]string{"": "", "/": "", "ansible-service-broker": "/ansible-service-broker", "/foo/": "/foo", "a/b": "/a/b"} {
+		if got := (Broker{ClusterURL: in}).ClusterPrefix(); got != want {
+			t.Errorf("ClusterPrefix(%q) = %q, want %q", in, got, want)
+		}
 	}
 }

@@ -18,6 +18,8 @@ type Config struct {
 	Secrets   []SecretRule
 	// OpenStack is the openstack: section (ours).
 	OpenStack OpenStack
+	// Docker is the docker: section (ours): the Docker runtime.
+	Docker Docker
 }
 
 // Registry is one entry of the registry: list.
@@ -54,6 +56,15 @@ type Dao struct {
 	// EtcdDataDir is where the embedded etcd keeps its data when no
 	// etcd_host is set (ours; default /var/lib/openstack-service-broker/etcd).
 	EtcdDataDir string
+	// EtcdQuotaBytes caps the embedded etcd's database (ours).
+	EtcdQuotaBytes int
+	// JobRetention is how long finished operations are kept, JobHistory
+	// how many per instance or binding (ours).
+	JobRetention time.Duration
+	JobHistory   int
+	// CompactionInterval paces compaction of etcd's history and pruning
+	// of finished operations (ours; 0: only when etcd is full).
+	CompactionInterval time.Duration
 }
 
 // Log is the log: section.
@@ -107,6 +118,42 @@ type OpenStack struct {
 	Bundles string
 }
 
+// Docker is the docker: section, the Docker runtime's settings (broker.runtime: docker).
+type Docker struct {
+	// Host is the engine (unix:///var/run/docker.sock, tcp://...); empty
+	// means DOCKER_HOST, else the local socket.
+	Host string
+	// Network is the bundle containers' network mode (default host).
+	Network string
+	// ImagePullPolicy: IfNotPresent (default), Always or Never.
+	ImagePullPolicy string
+	// SecretsDir holds one directory per source (a secrets: rule's secret,
+	// openstack.clouds_secret), one file per key; Sources names a
+	// directory for a source explicitly.
+	SecretsDir string
+	Sources    map[string]string
+	// WorkDir holds a private directory per action (copies of its sources,
+	// its results); default under the system's temporary directory.
+	WorkDir string
+	// KeepContainer and KeepContainerOnError keep finished containers
+	// (stopped, renamed <name>-kept), as keep_namespace does on Kubernetes.
+	KeepContainer        bool
+	KeepContainerOnError bool
+	// Timeout bounds one action (default 1h).
+	Timeout time.Duration
+	// Resources limit each container: memory (a quantity such as 512Mi)
+	// and cpus (such as 0.5 or 500m).
+	Resources DockerResources
+	// Env adds environment variables to the bundles.
+	Env map[string]string
+}
+
+// DockerResources are a container's limits.
+type DockerResources struct {
+	Memory string
+	CPUs   string
+}
+
 // AuthProvider is one entry of broker.auth.
 type AuthProvider struct {
 	Type    string
@@ -146,6 +193,14 @@ type Broker struct {
 	// namespace (no context, Cloud Foundry) goes; empty (the default)
 	// refuses such a provision with 400 naming context.namespace.
 	DefaultNamespace string
+	// ReadHeaderTimeout bounds the time to receive a request's headers,
+	// ReadBodyTimeout the time to receive its body after them: slow
+	// clients are cut off (defaults 10s and 30s).
+	ReadHeaderTimeout time.Duration
+	ReadBodyTimeout   time.Duration
+	// MetricsAuth puts /metrics behind the broker's authentication
+	// (default false: open, as asbd's was). /healthz stays open.
+	MetricsAuth bool
 }
 
 // SecretRule is one entry of secrets: which Secret goes to which bundle.

@@ -13,6 +13,10 @@ import (
 // "<registry name>-<bundle name>", which must be DNS-ish.
 var registryName = regexp.MustCompile(`^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$`)
 
+// minEtcdQuotaBytes is the smallest dao.etcd_quota_bytes: below it etcd
+// fills up with its own bookkeeping.
+const minEtcdQuotaBytes = 1 << 20
+
 // namespaceName is a Kubernetes namespace name (an RFC 1123 label).
 var namespaceName = regexp.MustCompile(`^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$`)
 
@@ -33,6 +37,9 @@ func (d *decoder) validate(c *Config) {
 		if dao.EtcdPort < 1 || dao.EtcdPort > 65535 {
 			d.errorf(d.line("dao.etcd_port"), "dao.etcd_port", "%d is not a port number", dao.EtcdPort)
 		}
+		if d.has("dao.etcd_quota_bytes") {
+			d.warnf(d.line("dao.etcd_quota_bytes"), "dao.etcd_quota_bytes", "ignored with dao.etcd_host: an external etcd's quota is its own (--quota-backend-bytes)")
+		}
 	} else {
 		for _, k := range []string{"etcd_port", "etcd_ca_file", "etcd_client_cert", "etcd_client_key"} {
 			if d.has("dao." + k) {
@@ -40,11 +47,24 @@ func (d *decoder) validate(c *Config) {
 			}
 		}
 	}
+	if dao.EtcdQuotaBytes < minEtcdQuotaBytes {
+		d.errorf(d.line("dao.etcd_quota_bytes"), "dao.etcd_quota_bytes", "%d bytes is too small; give at least %d (1 MiB)", dao.EtcdQuotaBytes, minEtcdQuotaBytes)
+	}
+	if dao.JobRetention <= 0 {
+		d.errorf(d.line("dao.job_retention"), "dao.job_retention", "must be a positive duration such as 168h")
+	}
+	if dao.JobHistory < 1 {
+		d.errorf(d.line("dao.job_history"), "dao.job_history", "%d: at least the last operation of each instance and binding is kept; give 1 or more", dao.JobHistory)
+	}
 	if (dao.EtcdClientCert == "") != (dao.EtcdClientKey == "") {
 		d.errorf(d.line("dao.etcd_client_cert", "dao.etcd_client_key"), "dao.etcd_client_cert",
 			"etcd_client_cert and etcd_client_key must be given together")
 	}
 
+	if c.Log.Color {
+		d.warnf(d.line("log.color"), "log.color",
+			"log lines are JSON, which has no colours (asbd had stopped colouring too); ignored")
+	}
 	if c.Log.Logfile == "" && !c.Log.Stdout {
 		// asbd's words.
 		d.errorf(d.line("log.stdout"), "log", "Cannot have a blank logfile and not log to stdout")
@@ -63,6 +83,7 @@ func (d *decoder) validate(c *Config) {
 	}
 
 	d.validateSandbox(c.OpenShift)
+	d.validateDocker(c.Docker)
 	d.validateBroker(c.Broker)
 
 	d.validateOpenStack(c)
@@ -72,7 +93,53 @@ func (d *decoder) validate(c *Config) {
 			d.errorf(d.line(p), p+".apb_name", "required (the bundle's catalog name, <registry>-<name>)")
 		}
 		if s.Secret == "" {
-			d.errorf(d.line(p), p+".secret", "required (a Secret in openshift.namespace)")
+			d.errorf(d.line(p), p+".secret", "required (a Secret in openshift.namespace, or with the docker runtime a directory under docker.secrets_dir)")
+		} else if c.Broker.Runtime == "docker" && !c.Docker.resolves(s.Secret) {
+			d.errorf(d.line(p+".secret", p), p+".secret", "%q: the docker runtime needs docker.secrets_dir or docker.sources.%s (the directory holding its files)", s.Secret, s.Secret)
+		}
+	}
+}
+
+// resolves reports whether the Docker runtime finds a source's directory.
+func (o Docker) resolves(source string) bool {
+	_, ok := o.Sources[source]
+	return ok || o.SecretsDir != ""
+}
+
+func (d *decoder) validateDocker(o Docker) {
+	switch o.ImagePullPolicy {
+	case "IfNotPresent", "Always", "Never":
+	default:
+		d.errorf(d.line("docker.image_pull_policy"), "docker.image_pull_policy",
+			"%q is not one of IfNotPresent, Always, Never", o.ImagePullPolicy)
+	}
+	if o.Timeout < 0 {
+		d.errorf(d.line("docker.timeout"), "docker.timeout", "must not be negative")
+	}
+	for key, q := range map[string]string{"memory": o.Resources.Memory, "cpus": o.Resources.CPUs} {
+		if q == "" {
+			continue
+		}
+		p := "docker.resources." + key
+		if v, err := resource.ParseQuantity(q); err != nil || v.Sign() < 0 {
+			d.errorf(d.line(p), p, "%q is not a quantity (such as 512Mi for memory, 0.5 or 500m for cpus)", q)
+		}
+	}
+	for key, dir := range map[string]string{"secrets_dir": o.SecretsDir, "work_dir": o.WorkDir} {
+		if dir != "" && !strings.HasPrefix(dir, "/") {
+			d.errorf(d.line("docker."+key), "docker."+key, "%q must be an absolute path (the engine resolves bind mounts on its host)", dir)
+		}
+	}
+	for name, dir := range o.Sources {
+		if !strings.HasPrefix(dir, "/") {
+			p := "docker.sources." + name
+			d.errorf(d.line(p), p, "%q must be an absolute path", dir)
+		}
+	}
+	for name := range o.Env {
+		p := "docker.env." + name
+		if !envName.MatchString(name) {
+			d.errorf(d.line(p), p, "not a valid environment variable name")
 		}
 	}
 }
@@ -115,6 +182,11 @@ func (d *decoder) validateOpenStack(c *Config) {
 		if d.has("openstack.cloud") {
 			d.warnf(d.line("openstack.cloud"), "openstack.cloud", "ignored without openstack.clouds_secret")
 		}
+	} else if c.Broker.Runtime == "docker" {
+		if !c.Docker.resolves(o.CloudsSecret) {
+			d.errorf(d.line("openstack.clouds_secret"), "openstack.clouds_secret",
+				"the docker runtime needs docker.secrets_dir or docker.sources.%s (the directory holding clouds.yaml)", o.CloudsSecret)
+		}
 	} else if c.OpenShift.Namespace == "" {
 		d.errorf(d.line("openstack.clouds_secret"), "openstack.clouds_secret", "needs openshift.namespace (the namespace holding the Secret)")
 	}
@@ -144,6 +216,19 @@ func (d *decoder) validateBroker(b Broker) {
 	if b.DefaultNamespace != "" && !namespaceName.MatchString(b.DefaultNamespace) {
 		d.errorf(d.line("broker.default_namespace"), "broker.default_namespace",
 			"%q is not a namespace name (lowercase letters, digits and '-', at most 63, starting and ending with a letter or digit)", b.DefaultNamespace)
+	}
+	if b.ClusterURL != "" {
+		if p := b.ClusterPrefix(); strings.ContainsAny(p, "?#{} \t") || strings.Contains(p, "//") {
+			d.errorf(d.line("broker.cluster_url"), "broker.cluster_url", "%q is not a URL path prefix", b.ClusterURL)
+		}
+	}
+	if d.has("broker.recovery") && !b.Recovery {
+		d.warnf(d.line("broker.recovery"), "broker.recovery",
+			"false is not honoured: operations left in flight by a stopped broker are always resumed (attached to what still runs, else run again); otherwise their instances would be stranded")
+	}
+	if b.AutoEscalate && d.has("broker.user_auth_rule") {
+		d.warnf(d.line("broker.user_auth_rule"), "broker.user_auth_rule",
+			"not used with auto_escalate true: platform users' rights are not checked")
 	}
 	switch b.Runtime {
 	case "kubernetes", "docker", "none":
@@ -176,6 +261,10 @@ func (d *decoder) validateRegistries(c *Config) {
 			continue
 		}
 		d.validateRegistryAuth(r, p, at, who)
+		if r.Runner != "" && r.Type != "helm" && r.Type != "galaxy" {
+			// helm and galaxy, the types that ran it, are refused by type.
+			d.warnf(at("runner"), p+".runner", "%s: runner is the image of helm and galaxy registries; type %s runs each bundle's own image, so it is ignored", who, r.Type)
+		}
 		if len(r.WhiteList) == 0 {
 			// bundle-lib's filter lets nothing through without a white_list.
 			d.warnf(at("name"), p+".white_list", "%s: no white_list, so no bundle from it reaches the catalog (\".*\" allows all)", who)

@@ -15,6 +15,8 @@ import (
 	"github.com/openstack-service-broker/openstack-service-broker/pkg/broker"
 	"github.com/openstack-service-broker/openstack-service-broker/pkg/config"
 	"github.com/openstack-service-broker/openstack-service-broker/pkg/registry"
+	"github.com/openstack-service-broker/openstack-service-broker/pkg/runtime"
+	dockerruntime "github.com/openstack-service-broker/openstack-service-broker/pkg/runtime/docker"
 	kuberuntime "github.com/openstack-service-broker/openstack-service-broker/pkg/runtime/kubernetes"
 	"github.com/openstack-service-broker/openstack-service-broker/pkg/store"
 )
@@ -30,6 +32,10 @@ type settings struct {
 	// kube is the Kubernetes runtime's configuration, less what the
 	// cluster says (broker id, executor, cluster kind).
 	kube kuberuntime.Config
+	// docker is the Docker runtime's configuration, less the broker id;
+	// dockerHost is its engine (docker.host; empty: DOCKER_HOST).
+	docker     dockerruntime.Config
+	dockerHost string
 	// cluster is where the Kubernetes API is (openshift.host and friends).
 	cluster config.OpenShift
 	// namespace is the broker's namespace (registry credentials Secrets).
@@ -37,15 +43,24 @@ type settings struct {
 	broker    brokerSettings
 	http      httpSettings
 	catalog   catalogSettings
+	// compaction paces the maintenance of the store (pruning,
+	// compaction); 0: only when etcd is full.
+	compaction time.Duration
 }
 
 // brokerSettings are the broker's options that come from the file.
 type brokerSettings struct {
+	// autoEscalate (broker.auto_escalate) acts for any platform user;
+	// otherwise each is checked against userAuthRule in the cluster.
+	autoEscalate        bool
+	userAuthRule        string
 	launchAPBOnBind     bool
 	dashboardRedirector string
 	defaultNamespace    string
 	secrets             []broker.SecretRule
 	clouds              broker.CloudsRule
+	jobRetention        time.Duration
+	jobHistory          int
 }
 
 // httpSettings are the HTTP server's.
@@ -58,6 +73,13 @@ type httpSettings struct {
 	basicAuthDir string
 	logRequests  bool
 	devBroker    bool
+	// readHeaderTimeout and readBodyTimeout cut slow clients off.
+	readHeaderTimeout time.Duration
+	readBodyTimeout   time.Duration
+	// metricsAuth puts /metrics behind the broker's authentication.
+	metricsAuth bool
+	// prefix is broker.cluster_url's URL prefix, served with the others.
+	prefix string
 }
 
 // catalogSettings say when the catalog is read from the registries.
@@ -75,20 +97,28 @@ func mapConfig(cfg *config.Config) (*settings, error) {
 		cluster:   cfg.OpenShift,
 		namespace: cfg.OpenShift.Namespace,
 		broker: brokerSettings{
+			autoEscalate:        cfg.Broker.AutoEscalate,
+			userAuthRule:        cfg.Broker.UserAuthRule,
 			launchAPBOnBind:     cfg.Broker.LaunchAPBOnBind,
 			dashboardRedirector: cfg.Broker.DashboardRedirector,
 			defaultNamespace:    cfg.Broker.DefaultNamespace,
+			jobRetention:        cfg.Dao.JobRetention,
+			jobHistory:          cfg.Dao.JobHistory,
 		},
+		compaction: cfg.Dao.CompactionInterval,
 		http: httpSettings{
 			listen: cfg.Broker.ListenAddress, plainHTTP: cfg.Broker.PlainHTTP,
 			sslCert: cfg.Broker.SSLCert, sslKey: cfg.Broker.SSLCertKey,
 			basicAuth: cfg.Broker.BasicAuthEnabled(), basicAuthDir: cfg.Broker.BasicAuthDir,
 			logRequests: cfg.Broker.OutputRequest, devBroker: cfg.Broker.DevBroker,
+			readHeaderTimeout: cfg.Broker.ReadHeaderTimeout, readBodyTimeout: cfg.Broker.ReadBodyTimeout,
+			metricsAuth: cfg.Broker.MetricsAuth,
+			prefix:      cfg.Broker.ClusterPrefix(),
 		},
 		catalog: catalogSettings{onStartup: cfg.Broker.BootstrapOnStartup, every: cfg.Broker.RefreshInterval},
 	}
 	for _, r := range cfg.Secrets {
-		s.broker.secrets = append(s.broker.secrets, broker.SecretRule{APBName: r.APBName, Secret: r.Secret})
+		s.broker.secrets = append(s.broker.secrets, broker.SecretRule{APBName: r.APBName, Secret: r.Secret, Title: r.Title})
 	}
 	var errs []error
 	var err error
@@ -96,6 +126,10 @@ func mapConfig(cfg *config.Config) (*settings, error) {
 		errs = append(errs, cfg.Errorf([]string{"openstack.bundles"}, "%v", err))
 	}
 	if s.kube, err = sandboxConfig(cfg); err != nil {
+		errs = append(errs, err)
+	}
+	s.dockerHost = cfg.Docker.Host
+	if s.docker, err = dockerConfig(cfg); err != nil {
 		errs = append(errs, err)
 	}
 	if s.registries, err = registries(cfg); err != nil {
@@ -108,7 +142,8 @@ func mapConfig(cfg *config.Config) (*settings, error) {
 }
 
 func storeConfig(dao config.Dao) store.Config {
-	sc := store.Config{DataDir: dao.EtcdDataDir, CAFile: dao.EtcdCAFile, CertFile: dao.EtcdClientCert, KeyFile: dao.EtcdClientKey}
+	sc := store.Config{DataDir: dao.EtcdDataDir, CAFile: dao.EtcdCAFile, CertFile: dao.EtcdClientCert, KeyFile: dao.EtcdClientKey,
+		QuotaBytes: int64(dao.EtcdQuotaBytes)}
 	if ep := dao.Endpoint(); ep != "" {
 		sc.Endpoints = []string{ep}
 	}
@@ -183,6 +218,37 @@ func sandboxConfig(cfg *config.Config) (kuberuntime.Config, error) {
 	slices.Sort(names)
 	for _, n := range names {
 		rc.ExtraEnv = append(rc.ExtraEnv, corev1.EnvVar{Name: n, Value: o.SandboxEnv[n]})
+	}
+	return rc, errors.Join(errs...)
+}
+
+// dockerConfig is the Docker runtime's configuration from the docker:
+// section.
+func dockerConfig(cfg *config.Config) (dockerruntime.Config, error) {
+	o := cfg.Docker
+	rc := dockerruntime.Config{
+		Network: o.Network, PullPolicy: dockerruntime.PullPolicy(o.ImagePullPolicy),
+		SecretsDir: o.SecretsDir, Sources: o.Sources, WorkDir: o.WorkDir,
+		KeepContainer: o.KeepContainer, KeepContainerOnError: o.KeepContainerOnError, Timeout: o.Timeout,
+		HTTPProxy: os.Getenv("HTTP_PROXY"), HTTPSProxy: os.Getenv("HTTPS_PROXY"), NoProxy: os.Getenv("NO_PROXY"),
+	}
+	var errs []error
+	if o.Resources.Memory != "" {
+		q, err := resource.ParseQuantity(o.Resources.Memory)
+		if err != nil {
+			errs = append(errs, cfg.Errorf([]string{"docker.resources.memory"}, "%q: %v", o.Resources.Memory, err))
+		}
+		rc.Memory = q.Value()
+	}
+	if o.Resources.CPUs != "" {
+		q, err := resource.ParseQuantity(o.Resources.CPUs)
+		if err != nil {
+			errs = append(errs, cfg.Errorf([]string{"docker.resources.cpus"}, "%q: %v", o.Resources.CPUs, err))
+		}
+		rc.CPUs = float64(q.MilliValue()) / 1000
+	}
+	for _, n := range slices.Sorted(maps.Keys(o.Env)) {
+		rc.ExtraEnv = append(rc.ExtraEnv, runtime.EnvVar{Name: n, Value: o.Env[n]})
 	}
 	return rc, errors.Join(errs...)
 }

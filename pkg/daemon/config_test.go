@@ -1,7 +1,9 @@
 package daemon
 
 import (
+	"context"
 	"errors"
+	"io"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -15,6 +17,7 @@ import (
 	"k8s.io/client-go/kubernetes/fake"
 
 	"github.com/openstack-service-broker/openstack-service-broker/pkg/config"
+	"github.com/openstack-service-broker/openstack-service-broker/pkg/runtime"
 )
 
 func TestSandboxConfig(t *testing.T) {
@@ -54,6 +57,46 @@ func TestSandboxConfig(t *testing.T) {
 	// Sorted, so that every pod of a broker gets the same spec.
 	if len(rc.ExtraEnv) != 2 || rc.ExtraEnv[0] != (corev1.EnvVar{Name: "ALPHA", Value: "first"}) || rc.ExtraEnv[1].Name != "ZED" {
 		t.Errorf("env = %v", rc.ExtraEnv)
+	}
+}
+
+func TestDockerConfig(t *testing.T) {
+	c, _, err := config.Parse([]byte(`broker:
+  runtime: docker
+docker:
+  host: unix:///run/other.sock
+  network: bridge
+  image_pull_policy: Never
+  secrets_dir: /srv/secrets
+  sources: {openstack-clouds: /home/u/.config/openstack}
+  work_dir: /var/lib/osb/docker
+  keep_container_on_error: true
+  timeout: 90s
+  resources: {memory: 512Mi, cpus: 1500m}
+  env:
+    ZED: last
+    ALPHA: first
+openstack:
+  clouds_secret: openstack-clouds
+`), "c.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := mapConfig(c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rc := s.docker
+	if s.runtime != "docker" || s.dockerHost != "unix:///run/other.sock" || rc.Network != "bridge" || rc.PullPolicy != "Never" ||
+		rc.SecretsDir != "/srv/secrets" || rc.Sources["openstack-clouds"] != "/home/u/.config/openstack" || rc.WorkDir != "/var/lib/osb/docker" ||
+		!rc.KeepContainerOnError || rc.KeepContainer || rc.Timeout != 90*time.Second || rc.Memory != 512<<20 || rc.CPUs != 1.5 {
+		t.Errorf("docker runtime config = %+v (host %q)", rc, s.dockerHost)
+	}
+	if len(rc.ExtraEnv) != 2 || rc.ExtraEnv[0].Name != "ALPHA" || rc.ExtraEnv[1] != (runtime.EnvVar{Name: "ZED", Value: "last"}) {
+		t.Errorf("env = %v", rc.ExtraEnv)
+	}
+	if s.broker.clouds.Secret != "openstack-clouds" {
+		t.Errorf("clouds rule = %+v", s.broker.clouds)
 	}
 }
 
@@ -186,4 +229,49 @@ func mustRead(t *testing.T, path string) []byte {
 		t.Fatal(err)
 	}
 	return b
+}
+
+// auto_escalate false (asbd's default) checks platform users in the
+// cluster: without one the broker refuses to start and says why, rather
+// than acting for any user.
+func TestUserChecksNeedACluster(t *testing.T) {
+	t.Setenv("KUBECONFIG", filepath.Join(t.TempDir(), "absent"))
+	t.Setenv("KUBERNETES_SERVICE_HOST", "")
+	dir := t.TempDir()
+	cfgPath := filepath.Join(dir, "c.yaml")
+	doc := "dao: {etcd_data_dir: " + filepath.Join(dir, "etcd") + "}\nbroker:\n  runtime: none\n  plain_http: true\n  listen_address: 127.0.0.1:0\n" +
+		"  basic_auth_dir: " + dir + "\n  auth: [{type: basic, enabled: true}]\n"
+	os.WriteFile(filepath.Join(dir, "username"), []byte("u"), 0o600)
+	os.WriteFile(filepath.Join(dir, "password"), []byte("p"), 0o600)
+	for _, tc := range []struct {
+		extra string
+		want  string // "" starts
+	}{
+		{"", "broker.auto_escalate is false"},
+		{"  auto_escalate: true\n", ""},
+	} {
+		if err := os.WriteFile(cfgPath, []byte(doc+tc.extra), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		ctx, cancel := context.WithCancel(context.Background())
+		started := make(chan string, 1)
+		done := make(chan error, 1)
+		go func() { done <- Run(ctx, cfgPath, io.Discard, Options{Ready: func(u string) { started <- u }}) }()
+		select {
+		case err := <-done:
+			var ce *ConfigError
+			if tc.want == "" || !errors.As(err, &ce) || !strings.Contains(err.Error(), tc.want) {
+				t.Errorf("%q: Run = %v, want a config error naming %q", tc.extra, err, tc.want)
+			}
+		case <-started:
+			if tc.want != "" {
+				t.Errorf("%q: started, want %q", tc.extra, tc.want)
+			}
+			cancel()
+			<-done
+		case <-time.After(60 * time.Second):
+			t.Fatalf("%q: neither started nor failed", tc.extra)
+		}
+		cancel()
+	}
 }

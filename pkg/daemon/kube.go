@@ -9,11 +9,14 @@ import (
 	"sync"
 	"time"
 
+	authnv1 "k8s.io/api/authentication/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/clientcmd"
 
 	"github.com/openstack-service-broker/openstack-service-broker/pkg/auth"
+	"github.com/openstack-service-broker/openstack-service-broker/pkg/broker"
 	"github.com/openstack-service-broker/openstack-service-broker/pkg/config"
 	"github.com/openstack-service-broker/openstack-service-broker/pkg/osb"
 	"github.com/openstack-service-broker/openstack-service-broker/pkg/runtime"
@@ -70,13 +73,26 @@ func newRuntime(ctx context.Context, s *settings, kc *cluster, st *store.Store, 
 			return nil, "", &ConfigError{err}
 		}
 		log.Info("kubernetes runtime", "api", rc.Host, "cluster", rcfg.Cluster, "broker_id", id,
-			"sandbox_role", rcfg.SandboxRole, "namespace", rcfg.BrokerNamespace)
+			"sandbox_role", rcfg.SandboxRole, "namespace", rcfg.BrokerNamespace, "as", whoami(ctx, cs))
 		return rt, rcfg.Cluster, nil
 	case "docker":
-		log.Warn("the Docker runtime is not built into this broker yet: operations will fail")
-		return none.Runtime{Reason: "the docker runtime is not available in this build"}, "kubernetes", nil
+		rt, err := newDockerRuntime(ctx, s, st, log)
+		return rt, "kubernetes", err
 	}
 	return nil, "", &ConfigError{fmt.Errorf("broker.runtime: unknown runtime %q (want kubernetes, docker or none)", s.runtime)}
+}
+
+// whoami is the user the broker acts as in the cluster (a
+// SelfSubjectReview, which every authenticated user may make), for the
+// log: operators see which service account needs deploy/base/rbac.yaml.
+func whoami(ctx context.Context, cs kubernetes.Interface) string {
+	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	r, err := cs.AuthenticationV1().SelfSubjectReviews().Create(ctx, &authnv1.SelfSubjectReview{}, metav1.CreateOptions{})
+	if err != nil {
+		return "(unknown: " + err.Error() + ")"
+	}
+	return r.Status.UserInfo.Username
 }
 
 // clusterKind tells OpenShift from Kubernetes by the API groups served,
@@ -145,6 +161,50 @@ func findCluster(o config.OpenShift) (*rest.Config, error) {
 		return nil, err
 	}
 	return c, nil
+}
+
+// newUsers is asbd's check of the platform user behind each request
+// (broker.auto_escalate false, its default): a SubjectAccessReview in the
+// cluster, which it therefore needs.
+func newUsers(s *settings, kc *cluster, log *slog.Logger) (broker.Users, error) {
+	if s.broker.autoEscalate {
+		log.Info("broker.auto_escalate is true: platform users' rights in the target namespace are not checked")
+		return nil, nil
+	}
+	_, cs, err := kc.client()
+	if err != nil {
+		return nil, &ConfigError{fmt.Errorf("broker.auto_escalate is false, so each request's platform user (X-Broker-API-Originating-Identity) "+
+			"is checked with a SubjectAccessReview, which needs a Kubernetes cluster (or set broker.auto_escalate: true): %w", err)}
+	}
+	log.Info("platform users are checked in the target namespace", "resource", auth.UserAuthGroup+"/"+s.broker.userAuthRule, "verb", "create")
+	return auth.NewUsers(cs, s.broker.userAuthRule, log), nil
+}
+
+// secretKeys reads the keys of the Secrets the secrets: rules map (in
+// openshift.namespace), whose parameters the catalog hides. Without a
+// cluster, nothing is hidden (the bundles' Secrets cannot be mounted
+// either, and their actions say so).
+func secretKeys(s *settings, kc *cluster, log *slog.Logger) func(context.Context, string) ([]string, error) {
+	if len(s.broker.secrets) == 0 {
+		return nil
+	}
+	_, cs, err := kc.client()
+	if err != nil {
+		log.Warn("secrets: rules need a Kubernetes cluster to read their Secrets; no parameter is hidden", "err", err)
+		return nil
+	}
+	ns := s.namespace
+	return func(ctx context.Context, name string) ([]string, error) {
+		sec, err := cs.CoreV1().Secrets(ns).Get(ctx, name, metav1.GetOptions{})
+		if err != nil {
+			return nil, fmt.Errorf("reading secret %s/%s: %w", ns, name, err)
+		}
+		keys := make([]string, 0, len(sec.Data))
+		for k := range sec.Data {
+			keys = append(keys, k)
+		}
+		return keys, nil
+	}
 }
 
 // newAuthenticator: basic auth from files when broker.auth enables it,

@@ -70,6 +70,93 @@ func janitor(b *broker.Broker, log *slog.Logger) manager.Runnable {
 	}))
 }
 
+// What maintenance needs of the broker and of the store.
+type (
+	pruner interface {
+		Prune(ctx context.Context) (broker.PruneResult, error)
+	}
+	compactor interface {
+		Maintain(ctx context.Context, keepFrom int64) (store.MaintainResult, error)
+		NoSpace() <-chan struct{}
+	}
+)
+
+// noSpaceGap spaces the maintenance passes that a full etcd asks for: a
+// store full of live data keeps refusing writes, and each pass
+// defragments, which blocks etcd meanwhile.
+const noSpaceGap = 10 * time.Second
+
+// maintenance keeps the stored state bounded, on the leader: it prunes
+// finished operations and failed provisions (broker.Prune), then compacts
+// etcd's history up to where the previous pass found it (so one interval
+// of history is kept), defragments the embedded etcd when that frees
+// enough, and lifts its NOSPACE alarm once there is room again. It runs at
+// start, every interval (none when 0), and at once when etcd refuses a
+// write for lack of space: then it compacts everything, so that the
+// broker takes writes again without a restart.
+func maintenance(p pruner, st compactor, every time.Duration, log *slog.Logger) manager.Runnable {
+	return manager.NeedsLeader(manager.RunnableFunc(func(ctx context.Context) error {
+		var tick <-chan time.Time
+		if every > 0 {
+			t := time.NewTicker(every)
+			defer t.Stop()
+			tick = t.C
+		}
+		var keepFrom int64
+		var lastFull time.Time
+		for why := "start"; ; {
+			start := time.Now()
+			pr, perr := p.Prune(ctx)
+			mr, merr := st.Maintain(ctx, keepFrom)
+			switch {
+			case ctx.Err() != nil:
+				return nil
+			case perr != nil:
+				log.Warn("store maintenance: pruning", "err", perr)
+			}
+			if merr != nil {
+				log.Warn("store maintenance: compaction", "err", merr)
+			} else {
+				keepFrom = mr.Before.Revision
+			}
+			if pr.Jobs > 0 || mr.CompactedTo > 0 || mr.Defragmented || mr.Disarmed {
+				log.Info("store maintenance", "why", why, "duration", time.Since(start),
+					"operations_pruned", pr.Jobs, "failed_provisions_removed", len(pr.FailedProvisions),
+					"compacted_to", mr.CompactedTo, "defragmented", mr.Defragmented,
+					"db_bytes_before", mr.Before.DBSize, "db_bytes_after", mr.After.DBSize, "db_bytes_in_use", mr.After.DBSizeInUse)
+			}
+			// The pass read every operation record; what a load left
+			// behind is free now: hand it back (a GC and a scavenge, a
+			// few ms) so that an idle broker's RSS comes back down.
+			releaseMemory()
+			if mr.Disarmed {
+				log.Info("the state store has room again: changes are accepted", "db_bytes", mr.After.DBSize, "quota_bytes", mr.After.Quota)
+			} else if merr == nil && mr.After.NoSpace {
+				log.Error("the state store is full of live data: changes are refused until dao.etcd_quota_bytes is raised "+
+					"(and the broker restarted) or instances are deprovisioned", "db_bytes", mr.After.DBSize, "quota_bytes", mr.After.Quota)
+			}
+			select {
+			case <-ctx.Done():
+				return nil
+			case <-tick:
+				why = "periodic"
+			case <-st.NoSpace():
+				why = "etcd full"
+				// A store full of live data keeps asking: not more than
+				// once per noSpaceGap.
+				if wait := noSpaceGap - time.Since(lastFull); wait > 0 {
+					select {
+					case <-ctx.Done():
+						return nil
+					case <-time.After(wait):
+					}
+				}
+				lastFull = time.Now()
+			}
+		}
+	}))
+}
+
 // bootstrapTimeout bounds one bootstrap of the catalog.
 const bootstrapTimeout = 10 * time.Minute
 
@@ -133,6 +220,7 @@ func (c *catalogLoop) Start(ctx context.Context) error {
 			c.log.Warn(why+" bootstrap failed", "err", err)
 		}
 		cancel()
+		releaseMemory()
 	}
 }
 

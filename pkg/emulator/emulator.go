@@ -18,11 +18,13 @@ import (
 	"github.com/openstack-service-broker/openstack-service-broker/pkg/emulator/core"
 	"github.com/openstack-service-broker/openstack-service-broker/pkg/emulator/designate"
 	"github.com/openstack-service-broker/openstack-service-broker/pkg/emulator/glance"
+	"github.com/openstack-service-broker/openstack-service-broker/pkg/emulator/heat"
 	"github.com/openstack-service-broker/openstack-service-broker/pkg/emulator/ironic"
 	"github.com/openstack-service-broker/openstack-service-broker/pkg/emulator/keystone"
 	"github.com/openstack-service-broker/openstack-service-broker/pkg/emulator/manila"
 	"github.com/openstack-service-broker/openstack-service-broker/pkg/emulator/neutron"
 	"github.com/openstack-service-broker/openstack-service-broker/pkg/emulator/nova"
+	"github.com/openstack-service-broker/openstack-service-broker/pkg/emulator/octavia"
 	"github.com/openstack-service-broker/openstack-service-broker/pkg/emulator/swift"
 	"github.com/openstack-service-broker/openstack-service-broker/pkg/emulator/trove"
 	"github.com/openstack-service-broker/openstack-service-broker/pkg/emulator/zaqar"
@@ -56,6 +58,8 @@ func services(env *core.Env, ks *keystone.Keystone) []core.Service {
 		neutron.New(env, neutron.Projects{Admin: ks.ProjectID("admin"), Private: []string{ks.ProjectID("demo"), ks.ProjectID("alt")}}),
 		trove.New(env),
 		designate.New(env),
+		octavia.New(env),
+		heat.New(env),
 		cinder.New(env), cinder.VolumeV3(),
 		manila.New(env), manila.ShareV2(),
 		swift.New(env), swift.NewRootInfo(),
@@ -104,6 +108,17 @@ func Start(ctx context.Context, opts Options) (*Cloud, error) {
 	c.persist = newPersister(opts.StateFile, opts.Logger, c.snapshot)
 	c.env = core.NewEnv(core.EnvConfig{Delay: opts.Delay, Log: opts.Logger, OnChange: c.persist.changed, OnProblem: c.problem})
 	c.ks = keystone.New(c.env, keystone.Options{TokenTTL: opts.TokenTTL})
+	saved, err := c.readState()
+	if err != nil {
+		return nil, err
+	}
+	// Keystone is restored first: the other services' start state (and so
+	// what a reset brings back) is built for the built-in projects' ids,
+	// which the -state file holds (Neutron's private networks, also when
+	// the file was saved by an emulator without Neutron).
+	if err := c.restoreService("keystone", c.ks.State(), saved); err != nil {
+		return nil, err
+	}
 	var specs []core.Spec
 	seen := map[string]bool{}
 	for _, s := range services(c.env, c.ks) {
@@ -133,8 +148,16 @@ func Start(ctx context.Context, opts Options) (*Cloud, error) {
 			c.initial[m.spec.Name] = snap
 		}
 	}
-	if err := c.restore(); err != nil {
-		return nil, err
+	for _, m := range c.services {
+		if m.svc == core.Service(c.ks) {
+			continue
+		}
+		if err := c.restoreService(m.spec.Name, m.svc.State(), saved); err != nil {
+			return nil, err
+		}
+	}
+	if saved != nil {
+		opts.Logger.Info("state restored", "file", opts.StateFile)
 	}
 
 	ln, err := (&net.ListenConfig{}).Listen(ctx, "tcp", opts.Listen)

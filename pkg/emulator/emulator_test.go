@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"io"
 	"net/http"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -214,4 +215,92 @@ func TestGarbageNeverAnswers500(t *testing.T) {
 			}
 		}
 	}
+}
+
+// TestResetAfterRestore: a reset after a restart with -state brings back
+// the start state of the identities the state file (and so clouds.yaml)
+// holds: the same passwords, application credential and project ids, the
+// tokens issued before the reset, and Neutron's private networks for those
+// projects; what was made since is gone.
+func TestResetAfterRestore(t *testing.T) {
+	file := filepath.Join(t.TempDir(), "state.json")
+	c1 := start(t, Options{StateFile: file})
+	creds := c1.Credentials()
+	demo := token(t, c1, "demo", creds.DemoPassword)
+	if resp, body := call(t, c1, demo, "POST", "/image/v2/images", map[string]any{"name": "made"}); resp.StatusCode != 201 {
+		t.Fatalf("create: %d %s", resp.StatusCode, body)
+	}
+	if err := c1.Close(); err != nil {
+		t.Fatal(err)
+	}
+
+	c2 := start(t, Options{StateFile: file})
+	admin := token(t, c2, "admin", creds.AdminPassword)
+	if resp, body := call(t, c2, admin, "POST", "/_emulator/reset", nil); resp.StatusCode != 204 {
+		t.Fatalf("reset: %d %s", resp.StatusCode, body)
+	}
+	if c2.Credentials() != creds {
+		t.Errorf("the reset changed the built-in credentials: clouds.yaml would break")
+	}
+	for _, u := range []struct{ name, pw string }{{"demo", creds.DemoPassword}, {"alt", creds.AltPassword}, {"admin", creds.AdminPassword}} {
+		token(t, c2, u.name, u.pw)
+	}
+	resp, body := call(t, c2, "", "POST", "/v3/auth/tokens", map[string]any{"auth": map[string]any{"identity": map[string]any{
+		"methods": []string{"application_credential"}, "application_credential": map[string]any{"id": creds.AppCredID, "secret": creds.AppCredSecret}}}})
+	if resp.StatusCode != 201 {
+		t.Errorf("the application credential after a reset: %d %s", resp.StatusCode, body)
+	}
+	if resp, body := call(t, c2, demo, "GET", "/image/v2/images?name=made", nil); resp.StatusCode != 200 || strings.Contains(body, `"made"`) {
+		t.Errorf("a token from before the restart and the reset, images: %d %s", resp.StatusCode, body)
+	}
+	if resp, body := call(t, c2, demo, "GET", "/networking/v2.0/networks?name=private", nil); resp.StatusCode != 200 || !strings.Contains(body, `"name":"private"`) {
+		t.Errorf("demo's private network after the reset: %d %s", resp.StatusCode, body)
+	}
+}
+
+// TestRestoreWithoutNeutron: a state file saved by an emulator without
+// Neutron (no "neutron" in it) restores projects that get Neutron's start
+// networks, and keep them through a reset.
+func TestRestoreWithoutNeutron(t *testing.T) {
+	file := filepath.Join(t.TempDir(), "state.json")
+	c1 := start(t, Options{StateFile: file})
+	creds := c1.Credentials()
+	if err := c1.Close(); err != nil {
+		t.Fatal(err)
+	}
+	b, err := os.ReadFile(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var f map[string]any
+	if err := json.Unmarshal(b, &f); err != nil {
+		t.Fatal(err)
+	}
+	delete(f["services"].(map[string]any), "neutron")
+	if b, err = json.Marshal(f); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(file, b, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	c2 := start(t, Options{StateFile: file})
+	demo, admin := token(t, c2, "demo", creds.DemoPassword), token(t, c2, "admin", creds.AdminPassword)
+	check := func(when string) {
+		t.Helper()
+		for _, tok := range []string{demo, token(t, c2, "alt", creds.AltPassword)} {
+			resp, body := call(t, c2, tok, "GET", "/networking/v2.0/routers", nil)
+			if resp.StatusCode != 200 || !strings.Contains(body, `"name":"router1"`) {
+				t.Errorf("%s: the project's router: %d %s", when, resp.StatusCode, body)
+			}
+		}
+		resp, body := call(t, c2, demo, "GET", "/networking/v2.0/networks?name=private", nil)
+		if resp.StatusCode != 200 || !strings.Contains(body, `"name":"private"`) {
+			t.Errorf("%s: demo's private network: %d %s", when, resp.StatusCode, body)
+		}
+	}
+	check("restored")
+	if resp, body := call(t, c2, admin, "POST", "/_emulator/reset", nil); resp.StatusCode != 204 {
+		t.Fatalf("reset: %d %s", resp.StatusCode, body)
+	}
+	check("after a reset")
 }

@@ -10,6 +10,8 @@ import (
 	"path/filepath"
 	"sync"
 	"time"
+
+	"github.com/openstack-service-broker/openstack-service-broker/pkg/emulator/core"
 )
 
 // stateVersion is the -state file format; a file of another version is
@@ -42,36 +44,43 @@ func (c *Cloud) snapshot() (map[string]json.RawMessage, error) {
 	return out, nil
 }
 
-// restore loads the -state file, when there is one.
-func (c *Cloud) restore() error {
+// readState reads the -state file: every service's saved state by name,
+// nil when there is no file (or no -state).
+func (c *Cloud) readState() (map[string]json.RawMessage, error) {
 	if c.opts.StateFile == "" {
-		return nil
+		return nil, nil
 	}
 	b, err := os.ReadFile(c.opts.StateFile)
 	if errors.Is(err, fs.ErrNotExist) {
-		return nil
+		return nil, nil
 	}
 	if err != nil {
-		return fmt.Errorf("emulator: reading the state: %w", err)
+		return nil, fmt.Errorf("emulator: reading the state: %w", err)
 	}
 	var f stateFile
 	if err := json.Unmarshal(b, &f); err != nil {
-		return fmt.Errorf("emulator: state file %s is not valid JSON: %w", c.opts.StateFile, err)
+		return nil, fmt.Errorf("emulator: state file %s is not valid JSON: %w", c.opts.StateFile, err)
 	}
 	if f.Version != stateVersion {
-		return fmt.Errorf("emulator: state file %s has version %d, this emulator reads %d", c.opts.StateFile, f.Version, stateVersion)
+		return nil, fmt.Errorf("emulator: state file %s has version %d, this emulator reads %d", c.opts.StateFile, f.Version, stateVersion)
 	}
-	for _, m := range c.services {
-		snap, ok := f.Services[m.spec.Name]
-		st := m.svc.State()
-		if !ok || st == nil {
-			continue
-		}
-		if err := st.Restore(snap); err != nil {
-			return fmt.Errorf("emulator: state file %s: %s: %w", c.opts.StateFile, m.spec.Name, err)
-		}
+	if f.Services == nil {
+		f.Services = map[string]json.RawMessage{}
 	}
-	c.opts.Logger.Info("state restored", "file", c.opts.StateFile, "saved_at", f.SavedAt)
+	return f.Services, nil
+}
+
+// restoreService restores one service from the saved states; a service
+// the file does not name (saved by an emulator without it) keeps its
+// start state.
+func (c *Cloud) restoreService(name string, st core.Persistent, saved map[string]json.RawMessage) error {
+	snap, ok := saved[name]
+	if !ok || st == nil {
+		return nil
+	}
+	if err := st.Restore(snap); err != nil {
+		return fmt.Errorf("emulator: state file %s: %s: %w", c.opts.StateFile, name, err)
+	}
 	return nil
 }
 

@@ -10,6 +10,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/openstack-service-broker/openstack-service-broker/pkg/redact"
 	"github.com/openstack-service-broker/openstack-service-broker/pkg/runtime"
 	"github.com/openstack-service-broker/openstack-service-broker/pkg/store"
 )
@@ -207,6 +208,18 @@ func (e *Engine) launch(j *store.Job, recovering bool) {
 type jobRun struct {
 	mu  sync.Mutex
 	job *store.Job
+	// secrets masks the action's secrets in what the bundle reports:
+	// descriptions and errors are shown to clients and logged.
+	secrets *redact.Text
+}
+
+// actionSecrets are the values of an action that no description, error
+// or log may show: its declared secret vars, those under secret-looking
+// names and the credentials it is given.
+func actionSecrets(a runtime.Action) *redact.Text {
+	t := &redact.Text{}
+	t.AddUnder(a.ExtraVars, redact.Names(a.SecretVars...))
+	return t
 }
 
 func (e *Engine) run(ctx context.Context, j *store.Job, recovering bool) {
@@ -222,12 +235,15 @@ func (e *Engine) run(ctx context.Context, j *store.Job, recovering bool) {
 		e.finish(ctx, log, jr, nil, fmt.Errorf("preparing %s: %w", j.Method, err), start)
 		return
 	}
-	if err := e.update(ctx, jr, func(j *store.Job) {
-		j.State = store.JobInProgress
-		if j.Description == "" {
-			j.Description = j.Method + " job started"
-		}
-		j.Attempts++
+	jr.secrets = actionSecrets(action)
+	if err := e.retryStore(ctx, log, "marking operation in progress", func() error {
+		return e.update(ctx, jr, func(j *store.Job) {
+			j.State = store.JobInProgress
+			if j.Description == "" {
+				j.Description = j.Method + " job started"
+			}
+			j.Attempts++
+		})
 	}); err != nil {
 		log.Error("marking operation in progress", "err", err)
 		return // left unfinished; a restart recovers it
@@ -237,6 +253,7 @@ func (e *Engine) run(ctx context.Context, j *store.Job, recovering bool) {
 		if desc == "" {
 			return
 		}
+		desc = jr.secrets.String(desc)
 		if err := e.update(ctx, jr, func(j *store.Job) { j.Description = desc }); err != nil && ctx.Err() == nil {
 			log.Warn("recording progress", "err", err)
 		}
@@ -268,6 +285,26 @@ func (e *Engine) run(ctx context.Context, j *store.Job, recovering bool) {
 	if rerr := e.o.Runtime.Release(rctx, action, err != nil); rerr != nil {
 		// The janitor removes it later: the operation is finished now.
 		log.Warn("releasing the action's sandbox", "err", rerr)
+	}
+}
+
+// retryStore calls fn until it succeeds, retrying with backoff while the
+// store does not answer or is full (both pass: the store comes back, the
+// broker's maintenance frees space), within finishAttempts tries and the
+// engine's lifetime.
+func (e *Engine) retryStore(ctx context.Context, log *slog.Logger, what string, fn func() error) error {
+	backoff := firstBackoff
+	for attempt := 1; ; attempt++ {
+		err := fn()
+		if err == nil || !(errors.Is(err, store.ErrUnavailable) || errors.Is(err, store.ErrNoSpace)) ||
+			attempt >= finishAttempts || ctx.Err() != nil {
+			return err
+		}
+		log.Warn(what, "err", err, "retry_in", backoff)
+		if !e.sleep(ctx, backoff) {
+			return ctx.Err()
+		}
+		backoff = min(backoff*2, maxBackoff)
 	}
 }
 
@@ -304,6 +341,13 @@ func (e *Engine) update(ctx context.Context, jr *jobRun, fn func(*store.Job)) er
 func (e *Engine) finish(ctx context.Context, log *slog.Logger, jr *jobRun, res *runtime.Result, runErr error, start time.Time) bool {
 	jr.mu.Lock()
 	defer jr.mu.Unlock()
+	if res != nil && res.Credentials != nil {
+		// What the action produced is as secret as what it was given.
+		if jr.secrets == nil {
+			jr.secrets = &redact.Text{}
+		}
+		jr.secrets.Add(res.Credentials)
+	}
 	backoff := firstBackoff
 	var out Outcome
 	for attempt := 1; ; attempt++ {
@@ -323,7 +367,8 @@ func (e *Engine) finish(ctx context.Context, log *slog.Logger, jr *jobRun, res *
 			}
 			err = gerr
 		}
-		// etcd unreachable: keep the outcome and retry until it is back.
+		// etcd unreachable or full: keep the outcome and retry until it
+		// answers or maintenance freed space.
 		log.Warn("recording operation outcome", "err", err, "retry_in", backoff)
 		if !e.sleep(ctx, backoff) {
 			return false
@@ -333,7 +378,7 @@ func (e *Engine) finish(ctx context.Context, log *slog.Logger, jr *jobRun, res *
 	state := store.JobSucceeded
 	if out.Err != nil {
 		state = store.JobFailed
-		log.Warn("operation failed", "err", out.Err)
+		log.Warn("operation failed", "err", jr.secrets.String(out.Err.Error()))
 	} else {
 		log.Info("operation succeeded")
 	}
@@ -351,11 +396,15 @@ func (e *Engine) store(ctx context.Context, jr *jobRun, res *runtime.Result, run
 	}
 	done := *jr.job
 	done.UpdatedAt = time.Now().UTC()
-	done.Description = o.Description
+	done.Description = jr.secrets.String(o.Description)
+	// A finished operation's parameters served their run (the outcome
+	// has put them on the instance, if anywhere): its record, kept for
+	// the retention, holds none, passwords included.
+	done.Parameters = nil
 	done.Error = ""
 	if o.Err != nil {
 		done.State = store.JobFailed
-		done.Error = o.Err.Error()
+		done.Error = jr.secrets.String(o.Err.Error())
 	} else {
 		done.State = store.JobSucceeded
 	}

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"log/slog"
 	"strings"
 	"sync"
 	"testing"
@@ -267,6 +268,19 @@ func TestEngine(t *testing.T) {
 				}
 			},
 			wantState: store.JobInProgress, wantDesc: "provision job queued"},
+		{name: "store full when starting: waits, then runs", rt: &fakeRuntime{res: &runtime.Result{}},
+			fail: func(m *memStore) func([]store.Op) error {
+				n := 0
+				return func(ops []store.Op) error {
+					if update(ops) == store.JobInProgress && n < 3 {
+						n++
+						return store.ErrNoSpace
+					}
+					return nil
+				}
+			},
+			wantState: store.JobSucceeded, wantDesc: "done", wantStored: true, wantOutcomes: 1, wantReleased: []bool{false}, wantRuns: 1,
+			wantWaits: []string{"100ms", "200ms", "400ms"}},
 		{name: "outcome conflicts: asked again with the job re-read", rt: &fakeRuntime{res: &runtime.Result{}},
 			fail: func(m *memStore) func([]store.Op) error {
 				n := 0
@@ -455,3 +469,84 @@ func TestStartStopsRunningJobs(t *testing.T) {
 		t.Errorf("job %s, released %v: want left in flight", j.State, rt.released)
 	}
 }
+
+// secretHandler gives the action secrets: a declared password parameter,
+// one under a secret-looking name and provision credentials.
+type secretHandler struct{ handler }
+
+func (h *secretHandler) Action(_ context.Context, j *store.Job) (runtime.Action, error) {
+	return runtime.Action{Name: j.Method, OperationID: j.Token, SecretVars: []string{"magic_word"},
+		ExtraVars: map[string]any{"magic_word": "abracadabra-1", "db_password": "hunter22-2", "size": 3,
+			"_apb_provision_creds": map[string]any{"DB_USER": "admin-user-3"}}}, nil
+}
+
+// TestSecretsMasked: whatever the bundle reports (progress, a failure, the
+// credentials it made), what the engine stores and logs shows no secret.
+func TestSecretsMasked(t *testing.T) {
+	secrets := []string{"abracadabra-1", "hunter22-2", "admin-user-3", "made-cred-4"}
+	all := strings.Join(secrets, " ")
+	for _, fail := range []bool{false, true} {
+		t.Run(fmt.Sprintf("fail=%v", fail), func(t *testing.T) {
+			rt := &fakeRuntime{res: &runtime.Result{Credentials: map[string]any{"X": "made-cred-4"}}, progress: []string{"working with " + all},
+				block: make(chan struct{})}
+			if fail {
+				rt.res, rt.err = nil, &runtime.ActionError{ExitCode: 2, Message: "failed with " + all}
+			}
+			m := newMemStore()
+			logs := &strings.Builder{}
+			var logsMu sync.Mutex
+			h := &secretHandler{}
+			e := New(Options{Store: m, Runtime: rt, Handler: h,
+				Logger: slog.New(slog.NewJSONHandler(writerFunc(func(p []byte) (int, error) {
+					logsMu.Lock()
+					defer logsMu.Unlock()
+					return logs.Write(p)
+				}), &slog.HandlerOptions{Level: slog.LevelDebug}))})
+			ctx, stop := context.WithCancel(context.Background())
+			defer stop()
+			go e.Start(ctx)
+			if err := e.Submit(ctx, &store.Job{Token: "tok", Method: runtime.ActionUpdate, InstanceID: "i-1", State: store.JobInProgress},
+				store.PutInstance(&store.ServiceInstance{ID: "i-1"})); err != nil {
+				t.Fatal(err)
+			}
+			// The progress as stored while the action runs.
+			deadline := time.Now().Add(5 * time.Second)
+			var during *store.Job
+			for during == nil || !strings.HasPrefix(during.Description, "working") {
+				if time.Now().After(deadline) {
+					t.Fatalf("no progress stored: %+v", during)
+				}
+				during, _ = m.GetJob(ctx, "i-1", "tok")
+				time.Sleep(time.Millisecond)
+			}
+			close(rt.block)
+			e.Wait()
+			done, err := m.GetJob(ctx, "i-1", "tok")
+			if err != nil {
+				t.Fatal(err)
+			}
+			logsMu.Lock()
+			defer logsMu.Unlock()
+			for _, s := range secrets {
+				for what, text := range map[string]string{"progress": during.Description, "description": done.Description,
+					"error": done.Error, "log": logs.String(), "outcome's view": h.outcomes[0].Description} {
+					// The credentials the action made are known only once it
+					// ends, and only when it succeeds.
+					if s == "made-cred-4" && (fail || what == "progress" || what == "outcome's view") {
+						continue
+					}
+					if strings.Contains(text, s) {
+						t.Errorf("%s shows %q: %s", what, s, text)
+					}
+				}
+			}
+			if !strings.Contains(during.Description, "****") {
+				t.Errorf("progress %q: nothing masked", during.Description)
+			}
+		})
+	}
+}
+
+type writerFunc func([]byte) (int, error)
+
+func (f writerFunc) Write(p []byte) (int, error) { return f(p) }

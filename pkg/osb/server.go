@@ -1,6 +1,7 @@
 package osb
 
 import (
+	"bytes"
 	"context"
 	"crypto/rand"
 	"encoding/base64"
@@ -12,11 +13,17 @@ import (
 	"log/slog"
 	"mime"
 	"net/http"
+	"os"
+	"regexp"
+	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
+	"unicode/utf8"
 
 	"github.com/openstack-service-broker/openstack-service-broker/pkg/osb/osbapi"
+	"github.com/openstack-service-broker/openstack-service-broker/pkg/redact"
 	"github.com/prometheus/client_golang/prometheus"
 )
 
@@ -32,8 +39,14 @@ type Options struct {
 	Logger *slog.Logger
 	// MaxBodyBytes limits request bodies (default 1 MiB).
 	MaxBodyBytes int64
-	Metrics      *Metrics
-	// LogRequests logs request bodies, with secret-looking values redacted.
+	// BodyTimeout bounds the time to receive a request's body, from the
+	// end of its headers (default 30 s): a client that trickles its body
+	// is cut off with 408.
+	BodyTimeout time.Duration
+	Metrics     *Metrics
+	// LogRequests logs request bodies, with the values of secret
+	// parameters masked: those under secret-looking names, and the plan's
+	// password parameters when the Broker says which (SecretParameters).
 	LogRequests bool
 	// Bootstrap, when set, serves POST /v2/bootstrap: it asks for the
 	// catalog to be bootstrapped from the registries and returns at once,
@@ -41,6 +54,9 @@ type Options struct {
 	Bootstrap func(ctx context.Context) error
 	// Dev, when set (broker.dev_broker), serves the dev broker's routes.
 	Dev DevBroker
+	// Prefix, when set, is one more prefix the routes are served under
+	// (broker.cluster_url of releases before 1.3, e.g. "/my-broker").
+	Prefix string
 }
 
 // DevBroker is the Automation Broker's dev API, with which bundle
@@ -75,9 +91,11 @@ func acceptsGzip(r *http.Request) bool {
 
 // Server is the OSB HTTP handler.
 type Server struct {
-	o   Options
-	mux *http.ServeMux
-	log *slog.Logger
+	o        Options
+	mux      *http.ServeMux
+	log      *slog.Logger
+	badPath  http.Handler
+	prefixes []string
 }
 
 // NewServer mounts every OSB route under each of Prefixes.
@@ -88,7 +106,13 @@ func NewServer(o Options) *Server {
 	if o.MaxBodyBytes <= 0 {
 		o.MaxBodyBytes = 1 << 20
 	}
-	s := &Server{o: o, mux: http.NewServeMux(), log: o.Logger}
+	if o.BodyTimeout <= 0 {
+		o.BodyTimeout = DefaultBodyTimeout
+	}
+	s := &Server{o: o, mux: http.NewServeMux(), log: o.Logger, prefixes: Prefixes}
+	if p := strings.TrimRight(o.Prefix, "/"); p != "" && !slices.Contains(Prefixes, p) {
+		s.prefixes = append(slices.Clone(Prefixes), p)
+	}
 	routes := []struct {
 		pattern, name string
 		h             func(http.ResponseWriter, *http.Request, osbapi.RequestInfo) error
@@ -117,17 +141,39 @@ func NewServer(o Options) *Server {
 		s.handle("DELETE /v2/apb/{id}", "delete_apb_id", false, s.deleteSpecs)
 		s.handle("DELETE /v2/apb", "delete_apb", false, s.deleteSpecs)
 	}
-	for _, p := range Prefixes {
+	for _, p := range s.prefixes {
 		s.mux.Handle(p+"/", s.wrap("not_found", false, s.notFound))
+		if p != "" {
+			// Without it the mux would redirect /osb to /osb/.
+			s.mux.Handle(p, s.wrap("not_found", false, s.notFound))
+		}
 	}
+	s.badPath = s.wrap("bad_path", false, func(_ http.ResponseWriter, r *http.Request, _ osbapi.RequestInfo) error {
+		return osbapi.BadRequest("request path %q is not canonical: it has \".\", \"..\" or empty segments, "+
+			"which this broker neither resolves nor redirects", r.URL.EscapedPath())
+	})
 	return s
 }
 
-// catchAll reports whether pattern is one of the "/" fallbacks NewServer
+// DefaultBodyTimeout is Options.BodyTimeout's default: a 1 MiB body
+// arrives in that time at 35 kB/s.
+const DefaultBodyTimeout = 30 * time.Second
+
+// Authenticated serves h behind the server's authentication, with its
+// logs, metrics (as route) and error bodies, and no API-version check:
+// for /metrics when broker.metrics_auth asks for it.
+func (s *Server) Authenticated(route string, h http.Handler) http.Handler {
+	return s.wrap(route, false, func(w http.ResponseWriter, r *http.Request, _ osbapi.RequestInfo) error {
+		h.ServeHTTP(w, r)
+		return nil
+	})
+}
+
+// catchAll reports whether pattern is one of the fallbacks NewServer
 // mounts, i.e. no real route matched.
-func catchAll(pattern string) bool {
-	for _, p := range Prefixes {
-		if pattern == p+"/" {
+func (s *Server) catchAll(pattern string) bool {
+	for _, p := range s.prefixes {
+		if pattern == p+"/" || (p != "" && pattern == p) {
 			return true
 		}
 	}
@@ -144,7 +190,7 @@ func (s *Server) notFound(w http.ResponseWriter, r *http.Request, _ osbapi.Reque
 		}
 		probe := *r
 		probe.Method = m
-		if _, pattern := s.mux.Handler(&probe); pattern != "" && !catchAll(pattern) {
+		if _, pattern := s.mux.Handler(&probe); pattern != "" && !s.catchAll(pattern) {
 			allow = append(allow, m)
 		}
 	}
@@ -158,12 +204,61 @@ func (s *Server) notFound(w http.ResponseWriter, r *http.Request, _ osbapi.Reque
 
 func (s *Server) handle(pattern, name string, osbRoute bool, h func(http.ResponseWriter, *http.Request, osbapi.RequestInfo) error) {
 	method, path, _ := strings.Cut(pattern, " ")
-	for _, p := range Prefixes {
+	for _, p := range s.prefixes {
 		s.mux.Handle(method+" "+p+path, s.wrap(name, osbRoute, h))
 	}
 }
 
-func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.mux.ServeHTTP(w, r) }
+// ServeHTTP refuses paths that are not canonical with 400 before the mux
+// would redirect them (307 with an HTML body): a platform resolves no
+// redirect of a PUT, and "..", "." or an empty id segment never name a
+// resource of this broker.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if r.Method != http.MethodConnect {
+		r = collapsePrefixSlashes(r)
+		if p := r.URL.EscapedPath(); !canonical(p) {
+			s.badPath.ServeHTTP(w, r)
+			return
+		}
+	}
+	s.mux.ServeHTTP(w, r)
+}
+
+// canonical reports whether p is an absolute path without ".", ".."
+// or empty segments (a trailing slash is allowed).
+func canonical(p string) bool {
+	if !strings.HasPrefix(p, "/") {
+		return false
+	}
+	segs := strings.Split(p[1:], "/")
+	for i, seg := range segs {
+		if seg == "." || seg == ".." || (seg == "" && i != len(segs)-1) {
+			return false
+		}
+	}
+	return true
+}
+
+// prefixSlashes matches slashes doubled between a prefix and "v2/": what
+// a platform registered with a base URL ending in "/" sends.
+var prefixSlashes = regexp.MustCompile(`^(/osb|/ansible-service-broker)?//+(v2(?:/|$))`)
+
+// collapsePrefixSlashes serves "//v2/..." as "/v2/...": no route has an
+// empty segment there, so nothing else could be meant.
+func collapsePrefixSlashes(r *http.Request) *http.Request {
+	if !prefixSlashes.MatchString(r.URL.Path) {
+		return r
+	}
+	r2 := new(http.Request)
+	*r2 = *r
+	u := *r.URL
+	u.Path = prefixSlashes.ReplaceAllString(u.Path, "$1/$2")
+	if u.RawPath != "" {
+		u.RawPath = prefixSlashes.ReplaceAllString(u.RawPath, "$1/$2")
+	}
+	r2.URL = &u
+	return r2
+}
 
 // statusWriter remembers the status for logs and metrics.
 type statusWriter struct {
@@ -205,9 +300,8 @@ func (s *Server) wrap(route string, osbRoute bool, h func(http.ResponseWriter, *
 			reqID = newRequestID()
 		}
 		ri := osbapi.RequestInfo{
-			APIVersion:        r.Header.Get("X-Broker-API-Version"),
-			RequestIdentity:   reqID,
-			AcceptsIncomplete: parseBool(r.URL.Query().Get("accepts_incomplete")),
+			APIVersion:      r.Header.Get("X-Broker-API-Version"),
+			RequestIdentity: reqID,
 		}
 		defer func() {
 			if p := recover(); p != nil {
@@ -249,6 +343,11 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request, ri *osbapi.Reques
 			return &osbapi.Error{Status: http.StatusUnauthorized, Description: "missing or invalid credentials"}
 		case errors.Is(err, ErrForbidden):
 			return &osbapi.Error{Status: http.StatusForbidden, Description: "the credentials do not allow this request"}
+		case errors.Is(err, ErrUnavailable):
+			// Where the authority is stays in the log.
+			s.log.Warn("credentials could not be checked", "request_id", ri.RequestIdentity, "err", err)
+			w.Header().Set("Retry-After", strconv.Itoa(retryAfter))
+			return osbapi.Unavailable("the service that checks credentials cannot be reached; retry later")
 		case err != nil:
 			return fmt.Errorf("authenticating: %w", err)
 		}
@@ -258,15 +357,78 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request, ri *osbapi.Reques
 		if err := checkVersion(ri.APIVersion); err != nil {
 			return err
 		}
-		if raw := r.Header.Get("X-Broker-API-Originating-Identity"); raw != "" {
-			ri.OriginatingIdentity = parseIdentity(raw)
-			if ri.OriginatingIdentity.Value == nil {
-				s.log.Debug("undecodable originating identity ignored", "request_id", ri.RequestIdentity)
+		if raw := strings.TrimSpace(r.Header.Get("X-Broker-API-Originating-Identity")); raw != "" {
+			oi, err := parseIdentity(raw)
+			if err != nil {
+				return err
 			}
+			ri.OriginatingIdentity = oi
+		}
+		if v, ok := r.URL.Query()["accepts_incomplete"]; ok && v[0] != "" {
+			b, err := strconv.ParseBool(v[0])
+			if err != nil {
+				return osbapi.BadRequest("accepts_incomplete must be true or false, got %q", v[0])
+			}
+			ri.AcceptsIncomplete = b
 		}
 	}
+	s.bodyDeadline(w, r)
 	r.Body = http.MaxBytesReader(w, r.Body, s.o.MaxBodyBytes)
 	return h(w, r, *ri)
+}
+
+// retryAfter is the Retry-After (seconds) of a 503: a dependency (etcd,
+// the cluster checking credentials) did not answer, and a retry soon may
+// find it back.
+const retryAfter = 5
+
+// bodyDeadline gives the body BodyTimeout to arrive and lifts the
+// deadline once it has: a handler may take longer than that, and a read
+// deadline left behind would cancel its context (net/http's background
+// read fails at the deadline). Without a body there is nothing to wait for.
+func (s *Server) bodyDeadline(w http.ResponseWriter, r *http.Request) {
+	rc := http.NewResponseController(w)
+	if r.Body == nil || r.Body == http.NoBody {
+		rc.SetReadDeadline(time.Time{})
+		return
+	}
+	// An error means the writer cannot set deadlines (a test recorder):
+	// the server's ReadTimeout still bounds the body.
+	if rc.SetReadDeadline(time.Now().Add(s.o.BodyTimeout)) != nil {
+		return
+	}
+	r.Body = &deadlineBody{ReadCloser: r.Body, clear: func() { rc.SetReadDeadline(time.Time{}) }}
+}
+
+// deadlineBody calls clear once the body has been read to its end. A body
+// cut off by the deadline keeps it, so the rest is not waited for either.
+type deadlineBody struct {
+	io.ReadCloser
+	clear func()
+	once  sync.Once
+}
+
+func (b *deadlineBody) Read(p []byte) (int, error) {
+	n, err := b.ReadCloser.Read(p)
+	if err == io.EOF {
+		b.once.Do(b.clear)
+	}
+	return n, err
+}
+
+// bodyError words an error reading the body: 413 over the limit, 408 past
+// the deadline (the connection is closed after it), else 400.
+func (s *Server) bodyError(w http.ResponseWriter, what string, err error) error {
+	var mbe *http.MaxBytesError
+	switch {
+	case errors.As(err, &mbe):
+		return err
+	case errors.Is(err, os.ErrDeadlineExceeded):
+		w.Header().Set("Connection", "close")
+		return &osbapi.Error{Status: http.StatusRequestTimeout,
+			Description: fmt.Sprintf("the request body did not arrive within %s", s.o.BodyTimeout)}
+	}
+	return osbapi.BadRequest("reading the %s: %v", what, err)
 }
 
 // checkVersion accepts any 2.x from 2.13: minor versions are backward
@@ -287,30 +449,38 @@ func checkVersion(v string) error {
 	return nil
 }
 
-// parseIdentity decodes "<platform> <base64 JSON>"; garbage leaves Value nil.
-func parseIdentity(raw string) *osbapi.OriginatingIdentity {
-	oi := &osbapi.OriginatingIdentity{Raw: raw}
-	platform, enc, ok := strings.Cut(strings.TrimSpace(raw), " ")
-	oi.Platform = platform
-	if !ok {
-		return oi
+// parseIdentity decodes "<platform> <base64 JSON object>", the format the
+// spec says the header MUST have. Anything else is 400, as the Automation
+// Broker answered: the identity is what the bundle is told
+// (_apb_last_requesting_user) and what the audit log names, so a broker
+// that ignored a garbled one would act for nobody without saying so.
+// Padded or unpadded, standard or URL-safe base64 are all taken.
+func parseIdentity(raw string) (*osbapi.OriginatingIdentity, error) {
+	bad := func(why string) error {
+		return osbapi.BadRequest("X-Broker-API-Originating-Identity must be \"<platform> <base64 of a JSON object>\": %s", why)
 	}
-	data, err := base64.StdEncoding.DecodeString(strings.TrimSpace(enc))
-	if err != nil {
-		if data, err = base64.RawStdEncoding.DecodeString(strings.TrimSpace(enc)); err != nil {
-			return oi
+	platform, enc, ok := strings.Cut(raw, " ")
+	if !ok || platform == "" || enc == "" {
+		return nil, bad("it has no value after the platform")
+	}
+	if strings.ContainsAny(enc, " \t") {
+		return nil, bad("the value has spaces in it")
+	}
+	var data []byte
+	var err error
+	for _, e := range []*base64.Encoding{base64.StdEncoding, base64.RawStdEncoding, base64.URLEncoding, base64.RawURLEncoding} {
+		if data, err = e.DecodeString(enc); err == nil {
+			break
 		}
 	}
-	var v map[string]any
-	if json.Unmarshal(data, &v) == nil {
-		oi.Value = v
+	if err != nil {
+		return nil, bad("the value is not base64")
 	}
-	return oi
-}
-
-func parseBool(s string) bool {
-	b, _ := strconv.ParseBool(s)
-	return b
+	var v map[string]any
+	if json.Unmarshal(data, &v) != nil || v == nil {
+		return nil, bad("the value does not decode to a JSON object")
+	}
+	return &osbapi.OriginatingIdentity{Raw: raw, Platform: platform, Value: v}, nil
 }
 
 // writeJSON writes v as a JSON response.
@@ -326,6 +496,9 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 
 func (s *Server) writeError(w http.ResponseWriter, route, reqID string, err error) {
 	if e, ok := osbapi.AsError(err); ok {
+		if e.Status == http.StatusServiceUnavailable && w.Header().Get("Retry-After") == "" {
+			w.Header().Set("Retry-After", strconv.Itoa(retryAfter))
+		}
 		writeJSON(w, e.Status, e)
 		return
 	}
@@ -339,22 +512,27 @@ func (s *Server) writeError(w http.ResponseWriter, route, reqID string, err erro
 	writeJSON(w, http.StatusInternalServerError, &osbapi.Error{Description: "internal error"})
 }
 
-// decode reads a JSON body: required, application/json, unknown fields
-// ignored.
-func (s *Server) decode(r *http.Request, ri osbapi.RequestInfo, v any) error {
+// decode reads a JSON body: required, application/json in UTF-8 (RFC
+// 8259; a UTF-8 byte order mark is ignored, any other charset is 415),
+// unknown fields ignored.
+func (s *Server) decode(w http.ResponseWriter, r *http.Request, ri osbapi.RequestInfo, v any) error {
 	if ct := r.Header.Get("Content-Type"); ct != "" {
-		mt, _, err := mime.ParseMediaType(ct)
+		mt, params, err := mime.ParseMediaType(ct)
 		if err != nil || mt != "application/json" {
 			return osbapi.BadRequest("Content-Type must be application/json, got %q", ct)
+		}
+		if cs, ok := params["charset"]; ok && !strings.EqualFold(cs, "utf-8") && !strings.EqualFold(cs, "utf8") {
+			return &osbapi.Error{Status: http.StatusUnsupportedMediaType,
+				Description: fmt.Sprintf("charset %q is not supported: JSON bodies must be UTF-8", cs)}
 		}
 	}
 	data, err := io.ReadAll(r.Body)
 	if err != nil {
-		var mbe *http.MaxBytesError
-		if errors.As(err, &mbe) {
-			return err
-		}
-		return osbapi.BadRequest("reading the body: %v", err)
+		return s.bodyError(w, "body", err)
+	}
+	data = bytes.TrimPrefix(data, []byte("\xef\xbb\xbf"))
+	if !utf8.Valid(data) {
+		return osbapi.BadRequest("the body is not valid UTF-8: JSON bodies must be UTF-8")
 	}
 	if len(strings.TrimSpace(string(data))) == 0 {
 		return osbapi.BadRequest("the request body is empty; a JSON object is required")
@@ -363,45 +541,33 @@ func (s *Server) decode(r *http.Request, ri osbapi.RequestInfo, v any) error {
 		return osbapi.BadRequest("the body is not valid JSON for this request: %v", err)
 	}
 	if s.o.LogRequests {
-		s.log.Info("request body", "method", r.Method, "path", r.URL.EscapedPath(), "request_id", ri.RequestIdentity, "body", redact(data))
+		s.log.Info("request body", "method", r.Method, "path", r.URL.EscapedPath(), "request_id", ri.RequestIdentity, "body", s.redactBody(data))
 	}
 	return nil
 }
 
-var secretWords = []string{"credential", "password", "token", "secret", "key"}
+// secretParams is implemented by brokers that know which parameters a
+// plan declares secret (password fields), beyond the names that look it.
+type secretParams interface {
+	SecretParameters(serviceID, planID string) []string
+}
 
-// redact masks values under keys that look secret, at any depth.
-func redact(data []byte) any {
+// redactBody decodes a logged body with the values of secret parameters
+// masked: the plan's password parameters and secret-looking names, at
+// any depth.
+func (s *Server) redactBody(data []byte) any {
 	var v any
 	if json.Unmarshal(data, &v) != nil {
 		return "<undecodable>"
 	}
-	var walk func(any) any
-	walk = func(x any) any {
-		switch t := x.(type) {
-		case map[string]any:
-			for k, val := range t {
-				lk := strings.ToLower(k)
-				hidden := false
-				for _, w := range secretWords {
-					if strings.Contains(lk, w) {
-						hidden = true
-					}
-				}
-				if hidden {
-					t[k] = "<redacted>"
-				} else {
-					t[k] = walk(val)
-				}
-			}
-		case []any:
-			for i := range t {
-				t[i] = walk(t[i])
-			}
-		}
-		return x
+	var declared map[string]bool
+	if sp, ok := s.o.Broker.(secretParams); ok {
+		m, _ := v.(map[string]any)
+		sid, _ := m["service_id"].(string)
+		pid, _ := m["plan_id"].(string)
+		declared = redact.Names(sp.SecretParameters(sid, pid)...)
 	}
-	return walk(v)
+	return redact.Value(v, declared)
 }
 
 func required(field, value string) error {
@@ -444,7 +610,7 @@ func (s *Server) catalog(w http.ResponseWriter, r *http.Request, ri osbapi.Reque
 
 func (s *Server) provision(w http.ResponseWriter, r *http.Request, ri osbapi.RequestInfo) error {
 	var req osbapi.ProvisionRequest
-	if err := s.decode(r, ri, &req); err != nil {
+	if err := s.decode(w, r, ri, &req); err != nil {
 		return err
 	}
 	req.MaintenanceInfo = req.MaintenanceInfo.OrNone()
@@ -474,7 +640,7 @@ func statusOf(async, exists bool, created int) int {
 
 func (s *Server) update(w http.ResponseWriter, r *http.Request, ri osbapi.RequestInfo) error {
 	var req osbapi.UpdateRequest
-	if err := s.decode(r, ri, &req); err != nil {
+	if err := s.decode(w, r, ri, &req); err != nil {
 		return err
 	}
 	req.MaintenanceInfo = req.MaintenanceInfo.OrNone()
@@ -554,7 +720,7 @@ func (s *Server) lastOperation(w http.ResponseWriter, r *http.Request, ri osbapi
 
 func (s *Server) bind(w http.ResponseWriter, r *http.Request, ri osbapi.RequestInfo) error {
 	var req osbapi.BindRequest
-	if err := s.decode(r, ri, &req); err != nil {
+	if err := s.decode(w, r, ri, &req); err != nil {
 		return err
 	}
 	if err := required("service_id", req.ServiceID); err != nil {
@@ -645,11 +811,7 @@ func (s *Server) bootstrap(w http.ResponseWriter, r *http.Request, _ osbapi.Requ
 
 func (s *Server) pushSpec(w http.ResponseWriter, r *http.Request, _ osbapi.RequestInfo) error {
 	if err := r.ParseMultipartForm(s.o.MaxBodyBytes); err != nil && !errors.Is(err, http.ErrNotMultipart) {
-		var mbe *http.MaxBytesError
-		if errors.As(err, &mbe) {
-			return err
-		}
-		return osbapi.BadRequest("reading the form: %v", err)
+		return s.bodyError(w, "form", err)
 	}
 	enc := r.FormValue("apbSpec")
 	if enc == "" {

@@ -221,6 +221,16 @@ func TestQuay(t *testing.T) {
 func fakeImageAPI(t *testing.T, streams map[string]map[string]map[string]string) *httptest.Server {
 	t.Helper()
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/apis/image.openshift.io/v1" {
+			// Discovery: OpenShift's image API serves image stream tags.
+			w.Header().Set("Content-Type", "application/json")
+			json.NewEncoder(w).Encode(map[string]any{"kind": "APIResourceList", "apiVersion": "v1", "groupVersion": "image.openshift.io/v1",
+				"resources": []any{
+					map[string]any{"name": "imagestreams", "namespaced": true, "kind": "ImageStream", "verbs": []string{"get", "list"}},
+					map[string]any{"name": "imagestreamtags", "namespaced": true, "kind": "ImageStreamTag", "verbs": []string{"get", "list"}},
+				}})
+			return
+		}
 		rest, ok := strings.CutPrefix(r.URL.Path, "/apis/image.openshift.io/v1/namespaces/")
 		parts := strings.Split(rest, "/")
 		if !ok || len(parts) < 2 || streams[parts[0]] == nil {

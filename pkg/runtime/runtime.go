@@ -39,6 +39,10 @@ type Action struct {
 	// ExtraVars is the whole --extra-vars JSON object: _apb_* vars,
 	// namespace, cluster and the user's parameters.
 	ExtraVars map[string]any
+	// SecretVars names the extra vars the bundle declares secret (its
+	// password parameters). Their values, those under secret-looking
+	// names and the credentials never reach a log or a description.
+	SecretVars []string
 	// Mounts are the files the broker gives the bundle (Automation
 	// Broker's secrets: rules, OpenStack credentials), each read-only.
 	Mounts []Mount
@@ -96,6 +100,17 @@ type Result struct {
 	DashboardURL string
 	// LastDescription is the last apb_last_operation annotation seen.
 	LastDescription string
+	// Test is what the test action recorded with asb_save_test_result
+	// (nil when nothing was, or the runtime cannot read it back).
+	Test *TestResult
+}
+
+// TestResult is the outcome of a bundle's test action.
+type TestResult struct {
+	// Failed is set when any record said the test failed.
+	Failed bool
+	// Messages are the records' messages, in order.
+	Messages []string
 }
 
 // Progress receives last_operation descriptions while an action runs.

@@ -109,3 +109,15 @@ func TestExternalEtcdWithClientCerts(t *testing.T) {
 		t.Fatal("a missing CA file was accepted")
 	}
 }
+
+// freeLoopbackURL reserves a port on 127.0.0.1 for the external etcd of
+// the test.
+func freeLoopbackURL() (url.URL, error) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return url.URL{}, err
+	}
+	addr := l.Addr().String()
+	l.Close()
+	return url.URL{Scheme: "http", Host: addr}, nil
+}

@@ -14,6 +14,13 @@ var (
 	ErrConflict = errors.New("state changed concurrently")
 	// ErrUnavailable: etcd did not answer.
 	ErrUnavailable = errors.New("state store unavailable")
+	// ErrNoSpace: etcd refused a write because its database reached its
+	// quota (the NOSPACE alarm); reads and deletes still work, and writes
+	// again once maintenance freed space and disarmed the alarm.
+	ErrNoSpace = errors.New("state store full")
+	// ErrTooLarge: the change is larger than etcd takes in one request;
+	// retrying cannot help.
+	ErrTooLarge = errors.New("change too large for the state store")
 )
 
 // Instance statuses (ours).
@@ -112,6 +119,9 @@ func (j *Job) ResourceID() string {
 	}
 	return j.InstanceID
 }
+
+// ForBinding reports whether the job is a binding's (bind, unbind).
+func (j *Job) ForBinding() bool { return j.BindingID != "" }
 
 // Finished reports whether the job reached a final state.
 func (j *Job) Finished() bool { return j.State == JobSucceeded || j.State == JobFailed }

@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"math/big"
 	"net"
+	"slices"
 	"time"
 )
 
@@ -71,4 +72,29 @@ func Load(certFile, keyFile string) (tls.Certificate, error) {
 		return tls.Certificate{}, fmt.Errorf("loading TLS certificate %s with key %s: %w", certFile, keyFile, err)
 	}
 	return cert, nil
+}
+
+// aeadSuites are TLS 1.2's forward-secret AEAD suites (ECDHE with AES-GCM
+// or ChaCha20-Poly1305), for ECDSA and RSA certificates. CBC suites
+// (Lucky Thirteen and the padding oracles after it) and RSA key exchange
+// (no forward secrecy) are left out; TLS 1.3's suites are all AEAD and
+// not configurable.
+var aeadSuites = []uint16{
+	tls.TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256,
+	tls.TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384,
+	tls.TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256,
+	tls.TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256,
+	tls.TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384,
+	tls.TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305_SHA256,
+}
+
+// ServerConfig is the broker's server TLS: version 1.2 or later, and in
+// 1.2 only the AEAD suites above. Every client of the last decade
+// (service catalogs, Cloud Foundry, curl, Go, Python) offers one of them.
+func ServerConfig(cert tls.Certificate) *tls.Config {
+	return &tls.Config{
+		Certificates: []tls.Certificate{cert},
+		MinVersion:   tls.VersionTLS12,
+		CipherSuites: slices.Clone(aeadSuites),
+	}
 }

@@ -3,12 +3,16 @@ package tlsutil
 import (
 	"crypto/ecdsa"
 	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/rsa"
 	"crypto/tls"
 	"crypto/x509"
+	"crypto/x509/pkix"
 	"encoding/pem"
 	"errors"
 	"io"
 	"io/fs"
+	"math/big"
 	"net"
 	"os"
 	"path/filepath"
@@ -152,5 +156,84 @@ func TestLoad(t *testing.T) {
 				t.Errorf("errors.Is(err, fs.ErrNotExist) = %v: %v", !tt.notExist, err)
 			}
 		})
+	}
+}
+
+func rsaCert(t *testing.T) tls.Certificate {
+	t.Helper()
+	key, err := rsa.GenerateKey(rand.Reader, 2048)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tmpl := &x509.Certificate{SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "localhost"},
+		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour), DNSNames: []string{"localhost"},
+		KeyUsage: x509.KeyUsageDigitalSignature | x509.KeyUsageKeyEncipherment, ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth}}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return tls.Certificate{Certificate: [][]byte{der}, PrivateKey: key}
+}
+
+// handshake runs a client with cfg against ServerConfig(cert) in memory.
+func handshake(cert tls.Certificate, cfg *tls.Config) (tls.ConnectionState, error) {
+	c, s := net.Pipe()
+	defer c.Close()
+	defer s.Close()
+	srv := tls.Server(s, ServerConfig(cert))
+	go func() {
+		srv.Handshake()
+		s.Close()
+	}()
+	cfg.InsecureSkipVerify = true
+	cl := tls.Client(c, cfg)
+	c.SetDeadline(time.Now().Add(5 * time.Second))
+	err := cl.Handshake()
+	return cl.ConnectionState(), err
+}
+
+// TestServerConfigAEADOnly: clients that offer only CBC suites, RSA key
+// exchange or TLS 1.1 are refused, with ECDSA and RSA certificates alike.
+func TestServerConfigAEADOnly(t *testing.T) {
+	ecdsaCert, err := SelfSigned(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var insecure []uint16
+	for _, s := range append(tls.CipherSuites(), tls.InsecureCipherSuites()...) {
+		if !slices.Contains(aeadSuites, s.ID) && slices.Contains(s.SupportedVersions, tls.VersionTLS12) {
+			insecure = append(insecure, s.ID)
+		}
+	}
+	for _, cert := range []struct {
+		name string
+		c    tls.Certificate
+	}{{"ECDSA", ecdsaCert}, {"RSA", rsaCert(t)}} {
+		for _, s := range insecure {
+			t.Run(cert.name+" "+tls.CipherSuiteName(s), func(t *testing.T) {
+				if st, err := handshake(cert.c, &tls.Config{MaxVersion: tls.VersionTLS12, CipherSuites: []uint16{s}}); err == nil {
+					t.Errorf("handshake succeeded with %s", tls.CipherSuiteName(st.CipherSuite))
+				}
+			})
+		}
+		t.Run(cert.name+" TLS 1.1", func(t *testing.T) {
+			if _, err := handshake(cert.c, &tls.Config{MinVersion: tls.VersionTLS10, MaxVersion: tls.VersionTLS11}); err == nil {
+				t.Errorf("TLS 1.1 accepted")
+			}
+		})
+		t.Run(cert.name+" TLS 1.2 defaults", func(t *testing.T) {
+			st, err := handshake(cert.c, &tls.Config{MaxVersion: tls.VersionTLS12})
+			if err != nil || !slices.Contains(aeadSuites, st.CipherSuite) {
+				t.Errorf("handshake %v with %s", err, tls.CipherSuiteName(st.CipherSuite))
+			}
+		})
+		t.Run(cert.name+" TLS 1.3", func(t *testing.T) {
+			if st, err := handshake(cert.c, &tls.Config{}); err != nil || st.Version != tls.VersionTLS13 {
+				t.Errorf("handshake %v, version %x", err, st.Version)
+			}
+		})
+	}
+	if len(insecure) < 8 {
+		t.Errorf("only %d suites tried: %v", len(insecure), insecure)
 	}
 }

@@ -71,12 +71,17 @@ func TestRow01To05Headers(t *testing.T) {
 	}
 
 	t.Run("row 3: originating identity", func(t *testing.T) {
-		// A garbage header is tolerated; a valid one names the requester.
+		// A garbled header is refused with 400 naming it, and nothing is
+		// stored (as the Automation Broker did); a valid one names the
+		// requester; none at all is fine.
 		req := b.provisionReq(dbSmall, map[string]any{"db_name": "ident"})
-		status, _, _ := b.raw(t, "PUT", "/v2/service_instances/ident-1?accepts_incomplete=true", req,
+		status, body, _ := b.raw(t, "PUT", "/v2/service_instances/ident-1?accepts_incomplete=true", req,
 			map[string]string{"X-Broker-API-Originating-Identity": "kubernetes !!!not-base64"})
-		if status != 202 {
-			t.Fatalf("garbage identity: status %d, want 202", status)
+		if status != 400 || !strings.Contains(string(body), "X-Broker-API-Originating-Identity") {
+			t.Fatalf("garbage identity: status %d %s, want 400 naming the header", status, body)
+		}
+		if _, err := b.client.GetInstance(ctx(t), "ident-1", nil); err == nil {
+			t.Errorf("a refused provision stored the instance")
 		}
 		id := base64.StdEncoding.EncodeToString([]byte(`{"username":"alice","groups":["dev"]}`))
 		status, _, _ = b.raw(t, "PUT", "/v2/service_instances/ident-2?accepts_incomplete=true", req,

@@ -6,8 +6,10 @@ package e2e
 
 import (
 	"context"
+	"crypto/tls"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"net"
 	"net/http"
 	"os"
@@ -146,6 +148,9 @@ func asInt(v any) int {
 
 // play is the in-process "bundle": its parameters steer it.
 func (c *controller) play(ctx context.Context, a runtime.Action, progress runtime.Progress) (*runtime.Result, error) {
+	if a.FQName == vaultService {
+		return vaultPlay(ctx, a, progress)
+	}
 	progress("50%: " + a.Name + " running")
 	id := a.InstanceID
 	if a.BindingID != "" {
@@ -186,6 +191,7 @@ type broker struct {
 	rt     *inproc.Runtime
 	ctl    *controller
 	client *osbclient.Client
+	http   *http.Client
 	logs   *lockedBuffer
 	stop   func()
 	cat    *osbapi.Catalog
@@ -214,6 +220,23 @@ type options struct {
 	defaultNamespace string
 	extraBundles     int // generated bundles added to the registry
 	genDir           string
+	// logLevel is log.level (default debug); outputRequest is
+	// broker.output_request.
+	logLevel      string
+	outputRequest bool
+	// brokerYAML is added to the broker: section as it is (indented by
+	// two spaces per key).
+	brokerYAML string
+	// tls serves HTTPS with a self-signed certificate (no plain_http).
+	tls bool
+	// more are bundles (name to apb.yml) added to the local registry.
+	more map[string]string
+	// apiserver, when set, is openshift.host and basic auth is off: the
+	// broker checks bearer tokens with that cluster. The catalog is not
+	// fetched at start.
+	apiserver string
+	// dao is more of the dao: section, indented by two spaces.
+	dao string
 }
 
 func freePort(t *testing.T) int {
@@ -230,7 +253,9 @@ func freePort(t *testing.T) int {
 func writeConfig(t *testing.T, dir string, o options, port int) string {
 	t.Helper()
 	reg := filepath.Join(dir, "registry")
-	for name, y := range bundles {
+	all := maps.Clone(bundles)
+	maps.Copy(all, o.more)
+	for name, y := range all {
 		if err := os.MkdirAll(filepath.Join(reg, name), 0o755); err != nil {
 			t.Fatal(err)
 		}
@@ -254,28 +279,38 @@ func writeConfig(t *testing.T, dir string, o options, port int) string {
     white_list: [".*"]
 `, o.genDir)
 	}
+	level := o.logLevel
+	if level == "" {
+		level = "debug"
+	}
 	cfg := fmt.Sprintf(`registry:
 %sdao:
   etcd_data_dir: %s
-log:
+%slog:
   stdout: true
-  level: debug
+  level: %s
 openshift:
   namespace: osb-e2e
 broker:
   listen_address: 127.0.0.1:%d
-  plain_http: true
+  plain_http: %v
   basic_auth_dir: %s
+  auto_escalate: true
   bootstrap_on_startup: true
   dev_broker: true
   launch_apb_on_bind: %v
+  output_request: %v
   auth:
     - type: basic
-      enabled: true
-`, regs, filepath.Join(dir, "etcd"), port, authDir, o.launchOnBind)
+      enabled: %v
+`, regs, filepath.Join(dir, "etcd"), o.dao, level, port, !o.tls, authDir, o.launchOnBind, o.outputRequest, o.apiserver == "")
+	if o.apiserver != "" {
+		cfg = strings.Replace(cfg, "openshift:\n", "openshift:\n  host: "+o.apiserver+"\n", 1)
+	}
 	if o.defaultNamespace != "" {
 		cfg += "  default_namespace: " + o.defaultNamespace + "\n"
 	}
+	cfg += o.brokerYAML
 	p := filepath.Join(dir, "config.yaml")
 	if err := os.WriteFile(p, []byte(cfg), 0o600); err != nil {
 		t.Fatal(err)
@@ -338,7 +373,15 @@ func startBroker(t *testing.T, o options) *broker {
 			t.Errorf("the basic-auth password appears in the broker's logs")
 		}
 	})
-	b.client = osbclient.New(osbclient.Options{URL: b.url, Username: user, Password: password})
+	b.http = &http.Client{Timeout: 60 * time.Second}
+	if o.tls {
+		// The broker's certificate is self-signed.
+		b.http.Transport = &http.Transport{TLSClientConfig: &tls.Config{InsecureSkipVerify: true}}
+	}
+	b.client = osbclient.New(osbclient.Options{URL: b.url, Username: user, Password: password, HTTPClient: b.http})
+	if o.apiserver != "" {
+		return b
+	}
 	cat, err := b.client.Catalog(context.Background())
 	if err != nil {
 		t.Fatalf("catalog: %v", err)

@@ -3,6 +3,7 @@ package emulator_test
 import (
 	"fmt"
 	"net/http"
+	"path/filepath"
 	"sort"
 	"strings"
 	"testing"
@@ -244,5 +245,49 @@ func TestTokens(t *testing.T) {
 	time.Sleep(2100 * time.Millisecond)
 	if resp, _ = c.HTTP(t, tok, "GET", "/image/v2/images", nil); resp.StatusCode != 401 {
 		t.Errorf("expired token: %d", resp.StatusCode)
+	}
+}
+
+// TestResetAfterRestart: after a restart with -state, POST /_emulator/reset
+// brings back the start state of the identities the state file holds, so
+// the clouds.yaml written at the restart keeps working for every cloud,
+// a token from before the restart stays valid, what was made is gone, and
+// the built-in projects have their start networks again.
+func TestResetAfterRestart(t *testing.T) {
+	t.Parallel()
+	file := filepath.Join(t.TempDir(), "state.json")
+	withState := func(o *emulator.Options) { o.StateFile = file }
+	c1 := StartCloud(t, withState)
+	before := asMap(t, c1.Python(t, `
+demo = connect("emulator")
+demo.compute.create_keypair(name="made")
+demo.network.create_network(name="made")
+emit({"token": demo.auth_token})
+`))
+	if err := c1.Close(); err != nil {
+		t.Fatal(err)
+	}
+	c2 := StartCloud(t, withState)
+	if resp, body := c2.HTTP(t, c2.Token(t, "admin"), "POST", "/_emulator/reset", nil); resp.StatusCode != 204 {
+		t.Fatalf("reset: %d %s", resp.StatusCode, body)
+	}
+	after := asMap(t, c2.Python(t, `
+res = {}
+for cloud in ("emulator", "emulator-alt", "emulator-admin", "emulator-appcred"):
+    res[cloud] = bool(connect(cloud).authorize())
+demo = connect("emulator")
+res["keypairs"] = [k.name for k in demo.compute.keypairs()]
+res["networks"] = sorted(n.name for n in demo.network.networks())
+emit(res)
+`))
+	want := map[string]string{"emulator": "true", "emulator-alt": "true", "emulator-admin": "true", "emulator-appcred": "true",
+		"keypairs": "[]", "networks": "[private public]"}
+	for k, v := range want {
+		if got := fmt.Sprint(after[k]); got != v {
+			t.Errorf("after the restart and the reset: %s = %s, want %s", k, got, v)
+		}
+	}
+	if resp, body := c2.HTTP(t, fmt.Sprint(before["token"]), "GET", "/compute/v2.1/os-keypairs", nil); resp.StatusCode != 200 {
+		t.Errorf("a token from before the restart and the reset: %d %s", resp.StatusCode, body)
 	}
 }

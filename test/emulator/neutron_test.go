@@ -440,8 +440,8 @@ func TestNeutronCLIRouting(t *testing.T) {
 }
 
 // The Ansible tests are four playbooks of a few tasks each: every module
-// run starts Python in the container, and one client call may take at
-// most clientTime.
+// run starts Python in the container, and one playbook run may take at
+// most ansibleTime.
 
 // TestNeutronAnsibleNetworks: openstack.cloud.network and subnet, and
 // their info modules, in openstack-apb.

@@ -20,28 +20,28 @@ import (
 	"k8s.io/client-go/kubernetes"
 
 	"github.com/openstack-service-broker/openstack-service-broker/pkg/apb"
-	"github.com/openstack-service-broker/openstack-service-broker/pkg/broker"
 	"github.com/openstack-service-broker/openstack-service-broker/pkg/osb/osbapi"
 	"github.com/openstack-service-broker/openstack-service-broker/pkg/osb/osbclient"
 	"github.com/openstack-service-broker/openstack-service-broker/pkg/runtime"
 	kuberuntime "github.com/openstack-service-broker/openstack-service-broker/pkg/runtime/kubernetes"
 	"github.com/openstack-service-broker/openstack-service-broker/test/kube/kubetest"
+	"github.com/openstack-service-broker/openstack-service-broker/test/runtimecontract"
 )
 
+// The test bundle and the sources it gets are the runtime contract's
+// (test/runtimecontract), shared with the Docker runtime's suite.
 const (
-	fqname       = "local-testbundle-apb"
-	credsSecret  = "test-creds"
-	cloudsSecret = "openstack-clouds"
+	fqname       = runtimecontract.FQName
+	credsSecret  = runtimecontract.CredsSource
+	cloudsSecret = runtimecontract.CloudsSource
 	// Values the tests look for in logs and pod specs: they must never show.
-	secretPassword = "S3cret-Pa55word-from-secret"
-	cloudPassword  = "Cl0uds-Pa55word-in-clouds-yaml"
+	secretPassword = runtimecontract.SecretPassword
+	cloudPassword  = runtimecontract.CloudPassword
 )
 
 // What the broker's secrets: rule and openstack.clouds_secret give the
 // test bundle, for tests that call the runtime directly.
-var (
-	testMounts = []runtime.Mount{broker.SecretMount(credsSecret), broker.CloudsMount(cloudsSecret, "")}
-)
+var testMounts = runtimecontract.Mounts()
 
 type env struct {
 	*kubetest.Cluster
@@ -76,13 +76,8 @@ func (e *env) namespaces(t *testing.T, ctx context.Context) (broker, target stri
 			}
 		}
 	})
-	for _, s := range []*corev1.Secret{
-		{ObjectMeta: metav1.ObjectMeta{Name: credsSecret}, StringData: map[string]string{"username": "svc-user", "password": secretPassword}},
-		{ObjectMeta: metav1.ObjectMeta{Name: cloudsSecret}, StringData: map[string]string{
-			"clouds.yaml": "clouds:\n  devstack:\n    auth:\n      auth_url: http://127.0.0.1:5000/v3\n      username: admin\n      password: " + cloudPassword + "\n      project_name: admin\n    region_name: RegionOne\n",
-			"secure.yaml": "clouds:\n  devstack:\n    auth:\n      password: " + cloudPassword + "\n",
-		}},
-	} {
+	for name, files := range runtimecontract.Sources() {
+		s := &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Name: name}, StringData: files}
 		if _, err := e.client.CoreV1().Secrets(broker).Create(ctx, s, metav1.CreateOptions{}); err != nil {
 			t.Fatal(err)
 		}

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/dynamic"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/tools/clientcmd"
 
@@ -46,6 +47,7 @@ func runChecked(m *testing.M) int {
 	if cs == nil {
 		return code
 	}
+	removeCRDs()
 	left, foreign, err := leftovers(cs, before, leftoverWait)
 	if err != nil {
 		fmt.Fprintf(os.Stderr, "kube: checking what the suite left: %v\n", err)
@@ -152,5 +154,29 @@ func leftovers(cs kubernetes.Interface, before map[string]bool, wait time.Durati
 			return left, foreign, nil
 		}
 		time.Sleep(2 * time.Second)
+	}
+}
+
+// removeCRDs deletes the CustomResourceDefinitions this process installed
+// (the foreign APIs' stand-ins, kubetest.TrackCRD).
+func removeCRDs() {
+	names := kubetest.MadeCRDs()
+	if len(names) == 0 {
+		return
+	}
+	rc, err := clientcmd.BuildConfigFromFlags("", os.Getenv("OSB_TEST_KUBECONFIG"))
+	if err != nil {
+		return
+	}
+	dc, err := dynamic.NewForConfig(rc)
+	if err != nil {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	for _, n := range names {
+		if err := dc.Resource(kubetest.CRDResource).Delete(ctx, n, metav1.DeleteOptions{}); err != nil {
+			fmt.Fprintf(os.Stderr, "kube: removing CRD %s: %v\n", n, err)
+		}
 	}
 }

@@ -18,7 +18,7 @@ import (
 	kuberuntime "github.com/openstack-service-broker/openstack-service-broker/pkg/runtime/kubernetes"
 )
 
-// TestRBACManifest applies deploy/rbac.yaml and runs a provision (secrets
+// TestRBACManifest applies deploy/base/rbac.yaml and runs a provision (secrets
 // mapped, credentials read, sandbox removed) and the janitor as the
 // broker's service account: the manifest grants enough.
 func TestRBACManifest(t *testing.T) {
@@ -27,7 +27,7 @@ func TestRBACManifest(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
 	brokerNS, target := e.namespaces(t, ctx)
-	raw, err := os.ReadFile("../../deploy/rbac.yaml")
+	raw, err := os.ReadFile("../../deploy/base/rbac.yaml")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -40,7 +40,7 @@ func TestRBACManifest(t *testing.T) {
 	for _, doc := range strings.Split(string(raw), "\n---\n") {
 		var meta metav1.TypeMeta
 		if err := yaml.Unmarshal([]byte(doc), &meta); err != nil {
-			t.Fatalf("deploy/rbac.yaml: %v", err)
+			t.Fatalf("deploy/base/rbac.yaml: %v", err)
 		}
 		var into any
 		switch meta.Kind {
@@ -51,14 +51,14 @@ func TestRBACManifest(t *testing.T) {
 		case "ClusterRoleBinding":
 			into = &crb
 		default:
-			t.Fatalf("deploy/rbac.yaml: unexpected kind %q", meta.Kind)
+			t.Fatalf("deploy/base/rbac.yaml: unexpected kind %q", meta.Kind)
 		}
 		if err := yaml.UnmarshalStrict([]byte(doc), into); err != nil {
-			t.Fatalf("deploy/rbac.yaml %s: %v", meta.Kind, err)
+			t.Fatalf("deploy/base/rbac.yaml %s: %v", meta.Kind, err)
 		}
 	}
 	if sa.Namespace != ns || len(crb.Subjects) != 1 || crb.Subjects[0].Name != sa.Name || crb.RoleRef.Name != cr.Name {
-		t.Fatalf("deploy/rbac.yaml: the binding does not tie the service account to the role")
+		t.Fatalf("deploy/base/rbac.yaml: the binding does not tie the service account to the role")
 	}
 	sa.Namespace = brokerNS
 	cr.Name, crb.Name, crb.RoleRef.Name = unique, unique, unique

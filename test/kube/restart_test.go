@@ -2,7 +2,6 @@ package kube
 
 import (
 	"context"
-	"errors"
 	"testing"
 	"time"
 
@@ -26,73 +25,6 @@ func (e *env) runningPod(t *testing.T, ctx context.Context, op string) *corev1.P
 		return true
 	})
 	return pod
-}
-
-// TestRestartReattaches: a broker stopped mid-action leaves the pod
-// running; a new runtime re-attaches to it by the operation label and gets
-// its result without starting it again.
-func TestRestartReattaches(t *testing.T) {
-	t.Parallel()
-	e := setup(t)
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
-	defer cancel()
-	brokerNS, target := e.namespaces(t, ctx)
-	log, _ := newLogger(t)
-	instance, op := newID(t), newID(t)
-	a := runtime.Action{Name: runtime.ActionProvision, OperationID: op, Image: e.image, Runtime: 2, Mounts: testMounts, FQName: fqname,
-		InstanceID: instance, Target: target, ExtraVars: extraVars(instance, target, map[string]any{"sleep_seconds": 12})}
-
-	first, err := kuberuntime.New(e.config(brokerNS), e.client, log)
-	if err != nil {
-		t.Fatal(err)
-	}
-	// Nothing exists yet for the operation.
-	if _, err := first.Attach(ctx, a, nil); !errors.Is(err, runtime.ErrNotStarted) {
-		t.Fatalf("Attach before Run: err = %v, want ErrNotStarted", err)
-	}
-	brokerCtx, stopBroker := context.WithCancel(ctx)
-	runErr := make(chan error, 1)
-	go func() {
-		_, err := first.Run(brokerCtx, a, nil)
-		runErr <- err
-	}()
-	pod := e.runningPod(t, ctx, op)
-	stopBroker()
-	if err := <-runErr; !errors.Is(err, context.Canceled) {
-		t.Fatalf("Run after the broker stopped: err = %v, want context.Canceled", err)
-	}
-	// The pod survives the broker.
-	if p, err := e.client.CoreV1().Pods(pod.Namespace).Get(ctx, pod.Name, metav1.GetOptions{}); err != nil || p.DeletionTimestamp != nil {
-		t.Fatalf("bundle pod after the broker stopped: %v", err)
-	}
-
-	second, err := kuberuntime.New(e.config(brokerNS), e.client, log)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var prog progressLog
-	res, err := second.Attach(ctx, a, prog.add)
-	if err != nil {
-		t.Fatalf("Attach: %v", err)
-	}
-	// The sandbox waited for the outcome to be stored; now it goes.
-	if err := second.Release(ctx, a, false); err != nil {
-		t.Fatalf("Release: %v", err)
-	}
-	if res.Credentials["DB_USER"] != "user-"+instance[:8] {
-		t.Errorf("credentials after re-attaching = %v", res.Credentials)
-	}
-	if p := prog.all(); len(p) == 0 || p[len(p)-1] != "100%: provisioned" {
-		t.Errorf("progress after re-attaching = %q", p)
-	}
-	// Exactly one pod ever ran for the operation: its sandbox is the one.
-	l, err := e.client.CoreV1().Namespaces().List(ctx, metav1.ListOptions{LabelSelector: kuberuntime.LabelOperation + "=" + op})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if len(l.Items) != 1 || l.Items[0].Name != pod.Namespace || l.Items[0].DeletionTimestamp == nil {
-		t.Errorf("sandboxes of the operation: %d (want only %s, being deleted)", len(l.Items), pod.Namespace)
-	}
 }
 
 // TestJanitor: sandboxes whose operation the broker no longer knows are

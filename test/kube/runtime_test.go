@@ -3,7 +3,6 @@ package kube
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"strings"
 	"sync"
 	"testing"
@@ -267,67 +266,4 @@ func checkRemoved(t *testing.T, ctx context.Context, e *env, op string) {
 			t.Errorf("sandbox %s of operation %s not deleted", ns.Name, op)
 		}
 	}
-}
-
-// TestFailures: a failing playbook, a missing playbook and an image that
-// cannot start, with keep_namespace_on_error.
-func TestFailures(t *testing.T) {
-	t.Parallel()
-	e := setup(t)
-	// Each subtest has its own deadline: they run after this function
-	// returns, when `go test -parallel` gives them a slot, which may be
-	// minutes later on a busy machine.
-	setupCtx, cancel := context.WithTimeout(context.Background(), time.Minute)
-	defer cancel()
-	brokerNS, target := e.namespaces(t, setupCtx)
-	log, logs := newLogger(t)
-	cfg := e.config(brokerNS)
-	cfg.KeepNamespaceOnError = true
-	rt, err := kuberuntime.New(cfg, e.client, log)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cases := []struct {
-		name   string
-		action string
-		image  string
-		params map[string]any
-		check  func(t *testing.T, err error)
-	}{
-		{"playbook fails", runtime.ActionProvision, e.image, map[string]any{"fail": true}, func(t *testing.T, err error) {
-			var ae *runtime.ActionError
-			if !errors.As(err, &ae) || ae.ExitCode != 2 || !strings.Contains(ae.Message, "failing on purpose") {
-				t.Errorf("err = %v, want an ActionError (exit 2) with the bundle's last description", err)
-			}
-		}},
-		{"no update playbook", runtime.ActionUpdate, e.image, nil, func(t *testing.T, err error) {
-			if !errors.Is(err, runtime.ErrActionNotFound) {
-				t.Errorf("err = %v, want ErrActionNotFound", err)
-			}
-		}},
-		{"image absent", runtime.ActionProvision, "osb.local/absent-bundle:1", nil, func(t *testing.T, err error) {
-			var ae *runtime.ActionError
-			if !errors.As(err, &ae) || !strings.Contains(ae.Message, "ErrImageNeverPull") {
-				t.Errorf("err = %v, want the image failure", err)
-			}
-		}},
-	}
-	for _, tc := range cases {
-		t.Run(tc.name, func(t *testing.T) {
-			t.Parallel()
-			// Parallel subtests may wait long for a slot: each gets its own
-			// time from when it starts, not the parent's.
-			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
-			defer cancel()
-			instance, op := newID(t), newID(t)
-			_, err := e.runAndRelease(t, ctx, rt, runtime.Action{Name: tc.action, OperationID: op, Image: tc.image, Runtime: 2, Mounts: testMounts, FQName: fqname,
-				InstanceID: instance, Target: target, ExtraVars: extraVars(instance, target, tc.params)}, nil)
-			tc.check(t, err)
-			ns := e.sandboxOf(t, ctx, op)
-			if ns.DeletionTimestamp != nil || ns.Annotations[kuberuntime.AnnotationKept] != "true" {
-				t.Errorf("keep_namespace_on_error: sandbox %s deleting=%v annotations %v", ns.Name, ns.DeletionTimestamp != nil, ns.Annotations)
-			}
-		})
-	}
-	t.Cleanup(func() { checkNoSecrets(t, "runtime log", logs.String()) })
 }

@@ -55,7 +55,9 @@ func containerLifecycle(t *testing.T, s *suite, f *flow) {
 	// Another container of the project, which bindings must not reach.
 	other := "osb-e2e-other-" + iid
 	c.CLI(t, "emulator", "container", "create", other)
-	t.Cleanup(func() { c.Python(t, fmt.Sprintf(`c = connect("emulator"); c.object_store.delete_container(%q); emit(True)`, other)) })
+	t.Cleanup(func() {
+		c.Python(t, fmt.Sprintf(`c = connect("emulator"); c.object_store.delete_container(%q); emit(True)`, other))
+	})
 
 	bid := newID(t)
 	lo, b := f.bind(iid, bid, nil)
@@ -107,7 +109,9 @@ func containerFailure(t *testing.T, s *suite, f *flow) {
 	iid := newID(t)
 	taken := "osb-e2e-taken-" + iid
 	c.CLI(t, "emulator", "container", "create", taken)
-	t.Cleanup(func() { c.Python(t, fmt.Sprintf(`c = connect("emulator"); c.object_store.delete_container(%q); emit(True)`, taken)) })
+	t.Cleanup(func() {
+		c.Python(t, fmt.Sprintf(`c = connect("emulator"); c.object_store.delete_container(%q); emit(True)`, taken))
+	})
 	lo := f.provision(iid, "default", map[string]any{"container": taken})
 	if lo.State != osbapi.StateFailed || !strings.Contains(lo.Description, "already exists") {
 		t.Errorf("provision of a taken container: %s %q, want failed saying it exists", lo.State, lo.Description)

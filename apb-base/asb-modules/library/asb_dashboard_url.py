@@ -11,6 +11,8 @@ description:
   - Sets the annotation C(apb_dashboard_url) on the bundle pod; the broker
     reads it when the pod succeeds (the spec needs
     C(alpha: {dashboard_redirect: true})).
+  - With a results directory (C(APB_RESULTS_DIR), the broker's Docker
+    runtime) it writes the file C(dashboard_url) there instead.
 options:
   dashboard_url:
     description: the URL
@@ -25,12 +27,16 @@ EXAMPLES = r"""
 
 from ansible.module_utils.basic import AnsibleModule
 from ansible.module_utils.asb_k8s import annotate_pod
+from ansible.module_utils.asb_results import results_dir, write_result
 
 ANNOTATION = "apb_dashboard_url"
 
 
 def main():
     module = AnsibleModule(argument_spec=dict(dashboard_url=dict(type="str", required=True)))
+    if results_dir():
+        path = write_result(module, "dashboard_url", module.params["dashboard_url"])
+        module.exit_json(changed=True, path=path)
     name, namespace = annotate_pod(module, ANNOTATION, module.params["dashboard_url"])
     module.exit_json(changed=True, pod=name, namespace=namespace)
 

@@ -12,6 +12,9 @@ description:
     (POD_NAME) in its namespace (POD_NAMESPACE), key C(fields). The broker
     reads it when the action finishes; provision's become the provision
     credentials, bind's the binding's credentials.
+  - Out of a cluster, when the runtime mounted a results directory
+    (C(APB_RESULTS_DIR), the broker's Docker runtime), writes the same value
+    (base64 of the JSON) to the file C(fields) there instead.
 options:
   fields:
     description: the credentials, e.g. DB_HOST, DB_USER, DB_PASSWORD
@@ -27,7 +30,8 @@ EXAMPLES = r"""
 """
 
 RETURN = r"""
-secret_name: {description: name of the Secret written, returned: success, type: str}
+secret_name: {description: name of the Secret written, returned: in a pod, type: str}
+path: {description: the results file written, returned: with APB_RESULTS_DIR, type: str}
 """
 
 import base64
@@ -35,6 +39,7 @@ import json
 
 from ansible.module_utils.basic import AnsibleModule
 from ansible.module_utils.asb_k8s import api_error, core_v1, is_conflict, pod_identity
+from ansible.module_utils.asb_results import results_dir, write_result
 
 
 def encode_fields(fields):
@@ -47,6 +52,9 @@ def main():
         argument_spec=dict(fields=dict(type="dict", required=True, no_log=True)),
         supports_check_mode=False,
     )
+    if results_dir():
+        path = write_result(module, "fields", encode_fields(module.params["fields"]))
+        module.exit_json(changed=True, path=path)
     name, namespace = pod_identity(module)
     api = core_v1(module)
     from kubernetes import client

@@ -255,6 +255,15 @@ func TestRouter(t *testing.T) {
 	if w.Code != 406 {
 		t.Errorf("unsupported microversion: %d %s", w.Code, w.Body)
 	}
+	// A service's call with its headers as a map literal (names not in
+	// Go's canonical form) still negotiates the microversion it asks for.
+	env.Bind(http.StripPrefix("/thing", rt), "127.0.0.1", []Spec{spec}, fakeTokens{"member": {ProjectID: "p1", Roles: []string{"member"}}})
+	var got struct{ MV string }
+	err := env.Do(context.Background(), Call{Identity: &Identity{Token: "member"}, Service: "thing", Method: "GET", Path: "/v1/things",
+		Header: http.Header{"OpenStack-API-Version": {"thing 1.4"}}}, &got)
+	if err != nil || got.MV != "1.4" {
+		t.Errorf("env.Do with a map-literal header: %v, microversion %q, want 1.4", err, got.MV)
+	}
 }
 
 func TestRecover(t *testing.T) {

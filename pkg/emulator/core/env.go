@@ -151,8 +151,8 @@ type Call struct {
 	Method   string
 	Path     string // relative to the service's root, e.g. "/v2.0/ports"
 	Query    url.Values
-	Header   http.Header
-	Body     any // JSON-encoded unless []byte; nil for none
+	Header   http.Header // names in any case: Do canonicalises them
+	Body     any         // JSON-encoded unless []byte; nil for none
 }
 
 // CallError is a non-2xx answer to a Call.
@@ -200,8 +200,12 @@ func (e *Env) Do(ctx context.Context, c Call, out any) error {
 	if err != nil {
 		return fmt.Errorf("calling %s: %w", c.Service, err)
 	}
+	// Header names are canonicalised: a map literal such as
+	// http.Header{"OpenStack-API-Version": ...} is not, and Get would
+	// never find it (the microversion would silently be the minimum).
 	for k, vs := range c.Header {
-		req.Header[k] = vs
+		ck := http.CanonicalHeaderKey(k)
+		req.Header[ck] = append(req.Header[ck], vs...)
 	}
 	if body != nil && req.Header.Get("Content-Type") == "" {
 		req.Header.Set("Content-Type", "application/json")

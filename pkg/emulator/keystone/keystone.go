@@ -41,7 +41,7 @@ func New(env *core.Env, opts Options) *Keystone {
 		opts.TokenTTL = time.Hour
 	}
 	k := &Keystone{env: env, ttl: opts.TokenTTL}
-	k.state = core.NewState(env, seed(env.Now()))
+	k.state = core.NewState(env, seed(Clouds{}, Builtin{}))
 	return k
 }
 
@@ -58,6 +58,8 @@ type state struct {
 	// Clouds holds the built-in users' credentials, which clouds.yaml
 	// carries; created once, kept across restarts with -state.
 	Clouds Clouds `json:"clouds"`
+	// Builtin holds the built-in identities' ids, kept by a reset.
+	Builtin Builtin `json:"builtin"`
 }
 
 // Clouds are the credentials clouds.yaml is written from.
@@ -167,7 +169,65 @@ func checkSecret(hash, secret string) bool {
 	return false
 }
 
-func seed(now time.Time) state {
+// Builtin records the ids of the start state's roles, projects and users
+// (by name), so a reset rebuilds them with the ids a -state file restored:
+// tokens, clouds.yaml and the other services' start state (Neutron's
+// private networks) keep naming them.
+type Builtin struct {
+	Roles    map[string]string `json:"roles"`
+	Projects map[string]string `json:"projects"`
+	Users    map[string]string `json:"users"`
+}
+
+var (
+	builtinRoles    = []string{"admin", "member", "reader"}
+	builtinProjects = []string{"admin", "demo", "alt"}
+	builtinUsers    = []string{"admin", "demo", "alt"}
+)
+
+// builtin returns the built-in ids, found by name in the Default domain
+// when the state was saved before they were recorded.
+func (s *state) builtin() Builtin {
+	b := Builtin{Roles: map[string]string{}, Projects: map[string]string{}, Users: map[string]string{}}
+	for _, name := range builtinRoles {
+		if id := s.Builtin.Roles[name]; id != "" {
+			b.Roles[name] = id
+			continue
+		}
+		for _, r := range s.Roles {
+			if r.Name == name && r.DomainID == "" {
+				b.Roles[name] = r.ID
+			}
+		}
+	}
+	for _, name := range builtinProjects {
+		if id := s.Builtin.Projects[name]; id != "" {
+			b.Projects[name] = id
+			continue
+		}
+		for _, p := range s.Projects {
+			if p.Name == name && p.DomainID == DefaultDomainID {
+				b.Projects[name] = p.ID
+			}
+		}
+	}
+	for _, name := range builtinUsers {
+		if id := s.Builtin.Users[name]; id != "" {
+			b.Users[name] = id
+			continue
+		}
+		for _, u := range s.Users {
+			if u.Name == name && u.DomainID == DefaultDomainID {
+				b.Users[name] = u.ID
+			}
+		}
+	}
+	return b
+}
+
+// seed builds the start state: the built-in credentials and ids given
+// (a reset keeps them), new ones for those missing.
+func seed(clouds Clouds, ids Builtin) state {
 	s := state{
 		Domains:     map[string]*Domain{DefaultDomainID: {ID: DefaultDomainID, Name: "Default", Description: "The default domain", Enabled: true}},
 		Projects:    map[string]*Project{},
@@ -177,35 +237,55 @@ func seed(now time.Time) state {
 		AppCreds:    map[string]*AppCred{},
 		AccessRules: map[string]*AccessRule{},
 		Tokens:      map[string]*Token{},
+		Builtin:     Builtin{Roles: map[string]string{}, Projects: map[string]string{}, Users: map[string]string{}},
+	}
+	idFor := func(known map[string]string, name string) string {
+		if id := known[name]; id != "" {
+			return id
+		}
+		return core.NewHexID()
 	}
 	role := func(name string) string {
-		r := &Role{ID: core.NewHexID(), Name: name}
+		r := &Role{ID: idFor(ids.Roles, name), Name: name}
 		s.Roles[r.ID] = r
+		s.Builtin.Roles[name] = r.ID
 		return r.ID
 	}
 	admin, member, reader := role("admin"), role("member"), role("reader")
 	s.Implied[admin] = []string{member}
 	s.Implied[member] = []string{reader}
 	project := func(name, desc string) string {
-		p := &Project{ID: core.NewHexID(), Name: name, DomainID: DefaultDomainID, Description: desc, Enabled: true,
+		p := &Project{ID: idFor(ids.Projects, name), Name: name, DomainID: DefaultDomainID, Description: desc, Enabled: true,
 			ParentID: DefaultDomainID, Tags: []string{}}
 		s.Projects[p.ID] = p
+		s.Builtin.Projects[name] = p.ID
 		return p.ID
 	}
 	user := func(name, password, project, role string) string {
-		u := &User{ID: core.NewHexID(), Name: name, DomainID: DefaultDomainID, Enabled: true,
+		u := &User{ID: idFor(ids.Users, name), Name: name, DomainID: DefaultDomainID, Enabled: true,
 			DefaultProjectID: project, PasswordHash: hashSecret(password)}
 		s.Users[u.ID] = u
+		s.Builtin.Users[name] = u.ID
 		s.Assignments = append(s.Assignments, Assignment{UserID: u.ID, ProjectID: project, RoleID: role})
 		return u.ID
 	}
-	s.Clouds = Clouds{AdminPassword: core.NewSecret(18), DemoPassword: core.NewSecret(18), AltPassword: core.NewSecret(18),
-		AppCredName: "emulator-appcred", AppCredSecret: core.NewSecret(48)}
+	if clouds.AdminPassword == "" || clouds.DemoPassword == "" || clouds.AltPassword == "" || clouds.AppCredSecret == "" {
+		clouds = Clouds{AdminPassword: core.NewSecret(18), DemoPassword: core.NewSecret(18), AltPassword: core.NewSecret(18),
+			AppCredName: "emulator-appcred", AppCredSecret: core.NewSecret(48)}
+	}
+	s.Clouds = clouds
+	if s.Clouds.AppCredName == "" {
+		s.Clouds.AppCredName = "emulator-appcred"
+	}
 	user("admin", s.Clouds.AdminPassword, project("admin", "Bootstrap project for initializing the cloud."), admin)
 	demo := project("demo", "The demo project")
 	demoUser := user("demo", s.Clouds.DemoPassword, demo, member)
 	user("alt", s.Clouds.AltPassword, project("alt", "A second project, to prove isolation"), member)
-	ac := &AppCred{ID: core.NewHexID(), Name: s.Clouds.AppCredName, Description: "created by the emulator at start",
+	acID := s.Clouds.AppCredID
+	if acID == "" {
+		acID = core.NewHexID()
+	}
+	ac := &AppCred{ID: acID, Name: s.Clouds.AppCredName, Description: "created by the emulator at start",
 		UserID: demoUser, ProjectID: demo, SecretHash: hashSecret(s.Clouds.AppCredSecret), RoleIDs: []string{member, reader}}
 	s.AppCreds[ac.ID] = ac
 	s.Clouds.AppCredID = ac.ID
@@ -270,17 +350,18 @@ func (k *Keystone) Resources() []core.Resource {
 	return out
 }
 
-// Reset puts Keystone back to its start state but keeps the tokens issued
-// so far: the built-in users keep their ids, so their tokens stay valid.
+// Reset puts Keystone back to its start state with the built-in
+// identities of the current state: the same ids, passwords and
+// application credential secret (what clouds.yaml carries, restored from
+// -state after a restart), and the tokens issued so far, which stay valid
+// for the built-in users. Everything else (projects, users, roles,
+// credentials made since) is gone. initial (the state at construction,
+// before any -state file was restored) is not used.
 func (k *Keystone) Reset(initial json.RawMessage) error {
-	var fresh state
-	if err := json.Unmarshal(initial, &fresh); err != nil {
-		return err
-	}
 	return k.state.Update(func(s *state) error {
-		tokens := s.Tokens
+		fresh := seed(s.Clouds, s.builtin())
+		fresh.Tokens = s.Tokens
 		*s = fresh
-		s.Tokens = tokens
 		return nil
 	})
 }

@@ -128,3 +128,38 @@ func TestAuthErrors(t *testing.T) {
 		}
 	}
 }
+
+// TestResetKeepsTheBuiltins: a reset rebuilds the start state with the
+// built-in identities' ids and credentials, also when a built-in project
+// was deleted or a password changed, and drops what was made since; a
+// state saved before the ids were recorded finds them by name.
+func TestResetKeepsTheBuiltins(t *testing.T) {
+	r := newRig(t)
+	c := r.k.Clouds()
+	admin := r.login("admin", c.AdminPassword)
+	demoID := r.k.ProjectID("demo")
+	if code, body, _ := r.do(admin, "DELETE", "/v3/projects/"+demoID, nil); code != 204 {
+		t.Fatalf("delete demo: %d %v", code, body)
+	}
+	if code, body, _ := r.do(admin, "POST", "/v3/users", map[string]any{"user": map[string]any{"name": "extra", "password": "x"}}); code != 201 {
+		t.Fatalf("create user: %d %v", code, body)
+	}
+	if err := r.k.Reset(nil); err != nil {
+		t.Fatal(err)
+	}
+	if r.k.Clouds() != c || r.k.ProjectID("demo") != demoID {
+		t.Errorf("after a reset: credentials or the demo project's id changed")
+	}
+	r.login("demo", c.DemoPassword)
+	if code, body, _ := r.do(admin, "GET", "/v3/users?name=extra", nil); code != 200 || len(body["users"].([]any)) != 0 {
+		t.Errorf("a user made before the reset: %d %v", code, body)
+	}
+	// A state from before Builtin was recorded.
+	_ = r.k.state.Update(func(s *state) error { s.Builtin = Builtin{}; return nil })
+	if err := r.k.Reset(nil); err != nil {
+		t.Fatal(err)
+	}
+	if r.k.Clouds() != c || r.k.ProjectID("demo") != demoID {
+		t.Errorf("after a reset of a state without its built-in ids: credentials or the demo project's id changed")
+	}
+}

@@ -581,27 +581,37 @@ func (n *Nova) changeSecurityGroup(w http.ResponseWriter, r *http.Request, srv *
 	name := arg.(map[string]any)["name"].(string)
 	add := action == "addSecurityGroup"
 	if n.has("network") {
-		ids, err := n.securityGroupIDs(r, []string{name})
+		// security_group_api.add_to_instance / remove_from_instance.
+		id, err := n.lookupSecurityGroup(r, name)
 		if err != nil {
-			if e, ok := core.AsAPIError(err); ok && e.Status == http.StatusBadRequest {
-				return core.NotFound("Security group %s not found for project %s.", name, core.IdentityOf(r).ProjectID)
-			}
 			return err
 		}
 		ports := n.ports(r, srv.ID)
 		if len(ports) == 0 {
-			return core.BadRequest("Network requires port_security_enabled and subnet associated in order to apply security groups.")
+			return core.NotFound("instance_id %s could not be found as device id on any ports", srv.ID)
 		}
+		found := false
 		for _, p := range ports {
-			sgs := slices.DeleteFunc(append([]string{}, p.SecurityGroups...), func(s string) bool { return s == ids[0] })
+			sgs := append([]string{}, p.SecurityGroups...)
 			if add {
-				sgs = append(sgs, ids[0])
-			} else if len(sgs) == len(p.SecurityGroups) {
-				return core.BadRequest("Security group %s not associated with the instance", name)
+				if len(p.FixedIPs) == 0 || (p.PortSecurity != nil && !*p.PortSecurity) {
+					return core.BadRequest("Network requires port_security_enabled and subnet associated in order to apply security groups.")
+				}
+				sgs = append(slices.DeleteFunc(sgs, func(s string) bool { return s == id }), id)
+			} else {
+				i := slices.Index(sgs, id)
+				if i < 0 {
+					continue
+				}
+				sgs = slices.Delete(sgs, i, i+1)
 			}
 			if err := n.call(r, "network", "PUT", "/v2.0/ports/"+p.ID, nil, map[string]any{"port": map[string]any{"security_groups": sgs}}, nil); err != nil {
 				return core.BadRequest("%s", callMessage(err))
 			}
+			found = true
+		}
+		if !add && !found {
+			return core.NotFound("Security group %s not associated with the instance %s", name, srv.ID)
 		}
 	}
 	err := n.state.Update(func(s *state) error {
@@ -611,7 +621,7 @@ func (n *Nova) changeSecurityGroup(w http.ResponseWriter, r *http.Request, srv *
 		}
 		has := slices.Contains(cur.SecurityGroups, name)
 		if !n.has("network") && !add && !has {
-			return core.BadRequest("Security group %s not associated with the instance", name)
+			return core.NotFound("Security group %s not associated with the instance %s", name, cur.ID)
 		}
 		cur.SecurityGroups = slices.DeleteFunc(cur.SecurityGroups, func(s string) bool { return s == name })
 		if add {

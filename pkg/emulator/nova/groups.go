@@ -3,7 +3,6 @@ package nova
 import (
 	"net/http"
 	"sort"
-	"strconv"
 
 	"github.com/openstack-service-broker/openstack-service-broker/pkg/emulator/core"
 )
@@ -50,28 +49,11 @@ func (n *Nova) listGroups(w http.ResponseWriter, r *http.Request) error {
 		return nil
 	})
 	sort.Slice(list, func(i, j int) bool { return list[i].ID < list[j].ID })
-	offset, limit := 0, len(list)
-	if s := q.Get("offset"); s != "" {
-		o, err := strconv.Atoi(s)
-		if err != nil || o < 0 {
-			return core.BadRequest("Invalid input for query parameters offset. Value: %s. '%s' does not match '^[0-9]*$'", s, s)
-		}
-		offset = o
+	start, end, err := limited(r, len(list))
+	if err != nil {
+		return err
 	}
-	if s := q.Get("limit"); s != "" {
-		l, err := strconv.Atoi(s)
-		if err != nil || l < 0 {
-			return core.BadRequest("Invalid input for query parameters limit. Value: %s. '%s' does not match '^[0-9]*$'", s, s)
-		}
-		limit = l
-	}
-	if offset > len(list) {
-		offset = len(list)
-	}
-	list = list[offset:]
-	if limit < len(list) {
-		list = list[:limit]
-	}
+	list = list[start:end]
 	out := []any{}
 	for _, g := range list {
 		out = append(out, g.body(r))

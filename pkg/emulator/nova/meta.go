@@ -538,12 +538,14 @@ func (n *Nova) detachInterface(w http.ResponseWriter, r *http.Request) error {
 	return nil
 }
 
+// listServerSecurityGroups is ServerSecurityGroupController.index: the
+// groups of the server's ports, with their rules, in Nova's format.
 func (n *Nova) listServerSecurityGroups(w http.ResponseWriter, r *http.Request) error {
 	srv, err := n.getServer(r)
 	if err != nil {
 		return err
 	}
-	out := []any{}
+	var sgs []neutronSG
 	if n.has("network") {
 		seen := map[string]bool{}
 		for _, p := range n.ports(r, srv.ID) {
@@ -552,22 +554,13 @@ func (n *Nova) listServerSecurityGroups(w http.ResponseWriter, r *http.Request) 
 					continue
 				}
 				seen[id] = true
-				var sg struct {
-					SG struct {
-						ID          string `json:"id"`
-						Name        string `json:"name"`
-						Description string `json:"description"`
-						ProjectID   string `json:"project_id"`
-					} `json:"security_group"`
-				}
-				if err := n.call(r, "network", "GET", "/v2.0/security-groups/"+id, nil, nil, &sg); err == nil {
-					out = append(out, map[string]any{"id": sg.SG.ID, "name": sg.SG.Name, "description": sg.SG.Description,
-						"tenant_id": sg.SG.ProjectID, "rules": []any{}})
+				if sg, err := n.neutronSG(r, id); err == nil {
+					sgs = append(sgs, *sg)
 				}
 			}
 		}
 	}
-	core.WriteJSON(w, http.StatusOK, map[string]any{"security_groups": out})
+	core.WriteJSON(w, http.StatusOK, map[string]any{"security_groups": n.sgFormatAll(r, sgs)})
 	return nil
 }
 

@@ -77,6 +77,7 @@ type neutronPort struct {
 	DeviceOwner    string   `json:"device_owner"`
 	Status         string   `json:"status"`
 	SecurityGroups []string `json:"security_groups"`
+	PortSecurity   *bool    `json:"port_security_enabled"`
 	FixedIPs       []struct {
 		SubnetID  string `json:"subnet_id"`
 		IPAddress string `json:"ip_address"`

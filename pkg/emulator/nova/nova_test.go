@@ -1,6 +1,8 @@
 package nova
 
 import (
+	"encoding/json"
+	"net/http/httptest"
 	"strings"
 	"testing"
 
@@ -56,5 +58,52 @@ func TestResourceClass(t *testing.T) {
 	}
 	if rc := resourceClass(map[string]string{"hw:cpu_policy": "dedicated"}); rc != "" {
 		t.Errorf("virtual flavor has resource class %q", rc)
+	}
+}
+
+// TestSecurityGroupRuleFormat: Neutron's rules in the os-security-groups
+// proxy's format (_convert_to_nova_security_group_rule_format).
+func TestSecurityGroupRuleFormat(t *testing.T) {
+	s := func(v string) *string { return &v }
+	i := func(v int) *int { return &v }
+	groups := map[string]map[string]any{"g1": {"name": "web", "tenant_id": "p"}}
+	for _, tc := range []struct {
+		rule neutronSGRule
+		want string
+	}{
+		{neutronSGRule{ID: "r", SecurityGroupID: "sg", Protocol: s("tcp")},
+			`{"from_port":1,"group":{},"id":"r","ip_protocol":"tcp","ip_range":{"cidr":"0.0.0.0/0"},"parent_group_id":"sg","to_port":65535}`},
+		{neutronSGRule{ID: "r", SecurityGroupID: "sg", Protocol: s("icmp"), RemoteIPPrefix: s("10.0.0.0/8")},
+			`{"from_port":-1,"group":{},"id":"r","ip_protocol":"icmp","ip_range":{"cidr":"10.0.0.0/8"},"parent_group_id":"sg","to_port":-1}`},
+		{neutronSGRule{ID: "r", SecurityGroupID: "sg", Protocol: s("tcp"), PortRangeMin: i(22), PortRangeMax: i(22), RemoteGroupID: s("g1")},
+			`{"from_port":22,"group":{"name":"web","tenant_id":"p"},"id":"r","ip_protocol":"tcp","ip_range":{},"parent_group_id":"sg","to_port":22}`},
+		{neutronSGRule{ID: "r", SecurityGroupID: "sg", RemoteGroupID: s("gone")}, "skipped"},
+	} {
+		got, ok := sgRuleFormat(tc.rule, groups)
+		b, _ := json.Marshal(got)
+		s := string(b)
+		if !ok {
+			s = "skipped"
+		}
+		if s != tc.want {
+			t.Errorf("%+v: %s, want %s", tc.rule, s, tc.want)
+		}
+	}
+}
+
+// TestLimited: nova.api.openstack.common.limited's offset and limit.
+func TestLimited(t *testing.T) {
+	for _, tc := range []struct {
+		query      string
+		start, end int
+		err        bool
+	}{
+		{"", 0, 5, false}, {"limit=2", 0, 2, false}, {"offset=3&limit=1", 3, 4, false}, {"limit=0", 0, 5, false},
+		{"offset=9", 5, 5, false}, {"limit=-1", 0, 0, true}, {"offset=x", 0, 0, true},
+	} {
+		start, end, err := limited(httptest.NewRequest("GET", "/x?"+tc.query, nil), 5)
+		if (err != nil) != tc.err || !tc.err && (start != tc.start || end != tc.end) {
+			t.Errorf("%q: %d %d %v", tc.query, start, end, err)
+		}
 	}
 }

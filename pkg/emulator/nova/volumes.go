@@ -10,7 +10,10 @@ import (
 )
 
 // Cinder is reached with the caller's token at /v3/{project_id}, the
-// attachments API at microversion 3.44 as Nova uses it.
+// attachments API at microversion 3.44 as Nova (nova/volume/cinder.py)
+// uses it: the attachment is created with the connector (whose
+// mountpoint is the device) and no "mode", which Cinder accepts only from
+// 3.54; Cinder makes it "rw".
 
 type cinderVolume struct {
 	ID          string `json:"id"`
@@ -27,7 +30,7 @@ func (n *Nova) cinder(r *http.Request, method, path string, body, out any) error
 	}
 	return n.env.Do(r.Context(), core.Call{Identity: core.IdentityOf(r), Service: typ, Method: method,
 		Path: "/v3/" + core.IdentityOf(r).ProjectID + path, Body: body,
-		Header: http.Header{"Openstack-Api-Version": {"volume 3.44"}}}, out)
+		Header: http.Header{"OpenStack-API-Version": {"volume 3.44"}}}, out)
 }
 
 func (n *Nova) volume(r *http.Request, id string) (*cinderVolume, error) {
@@ -52,7 +55,7 @@ func (n *Nova) attach(r *http.Request, srv *Server, volumeID, device string) (st
 	connector := map[string]any{"host": srv.Host, "initiator": "iqn.1993-08.org.debian:01:emulator", "ip": "127.0.0.1",
 		"platform": "x86_64", "os_type": "linux", "multipath": false, "mountpoint": device}
 	err := n.cinder(r, "POST", "/attachments", map[string]any{"attachment": map[string]any{
-		"volume_uuid": volumeID, "instance_uuid": srv.ID, "connector": connector, "mode": "rw"}}, &out)
+		"volume_uuid": volumeID, "instance_uuid": srv.ID, "connector": connector}}, &out)
 	if err == nil {
 		if err := n.cinder(r, "POST", "/attachments/"+out.Attachment.ID+"/action", map[string]any{"os-complete": nil}, nil); err != nil &&
 			callStatus(err) != http.StatusNotFound {

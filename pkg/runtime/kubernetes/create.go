@@ -10,6 +10,7 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
+	"github.com/openstack-service-broker/openstack-service-broker/pkg/redact"
 	"github.com/openstack-service-broker/openstack-service-broker/pkg/runtime"
 )
 
@@ -112,10 +113,10 @@ func (r *Runtime) create(ctx context.Context, a runtime.Action) (*sandbox, *core
 	if err != nil {
 		return nil, nil, fmt.Errorf("creating the sandbox namespace: %w", err)
 	}
-	sb := &sandbox{op: a.OperationID, namespace: ns.Name, target: a.Target, pod: podName, red: &redactor{}, started: make(chan struct{})}
-	sb.red.add(a.ExtraVars, false)
-	sb.red.add(a.ExtraVars["_apb_provision_creds"], true)
-	sb.red.add(a.ExtraVars["_apb_bind_creds"], true)
+	sb := &sandbox{op: a.OperationID, namespace: ns.Name, target: a.Target, pod: podName, red: &redact.Text{}, started: make(chan struct{})}
+	// The credentials are under _apb_provision_creds and _apb_bind_creds,
+	// names that look secret: all of them count.
+	sb.red.AddUnder(a.ExtraVars, redact.Names(a.SecretVars...))
 
 	if _, err := r.client.CoreV1().ServiceAccounts(ns.Name).Create(ctx, &corev1.ServiceAccount{
 		ObjectMeta: metav1.ObjectMeta{Name: podName, Labels: lbl},
@@ -146,7 +147,7 @@ func (r *Runtime) create(ctx context.Context, a runtime.Action) (*sandbox, *core
 			return sb, nil, fmt.Errorf("copying secret %q into the sandbox: %w", s.name, err)
 		}
 		sb.secrets = append(sb.secrets, s.name)
-		sb.red.add(s.data, true)
+		sb.red.Add(s.data)
 		data[s.name] = s.data
 		vols = append(vols, corev1.Volume{Name: volumeName(s.name), VolumeSource: corev1.VolumeSource{Secret: &corev1.SecretVolumeSource{SecretName: s.name}}})
 	}
@@ -168,7 +169,6 @@ func (r *Runtime) create(ctx context.Context, a runtime.Action) (*sandbox, *core
 	for _, e := range a.Env {
 		env = append(env, corev1.EnvVar{Name: e.Name, Value: e.Value})
 	}
-	sb.red.finish()
 
 	pod, err := r.podSpec(a, sb, lbl, ann, vols, mounts, env)
 	if err != nil {

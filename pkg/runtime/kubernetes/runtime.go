@@ -17,6 +17,7 @@ import (
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/client-go/kubernetes"
 
+	"github.com/openstack-service-broker/openstack-service-broker/pkg/redact"
 	"github.com/openstack-service-broker/openstack-service-broker/pkg/runtime"
 )
 
@@ -64,7 +65,7 @@ type sandbox struct {
 	target    string // target namespace ("" when the action has none)
 	pod       string
 	secrets   []string // Secrets copied in and mounted
-	red       *redactor
+	red       *redact.Text
 
 	// started is closed once the watch sees the container running or
 	// finished: before that the API server serves an empty log.
@@ -123,18 +124,17 @@ func (r *Runtime) Attach(ctx context.Context, a runtime.Action, progress runtime
 		return nss.Items[j].CreationTimestamp.Before(&nss.Items[i].CreationTimestamp)
 	})
 	ns := nss.Items[0]
-	sb := &sandbox{op: a.OperationID, namespace: ns.Name, target: ns.Annotations[AnnotationTargetNamespace], red: &redactor{}, started: make(chan struct{})}
-	sb.red.add(a.ExtraVars, false)
-	sb.red.add(a.ExtraVars["_apb_provision_creds"], true)
-	sb.red.add(a.ExtraVars["_apb_bind_creds"], true)
+	sb := &sandbox{op: a.OperationID, namespace: ns.Name, target: ns.Annotations[AnnotationTargetNamespace], red: &redact.Text{}, started: make(chan struct{})}
+	// The credentials are under _apb_provision_creds and _apb_bind_creds,
+	// names that look secret: all of them count.
+	sb.red.AddUnder(a.ExtraVars, redact.Names(a.SecretVars...))
 	secrets, err := r.client.CoreV1().Secrets(ns.Name).List(ctx, metav1.ListOptions{LabelSelector: LabelCopiedSecret})
 	if err == nil {
 		for _, s := range secrets.Items {
 			sb.secrets = append(sb.secrets, s.Name)
-			sb.red.add(s.Data, true)
+			sb.red.Add(s.Data)
 		}
 	}
-	sb.red.finish()
 	pods, err := r.client.CoreV1().Pods(ns.Name).List(ctx, metav1.ListOptions{LabelSelector: sel})
 	if err != nil {
 		return nil, fmt.Errorf("looking for the pod of operation %s: %w", a.OperationID, err)
@@ -252,7 +252,7 @@ func (r *Runtime) failure(a runtime.Action, sb *sandbox, pod *corev1.Pod, res *r
 		}
 	}
 	if msg != "" {
-		log.Debug("bundle termination message", "message", sb.red.redact(msg))
+		log.Debug("bundle termination message", "message", sb.red.String(msg))
 	}
 	if code == exitNotImplemented {
 		return runtime.ErrActionNotFound
@@ -262,7 +262,7 @@ func (r *Runtime) failure(a runtime.Action, sb *sandbox, pod *corev1.Pod, res *r
 	// stays in the broker's log only.
 	text := fmt.Sprintf("%s failed (exit code %d)", a.Name, code)
 	if res.LastDescription != "" {
-		text += ": " + sb.red.redact(res.LastDescription)
+		text += ": " + sb.red.String(res.LastDescription)
 	}
 	return &runtime.ActionError{ExitCode: code, Message: text}
 }

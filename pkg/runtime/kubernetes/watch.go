@@ -100,7 +100,7 @@ func (r *Runtime) observe(sb *sandbox, p *corev1.Pod, res *runtime.Result, progr
 	if d := p.Annotations[AnnotationLastOperation]; d != "" && d != res.LastDescription {
 		res.LastDescription = d
 		if progress != nil {
-			progress(sb.red.redact(d))
+			progress(sb.red.String(d))
 		}
 	}
 	switch p.Status.Phase {
@@ -134,7 +134,7 @@ func (r *Runtime) streamLogs(ctx context.Context, sb *sandbox, log *slog.Logger)
 			sc := bufio.NewScanner(s)
 			sc.Buffer(make([]byte, 64*1024), 1024*1024)
 			for sc.Scan() {
-				log.Debug("bundle", "pod", sb.pod, "line", sb.red.redact(sc.Text()))
+				log.Debug("bundle", "pod", sb.pod, "line", sb.red.String(sc.Text()))
 			}
 			s.Close()
 			if sc.Err() != nil && ctx.Err() == nil {

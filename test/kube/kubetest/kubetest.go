@@ -17,6 +17,7 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/clientcmd"
@@ -131,6 +132,8 @@ type BrokerOptions struct {
 	Broker map[string]any
 	// LogLevel is log.level (default debug, which streams bundle logs).
 	LogLevel string
+	// Registries are more entries of the registry: list.
+	Registries []map[string]any
 	// Bundles are more bundle sources (directories with apb.yml and
 	// Dockerfile) for the local registry, each under its directory's name
 	// with -apb appended unless it ends so already: image
@@ -244,14 +247,18 @@ func (c *Cluster) StartBroker(tb testing.TB, dir string, apbYML []byte, o Broker
 	for k, v := range o.OpenShift {
 		openshift[k] = v
 	}
+	regs := []any{map[string]any{"type": "local", "name": "local", "path": registry, "white_list": []string{".*"}}}
+	for _, r := range o.Registries {
+		regs = append(regs, r)
+	}
 	doc := map[string]any{
-		"registry":  []any{map[string]any{"type": "local", "name": "local", "path": registry, "white_list": []string{".*"}}},
+		"registry":  regs,
 		"dao":       map[string]any{"etcd_data_dir": filepath.Join(dir, "etcd")},
 		"log":       map[string]any{"stdout": true, "level": cmp.Or(o.LogLevel, "debug")},
 		"openshift": openshift,
 		"broker": map[string]any{
 			"listen_address": fmt.Sprintf("127.0.0.1:%d", port), "plain_http": true, "basic_auth_dir": authDir,
-			"bootstrap_on_startup": true, "launch_apb_on_bind": true,
+			"bootstrap_on_startup": true, "launch_apb_on_bind": true, "auto_escalate": true,
 			"auth": []any{map[string]any{"type": "basic", "enabled": true}},
 		},
 	}
@@ -370,4 +377,27 @@ func (c *Cluster) TempNamespace(tb testing.TB, ctx context.Context, prefix strin
 		_ = c.Client.CoreV1().Namespaces().Delete(context.Background(), ns.Name, metav1.DeleteOptions{})
 	})
 	return ns.Name
+}
+
+// CRDResource is the API of CustomResourceDefinitions.
+var CRDResource = schema.GroupVersionResource{Group: "apiextensions.k8s.io", Version: "v1", Resource: "customresourcedefinitions"}
+
+var crds struct {
+	sync.Mutex
+	names []string
+}
+
+// TrackCRD records a CustomResourceDefinition this process installed, for
+// MadeCRDs: the suite removes them when it ends.
+func TrackCRD(name string) {
+	crds.Lock()
+	defer crds.Unlock()
+	crds.names = append(crds.names, name)
+}
+
+// MadeCRDs returns the CRDs recorded by TrackCRD.
+func MadeCRDs() []string {
+	crds.Lock()
+	defer crds.Unlock()
+	return append([]string(nil), crds.names...)
 }
