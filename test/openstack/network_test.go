@@ -91,7 +91,7 @@ func networkLifecycle(t *testing.T, s *suite, f *flow) {
 	if ips := fmt.Sprint(port["fixed_ips"]); !strings.Contains(ips, "192.168.0.") {
 		t.Errorf("port on the bound network: fixed_ips %v", ips)
 	}
-	c.CLI(t, "emulator-alt", "port", "delete", str(port["id"]))
+	c.CLIDo(t, "emulator-alt", "port", "delete", str(port["id"]))
 	f.succeeded("unbind", f.unbind(iid, bid))
 
 	f.succeeded("update", f.update(iid, map[string]any{"dns_nameservers": "10.0.0.3, 10.0.0.4"}))

@@ -3,6 +3,7 @@ package openstack
 import (
 	"encoding/base64"
 	"fmt"
+	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -39,8 +40,9 @@ emit({"servers": servers, "groups": groups, "fips": fips, "fip_devices": [ports.
 func serverLifecycle(t *testing.T, s *suite, f *flow) {
 	c := s.cloud
 	kp := "osb-e2e-" + newID(t)
-	c.CLI(t, "emulator", "keypair", "create", kp)
-	t.Cleanup(func() { c.CLI(t, "emulator", "keypair", "delete", kp) })
+	// --private-key: the CLI writes the key there and prints JSON.
+	c.CLI(t, "emulator", "keypair", "create", "--private-key", filepath.Join(t.TempDir(), "key"), kp)
+	t.Cleanup(func() { c.CLIDo(t, "emulator", "keypair", "delete", kp) })
 
 	iid := newID(t)
 	userData := "#!/bin/sh\necho hello from " + iid + "\n"
