@@ -67,6 +67,18 @@ def shown(cred, secret=None):
     return out
 
 
+def identity_url(conn):
+    """The auth_url the connection's own credentials use (the one known to
+    work from where the bundle runs), else Keystone's catalog endpoint.
+    Not conn.identity.get_endpoint(): the identity proxy's get_endpoint
+    reads an Endpoint resource."""
+    url = ((conn.config.config or {}).get("auth") or {}).get("auth_url")
+    if url:
+        return url
+    return conn.session.get_endpoint(service_type="identity", interface=conn.config.get_interface() or "public",
+                                     region_name=conn.config.get_region_name())
+
+
 def denied_hint(err):
     if getattr(err, "status_code", None) == 403:
         return (" (a restricted application credential cannot manage application credentials: use a password, or an "
@@ -133,7 +145,7 @@ def main():
     where = {"user_id": user_id, "region_name": conn.config.get_region_name(),
              "interface": conn.config.get_interface() or "public"}
     try:
-        where["auth_url"] = conn.identity.get_endpoint()
+        where["auth_url"] = identity_url(conn)
     except Exception as e:
         fail(module, "finding the identity endpoint", e)
 
