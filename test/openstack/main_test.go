@@ -15,6 +15,7 @@
 package openstack
 
 import (
+	"flag"
 	"fmt"
 	"os"
 	"strings"
@@ -51,6 +52,15 @@ func cloud(t *testing.T) *Cloud {
 // resource it did not hold at the start (in any project), or logged an
 // internal error.
 func TestMain(m *testing.M) {
+	flag.Parse()
+	// The lifecycles wait on pods and on the emulator's delays far more
+	// than they compute: run more of them at once than go test's default
+	// (GOMAXPROCS) unless -parallel says otherwise.
+	set := false
+	flag.Visit(func(f *flag.Flag) { set = set || f.Name == "test.parallel" })
+	if !set {
+		_ = flag.Set("test.parallel", "4")
+	}
 	os.Exit(runChecked(m))
 }
 

@@ -107,6 +107,20 @@ func serverLifecycle(t *testing.T, s *suite, f *flow) {
 		t.Errorf("after deprovision: %v", st)
 	}
 
+	// The vm plan with no parameters (none is required): the only image,
+	// the smallest virtual flavor, the project's only network.
+	min := newID(t)
+	f.succeeded("provision (vm, no parameters)", f.provision(min, "vm", nil))
+	st = serverState(t, c, min)
+	if sv := asList(t, st["servers"]); len(sv) != 1 || asMap(t, sv[0])["flavor"] != "m1.tiny" || asMap(t, sv[0])["status"] != "ACTIVE" ||
+		!slices.Equal(strs(asMap(t, sv[0])["networks"]), []string{"private"}) {
+		t.Errorf("vm with no parameters: servers %v, want one ACTIVE m1.tiny on private", sv)
+	}
+	f.succeeded("deprovision (vm, no parameters)", f.deprovision(min))
+	if st = serverState(t, c, min); len(asList(t, st["servers"]))+len(asList(t, st["groups"])) != 0 {
+		t.Errorf("after deprovision: %v", st)
+	}
+
 	// The bare-metal plan: an Ironic node becomes the server, and is
 	// free again after the deprovision.
 	bm := newID(t)
