@@ -33,6 +33,9 @@ var secretParts = []string{"password", "passwd", "secret", "token", "credential"
 // Key reports whether a parameter or field name looks like it holds a
 // secret: db_password, adminPwd, api-token, ssh_key, DB_PIN, creds.
 func Key(name string) bool {
+	if secretRef(name) {
+		return false
+	}
 	lower := strings.ToLower(name)
 	flat := strings.Map(func(r rune) rune {
 		if unicode.IsLetter(r) || unicode.IsDigit(r) {
@@ -49,6 +52,21 @@ func Key(name string) bool {
 		if secretWords[w] {
 			return true
 		}
+	}
+	return false
+}
+
+// secretRef reports whether a name holds the name of a Kubernetes Secret
+// rather than a secret: the OpenStack bundles' credentials_secret,
+// db_secret_name, tlsSecretName, a *_secret_ref.
+func secretRef(name string) bool {
+	w := words(name)
+	n := len(w)
+	switch {
+	case n >= 2 && w[n-2] == "secret" && (w[n-1] == "name" || w[n-1] == "ref"):
+		return true
+	case n == 2 && w[0] == "credentials" && w[1] == "secret":
+		return true
 	}
 	return false
 }

@@ -14,7 +14,10 @@ func TestKey(t *testing.T) {
 		"_apb_bind_creds", "pin", "db_pin", "ssh_key", "key", "private_key", "privateKey", "aws_access_key_id",
 		"Authorization", "session_cookie", "APIKEY"}
 	plain := []string{"db_name", "size", "spinner", "keystone_url", "auth_url", "region", "username", "passenger",
-		"bypass_cache", "compass", "note", "magic_word", "monkey", "pinned", "display_type", "namespace"}
+		"bypass_cache", "compass", "note", "magic_word", "monkey", "pinned", "display_type", "namespace",
+		// Names of Kubernetes Secrets, not their contents: an error saying
+		// which Secret is missing must name it.
+		"credentials_secret", "db_secret_name", "tlsSecretName", "credentials_secret_ref"}
 	for _, k := range secret {
 		if !Key(k) {
 			t.Errorf("Key(%q) = false, want true", k)

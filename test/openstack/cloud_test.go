@@ -289,6 +289,20 @@ func (c *Cloud) CLI(t *testing.T, cloud string, args ...string) any {
 	return v
 }
 
+// CLIDo runs `openstack --os-cloud CLOUD ARGS...` for commands that
+// print nothing (delete, set); a non-zero exit fails the test.
+func (c *Cloud) CLIDo(t *testing.T, cloud string, args ...string) {
+	t.Helper()
+	requireClients(t)
+	out, stderr, code := c.run(t, exec.Command(openstackCLI, append([]string{"--os-cloud", cloud}, args...)...), nil)
+	if code != 0 {
+		t.Fatalf("openstack %s failed (exit %d):\n%s\n%s", strings.Join(args, " "), code, out, stderr)
+	}
+}
+
+// execCommand is exec.Command (run re-creates it with a deadline).
+func execCommand(name string, args ...string) *exec.Cmd { return exec.Command(name, args...) }
+
 func (c *Cloud) run(t *testing.T, cmd *exec.Cmd, env []string) (string, string, int) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), clientTime)

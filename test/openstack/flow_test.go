@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/openstack-service-broker/openstack-service-broker/pkg/apb"
+	"github.com/openstack-service-broker/openstack-service-broker/pkg/broker"
 	"github.com/openstack-service-broker/openstack-service-broker/pkg/osb/osbapi"
 	"github.com/openstack-service-broker/openstack-service-broker/pkg/osb/osbclient"
 	"github.com/openstack-service-broker/openstack-service-broker/pkg/runtime"
@@ -169,9 +170,16 @@ func (f *flow) runDirect(action, instance, plan string, params map[string]any) (
 	for k, v := range params {
 		vars[k] = v
 	}
+	// The credentials as the broker chooses them: the instance's own
+	// Secret when it names one, else the broker's.
+	mount := f.b.CloudsMount
+	if s, _ := params[broker.ParamCredentialsSecret].(string); s != "" {
+		cloud, _ := params[broker.ParamCloud].(string)
+		mount = broker.TenantCloudsMount(s, cloud)
+	}
 	start := time.Now()
 	res, err := f.p.Run(f.t, f.ctx, runtime.Action{Name: action, OperationID: "direct-" + newID(f.t), Image: bundleImage(f.bundle),
-		Runtime: 2, FQName: f.fq, InstanceID: instance, Target: f.ns, ExtraVars: vars, Mounts: []runtime.Mount{f.b.CloudsMount}})
+		Runtime: 2, FQName: f.fq, InstanceID: instance, Target: f.ns, ExtraVars: vars, Mounts: []runtime.Mount{mount}})
 	record(f.platform, f.bundle, action+" (direct)", time.Since(start))
 	return res, err
 }

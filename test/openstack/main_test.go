@@ -15,6 +15,7 @@
 package openstack
 
 import (
+	"flag"
 	"fmt"
 	"os"
 	"strings"
@@ -51,6 +52,15 @@ func cloud(t *testing.T) *Cloud {
 // resource it did not hold at the start (in any project), or logged an
 // internal error.
 func TestMain(m *testing.M) {
+	flag.Parse()
+	// The lifecycles wait on pods and on the emulator's delays far more
+	// than they compute: run more of them at once than go test's default
+	// (GOMAXPROCS) unless -parallel says otherwise.
+	set := false
+	flag.Visit(func(f *flag.Flag) { set = set || f.Name == "test.parallel" })
+	if !set {
+		_ = flag.Set("test.parallel", "4")
+	}
 	os.Exit(runChecked(m))
 }
 
@@ -113,6 +123,11 @@ type bundleTest struct {
 
 var bundleTests = []bundleTest{
 	{"openstack-keypair-apb", keypairLifecycle, keypairFailure},
+	{"openstack-network-apb", networkLifecycle, networkFailure},
+	{"openstack-server-apb", serverLifecycle, serverFailure},
+	{"openstack-volume-apb", volumeLifecycle, volumeFailure},
+	{"openstack-object-container-apb", containerLifecycle, containerFailure},
+	{"openstack-application-credential-apb", appcredLifecycle, appcredFailure},
 }
 
 // TestBundles runs every bundle's lifecycle, then every bundle's failed
@@ -121,7 +136,7 @@ func TestBundles(t *testing.T) {
 	c := cloud(t)
 	for _, p := range platforms(t) {
 		t.Run(p.Name(), func(t *testing.T) {
-			s := &suite{cloud: c, p: p, b: p.StartBroker(t, c.CloudsYAML(), "emulator")}
+			s := &suite{cloud: c, p: p, b: p.StartBroker(t, brokerSecret(c), "emulator")}
 			t.Run("lifecycle", func(t *testing.T) {
 				for _, bt := range bundleTests {
 					t.Run(bt.bundle, func(t *testing.T) {
@@ -137,6 +152,17 @@ func TestBundles(t *testing.T) {
 			})
 		})
 	}
+}
+
+// podsNetwork is the network the suite's broker Secret says the pods sit
+// on: the demo project's own network (the server bundle's network "pods").
+const podsNetwork = "private"
+
+// brokerSecret is the broker-wide credentials Secret (topology a): the
+// emulator's clouds.yaml (password credentials of project demo by cloud
+// emulator) and the pods' network.
+func brokerSecret(c *Cloud) map[string][]byte {
+	return map[string][]byte{"clouds.yaml": c.CloudsYAML(), "pods_network": []byte(podsNetwork)}
 }
 
 // flow makes a namespace for the bundle's instances and a flow in it.

@@ -30,9 +30,10 @@ import (
 type Platform interface {
 	// Name is the runtime's name ("kubernetes", "docker").
 	Name() string
-	// StartBroker starts a broker whose OpenStack bundles get clouds.yaml
-	// (the content) as their broker-wide credentials, cloud as OS_CLOUD.
-	StartBroker(t *testing.T, cloudsYAML []byte, cloud string) *Broker
+	// StartBroker starts a broker whose OpenStack bundles get the files
+	// (clouds.yaml, and pods_network) as their broker-wide credentials
+	// Secret, cloud as OS_CLOUD.
+	StartBroker(t *testing.T, files map[string][]byte, cloud string) *Broker
 	// Namespace makes a namespace instances are provisioned in (the OSB
 	// context's namespace), removed with what acted on it when t ends.
 	Namespace(t *testing.T, prefix string) string
@@ -99,12 +100,12 @@ func newKubePlatform(t *testing.T) *kubePlatform {
 
 func (p *kubePlatform) Name() string { return "kubernetes" }
 
-func (p *kubePlatform) StartBroker(t *testing.T, cloudsYAML []byte, cloud string) *Broker {
+func (p *kubePlatform) StartBroker(t *testing.T, files map[string][]byte, cloud string) *Broker {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	p.brokerNS = p.c.TempNamespace(t, ctx, "osb-os-broker-")
-	p.PutSecret(t, p.brokerNS, cloudsSecret, map[string][]byte{"clouds.yaml": cloudsYAML})
+	p.PutSecret(t, p.brokerNS, cloudsSecret, files)
 	registries, err := filepath.Abs("../../registries")
 	if err != nil {
 		t.Fatal(err)
@@ -169,8 +170,8 @@ func (p *kubePlatform) Run(t *testing.T, ctx context.Context, a runtime.Action) 
 	if rerr := p.rt.Release(context.Background(), a, err != nil); rerr != nil {
 		t.Errorf("releasing %s of %s: %v", a.Name, a.FQName, rerr)
 	}
-	if err != nil {
-		t.Logf("runtime log:\n%s", tail(p.log.String(), 60))
+	if l := p.log.String(); err != nil && l != "" {
+		t.Logf("runtime log:\n%s", tail(l, 60))
 	}
 	return res, err
 }

@@ -25,6 +25,7 @@ options:
   roles: {description: role names the credential gets (default, the token's roles), type: list, elements: str}
   access_rules: {description: "list of {service, method, path}: the only requests the credential may make", type: list, elements: dict}
   expires_at: {description: ISO 8601 expiry (default, never), type: str}
+  expires_in_days: {description: expiry this many days from now (0, never); exclusive with expires_at, type: int}
   unrestricted: {description: may create further credentials and trusts, type: bool, default: false}
   state: {description: present, replace or absent, type: str, default: present}
   cloud: {description: cloud name in clouds.yaml, type: str}
@@ -42,6 +43,8 @@ interface: {description: the connection's interface, returned: present, replace,
 user_id: {description: the user owning the credential, returned: always, type: str}
 deleted: {description: names of the credentials deleted, returned: absent, replace, type: list}
 """
+
+import datetime
 
 from ansible.module_utils.basic import AnsibleModule
 from ansible.module_utils.openstack_apb import argument_spec, check, connect, fail
@@ -64,6 +67,18 @@ def shown(cred, secret=None):
     return out
 
 
+def identity_url(conn):
+    """The auth_url the connection's own credentials use (the one known to
+    work from where the bundle runs), else Keystone's catalog endpoint.
+    Not conn.identity.get_endpoint(): the identity proxy's get_endpoint
+    reads an Endpoint resource."""
+    url = ((conn.config.config or {}).get("auth") or {}).get("auth_url")
+    if url:
+        return url
+    return conn.session.get_endpoint(service_type="identity", interface=conn.config.get_interface() or "public",
+                                     region_name=conn.config.get_region_name())
+
+
 def denied_hint(err):
     if getattr(err, "status_code", None) == 403:
         return (" (a restricted application credential cannot manage application credentials: use a password, or an "
@@ -80,11 +95,12 @@ def main():
             roles=dict(type="list", elements="str"),
             access_rules=dict(type="list", elements="dict"),
             expires_at=dict(type="str"),
+            expires_in_days=dict(type="int"),
             unrestricted=dict(type="bool", default=False),
             state=dict(type="str", default="present", choices=["present", "replace", "absent"]),
         ),
         required_if=[("state", "present", ["name"]), ("state", "replace", ["name"])],
-        mutually_exclusive=[("name", "name_prefix")],
+        mutually_exclusive=[("name", "name_prefix"), ("expires_at", "expires_in_days")],
         required_one_of=[("name", "name_prefix")],
     )
     p = module.params
@@ -101,6 +117,11 @@ def main():
         try:
             found = [c for c in listing(ident, user_id, p["name"]) if match(c.get("name") or "")]
         except Exception as e:
+            if p["state"] == "absent" and getattr(e, "status_code", None) == 403:
+                # Credentials that may not manage application credentials
+                # cannot have made any: there is nothing of theirs to delete.
+                module.exit_json(changed=False, deleted=[], user_id=user_id,
+                                 warnings=["these credentials may not manage application credentials: none to delete"])
             module.fail_json(msg="%s: listing application credentials failed: %s: %s%s"
                                  % (module._name, type(e).__name__, e, denied_hint(e)), user_id=user_id)
         for c in found:
@@ -124,7 +145,7 @@ def main():
     where = {"user_id": user_id, "region_name": conn.config.get_region_name(),
              "interface": conn.config.get_interface() or "public"}
     try:
-        where["auth_url"] = conn.identity.get_endpoint()
+        where["auth_url"] = identity_url(conn)
     except Exception as e:
         fail(module, "finding the identity endpoint", e)
 
@@ -148,6 +169,11 @@ def main():
         body["access_rules"] = [{k: r[k] for k in ("service", "method", "path", "id") if r.get(k)} for r in p["access_rules"]]
     if p["expires_at"]:
         body["expires_at"] = p["expires_at"]
+    elif p["expires_in_days"]:
+        if p["expires_in_days"] < 0:
+            module.fail_json(msg="%s: expires_in_days must not be negative" % module._name)
+        at = datetime.datetime.now(datetime.timezone.utc) + datetime.timedelta(days=p["expires_in_days"])
+        body["expires_at"] = at.strftime("%Y-%m-%dT%H:%M:%S.000000")
     try:
         created = check(ident.post("/users/%s/application_credentials" % user_id,
                                    json={"application_credential": body})).json()["application_credential"]

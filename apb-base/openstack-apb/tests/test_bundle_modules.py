@@ -1,5 +1,5 @@
 # The modules the bundles under registries/ use: application credentials,
-# tags, volume size, container info. Their behaviour against the
+# tags, containers. Their behaviour against the
 # emulator is tested end to end by test/openstack; these pin the
 # decisions (idempotency, ownership, errors) against a mocked SDK.
 from unittest import mock
@@ -8,15 +8,14 @@ from conftest import Resp, load, res, run_module
 
 appcred = load("openstack_apb_application_credential")
 tagged = load("openstack_apb_tagged")
-vsize = load("openstack_apb_volume_size")
-cinfo = load("openstack_apb_object_container_info")
+container = load("openstack_apb_object_container")
 
 
 def appcred_conn(conn, existing):
     conn.current_user_id = "u-1"
     conn.config.get_region_name.return_value = "RegionOne"
     conn.config.get_interface.return_value = "public"
-    conn.identity.get_endpoint.return_value = "http://keystone/v3"
+    conn.config.config = {"auth": {"auth_url": "http://keystone/v3"}}
     conn.identity.get.return_value = Resp(200, {"application_credentials": existing})
     conn.identity.post.return_value = Resp(201, {"application_credential": {
         "id": "ac-new", "name": "osb-b", "secret": "s3cret", "roles": [{"id": "r", "name": "member"}]}})
@@ -34,6 +33,16 @@ def test_appcred_present_creates_with_rules_and_returns_the_secret(conn, capsys)
     assert path == "/users/u-1/application_credentials"
     assert body == {"application_credential": {"name": "osb-b", "unrestricted": False, "description": "d",
                                                "roles": [{"name": "member"}], "access_rules": rules}}
+
+
+def test_appcred_expiry_in_days(conn, capsys):
+    appcred_conn(conn, [])
+    rc, out = run_module(appcred, {"name": "osb-b", "expires_in_days": 30}, capsys)
+    assert rc == 0, out
+    at = conn.identity.post.call_args.kwargs["json"]["application_credential"]["expires_at"]
+    import datetime
+    days = (datetime.datetime.strptime(at, "%Y-%m-%dT%H:%M:%S.%f") - datetime.datetime.utcnow()).days
+    assert days in (29, 30), at
 
 
 def test_appcred_present_keeps_an_existing_one(conn, capsys):
@@ -64,6 +73,15 @@ def test_appcred_restricted_credential_is_explained(conn, capsys):
     conn.identity.post.return_value = Resp(403, {"error": {"code": 403, "message": "You are not authorized"}})
     rc, out = run_module(appcred, {"name": "osb-b"}, capsys)
     assert rc == 1 and "restricted application credential" in out["msg"] and "403" in out["msg"]
+
+
+def test_appcred_absent_with_credentials_that_may_not_list(conn, capsys):
+    appcred_conn(conn, [])
+    conn.identity.get.return_value = Resp(403, {"error": {"code": 403, "message": "forbidden"}})
+    rc, out = run_module(appcred, {"name_prefix": "osb-i-", "state": "absent"}, capsys)
+    assert rc == 0 and not out["changed"] and out["deleted"] == []
+    rc, out = run_module(appcred, {"name": "osb-b", "state": "replace"}, capsys)
+    assert rc == 1 and "restricted application credential" in out["msg"]
 
 
 def test_tagged_present_adds_only_missing_tags(conn, capsys):
@@ -100,39 +118,48 @@ def test_tagged_absent_nothing_is_unchanged(conn, capsys):
     conn.network.delete.assert_not_called()
 
 
-def volume(**kw):
-    v = res(id="v-1", **kw)
-    v.name = "osb-v"
-    return v
-
-
-def test_volume_size_extends_and_waits(conn, capsys):
-    bs = conn.block_storage
-    vol = volume(size=1, status="available")
-    bs.find_volume.return_value = vol
-    states = iter([volume(size=1, status="extending"), volume(size=3, status="available")])
-    bs.get_volume.side_effect = lambda vid: next(states)
-    rc, out = run_module(vsize, {"volume": "osb-v", "size": 3}, capsys)
-    assert rc == 0 and out["changed"] and out["volume"]["size"] == 3
-    bs.extend_volume.assert_called_once_with(vol, 3)
-
-
-def test_volume_size_refuses_to_shrink(conn, capsys):
-    vol = volume(size=5, status="available")
-    conn.block_storage.find_volume.return_value = vol
-    rc, out = run_module(vsize, {"volume": "osb-v", "size": 2}, capsys)
-    assert rc == 1 and "cannot shrink" in out["msg"]
-    conn.block_storage.extend_volume.assert_not_called()
-
-
-def test_container_info(conn, capsys):
+def swift(conn, head, listing=()):
     conn.object_store.get_endpoint.return_value = "http://swift/v1/AUTH_p/"
+    conn.object_store.head.return_value = head
+    pages = iter([Resp(200, list(listing)), Resp(200, [])])
+    conn.object_store.get.side_effect = lambda *a, **kw: next(pages)
+    conn.object_store.put.return_value = Resp(201)
+    conn.object_store.delete.return_value = Resp(204)
+
+
+def owned(owner, count=0):
     r = Resp(204)
-    r.headers = {"X-Container-Meta-Osb-Instance-Id": "i-1", "X-Container-Object-Count": "2", "X-Container-Bytes-Used": "10"}
-    conn.object_store.head.return_value = r
-    rc, out = run_module(cinfo, {"container": "my c"}, capsys)
-    assert rc == 0 and out["exists"] and out["metadata"] == {"osb-instance-id": "i-1"}
-    assert out["url"] == "http://swift/v1/AUTH_p/my%20c" and out["object_count"] == 2
-    conn.object_store.head.return_value = Resp(404)
-    rc, out = run_module(cinfo, {"container": "c"}, capsys)
-    assert rc == 0 and not out["exists"] and out["metadata"] == {}
+    r.headers = {"X-Container-Meta-Osb-Owner": owner, "X-Container-Object-Count": str(count), "X-Container-Bytes-Used": "10"}
+    return r
+
+
+def test_container_created_with_its_owner_in_one_request(conn, capsys):
+    swift(conn, Resp(404))
+    conn.object_store.head.side_effect = [Resp(404), owned("i-1")]
+    rc, out = run_module(container, {"container": "my c", "owner": "i-1"}, capsys)
+    assert rc == 0 and out["changed"] and out["exists"] and out["owner"] == "i-1"
+    assert out["url"] == "http://swift/v1/AUTH_p/my%20c"
+    conn.object_store.put.assert_called_once_with("/my%20c", headers={"X-Container-Meta-Osb-Owner": "i-1"})
+
+
+def test_container_of_another_owner_is_never_adopted_nor_deleted(conn, capsys):
+    swift(conn, owned("i-2", count=3))
+    rc, out = run_module(container, {"container": "c", "owner": "i-1"}, capsys)
+    assert rc == 1 and "another instance's (i-2)" in out["msg"]
+    rc, out = run_module(container, {"container": "c", "owner": "i-1", "state": "absent"}, capsys)
+    assert rc == 0 and not out["changed"]
+    conn.object_store.delete.assert_not_called()
+    conn.object_store.put.assert_not_called()
+
+
+def test_container_absent_deletes_objects_then_container(conn, capsys):
+    swift(conn, owned("i-1", count=2), listing=[{"name": "a/b"}, {"name": "c d"}])
+    rc, out = run_module(container, {"container": "c", "owner": "i-1", "state": "absent"}, capsys)
+    assert rc == 0 and out["changed"] and out["deleted_objects"] == 2
+    assert [c.args[0] for c in conn.object_store.delete.call_args_list] == ["/c/a/b", "/c/c%20d", "/c"]
+
+
+def test_container_absent_when_gone(conn, capsys):
+    swift(conn, Resp(404))
+    rc, out = run_module(container, {"container": "c", "owner": "i-1", "state": "absent"}, capsys)
+    assert rc == 0 and not out["changed"] and not out["exists"]

@@ -96,6 +96,25 @@ func TestReadSource(t *testing.T) {
 	}
 }
 
+// A tenant's own credentials (runtime.ScopeTarget, the instance's
+// credentials_secret) have no namespace to come from on a Docker engine:
+// reading a broker source of that name would hand a tenant the broker's,
+// or another tenant's, files. The action fails naming why.
+func TestReadSourcesRefusesTargetScope(t *testing.T) {
+	dir := t.TempDir()
+	write(t, filepath.Join(dir, "clouds.yaml"), "clouds: {}", 0o600)
+	r := &Runtime{cfg: Config{Sources: map[string]string{"openstack-clouds": dir}}}
+	a := runtime.Action{FQName: "local-openstack-keypair-apb", Target: "team-a",
+		Mounts: []runtime.Mount{{Source: "openstack-clouds", Scope: runtime.ScopeTarget, Path: "/etc/apb-secrets/namespace-openstack-clouds"}}}
+	if _, err := r.readSources(a); err == nil || !strings.Contains(err.Error(), "namespace") || !strings.Contains(err.Error(), "openstack-clouds") {
+		t.Errorf("a target-scoped mount on the Docker runtime: err = %v, want a refusal naming the source", err)
+	}
+	a.Mounts[0].Scope = runtime.ScopeBroker
+	if got, err := r.readSources(a); err != nil || len(got) != 1 {
+		t.Errorf("the broker's own source: %v, %v", got, err)
+	}
+}
+
 func write(t *testing.T, p, s string, mode os.FileMode) {
 	t.Helper()
 	if err := os.WriteFile(p, []byte(s), mode); err != nil {

@@ -92,6 +92,13 @@ func (r *Runtime) readSources(a runtime.Action) ([]source, error) {
 			continue
 		}
 		seen[m.Source] = true
+		if m.Scope != runtime.ScopeBroker {
+			// A tenant's own Secret (credentials_secret): an engine has no
+			// namespaces to read it from, and a broker source of that name
+			// is not the tenant's.
+			return nil, fmt.Errorf("%s needs source %q from the request's namespace %q: the Docker runtime has no "+
+				"namespaces and reads only the broker's own sources (use the broker-wide credentials)", a.FQName, m.Source, a.Target)
+		}
 		dir, err := r.cfg.sourceDir(m.Source)
 		if err != nil {
 			return nil, fmt.Errorf("%s needs %v", a.FQName, err)
