@@ -109,6 +109,7 @@ const bindTmpl = `[[ .Header "" ]]# Hands out the [[ .R.Noun ]]'s id and attribu
   hosts: localhost
   gather_facts: false
   vars:
+    resource_name: "osb-{{ _apb_service_instance_id }}"
     stored: "{{ _apb_provision_creds | default({}) }}"
   tasks:
     - block:
