@@ -78,6 +78,14 @@ type resource struct {
 	Required []string
 	// Hidden are options not offered as parameters, with why.
 	Hidden map[string]string
+	// TagKind is the openstack_apb_tagged resource kind (Neutron's tag
+	// extension) the resource is tagged osb-instance-<instance id> as, so
+	// that deprovision finds it even renamed; empty where the API has no
+	// tags.
+	TagKind string
+	// InstanceMetadata is the option (a dict) that gets osb_instance_id,
+	// for resources with metadata but no tags.
+	InstanceMetadata string
 	// GoneMessage matches the module's failure when, at deprovision,
 	// what the resource hangs on is gone (so the resource is too).
 	GoneMessage string
@@ -93,7 +101,7 @@ var resources = map[string]resource{
 	"port": {
 		Bundle: "openstack-port-apb", Title: "Port", Noun: "port",
 		Service: "OpenStack Networking (Neutron)", Tags: []string{"network", "port"},
-		Required: []string{"network"},
+		Required: []string{"network"}, TagKind: "port",
 		Hidden: map[string]string{
 			"binding_profile": "admin only (binding:profile)",
 			"device_id":       "set by Nova when a server uses the port",
@@ -103,6 +111,7 @@ var resources = map[string]resource{
 	"security_group": {
 		Bundle: "openstack-security-group-apb", Title: "Security Group", Noun: "security group",
 		Service: "OpenStack Networking (Neutron)", Tags: []string{"network", "security"},
+		TagKind: "security_group",
 	},
 	"security_group_rule": {
 		Bundle: "openstack-security-group-rule-apb", Title: "Security Group Rule", Noun: "security group rule",
@@ -118,6 +127,7 @@ var resources = map[string]resource{
 		Bundle: "openstack-subnet-pool-apb", Title: "Subnet Pool", Noun: "subnet pool",
 		Service: "OpenStack Networking (Neutron)", Tags: []string{"network"},
 		Defaults: map[string]any{"prefixes": []any{"10.240.0.0/16"}},
+		TagKind:  "subnetpool",
 		Hidden: map[string]string{
 			"is_default": "admin only: the cloud's default pool",
 			"shared":     "admin only: a pool shared with every project",
@@ -126,5 +136,6 @@ var resources = map[string]resource{
 	"volume_backup": {
 		Bundle: "openstack-volume-backup-apb", Title: "Volume Backup", Noun: "volume backup",
 		Service: "OpenStack Block Storage (Cinder)", Tags: []string{"storage", "volume", "backup"},
+		InstanceMetadata: "metadata",
 	},
 }

@@ -19,6 +19,11 @@ const provisionTmpl = `[[ .Header "" ]]# Creates the [[ .R.Noun ]] with openstac
 [[- else ]]; it has no name: the
 # module finds one with the same parameters, so a repeated provision makes none.
 [[- end ]]
+[[- if .R.TagKind ]]
+# Tagged osb-instance-<instance id>, so that deprovision finds it even renamed.
+[[- else if .R.InstanceMetadata ]]
+# Its [[ .R.InstanceMetadata ]] carries osb_instance_id (it has no tags).
+[[- end ]]
 # Bindings get its id and attributes.
 - name: Provision an OpenStack [[ .R.Title ]]
   hosts: localhost
@@ -38,9 +43,17 @@ const provisionTmpl = `[[ .Header "" ]]# Creates the [[ .R.Noun ]] with openstac
             [[ .Identity ]]: "{{ resource_name }}"
 [[- end ]]
 [[- range .ModuleParams ]]
-            [[ .Name ]]: [[ yamlstr (expr .) ]]
+            [[ .Name ]]: [[ yamlstr ($.Expr .) ]]
 [[- end ]]
           register: result
+[[- if .R.TagKind ]]
+
+        - name: Tag the [[ .R.Noun ]] with the instance id
+          openstack_apb_tagged:
+            resource: [[ .R.TagKind ]]
+            id: "{{ result.id }}"
+            tags: ["osb-instance-{{ _apb_service_instance_id }}"]
+[[- end ]]
 
         - name: Report progress
           asb_last_operation:
@@ -67,6 +80,9 @@ const deprovisionTmpl = `[[ .Header "" ]]# Deletes the [[ .R.Noun ]] with openst
 [[- if .Identity ]] named osb-<instance id>
 [[- else ]], found by the
 # parameters it was provisioned with
+[[- end ]]
+[[- if .R.TagKind ]], and those tagged
+# osb-instance-<instance id>
 [[- end ]]; one already gone is no error.
 - name: Deprovision an OpenStack [[ .R.Title ]]
   hosts: localhost
@@ -78,6 +94,14 @@ const deprovisionTmpl = `[[ .Header "" ]]# Deletes the [[ .R.Noun ]] with openst
         - name: Report progress
           asb_last_operation:
             description: [[ yamlstr (printf "10%%: deleting %s" .What) ]]
+[[- if .R.TagKind ]]
+
+        - name: Delete the [[ .R.Noun ]]s tagged with the instance id
+          openstack_apb_tagged:
+            resource: [[ .R.TagKind ]]
+            tags: ["osb-instance-{{ _apb_service_instance_id }}"]
+            state: absent
+[[- end ]]
 
         - name: Delete the [[ .R.Noun ]]
           openstack.cloud.[[ .Module.Module ]]:
@@ -183,7 +207,10 @@ provision. A binding grants nothing: unbind has nothing to revoke.
 ## Actions
 
 - **provision**: creates the [[ .R.Noun ]] (state present); a repeated provision
-  finds it instead of making a second. A failure names the OpenStack error.
-- **deprovision**: deletes it (state absent); one already gone is no error.
+  finds it instead of making a second.
+[[- if .R.TagKind ]] It is tagged ` + "`osb-instance-<instance id>`" + `.
+[[- else if .R.InstanceMetadata ]] Its ` + "`[[ .R.InstanceMetadata ]]`" + ` gets ` + "`osb_instance_id`" + `.
+[[- end ]] A failure names the OpenStack error.
+- **deprovision**: deletes it (state absent)[[ if .R.TagKind ]] and whatever carries its tag[[ end ]]; one already gone is no error.
 - **bind**: returns what provision stored. **unbind**: nothing to do.
 `

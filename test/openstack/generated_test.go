@@ -2,6 +2,7 @@ package openstack
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -19,6 +20,9 @@ type genCase struct {
 	// with at least "id", the resources of instance name (osb-<id>) made
 	// with params.
 	list func(name string, params map[string]any) string
+	// marked says how the listed resource carries the instance id:
+	// "tags" (osb-instance-<id>), "metadata" (osb_instance_id) or "".
+	marked string
 }
 
 var generatedCases = []genCase{
@@ -27,12 +31,14 @@ var generatedCases = []genCase{
 			return map[string]any{"network": podsNetwork}
 		},
 		list: func(name string, _ map[string]any) string {
-			return fmt.Sprintf(`[{"id": p.id, "network_id": p.network_id, "status": p.status} for p in c.network.ports(name=%[1]q) if p.name == %[1]q]`, name)
-		}},
+			return fmt.Sprintf(`[{"id": p.id, "network_id": p.network_id, "status": p.status, "tags": p.tags} for p in c.network.ports(name=%[1]q) if p.name == %[1]q]`, name)
+		},
+		marked: "tags"},
 	{bundle: "openstack-security-group-apb",
 		list: func(name string, _ map[string]any) string {
-			return fmt.Sprintf(`[{"id": g.id} for g in c.network.security_groups(name=%[1]q) if g.name == %[1]q]`, name)
-		}},
+			return fmt.Sprintf(`[{"id": g.id, "tags": g.tags} for g in c.network.security_groups(name=%[1]q) if g.name == %[1]q]`, name)
+		},
+		marked: "tags"},
 	{bundle: "openstack-security-group-rule-apb",
 		setup: func(t *testing.T, c *Cloud, tag string) map[string]any {
 			group := "osb-e2e-sgr-" + tag
@@ -60,8 +66,9 @@ emit(None)`, group))
 		}},
 	{bundle: "openstack-subnet-pool-apb",
 		list: func(name string, _ map[string]any) string {
-			return fmt.Sprintf(`[{"id": p.id, "prefixes": p.prefixes} for p in c.network.subnet_pools(name=%[1]q) if p.name == %[1]q]`, name)
-		}},
+			return fmt.Sprintf(`[{"id": p.id, "prefixes": p.prefixes, "tags": p.tags} for p in c.network.subnet_pools(name=%[1]q) if p.name == %[1]q]`, name)
+		},
+		marked: "tags"},
 	{bundle: "openstack-volume-backup-apb",
 		setup: func(t *testing.T, c *Cloud, tag string) map[string]any {
 			vol := "osb-e2e-backup-" + tag
@@ -82,8 +89,9 @@ emit(None)`, vol))
 			return map[string]any{"volume": vol}
 		},
 		list: func(name string, _ map[string]any) string {
-			return fmt.Sprintf(`[{"id": b.id, "status": b.status, "volume_id": b.volume_id} for b in c.block_storage.backups(details=True) if b.name == %q]`, name)
-		}},
+			return fmt.Sprintf(`[{"id": b.id, "status": b.status, "volume_id": b.volume_id, "metadata": b.metadata} for b in c.block_storage.backups(details=True) if b.name == %q]`, name)
+		},
+		marked: "metadata"},
 }
 
 // TestGeneratedBundles runs every bundle hack/bundlegen generates through
@@ -141,6 +149,17 @@ func generatedLifecycle(t *testing.T, s *suite, f *flow, gc genCase) {
 	got := list()
 	if len(got) != 1 {
 		t.Fatalf("after a repeated provision: %d resources of %s, want 1: %v", len(got), name, got)
+	}
+
+	switch gc.marked {
+	case "tags":
+		if !slices.Contains(strs(got[0]["tags"]), "osb-instance-"+iid) {
+			t.Errorf("tags = %v, want osb-instance-%s", got[0]["tags"], iid)
+		}
+	case "metadata":
+		if md, _ := got[0]["metadata"].(map[string]any); md["osb_instance_id"] != iid {
+			t.Errorf("metadata = %v, want osb_instance_id %s", got[0]["metadata"], iid)
+		}
 	}
 
 	bid := newID(t)
