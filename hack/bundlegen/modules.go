@@ -86,10 +86,17 @@ type resource struct {
 	// InstanceMetadata is the option (a dict) that gets osb_instance_id,
 	// for resources with metadata but no tags.
 	InstanceMetadata string
+	// Lookup finds the resource when the module's result does not hold
+	// it (volume_backup returns nothing for a backup that exists).
+	Lookup *lookup
 	// GoneMessage matches the module's failure when, at deprovision,
 	// what the resource hangs on is gone (so the resource is too).
 	GoneMessage string
 }
+
+// lookup is an _info module call: Module with NameOption osb-<instance
+// id>, the resources in its result's Key.
+type lookup struct{ Module, NameOption, Key string }
 
 // hiddenEverywhere: options no generated bundle offers.
 var hiddenEverywhere = map[string]string{
@@ -137,5 +144,6 @@ var resources = map[string]resource{
 		Bundle: "openstack-volume-backup-apb", Title: "Volume Backup", Noun: "volume backup",
 		Service: "OpenStack Block Storage (Cinder)", Tags: []string{"storage", "volume", "backup"},
 		InstanceMetadata: "metadata",
+		Lookup:           &lookup{Module: "volume_backup_info", NameOption: "name", Key: "volume_backups"},
 	},
 }

@@ -55,17 +55,29 @@ const provisionTmpl = `[[ .Header "" ]]# Creates the [[ .R.Noun ]] with openstac
             tags: ["osb-instance-{{ _apb_service_instance_id }}"]
 [[- end ]]
 
+[[- if .R.Lookup ]]
+
+        - name: Look the [[ .R.Noun ]] up (the module returns nothing for one that exists)
+          openstack.cloud.[[ .R.Lookup.Module ]]:
+            [[ .R.Lookup.NameOption ]]: "{{ resource_name }}"
+          register: found
+          when: result.id is not defined
+[[- end ]]
+
         - name: Report progress
           asb_last_operation:
             description: [[ yamlstr (printf "80%%: %s ready" .What) ]]
 
+        - name: Check the [[ .R.Noun ]] has an id
+          ansible.builtin.assert:
+            that:
+              - fields.id | default('', true) != ''
+            fail_msg: [[ yamlstr (printf "openstack.cloud.%s returned no id for the %s" .Module.Module .What) ]]
+            quiet: true
+
         - name: Hand the [[ .R.Noun ]] to bindings
           asb_encode_binding:
-            fields: "{{ resource | combine({'id': result.id | default(resource.id | default(''))}) }}"
-          vars:
-            # The module's result holds the resource as one dict (port,
-            # secgroup, rule, ...) beside changed and id.
-            resource: "{{ result | dict2items | rejectattr('key', 'in', ['invocation', 'diff']) | selectattr('value', 'mapping') | map(attribute='value') | first | default({}) }}"
+            fields: "{{ fields }}"
 
         - name: Report progress
           asb_last_operation:
@@ -74,6 +86,16 @@ const provisionTmpl = `[[ .Header "" ]]# Creates the [[ .R.Noun ]] with openstac
         - ansible.builtin.include_role:
             name: openstack_apb
             tasks_from: failed
+      vars:
+        # The module's result holds the resource as one dict (port,
+        # secgroup, rule, ...) beside changed and id.
+        resource: >-
+          {{ result | dict2items | rejectattr('key', 'in', ['invocation', 'diff']) | selectattr('value', 'mapping')
+             | map(attribute='value') | first | default({})
+[[- if .R.Lookup ]]
+             if result.id is defined else (found.[[ .R.Lookup.Key ]] | default([]) | first | default({}))
+[[- end ]] }}
+        fields: "{{ resource | combine({'id': result.id | default(resource.id | default(''))}) }}"
 `
 
 const deprovisionTmpl = `[[ .Header "" ]]# Deletes the [[ .R.Noun ]] with openstack.cloud.[[ .Module.Module ]] (state absent)
