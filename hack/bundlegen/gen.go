@@ -364,14 +364,6 @@ func (b *bundle) ModuleParams() []param {
 	return out
 }
 
-// Expr is expr, but the option InstanceMetadata also gets the instance id.
-func (b *bundle) Expr(p param) string {
-	if p.Name == b.R.InstanceMetadata {
-		return "{{ " + p.Name + " | default({}) | combine({'osb_instance_id': _apb_service_instance_id}) }}"
-	}
-	return expr(p)
-}
-
 // What is the resource in progress messages.
 func (b *bundle) What() string {
 	if b.Identity == "" {

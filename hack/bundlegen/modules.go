@@ -83,9 +83,6 @@ type resource struct {
 	// that deprovision finds it even renamed; empty where the API has no
 	// tags.
 	TagKind string
-	// InstanceMetadata is the option (a dict) that gets osb_instance_id,
-	// for resources with metadata but no tags.
-	InstanceMetadata string
 	// Lookup finds the resource when the module's result does not hold
 	// it (volume_backup returns nothing for a backup that exists).
 	Lookup *lookup
@@ -143,7 +140,9 @@ var resources = map[string]resource{
 	"volume_backup": {
 		Bundle: "openstack-volume-backup-apb", Title: "Volume Backup", Noun: "volume backup",
 		Service: "OpenStack Block Storage (Cinder)", Tags: []string{"storage", "volume", "backup"},
-		InstanceMetadata: "metadata",
-		Lookup:           &lookup{Module: "volume_backup_info", NameOption: "name", Key: "volume_backups"},
+		Lookup: &lookup{Module: "volume_backup_info", NameOption: "name", Key: "volume_backups"},
+		Hidden: map[string]string{
+			"metadata": "openstacksdk 0.101 sends it without the microversion Cinder needs for backup metadata (3.43): the backup would be refused",
+		},
 	},
 }

@@ -21,8 +21,6 @@ const provisionTmpl = `[[ .Header "" ]]# Creates the [[ .R.Noun ]] with openstac
 [[- end ]]
 [[- if .R.TagKind ]]
 # Tagged osb-instance-<instance id>, so that deprovision finds it even renamed.
-[[- else if .R.InstanceMetadata ]]
-# Its [[ .R.InstanceMetadata ]] carries osb_instance_id (it has no tags).
 [[- end ]]
 # Bindings get its id and attributes.
 - name: Provision an OpenStack [[ .R.Title ]]
@@ -43,7 +41,7 @@ const provisionTmpl = `[[ .Header "" ]]# Creates the [[ .R.Noun ]] with openstac
             [[ .Identity ]]: "{{ resource_name }}"
 [[- end ]]
 [[- range .ModuleParams ]]
-            [[ .Name ]]: [[ yamlstr ($.Expr .) ]]
+            [[ .Name ]]: [[ yamlstr (expr .) ]]
 [[- end ]]
           register: result
 [[- if .R.TagKind ]]
@@ -231,7 +229,6 @@ provision. A binding grants nothing: unbind has nothing to revoke.
 - **provision**: creates the [[ .R.Noun ]] (state present); a repeated provision
   finds it instead of making a second.
 [[- if .R.TagKind ]] It is tagged ` + "`osb-instance-<instance id>`" + `.
-[[- else if .R.InstanceMetadata ]] Its ` + "`[[ .R.InstanceMetadata ]]`" + ` gets ` + "`osb_instance_id`" + `.
 [[- end ]] A failure names the OpenStack error.
 - **deprovision**: deletes it (state absent)[[ if .R.TagKind ]] and whatever carries its tag[[ end ]]; one already gone is no error.
 - **bind**: returns what provision stored. **unbind**: nothing to do.
