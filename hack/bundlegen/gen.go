@@ -273,6 +273,19 @@ func sentence(s string) string {
 	return strings.ToUpper(s[:1]) + s[1:] + "."
 }
 
+// about is the module's short description, then its description when that
+// says more than the short one.
+func about(m Module) string {
+	short, long := sentence(m.ShortDescription), sentence(m.Description)
+	if strings.EqualFold(short, long) || strings.HasPrefix(strings.ToLower(long), strings.ToLower(strings.TrimSuffix(short, "."))) {
+		if long != "" {
+			return long
+		}
+		return short
+	}
+	return strings.TrimSpace(short + " " + long)
+}
+
 // spec is apb.yml, in the order people read it.
 type spec struct {
 	Version     string         `yaml:"version"`
@@ -313,8 +326,8 @@ func (b *bundle) apbYML() string {
 		Tags:        append([]string{"openstack"}, r.Tags...),
 		Metadata: map[string]any{
 			"displayName": "OpenStack " + r.Title,
-			"longDescription": strings.TrimSpace(fmt.Sprintf("%s %s Generated from the Ansible module openstack.cloud.%s (%s %s): provision creates or finds the %s %s, deprovision deletes it, bind returns its id and attributes.",
-				sentence(b.Module.ShortDescription), sentence(b.Module.Description), b.Module.Module, b.Collection, b.Version, r.Noun, made)),
+			"longDescription": strings.TrimSpace(fmt.Sprintf("%s Generated from the Ansible module openstack.cloud.%s (%s %s): provision creates or finds the %s %s, deprovision deletes it, bind returns its id and attributes.",
+				about(b.Module), b.Module.Module, b.Collection, b.Version, r.Noun, made)),
 			"providerDisplayName": "OpenStack Service Broker",
 			"documentationUrl":    fmt.Sprintf("https://docs.ansible.com/ansible/7/collections/openstack/cloud/%s_module.html", b.Module.Module),
 			"imageUrl":            "https://www.openstack.org/themes/openstack/images/openstack-logo-full.svg",
@@ -396,6 +409,7 @@ var funcs = template.FuncMap{
 		return strings.ReplaceAll(s, "|", `\|`)
 	},
 	"sentence": sentence,
+	"about":    about,
 	"expr":     expr,
 	"squote":   func(s string) string { return "'" + strings.ReplaceAll(s, "'", "\\'") + "'" },
 	"trimnl":   func(s string) string { return strings.TrimRight(s, "\n") },
