@@ -16,7 +16,7 @@ description:
     list filter C(tags)) and Nova's server tags (microversion 2.26), sent
     through openstacksdk 0.101's network and compute proxies.
 options:
-  resource: {description: "network, subnet, router, port, floatingip, security_group or server", required: true, type: str}
+  resource: {description: "network, subnet, router, port, floatingip, security_group, subnetpool or server", required: true, type: str}
   id: {description: the resource to tag (state present), type: str}
   tags: {description: tags; query and absent match resources carrying all of them, required: true, type: list, elements: str}
   state:
@@ -44,7 +44,7 @@ except ImportError:  # pragma: no cover - Python 2
 
 NEUTRON = {
     "network": "networks", "subnet": "subnets", "router": "routers", "port": "ports",
-    "floatingip": "floatingips", "security_group": "security-groups",
+    "floatingip": "floatingips", "security_group": "security-groups", "subnetpool": "subnetpools",
 }
 NOVA_TAGS = "2.26"
 MAX_LISTED = 1000  # one page is plenty for one instance's resources
