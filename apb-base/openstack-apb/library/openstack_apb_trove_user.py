@@ -93,7 +93,12 @@ def main():
             check(db.post("/instances/%s/users" % inst.id, json={"users": [u]}))
     except Exception as e:
         fail(module, "%s user %s on instance %s" % ("re-keying" if exists else "creating", p["name"], inst.id), e)
-    summary = {k: getattr(inst, k, None) for k in ("id", "name", "status", "hostname", "ip", "datastore")}
+    # The SDK's Instance has no ip or hostname: read Trove's own answer.
+    try:
+        raw = check(db.get("/instances/%s" % inst.id)).json()["instance"]
+    except Exception as e:
+        fail(module, "reading Trove instance %s" % inst.id, e)
+    summary = {k: raw.get(k) for k in ("id", "name", "status", "hostname", "ip", "datastore")}
     module.exit_json(changed=True, user={"name": p["name"], "host": p["host"], "databases": p["databases"]},
                      instance=summary)
 

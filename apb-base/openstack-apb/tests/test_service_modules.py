@@ -147,3 +147,129 @@ def test_dns_bad_record_fails_before_anything_is_made(conn, capsys):
     rc, out = run_module(dnsmod, {"name": "e.org.", "marker": MARK, "records_text": "www BOGUS x"}, capsys)
     assert rc == 1 and "BOGUS" in out["msg"]
     conn.dns.create_zone.assert_not_called()
+
+
+troveuser = load("openstack_apb_trove_user")
+sharemod = load("openstack_apb_share")
+stackmod = load("openstack_apb_stack")
+from conftest import Resp  # noqa: E402
+
+
+def test_trove_user_created_with_access(conn, capsys):
+    conn.database.find_instance.return_value = res(id="in-1", name="osb-i", status="ACTIVE", hostname=None, ip=["10.0.0.7"], datastore={"type": "mysql"})
+    conn.database.get.side_effect = [Resp(404, {"itemNotFound": {"message": "no"}}), Resp(200, {"instance": {"id": "in-1", "ip": ["10.0.0.7"]}})]
+    conn.database.post.return_value = Resp(202)
+    rc, out = run_module(troveuser, {"instance": "osb-i", "name": "osb_u", "password": "pw", "databases": ["app"]}, capsys)
+    assert rc == 0 and out["changed"], out
+    assert conn.database.post.call_args.kwargs["json"] == {"users": [{"name": "osb_u", "password": "pw", "host": "%", "databases": [{"name": "app"}]}]}
+    assert "pw" not in str(out)
+
+
+def test_trove_user_existing_gets_the_new_password(conn, capsys):
+    conn.database.find_instance.return_value = res(id="in-1", name="osb-i", status="ACTIVE", hostname=None, ip=[], datastore={})
+    conn.database.get.side_effect = [Resp(200, {"user": {"name": "osb_u"}}), Resp(200, {"instance": {"id": "in-1"}})]
+    conn.database.put.return_value = Resp(202)
+    rc, out = run_module(troveuser, {"instance": "osb-i", "name": "osb_u", "password": "new", "databases": ["app"]}, capsys)
+    assert rc == 0, out
+    first = conn.database.put.call_args_list[0]
+    assert first.args == ("/instances/in-1/users",) and first.kwargs["json"]["users"][0]["password"] == "new"
+    conn.database.post.assert_not_called()
+
+
+def test_trove_user_absent_with_the_instance_gone(conn, capsys):
+    conn.database.find_instance.return_value = None
+    rc, out = run_module(troveuser, {"instance": "osb-i", "name": "osb_u", "state": "absent"}, capsys)
+    assert rc == 0 and not out["changed"]
+
+
+def share(**kw):
+    d = dict(id="sh-1", name="osb-i", metadata={"osb-owner": "i"}, size=1, share_protocol="NFS", status="available")
+    d.update(kw)
+    return res(**d)
+
+
+def test_share_never_takes_over_anothers(conn, capsys):
+    conn.shared_file_system.shares.return_value = [share(metadata={})]
+    rc, out = run_module(sharemod, {"name": "osb-i", "owner": "i"}, capsys)
+    assert rc == 1 and "was not made for" in out["msg"]
+    rc, out = run_module(sharemod, {"name": "osb-i", "owner": "i", "state": "absent"}, capsys)
+    assert rc == 0 and not out["changed"]
+    conn.shared_file_system.delete_share.assert_not_called()
+
+
+def test_share_grant_refuses_an_address_of_another_binding(conn, capsys):
+    sfs = conn.shared_file_system
+    sfs.shares.return_value = [share()]
+    sfs.get.return_value = Resp(200, {"access_list": [{"id": "r1", "access_type": "ip", "access_to": "10.0.0.0/24",
+                                                       "access_level": "rw", "state": "active", "metadata": {"osb-binding": "b1"}}]})
+    rc, out = run_module(sharemod, {"name": "osb-i", "owner": "i", "state": "granted", "access_to": "10.0.0.0/24", "binding": "b2"}, capsys)
+    assert rc == 1 and "already grants 10.0.0.0/24" in out["msg"] and "b1" in out["msg"]
+    sfs.post.assert_not_called()
+
+
+def test_share_revoke_only_the_bindings_rules(conn, capsys):
+    sfs = conn.shared_file_system
+    sfs.shares.return_value = [share()]
+    mine = {"id": "r2", "access_type": "ip", "access_to": "10.0.0.5", "state": "active", "metadata": {"osb-binding": "b2"}}
+    other = {"id": "r1", "access_type": "ip", "access_to": "10.0.0.6", "state": "active", "metadata": {"osb-binding": "b1"}}
+    sfs.get.side_effect = [Resp(200, {"access_list": [other, mine]}), Resp(200, {"access_list": [other]})]
+    sfs.post.return_value = Resp(202)
+    rc, out = run_module(sharemod, {"name": "osb-i", "owner": "i", "state": "revoked", "binding": "b2"}, capsys)
+    assert rc == 0 and out["changed"], out
+    assert sfs.post.call_args.kwargs["json"] == {"deny_access": {"access_id": "r2"}}
+
+
+TPL = "heat_template_version: 2018-08-31\nresources: {}\noutputs:\n  a: {value: 1}\n"
+
+
+def test_stack_created_with_tags_and_outputs_flattened(conn, capsys):
+    o = conn.orchestration
+    o.get.side_effect = [Resp(200, {"stacks": []}),
+                         Resp(200, {"stack": {"id": "s1", "stack_name": "osb-i", "stack_status": "CREATE_COMPLETE", "tags": ["t"],
+                                              "outputs": [{"output_key": "a", "output_value": 1},
+                                                          {"output_key": "m", "output_value": {"x": [1]}}]}})]
+    o.post.return_value = Resp(201, {"stack": {"id": "s1"}})
+    rc, out = run_module(stackmod, {"name": "osb-i", "tags": ["t"], "template": TPL, "parameters": "k: v"}, capsys)
+    assert rc == 0, out
+    body = o.post.call_args.kwargs["json"]
+    assert body["tags"] == "t" and body["parameters"] == {"k": "v"} and body["stack_name"] == "osb-i"
+    assert body["template"]["heat_template_version"] is not None
+    assert out["binding"] == {"a": 1, "m": '{"x": [1]}'}
+
+
+def test_stack_failed_create_names_the_reason(conn, capsys):
+    o = conn.orchestration
+    o.get.side_effect = [Resp(200, {"stacks": []}),
+                         Resp(200, {"stack": {"id": "s1", "stack_name": "osb-i", "stack_status": "CREATE_FAILED",
+                                              "stack_status_reason": "Resource CREATE failed: Forbidden: quota"}})]
+    o.post.return_value = Resp(201, {"stack": {"id": "s1"}})
+    rc, out = run_module(stackmod, {"name": "osb-i", "tags": ["t"], "template": TPL}, capsys)
+    assert rc == 1 and "CREATE_FAILED" in out["msg"] and "Forbidden: quota" in out["msg"]
+
+
+def test_stack_existing_is_updated_not_created(conn, capsys):
+    o = conn.orchestration
+    found = {"id": "s1", "stack_name": "osb-i", "stack_status": "CREATE_FAILED", "tags": ["t"]}
+    o.get.side_effect = [Resp(200, {"stacks": [found]}), Resp(200, {"stack": dict(found, stack_status="UPDATE_COMPLETE")})]
+    o.put.return_value = Resp(202)
+    rc, out = run_module(stackmod, {"name": "osb-i", "tags": ["t"], "template": TPL}, capsys)
+    assert rc == 0, out
+    o.post.assert_not_called()
+    assert o.put.call_args.args == ("/stacks/osb-i/s1",)
+
+
+def test_stack_bad_template(conn, capsys):
+    o = conn.orchestration
+    rc, out = run_module(stackmod, {"name": "osb-i", "tags": ["t"], "template": "just: text"}, capsys)
+    assert rc == 1 and "heat_template_version" in out["msg"]
+    o.post.assert_not_called()
+
+
+def test_failure_names_a_falcon_services_description():
+    from ansible.module_utils.openstack_apb import described
+
+    class E(Exception):
+        response = Resp(503, {"title": "Service temporarily unavailable", "description": "the store is down"})
+
+    assert described(E("HttpException: 503: Service Unavailable")) == " (Service temporarily unavailable: the store is down)"
+    assert described(ValueError("x")) == ""
