@@ -23,7 +23,7 @@ out = []
 for i in c.database.instances():
     if i.name != %q:
         continue
-    raw = c.database.get("/instances/%s" % i.id).json()["instance"]
+    raw = c.database.get("/instances/%%s" %% i.id).json()["instance"]
     out.append({"id": i.id, "status": i.status, "datastore": i.datastore.get("type"), "ip": raw.get("ip") or [],
         "databases": sorted(d.name for d in c.database.databases(i.id)),
         "users": sorted(u.name for u in c.database.users(i.id))})

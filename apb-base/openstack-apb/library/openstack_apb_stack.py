@@ -48,7 +48,13 @@ def load_mapping(module, what, text):
     try:
         import yaml
 
-        v = yaml.safe_load(text)
+        class Loader(yaml.SafeLoader):
+            pass
+
+        # As Heat's own loader: heat_template_version: 2018-08-31 stays
+        # the string Heat expects, not a date.
+        Loader.add_constructor("tag:yaml.org,2002:timestamp", Loader.construct_yaml_str)
+        v = yaml.load(text, Loader=Loader)
     except Exception as e:
         module.fail_json(msg="%s: %s is not YAML or JSON: %s" % (module._name, what, e))
     if v is None:

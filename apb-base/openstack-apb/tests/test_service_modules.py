@@ -233,7 +233,7 @@ def test_stack_created_with_tags_and_outputs_flattened(conn, capsys):
     assert rc == 0, out
     body = o.post.call_args.kwargs["json"]
     assert body["tags"] == "t" and body["parameters"] == {"k": "v"} and body["stack_name"] == "osb-i"
-    assert body["template"]["heat_template_version"] is not None
+    assert body["template"]["heat_template_version"] == "2018-08-31"  # a string, as Heat reads it
     assert out["binding"] == {"a": 1, "m": '{"x": [1]}'}
 
 
