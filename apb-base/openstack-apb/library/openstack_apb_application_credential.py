@@ -133,7 +133,9 @@ def main():
     where = {"user_id": user_id, "region_name": conn.config.get_region_name(),
              "interface": conn.config.get_interface() or "public"}
     try:
-        where["auth_url"] = conn.identity.get_endpoint()
+        # The identity proxy's get_endpoint(endpoint) is Keystone's endpoint
+        # resource, not the adapter's URL: ask keystoneauth's endpoint data.
+        where["auth_url"] = conn.identity.get_endpoint_data().url
     except Exception as e:
         fail(module, "finding the identity endpoint", e)
 

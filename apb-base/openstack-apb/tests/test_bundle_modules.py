@@ -15,7 +15,7 @@ def appcred_conn(conn, existing):
     conn.current_user_id = "u-1"
     conn.config.get_region_name.return_value = "RegionOne"
     conn.config.get_interface.return_value = "public"
-    conn.identity.get_endpoint.return_value = "http://keystone/v3"
+    conn.identity.get_endpoint_data.return_value.url = "http://keystone/v3"
     conn.identity.get.return_value = Resp(200, {"application_credentials": existing})
     conn.identity.post.return_value = Resp(201, {"application_credential": {
         "id": "ac-new", "name": "osb-b", "secret": "s3cret", "roles": [{"id": "r", "name": "member"}]}})
