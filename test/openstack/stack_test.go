@@ -52,9 +52,9 @@ out = []
 for s in c.orchestration.get("/stacks", params={"tags": %[1]q}).json()["stacks"]:
     if %[1]q not in (s.get("tags") or []):
         continue
-    full = c.orchestration.get_stack(s["id"])
-    out.append({"id": full.id, "name": full.name, "status": full.status, "reason": full.status_reason,
-        "outputs": {o["output_key"]: o.get("output_value") for o in (full.outputs or [])}})
+    full = c.orchestration.get("/stacks/%%s/%%s" %% (s["stack_name"], s["id"])).json()["stack"]
+    out.append({"id": full["id"], "name": full["stack_name"], "status": full["stack_status"], "reason": full.get("stack_status_reason"),
+        "outputs": {o["output_key"]: o.get("output_value") for o in (full.get("outputs") or [])}})
 emit(out)`, tag))
 	var out []map[string]any
 	for _, e := range asList(t, v) {
