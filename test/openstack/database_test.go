@@ -98,23 +98,24 @@ func databaseLifecycle(t *testing.T, s *suite, f *flow) {
 		t.Errorf("after deprovision: %v", got)
 	}
 
-	// The postgresql plan.
+	// The mariadb plan, another database name.
 	iid2 := newID(t)
-	f.succeeded("provision (postgresql)", f.provision(iid2, "postgresql", map[string]any{"database": "orders"}))
+	f.succeeded("provision (mariadb)", f.provision(iid2, "mariadb", map[string]any{"database": "orders"}))
 	got = troveOf(t, c, "osb-"+iid2)
-	if len(got) != 1 || got[0]["datastore"] != "postgresql" || !slices.Equal(strs(got[0]["databases"]), []string{"orders"}) {
-		t.Errorf("postgresql plan: %v", got)
+	if len(got) != 1 || got[0]["datastore"] != "mariadb" || !slices.Equal(strs(got[0]["databases"]), []string{"orders"}) {
+		t.Errorf("mariadb plan: %v", got)
 	}
 	bid3 := newID(t)
 	lo, b3 := f.bind(iid2, bid3, nil)
-	f.succeeded("bind (postgresql)", lo)
-	if b3["port"] != float64(5432) || !strings.HasPrefix(str(b3["uri"]), "postgresql://") || b3["database"] != "orders" {
-		t.Errorf("postgresql binding = %v", redactedCreds(b3))
+	f.succeeded("bind (mariadb)", lo)
+	if b3["port"] != float64(3306) || b3["datastore"] != "mariadb" || b3["database"] != "orders" ||
+		!strings.HasSuffix(str(b3["uri"]), ":3306/orders") {
+		t.Errorf("mariadb binding = %v", redactedCreds(b3))
 	}
-	f.succeeded("unbind (postgresql)", f.unbind(iid2, bid3))
-	f.succeeded("deprovision (postgresql)", f.deprovision(iid2))
+	f.succeeded("unbind (mariadb)", f.unbind(iid2, bid3))
+	f.succeeded("deprovision (mariadb)", f.deprovision(iid2))
 	if got := troveOf(t, c, "osb-"+iid2); len(got) != 0 {
-		t.Errorf("after deprovision (postgresql): %v", got)
+		t.Errorf("after deprovision (mariadb): %v", got)
 	}
 }
 
