@@ -62,7 +62,27 @@ def connect(module):
 
 
 def fail(module, what, err):
-    module.fail_json(msg="%s: %s failed: %s: %s" % (module._name, what, type(err).__name__, err))
+    module.fail_json(msg="%s: %s failed: %s: %s%s" % (module._name, what, type(err).__name__, err, described(err)))
+
+
+def described(err):
+    """The service's own words when the SDK's message lacks them.
+
+    openstacksdk 0.101 reads only "message"/"faultstring" from error
+    bodies; Zaqar (falcon) answers {"title": ..., "description": ...}, which
+    the SDK reduces to the HTTP reason ("Service Unavailable").
+    """
+    resp = getattr(err, "response", None)
+    if resp is None:
+        return ""
+    try:
+        body = resp.json()
+    except Exception:
+        return ""
+    if not isinstance(body, dict):
+        return ""
+    words = [str(body[k]) for k in ("title", "description") if body.get(k) and str(body[k]) not in str(err)]
+    return (" (%s)" % ": ".join(words)) if words else ""
 
 
 def wait_for(module, what, poll, done, failed=lambda v: False, interval=2.0, sleep=time.sleep, clock=time.monotonic):
