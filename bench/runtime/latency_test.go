@@ -89,6 +89,9 @@ func BenchmarkActionLatency(b *testing.B) {
 	traced := map[string]map[kuberuntime.Phase]time.Time{}
 	cfg := c.RuntimeConfig(brokerNS)
 	cfg.ExtraEnv = append(cfg.ExtraEnv, debugEnv)
+	// A loaded 2-core machine stretches a provision past the test
+	// clusters' 3 minutes.
+	cfg.Timeout = 20 * time.Minute
 	cfg.Trace = func(op string, p kuberuntime.Phase, at time.Time) {
 		mu.Lock()
 		defer mu.Unlock()
