@@ -33,10 +33,13 @@ import (
 // same run and interleaved with it round by round (so all three see the
 // same load):
 //
-//   - bare pod: the same image, action and extra vars, created with bare
+//   - bare pod: the image the broker runs (kubetest.Image, the node's
+//     local/testbundle-apb:latest, which hack/test.d/30-kube.sh tags from
+//     OSB_TEST_BUNDLE_IMAGE), the same action and extra vars, created with bare
 //     client-go in a namespace whose service account and role bindings
 //     already exist, from the create call to the watch seeing Succeeded;
-//   - bare docker run: `docker run --rm` of the same image and action
+//   - bare docker run: `docker run --rm` of OSB_TEST_BUNDLE_IMAGE (the
+//     same bundle in the Docker engine) and the same action
 //     (no cluster around it, so the bundle's in-cluster task is skipped).
 //
 // Phases of the broker's action (the pod's from the bench's own watch, the
@@ -214,7 +217,7 @@ func BenchmarkActionLatency(b *testing.B) {
 				_ = c.Client.CoreV1().Pods(bareNS).Delete(ctx, name, metav1.DeleteOptions{})
 				return bt.finished.Sub(t0)
 			}
-			barePod = append(barePod, bare(image, fmt.Sprintf("bare-%d-%d", i, r), 1000+i*rounds+r, barePh))
+			barePod = append(barePod, bare(kubetest.Image, fmt.Sprintf("bare-%d-%d", i, r), 1000+i*rounds+r, barePh))
 			if refImage != "" {
 				refPod = append(refPod, bare(refImage, fmt.Sprintf("ref-%d-%d", i, r), 3000+i*rounds+r, refPh))
 			}
@@ -288,10 +291,8 @@ func pollSucceeded(b *testing.B, finished func() bool, f func() (*osbapi.LastOpe
 		case osbapi.StateFailed:
 			b.Fatalf("operation failed: %s", lo.Description)
 		}
-		if finished() {
+		for t := 0; t < 250 && (t == 0 || !finished()); t++ {
 			time.Sleep(2 * time.Millisecond)
-		} else {
-			time.Sleep(500 * time.Millisecond)
 		}
 	}
 	b.Fatal("operation still in progress after 20 minutes")
