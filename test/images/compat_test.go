@@ -4,9 +4,11 @@ import (
 	"bytes"
 	"encoding/base64"
 	"encoding/json"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 
@@ -30,12 +32,52 @@ func imageID(t *testing.T, ref string) string {
 // build runs a plain `docker build` of dir, as bundle authors did.
 func build(t *testing.T, tag, dir string) {
 	t.Helper()
-	cmd := exec.Command(dockerBin(), "build", "--network", "host", "-t", tag, dir)
+	ctx, err := buildContext(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ctx != dir {
+		defer os.RemoveAll(ctx)
+	}
+	cmd := exec.Command(dockerBin(), "build", "--network", "host", "-t", tag, ctx)
 	cmd.Env = append(os.Environ(), "DOCKER_BUILDKIT=0")
 	if out, err := cmd.CombinedOutput(); err != nil {
 		t.Fatalf("docker build %s: %v\n%s", dir, err, out)
 	}
 }
+
+// buildContext is dir, or under OSB_IMAGE_PREFIX a copy of it whose
+// Dockerfile says FROM the prefixed upstream name: the bundle sources stay
+// unchanged (FROM ansibleplaybookbundle/apb-base[:tag]) and still build on
+// the checkout's own base.
+func buildContext(dir string) (string, error) {
+	if prefix == "" {
+		return dir, nil
+	}
+	tmp, err := os.MkdirTemp("", "osb-images-ctx-")
+	if err != nil {
+		return "", err
+	}
+	ctx := filepath.Join(tmp, "ctx")
+	if err := os.CopyFS(ctx, os.DirFS(dir)); err != nil {
+		os.RemoveAll(tmp)
+		return "", fmt.Errorf("copying the build context %s: %w", dir, err)
+	}
+	df := filepath.Join(ctx, "Dockerfile")
+	b, err := os.ReadFile(df)
+	if err != nil {
+		os.RemoveAll(tmp)
+		return "", err
+	}
+	b = fromUpstream.ReplaceAll(b, []byte("${1}"+upstreamRepo+"${2}"))
+	if err := os.WriteFile(df, b, 0o644); err != nil {
+		os.RemoveAll(tmp)
+		return "", err
+	}
+	return ctx, nil
+}
+
+var fromUpstream = regexp.MustCompile(`(?m)^(FROM\s+)ansibleplaybookbundle/apb-base(\s|:|$)`)
 
 // An unchanged Dockerfile of the original's form builds FROM every tag the
 // original published: brace expansion in RUN (bash), root as the build
@@ -51,17 +93,17 @@ func TestOriginalTags(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, tag := range originalTags {
-		for _, name := range []string{"ansibleplaybookbundle/apb-base", "openstack-service-broker/apb-base"} {
+		for _, name := range []string{upstreamRepo, baseRepo} {
 			if got := imageID(t, name+":"+tag); got != want {
 				t.Errorf("%s:%s is %s, want the apb-base %s", name, tag, got, want)
 			}
 		}
-		df := "FROM ansibleplaybookbundle/apb-base:" + tag + "\nADD playbooks /opt/apb/actions\nADD . /opt/ansible/roles/tagged\n" +
+		df := "FROM " + upstreamRepo + ":" + tag + "\nADD playbooks /opt/apb/actions\nADD . /opt/ansible/roles/tagged\n" +
 			"RUN chmod -R g=u /opt/{ansible,apb}\nUSER apb\n"
 		if err := os.WriteFile(filepath.Join(ctx, "Dockerfile"), []byte(df), 0o644); err != nil {
 			t.Fatal(err)
 		}
-		img := "osb-test/images-tag-" + strings.ReplaceAll(tag, ".", "-") + ":latest"
+		img := testRepo + "/images-tag-" + strings.ReplaceAll(tag, ".", "-") + ":latest"
 		build(t, img, ctx)
 		r := docker(t, "run", "--rm", "--network", "none", "--entrypoint", "sh", img, "-c",
 			"id -u; stat -c %A /opt/apb/actions/provision.yml /opt/ansible/roles/tagged/Dockerfile")
@@ -121,7 +163,7 @@ func TestCompatCorpusBuilds(t *testing.T) {
 	for name, role := range corpus {
 		t.Run(name, func(t *testing.T) {
 			dir := filepath.Join("..", "compat", name)
-			img := "osb-test/images-compat-" + name + ":latest"
+			img := testRepo + "/images-compat-" + name + ":latest"
 			build(t, img, dir)
 			t.Cleanup(func() { docker(t, "rmi", img) })
 			r := docker(t, "image", "inspect", img)

@@ -22,12 +22,36 @@ import (
 	"time"
 )
 
+// The images under test. OSB_IMAGE_PREFIX selects a checkout's own build
+// (`OSB_IMAGE_PREFIX=P hack/images.sh` tags P/apb-base,
+// P/ansibleplaybookbundle/apb-base, P/openstack-apb), and the images these
+// tests build go under P-test: testing them never re-tags the machine's
+// shared images.
+var (
+	prefix       = os.Getenv("OSB_IMAGE_PREFIX")
+	baseRepo     = repo("openstack-service-broker/apb-base", "apb-base")
+	upstreamRepo = repo("ansibleplaybookbundle/apb-base", "ansibleplaybookbundle/apb-base")
+	apbBase      = baseRepo + ":latest"
+	upstreamBase = upstreamRepo + ":latest"
+	openstackAPB = repo("openstack-service-broker/openstack-apb", "openstack-apb") + ":latest"
+	testRepo     = repo("osb-test", "")
+	bundleImage  = testRepo + "/images-test-apb:latest"
+	legacyImage  = testRepo + "/images-legacy-apb:latest"
+)
+
+// repo is shared, or under OSB_IMAGE_PREFIX the prefixed name (the test
+// images' own namespace, P-test, when prefixed is empty).
+func repo(shared, prefixed string) string {
+	switch {
+	case prefix == "":
+		return shared
+	case prefixed == "":
+		return prefix + "-test"
+	}
+	return prefix + "/" + prefixed
+}
+
 const (
-	apbBase        = "openstack-service-broker/apb-base:latest"
-	upstreamBase   = "ansibleplaybookbundle/apb-base:latest"
-	openstackAPB   = "openstack-service-broker/openstack-apb:latest"
-	bundleImage    = "osb-test/images-test-apb:latest"
-	legacyImage    = "osb-test/images-legacy-apb:latest"
 	runTimeout     = 3 * time.Minute
 	installHint    = "run `make images` (hack/images.sh builds them; hack/docker.sh starts dockerd), or set OSB_SKIP=images"
 	dockerMissHint = "Docker is not available: install Debian's docker.io and start it with hack/docker.sh, or set OSB_SKIP=images"
@@ -111,9 +135,18 @@ func requireImages(t *testing.T) {
 			return
 		}
 		for _, b := range []struct{ tag, dir string }{{bundleImage, "testdata/bundle"}, {legacyImage, "testdata/legacy"}} {
-			cmd := exec.Command(dockerBin(), "build", "-q", "--build-arg", "SPEC="+base64.StdEncoding.EncodeToString(spec), "-t", b.tag, b.dir)
+			dir, err := buildContext(b.dir)
+			if err != nil {
+				setupErr = err.Error()
+				return
+			}
+			cmd := exec.Command(dockerBin(), "build", "-q", "--build-arg", "SPEC="+base64.StdEncoding.EncodeToString(spec), "-t", b.tag, dir)
 			cmd.Env = append(os.Environ(), "DOCKER_BUILDKIT=0")
-			if out, err := cmd.CombinedOutput(); err != nil {
+			out, err := cmd.CombinedOutput()
+			if dir != b.dir {
+				os.RemoveAll(dir)
+			}
+			if err != nil {
 				setupErr = "building " + b.tag + ": " + err.Error() + "\n" + string(out)
 				return
 			}

@@ -59,6 +59,7 @@ const (
 	PhasePodCreated  Phase = "pod-created"  // the API server accepted the pod
 	PhasePodFinished Phase = "pod-finished" // the watch saw Succeeded/Failed
 	PhaseDone        Phase = "done"         // result read (the sandbox waits for Release)
+	PhaseReleased    Phase = "released"     // Release returned (after the outcome was stored)
 )
 
 func (c *Config) withDefaults() (Config, error) {

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"strings"
+	"sync"
 
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -118,38 +119,74 @@ func (r *Runtime) create(ctx context.Context, a runtime.Action) (*sandbox, *core
 	// names that look secret: all of them count.
 	sb.red.AddUnder(a.ExtraVars, redact.Names(a.SecretVars...))
 
-	if _, err := r.client.CoreV1().ServiceAccounts(ns.Name).Create(ctx, &corev1.ServiceAccount{
-		ObjectMeta: metav1.ObjectMeta{Name: podName, Labels: lbl},
-	}, metav1.CreateOptions{}); err != nil {
-		return sb, nil, fmt.Errorf("creating the sandbox service account: %w", err)
-	}
-	if _, err := r.client.RbacV1().RoleBindings(ns.Name).Create(ctx, roleBinding(sb, ns.Name, r.cfg.SandboxRole, lbl), metav1.CreateOptions{}); err != nil {
-		return sb, nil, fmt.Errorf("binding role %s in the sandbox: %w", r.cfg.SandboxRole, err)
+	// The service account, the role bindings and the Secret copies need
+	// only the namespace: they are made at once (each is an API round trip,
+	// and they were most of the sandbox's cost made one after the other).
+	// The pod waits for all of them: its admission needs the service
+	// account, and it must never run without its rights or mounts. On
+	// errors the first in this order is the one returned.
+	steps := []func() error{
+		func() error {
+			if _, err := r.client.CoreV1().ServiceAccounts(ns.Name).Create(ctx, &corev1.ServiceAccount{
+				ObjectMeta: metav1.ObjectMeta{Name: podName, Labels: lbl},
+			}, metav1.CreateOptions{}); err != nil {
+				return fmt.Errorf("creating the sandbox service account: %w", err)
+			}
+			return nil
+		},
+		func() error {
+			if _, err := r.client.RbacV1().RoleBindings(ns.Name).Create(ctx, roleBinding(sb, ns.Name, r.cfg.SandboxRole, lbl), metav1.CreateOptions{}); err != nil {
+				return fmt.Errorf("binding role %s in the sandbox: %w", r.cfg.SandboxRole, err)
+			}
+			return nil
+		},
 	}
 	if a.Target != "" && a.Target != ns.Name {
-		if _, err := r.client.RbacV1().RoleBindings(a.Target).Create(ctx, roleBinding(sb, a.Target, r.cfg.SandboxRole, lbl), metav1.CreateOptions{}); err != nil {
-			if apierrors.IsNotFound(err) {
-				return sb, nil, fmt.Errorf("target namespace %q does not exist", a.Target)
+		steps = append(steps, func() error {
+			if _, err := r.client.RbacV1().RoleBindings(a.Target).Create(ctx, roleBinding(sb, a.Target, r.cfg.SandboxRole, lbl), metav1.CreateOptions{}); err != nil {
+				if apierrors.IsNotFound(err) {
+					return fmt.Errorf("target namespace %q does not exist", a.Target)
+				}
+				return fmt.Errorf("binding role %s in namespace %s: %w", r.cfg.SandboxRole, a.Target, err)
 			}
-			return sb, nil, fmt.Errorf("binding role %s in namespace %s: %w", r.cfg.SandboxRole, a.Target, err)
-		}
+			return nil
+		})
 	}
-
+	secretLbl := map[string]string{LabelCopiedSecret: "true", LabelManagedBy: ManagedBy, LabelOperation: lbl[LabelOperation]}
+	for _, s := range copies {
+		steps = append(steps, func() error {
+			if _, err := r.client.CoreV1().Secrets(ns.Name).Create(ctx, &corev1.Secret{
+				ObjectMeta: metav1.ObjectMeta{Name: s.name, Labels: secretLbl},
+				Type:       s.typ,
+				Data:       s.data,
+			}, metav1.CreateOptions{}); err != nil {
+				return fmt.Errorf("copying secret %q into the sandbox: %w", s.name, err)
+			}
+			return nil
+		})
+	}
+	errs := make([]error, len(steps))
+	var wg sync.WaitGroup
+	for i, step := range steps {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			errs[i] = step()
+		}()
+	}
+	wg.Wait()
 	var vols []corev1.Volume
 	data := map[string]map[string][]byte{}
 	for _, s := range copies {
-		secretLbl := map[string]string{LabelCopiedSecret: "true", LabelManagedBy: ManagedBy, LabelOperation: lbl[LabelOperation]}
-		if _, err := r.client.CoreV1().Secrets(ns.Name).Create(ctx, &corev1.Secret{
-			ObjectMeta: metav1.ObjectMeta{Name: s.name, Labels: secretLbl},
-			Type:       s.typ,
-			Data:       s.data,
-		}, metav1.CreateOptions{}); err != nil {
-			return sb, nil, fmt.Errorf("copying secret %q into the sandbox: %w", s.name, err)
-		}
 		sb.secrets = append(sb.secrets, s.name)
 		sb.red.Add(s.data)
 		data[s.name] = s.data
 		vols = append(vols, corev1.Volume{Name: volumeName(s.name), VolumeSource: corev1.VolumeSource{Secret: &corev1.SecretVolumeSource{SecretName: s.name}}})
+	}
+	for _, err := range errs {
+		if err != nil {
+			return sb, nil, err
+		}
 	}
 	var mounts []corev1.VolumeMount
 	var env []corev1.EnvVar

@@ -305,6 +305,7 @@ func (r *Runtime) Release(ctx context.Context, a runtime.Action, failed bool) er
 		}
 		r.cleanup(ctx, &sandbox{op: a.OperationID, namespace: ns.Name, target: ns.Annotations[AnnotationTargetNamespace], pod: ns.Labels[LabelPodName]}, failed, log)
 	}
+	r.trace(a.OperationID, PhaseReleased)
 	return nil
 }
 

@@ -327,6 +327,61 @@ func TestTargetScopedSecret(t *testing.T) {
 	}
 }
 
+// The sandbox's service account, role bindings and Secret copies are made
+// at once: whichever fails, no pod is created, the sandbox (and the target
+// role binding) is removed, and the error is the first failing step's in
+// the order service account, sandbox role binding, target role binding,
+// Secrets.
+func TestSandboxStepFailureCreatesNoPod(t *testing.T) {
+	cases := []struct {
+		name     string
+		verb     string
+		resource string
+		ns       string // "" for the sandbox
+		want     string
+	}{
+		{"service account", "create", "serviceaccounts", "", "creating the sandbox service account"},
+		{"sandbox role binding", "create", "rolebindings", "", "binding role edit in the sandbox"},
+		{"target role binding", "create", "rolebindings", "target", "binding role edit in namespace target"},
+		{"secret copy", "create", "secrets", "", `copying secret "creds" into the sandbox`},
+		{"everything", "create", "*", "", "creating the sandbox service account"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			cs := fakeCluster(t)
+			cs.PrependReactor(tc.verb, tc.resource, func(a k8stesting.Action) (bool, k8sruntime.Object, error) {
+				if a.GetResource().Resource == "namespaces" || a.GetResource().Resource == "pods" {
+					return false, nil, nil
+				}
+				in := a.GetNamespace()
+				if (tc.ns == "" && (in == "target" || in == "broker")) || (tc.ns != "" && in != tc.ns) {
+					return false, nil, nil
+				}
+				return true, nil, errors.New("refused")
+			})
+			rt, err := New(Config{BrokerNamespace: "broker"}, cs, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			_, err = rt.Run(context.Background(), runtime.Action{Name: "provision", OperationID: "op", FQName: "x", Target: "target",
+				Mounts: []runtime.Mount{{Source: "creds", Path: "/etc/apb-secrets/creds"}}}, nil)
+			if err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Fatalf("err = %v, want %q", err, tc.want)
+			}
+			ctx := context.Background()
+			if l, _ := cs.CoreV1().Pods("").List(ctx, metav1.ListOptions{}); len(l.Items) != 0 {
+				t.Errorf("%d pods created", len(l.Items))
+			}
+			if l, _ := cs.CoreV1().Namespaces().List(ctx, metav1.ListOptions{}); len(l.Items) != 2 {
+				t.Errorf("%d namespaces, want only the 2 pre-existing", len(l.Items))
+			}
+			if l, _ := cs.RbacV1().RoleBindings("target").List(ctx, metav1.ListOptions{}); len(l.Items) != 0 {
+				t.Errorf("the target role binding stayed")
+			}
+		})
+	}
+}
+
 func TestConfigDefaults(t *testing.T) {
 	cases := []struct {
 		cfg  Config

@@ -66,11 +66,22 @@ FLAG=$2
 JSONSTRING=$3
 [ "$FLAG" = "--extra-vars" ] || echo "warning: second argument '$FLAG' is not --extra-vars; treated as it" >&2
 
-# The extra vars must be one JSON object (the runner-based contract).
-if ! python3 -c 'import json,sys; v=json.loads(sys.argv[1]); sys.exit(0 if isinstance(v, dict) else 1)' "$JSONSTRING" 2>/dev/null; then
+# The extra vars must be one JSON object (the runner-based contract). The
+# same Python prints the Galaxy adapter's keys (role_name, role_namespace,
+# galaxy_url), one a line: one interpreter start-up rather than four (-S:
+# json needs nothing of site-packages).
+if ! galaxy=$(python3 -S -c '
+import json, sys
+v = json.loads(sys.argv[1])
+if not isinstance(v, dict):
+    sys.exit(1)
+for k in ("role_name", "role_namespace", "galaxy_url"):
+    print(str(v.get(k, "")).replace("\n", " "))
+' "$JSONSTRING" 2>/dev/null); then
   echo "error: the extra vars are not a JSON object" >&2
   exit 1
 fi
+{ IFS= read -r ROLE_NAME; IFS= read -r ROLE_NAMESPACE; IFS= read -r GALAXY_URL; } <<<"$galaxy"
 
 mkdir -p "$ENV_DIR" 2>/dev/null
 if ! ( umask 077 && printf '%s\n' "$JSONSTRING" >"$EXTRAVARS" ) 2>/dev/null; then
@@ -150,9 +161,6 @@ for hook in /usr/share/apb/entrypoint.d/*.sh; do
 done
 
 # Galaxy adapter: the bundle is an Ansible role fetched at run time.
-ROLE_NAME=$(python3 -c 'import json,sys; print(json.loads(sys.argv[1]).get("role_name", ""))' "$JSONSTRING")
-ROLE_NAMESPACE=$(python3 -c 'import json,sys; print(json.loads(sys.argv[1]).get("role_namespace", ""))' "$JSONSTRING")
-GALAXY_URL=$(python3 -c 'import json,sys; print(json.loads(sys.argv[1]).get("galaxy_url", ""))' "$JSONSTRING")
 if [ -n "$ROLE_NAME" ] && [ -n "$ROLE_NAMESPACE" ]; then
   galaxy_args=()
   [ -n "$GALAXY_URL" ] && galaxy_args=(-s "$GALAXY_URL")
