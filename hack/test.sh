@@ -22,7 +22,7 @@ for s in hack/test.d/*.sh; do
 done
 
 log "go test"
-go test -count=1 -timeout 30m ./... 2>&1 | tee /tmp/osb-go-test.$$.log
+go test -count=1 -timeout 50m ./... 2>&1 | tee /tmp/osb-go-test.$$.log
 rc=${PIPESTATUS[0]}
 log "tests took $(( $(date +%s) - start ))s"
 exit "$rc"
