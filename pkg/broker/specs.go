@@ -91,13 +91,16 @@ func (b *Broker) loadStoredSpecs(ctx context.Context) error {
 // served: another replica bootstrapped, or a developer pushed or deleted
 // a spec through it. It reports whether the catalog changed.
 func (b *Broker) ReloadSpecs(ctx context.Context) (bool, error) {
+	hidden := b.readHidden(ctx)
+	// The specs are listed under the lock this replica's own pushes and
+	// deletes hold while they commit: a list read before one of them and
+	// applied after it would bring back what it just removed.
+	b.specsMu.Lock()
+	defer b.specsMu.Unlock()
 	specs, err := b.st.ListSpecs(ctx)
 	if err != nil {
 		return false, fmt.Errorf("reloading stored specs: %w", err)
 	}
-	hidden := b.readHidden(ctx)
-	b.specsMu.Lock()
-	defer b.specsMu.Unlock()
 	stored := make(map[string][sha256.Size]byte, len(specs))
 	byID := make(map[string]*apb.Spec, len(specs))
 	for _, sp := range specs {
