@@ -78,6 +78,11 @@ func CatalogChanged() Op {
 	return put(keyCatalog, time.Now().UTC().Format(time.RFC3339Nano))
 }
 
+// CatalogSignal reports whether o is CatalogChanged's: a signal to the
+// replicas following the store, not a record. A store without replicas
+// (the CRD store) leaves it out.
+func (o Op) CatalogSignal() bool { return o.key == keyCatalog }
+
 // CatalogChanges signals once at first, then each time a replica changed
 // the stored specs (CatalogChanged).
 func (s *Store) CatalogChanges(ctx context.Context) <-chan struct{} {

@@ -82,6 +82,9 @@ func groups(ops []store.Op, stamp int64) ([]*group, error) {
 		if o.Err() != nil {
 			return nil, o.Err()
 		}
+		if o.CatalogSignal() {
+			continue // one broker on this store: nobody follows its catalog
+		}
 		if o.Prefix() {
 			return nil, fmt.Errorf("the CRD store has no prefix deletes (%s)", o.Key())
 		}
