@@ -99,6 +99,25 @@ func words(name string) []string {
 	return out
 }
 
+// identifierWords end the names of fields that identify a resource
+// rather than grant access to it.
+var identifierWords = map[string]bool{
+	"name": true, "id": true, "uuid": true, "fingerprint": true, "region": true,
+	"zone": true, "type": true, "status": true,
+}
+
+// identifier reports whether a field under a secret name (a bundle's
+// _apb_provision_creds) names what the secret is for rather than holding
+// it: a keypair's name, an application credential's id, a project's name.
+// Masking those in free text blanked out the resource a progress message
+// or an error was about ("checking keypair ****"), and short ones blanked
+// out ordinary words ("demo" in "demonstration"); a name that itself looks
+// secret (key_name) still counts.
+func identifier(name string) bool {
+	w := words(name)
+	return len(w) > 0 && identifierWords[w[len(w)-1]] && !Key(name)
+}
+
 // secretName reports whether name is declared secret or looks it.
 func secretName(name string, declared map[string]bool) bool {
 	return declared[name] || Key(name)
@@ -179,17 +198,21 @@ func (t *Text) add(v any, all bool, declared map[string]bool) {
 		}
 	case map[string]any:
 		for k, e := range x {
-			t.add(e, all || secretName(k, declared), declared)
+			s := secretName(k, declared)
+			if all && !s && identifier(k) {
+				continue
+			}
+			t.add(e, all || s, declared)
 		}
 	case map[string]string:
 		for k, e := range x {
-			if all || secretName(k, declared) {
+			if secretName(k, declared) || all && !identifier(k) {
 				t.addString(e)
 			}
 		}
 	case map[string][]byte:
 		for k, e := range x {
-			if all || secretName(k, declared) {
+			if secretName(k, declared) || all && !identifier(k) {
 				t.addString(string(e))
 			}
 		}

@@ -56,6 +56,16 @@ func TestText(t *testing.T) {
 		"_apb_bind_creds": map[string]any{
 			"user": "plainuser",
 		},
+		// What a bundle's provision stored as credentials: the keypair's
+		// name, id and fingerprint identify it, its private key is secret.
+		"_apb_provision_creds": map[string]any{
+			"name":         "osb-0a1b2c3d",
+			"id":           "5f2e9a7c-keypair-id",
+			"fingerprint":  "aa:bb:cc:dd",
+			"project_name": "demo",
+			"private_key":  "-----BEGIN KEY-----xyz",
+			"key_name":     map[string]any{"secret": "nested-secret-1"},
+		},
 		"quoted_pwd": `say "cheese"`,
 	}, Names("magic_word"))
 	r.Add(map[string][]byte{"clouds.yaml": []byte("clouds:\n  c:\n    auth:\n      password: \"cloudpw99\"\n")})
@@ -71,6 +81,11 @@ func TestText(t *testing.T) {
 		{"admin_password=s3cr3t next", "admin_password=**** next"},
 		{`vars {"quoted_pwd":"say \"cheese\""}`, `vars {"quoted_pwd":"****"}`},
 		{"abc stays", "abc stays"},
+		{"checking keypair osb-0a1b2c3d", "checking keypair osb-0a1b2c3d"},
+		{"id 5f2e9a7c-keypair-id, fp aa:bb:cc:dd", "id 5f2e9a7c-keypair-id, fp aa:bb:cc:dd"},
+		{"a demonstration", "a demonstration"},
+		{"key -----BEGIN KEY-----xyz", "key ****"},
+		{"under a public name nested-secret-1", "under a public name ****"},
 	}
 	for _, c := range cases {
 		if got := r.String(c.in); got != c.want {
