@@ -173,6 +173,41 @@ func (c *cli) wait(ctx context.Context, w waitFlags, what string, poll func(ctx 
 	}
 }
 
+// settle finishes an accepted operation as --no-wait asks: a synchronous
+// answer is final; an asynchronous one is left in progress, or waited for
+// and its last state and description recorded in res. waited says whether
+// the operation was followed to its end.
+func (c *cli) settle(ctx context.Context, w waitFlags, res *operationResult, async bool, what string, goneOK bool,
+	poll func(ctx context.Context) (*osbapi.LastOperationResponse, error)) (waited bool, err error) {
+	switch {
+	case !async:
+		return false, nil
+	case w.noWait:
+		res.State = osbapi.StateInProgress
+		return false, nil
+	}
+	lo, err := c.wait(ctx, w, what, poll, goneOK)
+	if err != nil {
+		return false, err
+	}
+	res.State, res.Description = lo.State, lo.Description
+	return true, nil
+}
+
+// instancePoll asks for the last operation of an instance.
+func instancePoll(cl *osbclient.Client, id, serviceID, planID, op string) func(context.Context) (*osbapi.LastOperationResponse, error) {
+	return func(ctx context.Context) (*osbapi.LastOperationResponse, error) {
+		return cl.LastOperation(ctx, id, &osbapi.LastOperationRequest{ServiceID: serviceID, PlanID: planID, Operation: op})
+	}
+}
+
+// bindingPoll asks for the last operation of a binding.
+func bindingPoll(cl *osbclient.Client, iid, bid, serviceID, planID, op string) func(context.Context) (*osbapi.LastOperationResponse, error) {
+	return func(ctx context.Context) (*osbapi.LastOperationResponse, error) {
+		return cl.BindingLastOperation(ctx, iid, bid, &osbapi.LastOperationRequest{ServiceID: serviceID, PlanID: planID, Operation: op})
+	}
+}
+
 func (c *cli) waitError(ctx context.Context, err error) error {
 	switch {
 	case errors.Is(ctx.Err(), context.DeadlineExceeded) && ctx.Err() != nil:
@@ -355,19 +390,14 @@ recorded locally (apb instances lists it).`,
 			}
 			res := operationResult{InstanceID: id, Service: svc.Name, Plan: pl.Name, Operation: resp.Operation,
 				State: osbapi.StateSucceeded, DashboardURL: resp.DashboardURL}
-			if resp.Async && !wf.noWait {
-				lo, err := c.wait(ctx, wf, "provision "+id, func(ctx context.Context) (*osbapi.LastOperationResponse, error) {
-					return cl.LastOperation(ctx, id, &osbapi.LastOperationRequest{ServiceID: svc.ID, PlanID: pl.ID, Operation: resp.Operation})
-				}, false)
-				if err != nil {
-					return err
-				}
-				res.State, res.Description = lo.State, lo.Description
+			waited, err := c.settle(ctx, wf, &res, resp.Async, "provision "+id, false, instancePoll(cl, id, svc.ID, pl.ID, resp.Operation))
+			if err != nil {
+				return err
+			}
+			if waited {
 				if in, err := cl.GetInstance(ctx, id, &osbapi.FetchRequest{ServiceID: svc.ID, PlanID: pl.ID}); err == nil && in.DashboardURL != "" {
 					res.DashboardURL = in.DashboardURL
 				}
-			} else if resp.Async {
-				res.State = osbapi.StateInProgress
 			}
 			return c.printer().print(res, func(w io.Writer) { resultTable(w, res) })
 		},
@@ -529,16 +559,8 @@ func (c *cli) updateCmd() *cobra.Command {
 				return err
 			}
 			res := operationResult{InstanceID: id, Service: rec.Service, Plan: rec.Plan, Operation: resp.Operation, State: osbapi.StateSucceeded, DashboardURL: resp.DashboardURL}
-			if resp.Async && !wf.noWait {
-				lo, err := c.wait(ctx, wf, "update "+id, func(ctx context.Context) (*osbapi.LastOperationResponse, error) {
-					return cl.LastOperation(ctx, id, &osbapi.LastOperationRequest{ServiceID: rec.ServiceID, PlanID: rec.PlanID, Operation: resp.Operation})
-				}, false)
-				if err != nil {
-					return err
-				}
-				res.State, res.Description = lo.State, lo.Description
-			} else if resp.Async {
-				res.State = osbapi.StateInProgress
+			if _, err := c.settle(ctx, wf, &res, resp.Async, "update "+id, false, instancePoll(cl, id, rec.ServiceID, rec.PlanID, resp.Operation)); err != nil {
+				return err
 			}
 			if plan != "" {
 				if r, _ := c.records().get(c.s.brokerURL, id); r != nil {
@@ -592,16 +614,8 @@ func (c *cli) deprovisionCmd() *cobra.Command {
 				return err
 			}
 			res := operationResult{InstanceID: id, Service: rec.Service, Plan: rec.Plan, Operation: resp.Operation, State: osbapi.StateSucceeded}
-			if resp.Async && !wf.noWait {
-				lo, err := c.wait(ctx, wf, "deprovision "+id, func(ctx context.Context) (*osbapi.LastOperationResponse, error) {
-					return cl.LastOperation(ctx, id, &osbapi.LastOperationRequest{ServiceID: rec.ServiceID, PlanID: rec.PlanID, Operation: resp.Operation})
-				}, true)
-				if err != nil {
-					return err
-				}
-				res.State, res.Description = lo.State, lo.Description
-			} else if resp.Async {
-				res.State = osbapi.StateInProgress
+			if _, err := c.settle(ctx, wf, &res, resp.Async, "deprovision "+id, true, instancePoll(cl, id, rec.ServiceID, rec.PlanID, resp.Operation)); err != nil {
+				return err
 			}
 			if res.State == osbapi.StateSucceeded {
 				if err := c.records().remove(c.s.brokerURL, id); err != nil {
@@ -667,18 +681,11 @@ func (c *cli) bindCmd() *cobra.Command {
 			}
 			res := operationResult{InstanceID: iid, BindingID: id, Service: rec.Service, Plan: rec.Plan, Operation: resp.Operation,
 				State: osbapi.StateSucceeded, Credentials: resp.Credentials}
-			if resp.Async {
-				if wf.noWait {
-					res.State = osbapi.StateInProgress
-					return c.printer().print(res, func(w io.Writer) { resultTable(w, res) })
-				}
-				lo, err := c.wait(ctx, wf, "bind "+id, func(ctx context.Context) (*osbapi.LastOperationResponse, error) {
-					return cl.BindingLastOperation(ctx, iid, id, &osbapi.LastOperationRequest{ServiceID: rec.ServiceID, PlanID: rec.PlanID, Operation: resp.Operation})
-				}, false)
-				if err != nil {
-					return err
-				}
-				res.State, res.Description = lo.State, lo.Description
+			waited, err := c.settle(ctx, wf, &res, resp.Async, "bind "+id, false, bindingPoll(cl, iid, id, rec.ServiceID, rec.PlanID, resp.Operation))
+			if err != nil {
+				return err
+			}
+			if waited {
 				b, err := cl.GetBinding(ctx, iid, id, &osbapi.FetchRequest{ServiceID: rec.ServiceID, PlanID: rec.PlanID})
 				if err != nil {
 					return fmt.Errorf("reading the binding's credentials: %w", err)
@@ -728,16 +735,8 @@ func (c *cli) unbindCmd() *cobra.Command {
 				return err
 			}
 			res := operationResult{InstanceID: iid, BindingID: bid, Operation: resp.Operation, State: osbapi.StateSucceeded}
-			if resp.Async && !wf.noWait {
-				lo, err := c.wait(ctx, wf, "unbind "+bid, func(ctx context.Context) (*osbapi.LastOperationResponse, error) {
-					return cl.BindingLastOperation(ctx, iid, bid, &osbapi.LastOperationRequest{ServiceID: rec.ServiceID, PlanID: rec.PlanID, Operation: resp.Operation})
-				}, true)
-				if err != nil {
-					return err
-				}
-				res.State, res.Description = lo.State, lo.Description
-			} else if resp.Async {
-				res.State = osbapi.StateInProgress
+			if _, err := c.settle(ctx, wf, &res, resp.Async, "unbind "+bid, true, bindingPoll(cl, iid, bid, rec.ServiceID, rec.PlanID, resp.Operation)); err != nil {
+				return err
 			}
 			if res.State == osbapi.StateSucceeded {
 				if err := c.records().removeBinding(c.s.brokerURL, iid, bid); err != nil {
