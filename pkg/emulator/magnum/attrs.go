@@ -264,6 +264,12 @@ func (a attr) check(v any) (any, *core.APIError) {
 			}
 		}
 		return nil, invalidInput(a.name, v, fmt.Sprintf("Unrecognized value '%s', acceptable values are: '0', '1', 'f', 'false', 'n', 'no', 'off', 'on', 't', 'true', 'y', 'yes'", pyStr(v)))
+	case "list":
+		l, ok := v.([]any)
+		if !ok {
+			return nil, invalidInput(a.name, v, fmt.Sprintf("Wrong type. Expected '<class 'list'>', got '%s'", pyType(v)))
+		}
+		return l, nil
 	case "labels":
 		m, ok := v.(map[string]any)
 		if !ok {

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"maps"
+	"math"
 	"net/http"
 	"strings"
 	"time"
@@ -276,7 +277,7 @@ func (m *Magnum) createCluster(w http.ResponseWriter, r *http.Request) error {
 		}
 	}
 	if c.NodeCount == 0 && !v.AtLeast("1.10") {
-		return clientError(http.StatusBadRequest, "Resizing a cluster to zero nodes is not supported.")
+		return clientError(http.StatusBadRequest, "Resizing a nodegroup to zero is not supported in the provided microversion.")
 	}
 	// _post: the quota, then what the template gives.
 	var used int
@@ -422,12 +423,19 @@ func (m *Magnum) updateCluster(w http.ResponseWriter, r *http.Request) error {
 		}
 	}
 	if nodes == 0 && !v.AtLeast("1.10") {
-		return clientError(http.StatusBadRequest, "Resizing a cluster to zero nodes is not supported.")
+		return clientError(http.StatusBadRequest, "Resizing a nodegroup to zero is not supported in the provided microversion.")
 	}
-	err = m.state.Update(func(s *state) error {
-		c := s.Clusters[cur.UUID]
+	return m.resize(w, cur.UUID, nodes)
+}
+
+// resize starts UPDATE_IN_PROGRESS -> UPDATE_COMPLETE with the new node
+// count and answers 202 with the cluster's uuid.
+func (m *Magnum) resize(w http.ResponseWriter, uuid string, nodes int) error {
+	now := m.env.Now()
+	err := m.state.Update(func(s *state) error {
+		c := s.Clusters[uuid]
 		if c == nil || c.status(now) == deleted {
-			return clientError(http.StatusNotFound, "Cluster %s could not be found.", cur.UUID)
+			return clientError(http.StatusNotFound, "Cluster %s could not be found.", uuid)
 		}
 		st := c.status(now)
 		if strings.HasSuffix(st, "_IN_PROGRESS") || strings.HasSuffix(st, "_FAILED") {
@@ -442,8 +450,52 @@ func (m *Magnum) updateCluster(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	core.WriteJSON(w, http.StatusAccepted, map[string]any{"uuid": cur.UUID})
+	core.WriteJSON(w, http.StatusAccepted, map[string]any{"uuid": uuid})
 	return nil
+}
+
+var resizeAttrs = []attr{
+	{name: "node_count", kind: "int", min: 0, max: math.MaxInt32, mandatory: true},
+	{name: "nodes_to_remove", kind: "list"},
+	{name: "nodegroup", kind: "str", min: 1, max: 255},
+}
+
+// resizeCluster is POST /v1/clusters/{id}/actions/resize (1.7): the
+// default worker nodegroup's node count.
+func (m *Magnum) resizeCluster(w http.ResponseWriter, r *http.Request) error {
+	v := core.MicroversionOf(r)
+	if !v.AtLeast("1.7") {
+		return core.NotFound("The resource could not be found.")
+	}
+	now := m.env.Now()
+	var uuid string
+	err := m.state.View(func(s *state) error {
+		c, err := s.findCluster(core.IdentityOf(r), r.PathValue("ident"), now)
+		if err != nil {
+			return err
+		}
+		uuid = c.UUID
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	vals, err := parseBody(r, "cluster_resize_req", resizeAttrs)
+	if err != nil {
+		return err
+	}
+	switch ng, _ := vals["nodegroup"].(string); ng {
+	case "", "default-worker":
+	case "default-master":
+		return clientError(http.StatusBadRequest, "Resizing a master nodegroup is not supported.")
+	default:
+		return clientError(http.StatusNotFound, "Nodegroup %s could not be found.", ng)
+	}
+	nodes := vals["node_count"].(int)
+	if nodes == 0 && !v.AtLeast("1.10") {
+		return clientError(http.StatusBadRequest, "Resizing a nodegroup to zero is not supported in the provided microversion.")
+	}
+	return m.resize(w, uuid, nodes)
 }
 
 // stripReadonly drops the answer-only fields before the patched document

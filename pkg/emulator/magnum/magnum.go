@@ -154,6 +154,7 @@ func (m *Magnum) Routes(rt *core.Router) {
 	rt.Handle("GET /v1/clusters/{ident}", m.versioned(m.showCluster))
 	rt.Handle("PATCH /v1/clusters/{ident}", m.versioned(m.updateCluster))
 	rt.Handle("DELETE /v1/clusters/{ident}", m.versioned(m.deleteCluster))
+	rt.Handle("POST /v1/clusters/{ident}/actions/resize", m.versioned(m.resizeCluster))
 
 }
 
