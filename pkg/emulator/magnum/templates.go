@@ -314,6 +314,12 @@ func (m *Magnum) createTemplate(w http.ResponseWriter, r *http.Request) error {
 	if err := m.validateOSResources(r, t, nil); err != nil {
 		return err
 	}
+	// post() stores the image's os_distro, whatever the body said.
+	if d, err := m.validateImage(r, t.ImageID); err != nil {
+		return err
+	} else if d != "" {
+		distro = &d
+	}
 	t.ClusterDistro = distro
 	if (t.Public || t.Hidden) && !caller.IsAdmin() {
 		return clientError(http.StatusForbidden, "Not authorized to set public or hidden flag for cluster template.")

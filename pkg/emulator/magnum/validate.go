@@ -116,16 +116,17 @@ func (m *Magnum) imageDistro(r *http.Request, ident string) (distro *string, ski
 	return &img.OSDistro, false
 }
 
-// validateImage is attr_validator.validate_image.
-func (m *Magnum) validateImage(r *http.Request, ident string) error {
+// validateImage is attr_validator.validate_image: it returns the image's
+// os_distro ("" when Glance is not in the emulator).
+func (m *Magnum) validateImage(r *http.Request, ident string) (string, error) {
 	img, err := m.findImage(r, ident)
 	if err != nil || img == nil {
-		return err
+		return "", err
 	}
 	if img.OSDistro == "" {
-		return clientError(http.StatusBadRequest, "Image %s doesn't contain os_distro field.", ident)
+		return "", clientError(http.StatusBadRequest, "Image %s doesn't contain os_distro field.", ident)
 	}
-	return nil
+	return img.OSDistro, nil
 }
 
 // validateFlavor is attr_validator.validate_flavor: a flavor of the list
@@ -205,7 +206,7 @@ func (m *Magnum) validateOSResources(r *http.Request, t *Template, c *Cluster) e
 		}
 		return tv
 	}
-	if err := m.validateImage(r, t.ImageID); err != nil {
+	if _, err := m.validateImage(r, t.ImageID); err != nil {
 		return err
 	}
 	var cf, cm *string
