@@ -292,18 +292,18 @@ func TestMagnumAnsible(t *testing.T) {
   tasks:
     - name: template
       openstack.cloud.coe_cluster_template: {cloud: emulator, name: ans-ct, coe: kubernetes, image_id: fedora-coreos-38, labels: "kube_tag=v1.18.16"}
+      register: ct
     - name: template again
       openstack.cloud.coe_cluster_template: {cloud: emulator, name: ans-ct, coe: kubernetes, image_id: fedora-coreos-38}
     - name: template on cirros
       openstack.cloud.coe_cluster_template: {cloud: emulator, name: bad-ct, coe: kubernetes, image_id: cirros-0.6.2-x86_64-disk}
       ignore_errors: true
     - name: cluster
-      openstack.cloud.coe_cluster: {cloud: emulator, name: ans-cl, cluster_template_id: "{{ lookup('vars', 'template_id') }}", node_count: 2}
-      vars: {template_id: "ans-ct"}
+      openstack.cloud.coe_cluster: {cloud: emulator, name: ans-cl, cluster_template_id: ans-ct, node_count: 2}
     - name: cluster again
       openstack.cloud.coe_cluster: {cloud: emulator, name: ans-cl, cluster_template_id: ans-ct, node_count: 2}
-    - name: cluster info
-      openstack.cloud.coe_cluster: {cloud: emulator, name: ans-cl, cluster_template_id: ans-ct}
+    - name: cluster by template id
+      openstack.cloud.coe_cluster: {cloud: emulator, name: ans-cl, cluster_template_id: "{{ ct.id }}", node_count: 2}
     - name: cluster with a missing keypair
       openstack.cloud.coe_cluster: {cloud: emulator, name: bad-cl, cluster_template_id: ans-ct, keypair: nope}
       ignore_errors: true
@@ -325,7 +325,7 @@ func TestMagnumAnsible(t *testing.T) {
 	if again := r.OK(t, "template again"); again["changed"] != false || again["id"] != ct["id"] {
 		t.Errorf("a second template create must change nothing: %v", again)
 	}
-	if msg := r.Failed(t, "template on cirros"); !strings.Contains(msg, "Error creating cluster template") {
+	if msg := r.Failed(t, "template on cirros"); !strings.Contains(msg, "400") {
 		t.Errorf("template on cirros: %s", msg)
 	}
 	cl := r.OK(t, "cluster")
@@ -336,8 +336,11 @@ func TestMagnumAnsible(t *testing.T) {
 		asMap(t, again["cluster"])["status"] != "CREATE_COMPLETE" || asMap(t, again["cluster"])["node_count"] != float64(2) {
 		t.Errorf("a second cluster create must change nothing: %v", again)
 	}
-	if msg := r.Failed(t, "cluster with a missing keypair"); !strings.Contains(msg, "Error creating cluster") {
+	if msg := r.Failed(t, "cluster with a missing keypair"); !strings.Contains(msg, "404") {
 		t.Errorf("cluster with a missing keypair: %s", msg)
+	}
+	if byID := r.OK(t, "cluster by template id"); byID["changed"] != false || byID["id"] != cl["id"] {
+		t.Errorf("the cluster by its template's id: %v", byID)
 	}
 	for _, name := range []string{"alt cluster absent", "alt template absent", "template delete again"} {
 		if res := r.OK(t, name); res["changed"] != false {
