@@ -197,6 +197,36 @@ func TestMagnumHTTP(t *testing.T) {
 		"OpenStack-API-Version", "container-infra 1.10"); resp.StatusCode != 400 || !strings.Contains(string(body), "Cluster type (vm, cirros, kubernetes) not supported.") {
 		t.Errorf("cluster on a cirros template: %d %s", resp.StatusCode, body)
 	}
+	// Public templates: admins only publish; other projects read but do
+	// not change them; private ones do not exist for them.
+	pub := map[string]any{"name": "pub", "coe": "kubernetes", "image_id": "cirros-0.6.2-x86_64-disk", "cluster_distro": "fedora-coreos", "public": true}
+	if resp, body := c.HTTP(t, tok, "POST", "/container-infra/v1/clustertemplates", pub); resp.StatusCode != 403 ||
+		!strings.Contains(string(body), "Not authorized to set public or hidden flag for cluster template.") {
+		t.Errorf("member publishes: %d %s", resp.StatusCode, body)
+	}
+	if resp, body := c.HTTP(t, c.Token(t, "admin"), "POST", "/container-infra/v1/clustertemplates", pub); resp.StatusCode != 201 {
+		t.Fatalf("admin publishes: %d %s", resp.StatusCode, body)
+	}
+	alt := c.Token(t, "alt")
+	_, body = c.HTTP(t, alt, "GET", "/container-infra/v1/clustertemplates", nil)
+	if !strings.Contains(string(body), `"name":"pub"`) || strings.Contains(string(body), `"name":"t0"`) {
+		t.Errorf("alt's list: %s", body)
+	}
+	for _, tc := range []struct {
+		method, path string
+		body         any
+		want         int
+	}{
+		{"GET", "/container-infra/v1/clustertemplates/pub", nil, 200},
+		{"PATCH", "/container-infra/v1/clustertemplates/pub", []any{map[string]any{"op": "replace", "path": "/name", "value": "mine"}}, 403},
+		{"DELETE", "/container-infra/v1/clustertemplates/pub", nil, 403},
+		{"GET", "/container-infra/v1/clustertemplates/t0", nil, 404},
+		{"DELETE", "/container-infra/v1/clustertemplates/" + pg.Templates[0].UUID, nil, 404},
+	} {
+		if resp, body := c.HTTP(t, alt, tc.method, tc.path, tc.body); resp.StatusCode != tc.want {
+			t.Errorf("alt %s %s: %d %s, want %d", tc.method, tc.path, resp.StatusCode, body, tc.want)
+		}
+	}
 	resp, body = c.HTTP(t, tok, "GET", "/container-infra/v1/clustertemplates?limit=0", nil)
 	if resp.StatusCode != 400 || !strings.Contains(string(body), "Limit must be positive") {
 		t.Errorf("limit=0: %d %s", resp.StatusCode, body)

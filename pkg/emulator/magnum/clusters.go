@@ -166,7 +166,7 @@ func (m *Magnum) listClusters(w http.ResponseWriter, r *http.Request) error {
 			}
 		}
 		notFound := clientError(http.StatusNotFound, "Cluster %s could not be found.", p.marker)
-		got, full, err := page(items, p, func(c *Cluster) time.Time { return c.Created },
+		got, full, err := page(items, p, &Cluster{}, func(c *Cluster) time.Time { return c.Created },
 			func(c *Cluster, k string) (string, bool) {
 				if k == "status" {
 					return c.status(now), true

@@ -167,35 +167,26 @@ func readListParams(r *http.Request) (listParams, error) {
 // page sorts (by creation for id and created_at, else by the field's
 // text), applies the marker and the limit, and says whether Magnum gives
 // a next link (a full page).
-func page[T any](items []T, p listParams, created func(T) time.Time, field func(T, string) (string, bool), uuid func(T) string, notFound error) ([]T, bool, error) {
-	var sortErr error
-	sort.SliceStable(items, func(i, j int) bool {
-		var less bool
+func page[T any](items []T, p listParams, zero T, created func(T) time.Time, field func(T, string) (string, bool), uuid func(T) string, notFound error) ([]T, bool, error) {
+	if _, ok := field(zero, p.sortKey); !ok && p.sortKey != "id" && p.sortKey != "created_at" {
+		return nil, false, clientError(http.StatusBadRequest, "The sort_key value \"%s\" is an invalid field for sorting", p.sortKey)
+	}
+	less := func(x, y T) bool {
 		switch p.sortKey {
 		case "id", "created_at":
-			ci, cj := created(items[i]), created(items[j])
-			less = ci.Before(cj) || (ci.Equal(cj) && uuid(items[i]) < uuid(items[j]))
-		default:
-			a, ok := field(items[i], p.sortKey)
-			b, _ := field(items[j], p.sortKey)
-			if !ok {
-				sortErr = clientError(http.StatusBadRequest, "The sort_key value \"%s\" is an invalid field for sorting", p.sortKey)
-			}
-			less = a < b
+			cx, cy := created(x), created(y)
+			return cx.Before(cy) || (cx.Equal(cy) && uuid(x) < uuid(y))
 		}
+		a, _ := field(x, p.sortKey)
+		b, _ := field(y, p.sortKey)
+		return a < b
+	}
+	sort.SliceStable(items, func(i, j int) bool {
 		if p.sortDir == "desc" {
-			return !less
+			return less(items[j], items[i])
 		}
-		return less
+		return less(items[i], items[j])
 	})
-	if sortErr != nil {
-		return nil, false, sortErr
-	}
-	if len(items) == 1 {
-		if _, ok := field(items[0], p.sortKey); !ok && p.sortKey != "id" && p.sortKey != "created_at" {
-			return nil, false, clientError(http.StatusBadRequest, "The sort_key value \"%s\" is an invalid field for sorting", p.sortKey)
-		}
-	}
 	if p.marker != "" {
 		i := slices.IndexFunc(items, func(it T) bool { return uuid(it) == strings.ToLower(p.marker) })
 		if i < 0 {
@@ -245,7 +236,7 @@ func (m *Magnum) listTemplates(w http.ResponseWriter, r *http.Request) error {
 			}
 		}
 		notFound := clientError(http.StatusNotFound, "ClusterTemplate %s could not be found.", p.marker)
-		got, full, err := page(items, p, func(t *Template) time.Time { return t.Created },
+		got, full, err := page(items, p, &Template{}, func(t *Template) time.Time { return t.Created },
 			func(t *Template, k string) (string, bool) { return jsonField(t, k) },
 			func(t *Template) string { return t.UUID }, notFound)
 		if err != nil {
