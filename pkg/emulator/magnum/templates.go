@@ -231,7 +231,9 @@ func (m *Magnum) listTemplates(w http.ResponseWriter, r *http.Request) error {
 	err = m.state.View(func(s *state) error {
 		var items []*Template
 		for _, t := range s.Templates {
-			if caller.CanSee(t.ProjectID) || t.Public {
+			// Another project's public templates, unless hidden (still
+			// readable by id or name, as Magnum's get).
+			if caller.CanSee(t.ProjectID) || (t.Public && !t.Hidden) {
 				items = append(items, t)
 			}
 		}
