@@ -3,6 +3,7 @@ package emulator_test
 import (
 	"encoding/json"
 	"fmt"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -381,5 +382,50 @@ func TestMagnumAnsible(t *testing.T) {
 		if res := r.OK(t, name); res["changed"] != true {
 			t.Errorf("%s: %v", name, res)
 		}
+	}
+}
+
+// TestMagnumQuotasCLI: `openstack coe quotas ...` (admins set a project's
+// cluster limit) and the limit enforced on cluster create.
+func TestMagnumQuotasCLI(t *testing.T) {
+	t.Parallel()
+	c := StartCloud(t)
+	project := asMap(t, c.CLI(t, "emulator", "token", "issue"))["project_id"].(string)
+	c.Python(t, magnumImage+`
+demo = connect("emulator")
+fcos(demo)
+ct = demo.create_coe_cluster_template("q-ct", image_id="fedora-coreos-38", coe="kubernetes")
+demo.create_coe_cluster("q1", cluster_template_id=ct.id)
+emit(ct.id)`)
+	// magnumclient prints its quotas as tables (no -f).
+	if q := c.CLINoFormat(t, "emulator", "coe", "quotas", "show", "--project-id", project, "--resource", "Cluster"); !regexp.MustCompile(`\| hard_limit +\| 20 +\|`).MatchString(q) {
+		t.Errorf("the default quota: %s", q)
+	}
+	q := c.CLINoFormat(t, "emulator-admin", "coe", "quotas", "create", "--project-id", project, "--resource", "Cluster", "--hard-limit", "1")
+	if !regexp.MustCompile(`\| hard_limit +\| 1 +\|`).MatchString(q) || !strings.Contains(q, project) {
+		t.Errorf("quota create: %s", q)
+	}
+	if l := c.CLINoFormat(t, "emulator-admin", "coe", "quotas", "list", "--all-tenants"); !strings.Contains(l, project) {
+		t.Errorf("quota list: %s", l)
+	}
+	if msg := c.CLIFails(t, "emulator", "coe", "cluster", "create", "--cluster-template", "q-ct", "q2"); !strings.Contains(msg, "You have reached the maximum clusters per project, 1") {
+		t.Errorf("a cluster past the quota: %s", msg)
+	}
+	if msg := c.CLINoFormat(t, "emulator", "coe", "quotas", "create", "--project-id", project, "--resource", "Cluster", "--hard-limit", "9"); !strings.Contains(msg, "403") {
+		t.Errorf("a member sets its quota: %s", msg)
+	}
+	if msg := c.CLINoFormat(t, "emulator-admin", "coe", "quotas", "create", "--project-id", project, "--resource", "Cluster", "--hard-limit", "3"); !strings.Contains(msg, "already exists") {
+		t.Errorf("a second quota: %s", msg)
+	}
+	if q := c.CLINoFormat(t, "emulator-admin", "coe", "quotas", "update", "--project-id", project, "--resource", "Cluster", "--hard-limit", "2"); !regexp.MustCompile(`\| hard_limit +\| 2 +\|`).MatchString(q) {
+		t.Errorf("quota update: %s", q)
+	}
+	c.CLINoFormat(t, "emulator", "coe", "cluster", "create", "--cluster-template", "q-ct", "q2")
+	if msg := c.CLIFails(t, "emulator-alt", "coe", "quotas", "show", "--project-id", project, "--resource", "Cluster"); !strings.Contains(msg, "Not authorized") {
+		t.Errorf("alt reads demo's quota: %s", msg)
+	}
+	c.CLINoFormat(t, "emulator-admin", "coe", "quotas", "delete", "--project-id", project, "--resource", "Cluster")
+	if msg := c.CLINoFormat(t, "emulator-admin", "coe", "quotas", "delete", "--project-id", project, "--resource", "Cluster"); !strings.Contains(msg, "Quota could not be found") {
+		t.Errorf("deleting a deleted quota: %s", msg)
 	}
 }

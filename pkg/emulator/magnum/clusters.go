@@ -280,17 +280,18 @@ func (m *Magnum) createCluster(w http.ResponseWriter, r *http.Request) error {
 		return clientError(http.StatusBadRequest, "Resizing a nodegroup to zero is not supported in the provided microversion.")
 	}
 	// _post: the quota, then what the template gives.
-	var used int
+	var used, limit int
 	_ = m.state.View(func(s *state) error {
 		for _, o := range s.Clusters {
 			if o.ProjectID == caller.ProjectID && o.status(now) != deleted {
 				used++
 			}
 		}
+		limit = s.clusterLimit(caller.ProjectID)
 		return nil
 	})
-	if used >= maxClusters {
-		return clientError(http.StatusForbidden, "Resource limit exceeded: You have reached the maximum clusters per project, %d. You may delete a cluster to make room for a new one.", maxClusters)
+	if used >= limit {
+		return clientError(http.StatusForbidden, "Resource limit exceeded: You have reached the maximum clusters per project, %d. You may delete a cluster to make room for a new one.", limit)
 	}
 	if c.Keypair == nil {
 		c.Keypair = t.KeypairID

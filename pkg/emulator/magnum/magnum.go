@@ -18,6 +18,9 @@ type Magnum struct {
 type state struct {
 	Templates map[string]*Template `json:"clustertemplates"`
 	Clusters  map[string]*Cluster  `json:"clusters"`
+	Quotas    []*Quota             `json:"quotas"`
+	// NextQuotaID: quotas have Magnum's integer ids.
+	NextQuotaID int `json:"next_quota_id"`
 }
 
 // Template is a cluster template; the json names are the API's.
@@ -155,6 +158,12 @@ func (m *Magnum) Routes(rt *core.Router) {
 	rt.Handle("PATCH /v1/clusters/{ident}", m.versioned(m.updateCluster))
 	rt.Handle("DELETE /v1/clusters/{ident}", m.versioned(m.deleteCluster))
 	rt.Handle("POST /v1/clusters/{ident}/actions/resize", m.versioned(m.resizeCluster))
+
+	rt.Handle("GET /v1/quotas", m.versioned(m.listQuotas), core.AdminOnly)
+	rt.Handle("POST /v1/quotas", m.versioned(m.createQuota), core.AdminOnly)
+	rt.Handle("GET /v1/quotas/{project_id}/{resource}", m.versioned(m.showQuota))
+	rt.Handle("PATCH /v1/quotas/{project_id}/{resource}", m.versioned(m.updateQuota), core.AdminOnly)
+	rt.Handle("DELETE /v1/quotas/{project_id}/{resource}", m.versioned(m.deleteQuota), core.AdminOnly)
 
 }
 
