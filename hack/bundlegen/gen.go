@@ -153,6 +153,11 @@ func newBundle(c *Collection, m Module, r resource) (*bundle, error) {
 			return nil, fmt.Errorf("resources names option %q, which the module does not have", n)
 		}
 	}
+	for _, n := range r.AbsentParams {
+		if !known[n] {
+			return nil, fmt.Errorf("resources passes option %q at absent, which the module does not have", n)
+		}
+	}
 	for n := range r.Hidden {
 		if !known[n] {
 			return nil, fmt.Errorf("resources hides option %q, which the module does not have", n)
@@ -371,6 +376,18 @@ func (b *bundle) ModuleParams() []param {
 	var out []param
 	for _, p := range b.Params {
 		if p.DisplayGroup == "" {
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
+// AbsentModuleParams are the parameters deprovision passes besides the
+// name (resource.AbsentParams).
+func (b *bundle) AbsentModuleParams() []param {
+	var out []param
+	for _, p := range b.ModuleParams() {
+		if contains(b.R.AbsentParams, p.Name) {
 			out = append(out, p)
 		}
 	}

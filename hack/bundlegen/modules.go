@@ -50,8 +50,6 @@ var excluded = map[string]string{
 	"keystone_federation_protocol": "admin only: Keystone federation protocols",
 	"address_scope":                "the emulator has no Neutron address scopes (address-scope extension) to test it against",
 	"neutron_rbac_policy":          "the emulator has no Neutron RBAC policies; it also shares another project's object rather than making one",
-	"coe_cluster":                  "the emulator has no Magnum (Container Infrastructure) API",
-	"coe_cluster_template":         "the emulator has no Magnum (Container Infrastructure) API",
 	"image":                        "uploads a file from the sandbox's disk (filename): a catalog user has none to give, and without it the image has no data",
 	"object":                       "uploads a file from the sandbox's disk into a container: data, not a resource (the object container bundle makes containers)",
 	"server_metadata":              "changes metadata of an existing server rather than making a resource: deprovision would alter a server the instance does not own",
@@ -89,6 +87,24 @@ type resource struct {
 	// GoneMessage matches the module's failure when, at deprovision,
 	// what the resource hangs on is gone (so the resource is too).
 	GoneMessage string
+	// AbsentParams are options the module requires for state absent too
+	// (it finds the resource by them): deprovision passes them as
+	// provision did (the broker gives deprovision the provision's
+	// parameters).
+	AbsentParams []string
+	// Wait: the module returns at once while the service builds (or
+	// deletes) the resource; provision runs it again until the resource
+	// is built, deprovision until it is gone.
+	Wait *wait
+}
+
+// wait says how a resource's build shows: Key is its dict in the module's
+// result, whose status is Pending while it builds and Done once built.
+type wait struct {
+	Key, Pending, Done string
+	// Retries times Delay seconds bound the wait (the service's own
+	// timeout).
+	Retries, Delay int
 }
 
 // lookup is an _info module call: Module with NameOption osb-<instance
@@ -136,6 +152,22 @@ var resources = map[string]resource{
 			"is_default": "admin only: the cloud's default pool",
 			"shared":     "admin only: a pool shared with every project",
 		},
+	},
+	"coe_cluster_template": {
+		Bundle: "openstack-coe-cluster-template-apb", Title: "Container Cluster Template", Noun: "cluster template",
+		Service: "OpenStack Container Infrastructure (Magnum)", Tags: []string{"containers", "kubernetes"},
+		Defaults:     map[string]any{"coe": "kubernetes"},
+		AbsentParams: []string{"coe", "image_id"},
+		Hidden: map[string]string{
+			"public": "admin only: a template every project sees",
+		},
+	},
+	"coe_cluster": {
+		Bundle: "openstack-coe-cluster-apb", Title: "Container Cluster", Noun: "cluster",
+		Service: "OpenStack Container Infrastructure (Magnum)", Tags: []string{"containers", "kubernetes"},
+		AbsentParams: []string{"cluster_template_id"},
+		// Magnum's create_timeout is 60 minutes.
+		Wait: &wait{Key: "cluster", Pending: "CREATE_IN_PROGRESS", Done: "CREATE_COMPLETE", Retries: 720, Delay: 5},
 	},
 	"volume_backup": {
 		Bundle: "openstack-volume-backup-apb", Title: "Volume Backup", Noun: "volume backup",

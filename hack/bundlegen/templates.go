@@ -44,6 +44,20 @@ const provisionTmpl = `[[ .Header "" ]]# Creates the [[ .R.Noun ]] with openstac
             [[ .Name ]]: [[ yamlstr (expr .) ]]
 [[- end ]]
           register: result
+[[- if .R.Wait ]]
+          # The service builds it after the module returned: the module,
+          # run again, finds it and returns its status.
+          until: result is failed or (result.[[ .R.Wait.Key ]].status | default('')) not in ['', '[[ .R.Wait.Pending ]]']
+          retries: [[ .R.Wait.Retries ]]
+          delay: [[ .R.Wait.Delay ]]
+
+        - name: Check the [[ .R.Noun ]] was built
+          ansible.builtin.assert:
+            that:
+              - result.[[ .R.Wait.Key ]].status == '[[ .R.Wait.Done ]]'
+            fail_msg: [[ yamlstr (printf "the %s ended {{ result.%s.status }}" .What .R.Wait.Key) ]]
+            quiet: true
+[[- end ]]
 [[- if .R.TagKind ]]
 
         - name: Tag the [[ .R.Noun ]] with the instance id
@@ -128,10 +142,21 @@ const deprovisionTmpl = `[[ .Header "" ]]# Deletes the [[ .R.Noun ]] with openst
             state: absent
 [[- if .Identity ]]
             [[ .Identity ]]: "{{ resource_name }}"
+[[- range .AbsentModuleParams ]]
+            [[ .Name ]]: [[ yamlstr (expr .) ]]
+[[- end ]]
 [[- else ]]
 [[- range .ModuleParams ]]
             [[ .Name ]]: [[ yamlstr (expr .) ]]
 [[- end ]]
+[[- end ]]
+[[- if .R.Wait ]]
+          register: deleted
+          # The service deletes it after the module returned: the module,
+          # run again, deletes nothing once it is gone.
+          until: deleted is failed or not deleted.changed
+          retries: [[ .R.Wait.Retries ]]
+          delay: [[ .R.Wait.Delay ]]
 [[- end ]]
 [[- if .R.GoneMessage ]]
           register: deleted
@@ -229,7 +254,7 @@ provision. A binding grants nothing: unbind has nothing to revoke.
 - **provision**: creates the [[ .R.Noun ]] (state present); a repeated provision
   finds it instead of making a second.
 [[- if .R.TagKind ]] It is tagged ` + "`osb-instance-<instance id>`" + `.
-[[- end ]] A failure names the OpenStack error.
-- **deprovision**: deletes it (state absent)[[ if .R.TagKind ]] and whatever carries its tag[[ end ]]; one already gone is no error.
+[[- end ]][[ if .R.Wait ]] It waits until the service has built it (` + "`[[ .R.Wait.Done ]]`" + `).[[ end ]] A failure names the OpenStack error.
+- **deprovision**: deletes it (state absent)[[ if .R.TagKind ]] and whatever carries its tag[[ end ]][[ if .R.Wait ]], waiting until it is gone[[ end ]]; one already gone is no error.
 - **bind**: returns what provision stored. **unbind**: nothing to do.
 `

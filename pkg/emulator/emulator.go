@@ -21,6 +21,7 @@ import (
 	"github.com/openstack-service-broker/openstack-service-broker/pkg/emulator/heat"
 	"github.com/openstack-service-broker/openstack-service-broker/pkg/emulator/ironic"
 	"github.com/openstack-service-broker/openstack-service-broker/pkg/emulator/keystone"
+	"github.com/openstack-service-broker/openstack-service-broker/pkg/emulator/magnum"
 	"github.com/openstack-service-broker/openstack-service-broker/pkg/emulator/manila"
 	"github.com/openstack-service-broker/openstack-service-broker/pkg/emulator/neutron"
 	"github.com/openstack-service-broker/openstack-service-broker/pkg/emulator/nova"
@@ -64,6 +65,7 @@ func services(env *core.Env, ks *keystone.Keystone) []core.Service {
 		manila.New(env), manila.ShareV2(),
 		swift.New(env), swift.NewRootInfo(),
 		zaqar.New(env),
+		magnum.New(env),
 	}
 }
 

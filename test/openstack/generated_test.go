@@ -69,6 +69,32 @@ emit(None)`, group))
 			return fmt.Sprintf(`[{"id": p.id, "prefixes": p.prefixes, "tags": p.tags} for p in c.network.subnet_pools(name=%[1]q) if p.name == %[1]q]`, name)
 		},
 		marked: "tags"},
+	{bundle: "openstack-coe-cluster-template-apb",
+		setup: func(t *testing.T, c *Cloud, tag string) map[string]any {
+			return map[string]any{"image_id": magnumImage(t, c, tag)}
+		},
+		list: func(name string, _ map[string]any) string {
+			return fmt.Sprintf(`[{"id": x.id, "coe": x.coe} for x in c.list_coe_cluster_templates() if x.name == %q]`, name)
+		}},
+	{bundle: "openstack-coe-cluster-apb",
+		setup: func(t *testing.T, c *Cloud, tag string) map[string]any {
+			image, tmpl := magnumImage(t, c, tag), "osb-e2e-ct-"+tag
+			c.Python(t, fmt.Sprintf(`
+c = connect("emulator")
+emit(c.create_coe_cluster_template(%q, image_id=%q, coe="kubernetes").id)`, tmpl, image))
+			t.Cleanup(func() {
+				c.Python(t, fmt.Sprintf(`
+c = connect("emulator")
+c.delete_coe_cluster_template(%q)
+emit(None)`, tmpl))
+			})
+			return map[string]any{"cluster_template_id": tmpl}
+		},
+		// Provision waits for the build: a listed cluster is complete.
+		list: func(name string, _ map[string]any) string {
+			return fmt.Sprintf(`(lambda l: l if all(x["status"] == "CREATE_COMPLETE" for x in l) else {"not built": l})(
+  [{"id": x.id, "status": x.status} for x in c.list_coe_clusters() if x.name == %q])`, name)
+		}},
 	{bundle: "openstack-volume-backup-apb",
 		setup: func(t *testing.T, c *Cloud, tag string) map[string]any {
 			vol := "osb-e2e-backup-" + tag
@@ -176,4 +202,23 @@ func generatedLifecycle(t *testing.T, s *suite, f *flow, gc genCase) {
 	if _, err := f.runDirect("deprovision", iid, "default", params); err != nil {
 		t.Errorf("deprovision of a deleted %s: %v", gc.bundle, err)
 	}
+}
+
+// magnumImage uploads the image Magnum's Kubernetes driver needs (os_distro
+// fedora-coreos: the cloud's cirros has a distro no Magnum driver takes), as
+// devstack's Magnum plugin does, and deletes it when the test ends.
+func magnumImage(t *testing.T, c *Cloud, tag string) string {
+	name := "osb-e2e-fcos-" + tag
+	c.Python(t, fmt.Sprintf(`
+c = connect("emulator")
+emit(c.image.create_image(name=%q, disk_format="qcow2", container_format="bare", data=b"QFI\xfb" + b"\0" * 60,
+                          os_distro="fedora-coreos", visibility="private").id)`, name))
+	t.Cleanup(func() {
+		c.Python(t, fmt.Sprintf(`
+c = connect("emulator")
+i = c.image.find_image(%q)
+if i: c.image.delete_image(i)
+emit(None)`, name))
+	})
+	return name
 }
