@@ -21,19 +21,47 @@ type genCase struct {
 	// with params.
 	list func(name string, params map[string]any) string
 	// marked says how the listed resource carries the instance id
-	// besides its name: "tags" (osb-instance-<id>) or "" (none).
+	// besides its name: "tags" (osb-instance-<id>) or "" (none); or,
+	// "shared", that the listed policy shares its object (field shared).
 	marked string
 }
 
 var generatedCases = []genCase{
+	// No network: the demo project's only network of its own (private).
 	{bundle: "openstack-port-apb",
-		setup: func(t *testing.T, c *Cloud, tag string) map[string]any {
-			return map[string]any{"network": podsNetwork}
-		},
 		list: func(name string, _ map[string]any) string {
-			return fmt.Sprintf(`[{"id": p.id, "network_id": p.network_id, "status": p.status, "tags": p.tags} for p in c.network.ports(name=%[1]q) if p.name == %[1]q]`, name)
+			return fmt.Sprintf(`[{"id": p.id, "network_id": p.network_id, "status": p.status, "tags": p.tags} for p in c.network.ports(name=%[1]q)
+  if p.name == %[1]q and p.network_id == c.network.find_network(%[2]q).id]`, name, podsNetwork)
 		},
 		marked: "tags"},
+	{bundle: "openstack-address-scope-apb",
+		list: func(name string, _ map[string]any) string {
+			return fmt.Sprintf(`[{"id": s.id, "ip_version": s.ip_version} for s in c.network.address_scopes(name=%[1]q) if s.name == %[1]q and s.ip_version == 4]`, name)
+		}},
+	// A security group of demo's shared with the alt project (not a
+	// network: the port case needs demo's only network to stay the only).
+	{bundle: "openstack-rbac-policy-apb",
+		setup: func(t *testing.T, c *Cloud, tag string) map[string]any {
+			group := "osb-e2e-rbac-" + tag
+			ids := asMap(t, c.Python(t, fmt.Sprintf(`
+c = connect("emulator")
+emit({"group": c.network.create_security_group(name=%q).id, "alt": connect("emulator-alt").current_project_id})`, group)))
+			t.Cleanup(func() {
+				c.Python(t, fmt.Sprintf(`
+c = connect("emulator")
+g = c.network.find_security_group(%q)
+if g: c.network.delete_security_group(g)
+emit(None)`, group))
+			})
+			return map[string]any{"object_id": ids["group"], "object_type": "security_group", "target_project_id": ids["alt"]}
+		},
+		// The policy, and whether the alt project sees the group through it.
+		list: func(_ string, p map[string]any) string {
+			return fmt.Sprintf(`[{"id": r.id, "action": r.action,
+  "shared": connect("emulator-alt").network.find_security_group(%[1]q) is not None}
+  for r in c.network.rbac_policies(object_id=%[1]q) if r.target_project_id == %[2]q]`, p["object_id"], p["target_project_id"])
+		},
+		marked: "shared"},
 	{bundle: "openstack-security-group-apb",
 		list: func(name string, _ map[string]any) string {
 			return fmt.Sprintf(`[{"id": g.id, "tags": g.tags} for g in c.network.security_groups(name=%[1]q) if g.name == %[1]q]`, name)
@@ -151,6 +179,10 @@ func generatedLifecycle(t *testing.T, s *suite, f *flow, gc genCase) {
 	}
 
 	switch gc.marked {
+	case "shared":
+		if got[0]["shared"] != true {
+			t.Errorf("the target project does not see the shared object: %v", got[0])
+		}
 	case "tags":
 		if !slices.Contains(strs(got[0]["tags"]), "osb-instance-"+iid) {
 			t.Errorf("tags = %v, want osb-instance-%s", got[0]["tags"], iid)
