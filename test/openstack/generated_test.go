@@ -5,6 +5,8 @@ import (
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/openstack-service-broker/openstack-service-broker/pkg/osb/osbapi"
 )
 
 // genCase is one bundle hack/bundlegen generates: what a provision needs
@@ -137,6 +139,10 @@ func TestGeneratedBundles(t *testing.T) {
 					generatedLifecycle(t, s, s.flow(t, gc.bundle), gc)
 				})
 			}
+			t.Run("openstack-port-apb/two-networks", func(t *testing.T) {
+				t.Parallel()
+				portNetworkNotGiven(t, s, s.flow(t, "openstack-port-apb"))
+			})
 		})
 	}
 }
@@ -208,5 +214,38 @@ func generatedLifecycle(t *testing.T, s *suite, f *flow, gc genCase) {
 	// A deprovision of what is already gone (a platform retrying).
 	if _, err := f.runDirect("deprovision", iid, "default", params); err != nil {
 		t.Errorf("deprovision of a deleted %s: %v", gc.bundle, err)
+	}
+}
+
+// portNetworkNotGiven: a port provision without network in a project with
+// two networks of its own (alt's private and one more) fails naming the
+// parameter and the networks, and leaves nothing; the deprovision
+// succeeds.
+func portNetworkNotGiven(t *testing.T, s *suite, f *flow) {
+	c := s.cloud
+	iid := newID(t)
+	second := "osb-e2e-second-" + iid[:8]
+	c.Python(t, fmt.Sprintf(`
+c = connect("emulator-alt")
+emit(c.network.create_network(name=%q).id)`, second))
+	t.Cleanup(func() {
+		c.Python(t, fmt.Sprintf(`
+c = connect("emulator-alt")
+n = c.network.find_network(%q)
+if n: c.network.delete_network(n)
+emit(None)`, second))
+	})
+	params := map[string]any{"cloud": "emulator-alt"}
+	lo := f.provision(iid, "default", params)
+	if lo.State != osbapi.StateFailed || !strings.Contains(lo.Description, "parameter network not given") ||
+		!strings.Contains(lo.Description, "2 networks") || !strings.Contains(lo.Description, second) {
+		t.Errorf("a port provision without network on two networks: %s %q, want failed naming network and both networks", lo.State, lo.Description)
+	}
+	f.succeeded("deprovision after a failed provision", f.deprovision(iid))
+	left := asList(t, c.Python(t, fmt.Sprintf(`
+c = connect("emulator-alt")
+emit([p.id for p in c.network.ports(name="osb-%s")])`, iid)))
+	if len(left) != 0 {
+		t.Errorf("ports left: %v", left)
 	}
 }
