@@ -7,6 +7,8 @@ import (
 	"os/exec"
 	"strings"
 	"testing"
+
+	"github.com/openstack-service-broker/openstack-service-broker/pkg/apb"
 )
 
 // TestUpToDate regenerates the bundles from modules.json and fails when
@@ -123,5 +125,73 @@ func TestDocText(t *testing.T) {
 		if got := docText(in); got != want {
 			t.Errorf("docText(%q) = %q, want %q", in, got, want)
 		}
+	}
+}
+
+// TestDiscoveredAndRemoved: the port bundle's network is optional and
+// provision looks the project's only network up (failing with the
+// parameter's name otherwise); the RBAC policy bundle fills the owner in
+// and its deprovision finds the policy by its parameters.
+func TestDiscoveredAndRemoved(t *testing.T) {
+	c, err := load("modules.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	files, err := Generate(c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	port, err := apb.Parse([]byte(files["openstack-port-apb/apb.yml"]), "port")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var network *apb.Parameter
+	for i, p := range port.Plans[0].Parameters {
+		if p.Name == "network" {
+			network = &port.Plans[0].Parameters[i]
+		}
+	}
+	if network == nil || network.Required || !strings.Contains(network.Description, "the project's only network") {
+		t.Errorf("port's network parameter: %+v", network)
+	}
+	for file, wants := range map[string][]string{
+		"openstack-port-apb/playbooks/provision.yml": {
+			"openstack.cloud.networks_info:",
+			"when: network | default('', true) == ''",
+			"parameter network not given, and the project has",
+			"give network",
+			"network: '{{ network | default(discovered_network, true) }}'",
+		},
+		"openstack-rbac-policy-apb/playbooks/provision.yml": {
+			"import openstack; print(openstack.connect().current_project_id)",
+			`project_id: "{{ credentials_project.stdout | trim }}"`,
+		},
+		"openstack-rbac-policy-apb/playbooks/deprovision.yml": {
+			"openstack.cloud.neutron_rbac_policies_info:",
+			`policy_id: "{{ item.id }}"`,
+			"selectattr('action', 'equalto', action | default('access_as_shared'))",
+		},
+	} {
+		for _, w := range wants {
+			if !strings.Contains(files[file], w) {
+				t.Errorf("%s lacks %q", file, w)
+			}
+		}
+	}
+	rbac := files["openstack-rbac-policy-apb/apb.yml"]
+	for _, hidden := range []string{"name: policy_id", "name: project_id"} {
+		if strings.Contains(rbac, hidden) {
+			t.Errorf("the RBAC policy bundle offers %s", hidden)
+		}
+	}
+}
+
+// TestDiscoverNeedsTheOption: a resource entry naming an option the module
+// lacks is refused.
+func TestDiscoverNeedsTheOption(t *testing.T) {
+	c := &Collection{Collection: "openstack.cloud", Version: "1", Modules: []Module{{Module: "port", Options: []Option{{Name: "name", Type: "str"}}}}}
+	r := resources["port"]
+	if _, err := newBundle(c, c.Modules[0], r); err == nil || !strings.Contains(err.Error(), "network") {
+		t.Errorf("a Discover option the module lacks: %v", err)
 	}
 }

@@ -79,7 +79,20 @@ type bundle struct {
 	Params []param
 	// Hidden are the options not offered, with why.
 	Hidden []hidden
+	// Discovered are the options provision looks up when not given, in
+	// form order; Project the options set to the credentials' project.
+	Discovered []discovered
+	Project    []string
 }
+
+// discovered is an option provision looks up when the user leaves it out.
+type discovered struct {
+	Name string
+	discovery
+}
+
+// Var is the fact holding the looked-up value.
+func (d discovered) Var() string { return "discovered_" + d.Name }
 
 type hidden struct{ Name, Why string }
 
@@ -98,6 +111,9 @@ type param struct {
 	DisplayGroup string   `yaml:"display_group,omitempty"`
 	// module: the module's type, for the README.
 	module string `yaml:"-"`
+	// discovered: the fact provision looks the value up into when the
+	// parameter is not given.
+	discovered string `yaml:"-"`
 }
 
 // credentialParams are every OpenStack bundle's last parameters: which
@@ -138,6 +154,10 @@ func newBundle(c *Collection, m Module, r resource) (*bundle, error) {
 		if o.Name == b.Identity {
 			why = "osb-<instance id>: the instance's own, so a repeated provision finds it"
 		}
+		if contains(r.Project, o.Name) {
+			why = "the credentials' project: provision asks openstacksdk for it"
+			b.Project = append(b.Project, o.Name)
+		}
 		if why != "" {
 			b.Hidden = append(b.Hidden, hidden{o.Name, why})
 			continue
@@ -146,9 +166,21 @@ func newBundle(c *Collection, m Module, r resource) (*bundle, error) {
 		if err != nil {
 			return nil, err
 		}
+		if d, ok := r.Discover[o.Name]; ok {
+			p.discovered = discovered{o.Name, d}.Var()
+			p.Description = strings.TrimSpace(p.Description + " Default: the project's only " + d.Noun + " " + d.Which + "; provision fails naming this parameter when it has none or several.")
+			b.Discovered = append(b.Discovered, discovered{o.Name, d})
+		}
 		b.Params = append(b.Params, p)
 	}
-	for _, n := range append(append([]string{}, r.Required...), keys(r.Defaults)...) {
+	names := append(append(append([]string{}, r.Required...), keys(r.Defaults)...), r.Project...)
+	for n := range r.Discover {
+		names = append(names, n)
+	}
+	if r.Remove != nil {
+		names = append(append(append(names, r.Remove.By...), r.Remove.Match...), r.Remove.IDOption)
+	}
+	for _, n := range names {
 		if !known[n] {
 			return nil, fmt.Errorf("resources names option %q, which the module does not have", n)
 		}
@@ -394,6 +426,28 @@ func (b *bundle) AbsentModuleParams() []param {
 	return out
 }
 
+// RemoveMatch are the parameters the found resources must match.
+func (b *bundle) RemoveMatch() []param {
+	var out []param
+	for _, p := range b.Params {
+		if b.R.Remove != nil && contains(b.R.Remove.Match, p.Name) {
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
+// RemoveParams are the parameters the Remove finder's module gets.
+func (b *bundle) RemoveParams() []param {
+	var out []param
+	for _, p := range b.Params {
+		if b.R.Remove != nil && contains(b.R.Remove.By, p.Name) {
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
 // What is the resource in progress messages.
 func (b *bundle) What() string {
 	if b.Identity == "" {
@@ -428,6 +482,7 @@ var funcs = template.FuncMap{
 	"sentence": sentence,
 	"about":    about,
 	"expr":     expr,
+	"jvalue":   jvalue,
 	"squote":   func(s string) string { return "'" + strings.ReplaceAll(s, "'", "\\'") + "'" },
 	"trimnl":   func(s string) string { return strings.TrimRight(s, "\n") },
 }
@@ -436,10 +491,22 @@ var funcs = template.FuncMap{
 // user's value, else the bundle's default (the broker may not fill it
 // in), else nothing (the module's own default applies).
 func expr(p param) string {
+	if p.discovered != "" {
+		return "{{ " + p.Name + " | default(" + p.discovered + ", true) }}"
+	}
 	if p.Default == nil {
 		return "{{ " + p.Name + " | default(omit) }}"
 	}
 	return "{{ " + p.Name + " | default(" + jinja(p.Default) + ") }}"
+}
+
+// jvalue is the Jinja expression (inside {{ }}) of parameter p's value:
+// the user's, else the bundle's default.
+func jvalue(p param) string {
+	if p.Default == nil {
+		return p.Name
+	}
+	return p.Name + " | default(" + jinja(p.Default) + ")"
 }
 
 // jinja writes v as a Jinja literal.

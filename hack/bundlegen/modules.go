@@ -48,8 +48,6 @@ var excluded = map[string]string{
 	"federation_idp":               "admin only: Keystone identity providers",
 	"federation_mapping":           "admin only: Keystone federation mappings",
 	"keystone_federation_protocol": "admin only: Keystone federation protocols",
-	"address_scope":                "the emulator has no Neutron address scopes (address-scope extension) to test it against",
-	"neutron_rbac_policy":          "the emulator has no Neutron RBAC policies; it also shares another project's object rather than making one",
 	"image":                        "uploads a file from the sandbox's disk (filename): a catalog user has none to give, and without it the image has no data",
 	"object":                       "uploads a file from the sandbox's disk into a container: data, not a resource (the object container bundle makes containers)",
 	"server_metadata":              "changes metadata of an existing server rather than making a resource: deprovision would alter a server the instance does not own",
@@ -96,6 +94,17 @@ type resource struct {
 	// deletes) the resource; provision runs it again until the resource
 	// is built, deprovision until it is gone.
 	Wait *wait
+	// Discover are options creation needs that the user may leave out
+	// when the project has one obvious value (its only network):
+	// provision looks it up, and fails naming the parameter when it finds
+	// none or several.
+	Discover map[string]discovery
+	// Project are options set to the credentials' project id, not offered
+	// (the module wants the owner spelled out).
+	Project []string
+	// Remove finds, at deprovision, a resource the module deletes only by
+	// an id it cannot find itself (it has no name).
+	Remove *finder
 }
 
 // wait says how a resource's build shows: Key is its dict in the module's
@@ -105,6 +114,22 @@ type wait struct {
 	// Retries times Delay seconds bound the wait (the service's own
 	// timeout).
 	Retries, Delay int
+}
+
+// discovery is an _info module call: Module, its result's Key, the
+// candidates a Jinja Select keeps (the Noun Which says), whose one id
+// fills the option.
+type discovery struct{ Module, Key, Select, Noun, Which string }
+
+// finder is an _info module given the options By, its result's Key, the
+// resources whose fields equal the options Match, each deleted by the
+// module with IDOption.
+type finder struct {
+	Module   string
+	By       []string
+	Key      string
+	Match    []string
+	IDOption string
 }
 
 // lookup is an _info module call: Module with NameOption osb-<instance
@@ -118,10 +143,34 @@ var hiddenEverywhere = map[string]string{
 }
 
 var resources = map[string]resource{
+	"address_scope": {
+		Bundle: "openstack-address-scope-apb", Title: "Address Scope", Noun: "address scope",
+		Service: "OpenStack Networking (Neutron)", Tags: []string{"network"},
+		Hidden: map[string]string{
+			"shared":      "admin only: a scope shared with every project (an RBAC policy bundle shares one with a project)",
+			"extra_specs": "sent to Neutron as they are: an address scope has no other attributes, so any would be refused",
+		},
+	},
+	"neutron_rbac_policy": {
+		Bundle: "openstack-rbac-policy-apb", Title: "RBAC Policy", Noun: "RBAC policy",
+		Service: "OpenStack Networking (Neutron)", Tags: []string{"network", "sharing"},
+		// Which object, shared with whom: only the user knows.
+		Required: []string{"object_id", "target_project_id"},
+		Defaults: map[string]any{"object_type": "network", "action": "access_as_shared"},
+		Project:  []string{"project_id"},
+		Hidden: map[string]string{
+			"policy_id": "the bundle's policy is found by its parameters: provision finds or creates it, deprovision looks it up",
+		},
+		Remove: &finder{Module: "neutron_rbac_policies_info", By: []string{"object_id", "target_project_id"}, Key: "policies",
+			Match: []string{"action"}, IDOption: "policy_id"},
+	},
 	"port": {
 		Bundle: "openstack-port-apb", Title: "Port", Noun: "port",
 		Service: "OpenStack Networking (Neutron)", Tags: []string{"network", "port"},
-		Required: []string{"network"}, TagKind: "port",
+		TagKind: "port",
+		Discover: map[string]discovery{"network": {Module: "networks_info", Key: "openstack_networks",
+			Select: "selectattr('is_router_external', 'equalto', false) | selectattr('is_shared', 'equalto', false)",
+			Noun:   "network", Which: "of its own, neither shared nor external"}},
 		Hidden: map[string]string{
 			"binding_profile": "admin only (binding:profile)",
 			"device_id":       "set by Nova when a server uses the port",

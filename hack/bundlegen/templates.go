@@ -33,6 +33,38 @@ const provisionTmpl = `[[ .Header "" ]]# Creates the [[ .R.Noun ]] with openstac
         - name: Report progress
           asb_last_operation:
             description: [[ yamlstr (printf "10%%: creating %s" .What) ]]
+[[- if .Project ]]
+
+        - name: Find the credentials' project (the [[ .R.Noun ]]'s owner)
+          ansible.builtin.command:
+            argv: ["{{ ansible_playbook_python }}", "-c", "import openstack; print(openstack.connect().current_project_id)"]
+          register: credentials_project
+          changed_when: false
+[[- end ]]
+[[- range .Discovered ]]
+
+        - name: Find the project's only [[ .Noun ]] ([[ .Name ]] not given)
+          openstack.cloud.[[ .Module ]]:
+          register: found_[[ .Name ]]
+          when: [[ .Name ]] | default('', true) == ''
+
+        - name: Check the project has exactly one
+          ansible.builtin.assert:
+            that:
+              - found_[[ .Name ]].[[ .Key ]] | [[ .Select ]] | list | length == 1
+            fail_msg: >-
+              parameter [[ .Name ]] not given, and the project has
+              {{ found_[[ .Name ]].[[ .Key ]] | [[ .Select ]] | list | length }} [[ .Noun ]]s
+              [[ .Which ]] ({{ found_[[ .Name ]].[[ .Key ]] | [[ .Select ]] | map(attribute='name') | join(', ') }}):
+              give [[ .Name ]]
+            quiet: true
+          when: [[ .Name ]] | default('', true) == ''
+
+        - name: Use it
+          ansible.builtin.set_fact:
+            [[ .Var ]]: "{{ found_[[ .Name ]].[[ .Key ]] | [[ .Select ]] | map(attribute='id') | first }}"
+          when: [[ .Name ]] | default('', true) == ''
+[[- end ]]
 
         - name: Create the [[ .R.Noun ]]
           openstack.cloud.[[ .Module.Module ]]:
@@ -42,6 +74,9 @@ const provisionTmpl = `[[ .Header "" ]]# Creates the [[ .R.Noun ]] with openstac
 [[- end ]]
 [[- range .ModuleParams ]]
             [[ .Name ]]: [[ yamlstr (expr .) ]]
+[[- end ]]
+[[- range .Project ]]
+            [[ . ]]: "{{ credentials_project.stdout | trim }}"
 [[- end ]]
           register: result
 [[- if .R.Wait ]]
@@ -137,6 +172,22 @@ const deprovisionTmpl = `[[ .Header "" ]]# Deletes the [[ .R.Noun ]] with openst
             state: absent
 [[- end ]]
 
+[[- if .R.Remove ]]
+
+        - name: Find the [[ .R.Noun ]] by its parameters
+          openstack.cloud.[[ .R.Remove.Module ]]:
+[[- range .RemoveParams ]]
+            [[ .Name ]]: [[ yamlstr (expr .) ]]
+[[- end ]]
+          register: found
+
+        - name: Delete the [[ .R.Noun ]]
+          openstack.cloud.[[ .Module.Module ]]:
+            state: absent
+            [[ .R.Remove.IDOption ]]: "{{ item.id }}"
+          loop: "{{ found.[[ .R.Remove.Key ]] | default([], true)[[ range .RemoveMatch ]] | selectattr('[[ .Name ]]', 'equalto', [[ jvalue . ]])[[ end ]] | list }}"
+[[- else ]]
+
         - name: Delete the [[ .R.Noun ]]
           openstack.cloud.[[ .Module.Module ]]:
             state: absent
@@ -162,6 +213,7 @@ const deprovisionTmpl = `[[ .Header "" ]]# Deletes the [[ .R.Noun ]] with openst
           register: deleted
           # What it hangs on is gone, so it is too.
           failed_when: deleted.failed | default(false) and not (deleted.msg | default('') is search([[ squote .R.GoneMessage ]]))
+[[- end ]]
 [[- end ]]
 
         - name: Report progress

@@ -5,6 +5,8 @@ import (
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/openstack-service-broker/openstack-service-broker/pkg/osb/osbapi"
 )
 
 // genCase is one bundle hack/bundlegen generates: what a provision needs
@@ -21,19 +23,47 @@ type genCase struct {
 	// with params.
 	list func(name string, params map[string]any) string
 	// marked says how the listed resource carries the instance id
-	// besides its name: "tags" (osb-instance-<id>) or "" (none).
+	// besides its name: "tags" (osb-instance-<id>) or "" (none); or,
+	// "shared", that the listed policy shares its object (field shared).
 	marked string
 }
 
 var generatedCases = []genCase{
+	// No network: the demo project's only network of its own (private).
 	{bundle: "openstack-port-apb",
-		setup: func(t *testing.T, c *Cloud, tag string) map[string]any {
-			return map[string]any{"network": podsNetwork}
-		},
 		list: func(name string, _ map[string]any) string {
-			return fmt.Sprintf(`[{"id": p.id, "network_id": p.network_id, "status": p.status, "tags": p.tags} for p in c.network.ports(name=%[1]q) if p.name == %[1]q]`, name)
+			return fmt.Sprintf(`[{"id": p.id, "network_id": p.network_id, "status": p.status, "tags": p.tags} for p in c.network.ports(name=%[1]q)
+  if p.name == %[1]q and p.network_id == c.network.find_network(%[2]q).id]`, name, podsNetwork)
 		},
 		marked: "tags"},
+	{bundle: "openstack-address-scope-apb",
+		list: func(name string, _ map[string]any) string {
+			return fmt.Sprintf(`[{"id": s.id, "ip_version": s.ip_version} for s in c.network.address_scopes(name=%[1]q) if s.name == %[1]q and s.ip_version == 4]`, name)
+		}},
+	// A security group of demo's shared with the alt project (not a
+	// network: the port case needs demo's only network to stay the only).
+	{bundle: "openstack-rbac-policy-apb",
+		setup: func(t *testing.T, c *Cloud, tag string) map[string]any {
+			group := "osb-e2e-rbac-" + tag
+			ids := asMap(t, c.Python(t, fmt.Sprintf(`
+c = connect("emulator")
+emit({"group": c.network.create_security_group(name=%q).id, "alt": connect("emulator-alt").current_project_id})`, group)))
+			t.Cleanup(func() {
+				c.Python(t, fmt.Sprintf(`
+c = connect("emulator")
+g = c.network.find_security_group(%q)
+if g: c.network.delete_security_group(g)
+emit(None)`, group))
+			})
+			return map[string]any{"object_id": ids["group"], "object_type": "security_group", "target_project_id": ids["alt"]}
+		},
+		// The policy, and whether the alt project sees the group through it.
+		list: func(_ string, p map[string]any) string {
+			return fmt.Sprintf(`[{"id": r.id, "action": r.action,
+  "shared": connect("emulator-alt").network.find_security_group(%[1]q) is not None}
+  for r in c.network.rbac_policies(object_id=%[1]q) if r.target_project_id == %[2]q]`, p["object_id"], p["target_project_id"])
+		},
+		marked: "shared"},
 	{bundle: "openstack-security-group-apb",
 		list: func(name string, _ map[string]any) string {
 			return fmt.Sprintf(`[{"id": g.id, "tags": g.tags} for g in c.network.security_groups(name=%[1]q) if g.name == %[1]q]`, name)
@@ -135,6 +165,10 @@ func TestGeneratedBundles(t *testing.T) {
 					generatedLifecycle(t, s, s.flow(t, gc.bundle), gc)
 				})
 			}
+			t.Run("openstack-port-apb/two-networks", func(t *testing.T) {
+				t.Parallel()
+				portNetworkNotGiven(t, s, s.flow(t, "openstack-port-apb"))
+			})
 		})
 	}
 }
@@ -177,6 +211,10 @@ func generatedLifecycle(t *testing.T, s *suite, f *flow, gc genCase) {
 	}
 
 	switch gc.marked {
+	case "shared":
+		if got[0]["shared"] != true {
+			t.Errorf("the target project does not see the shared object: %v", got[0])
+		}
 	case "tags":
 		if !slices.Contains(strs(got[0]["tags"]), "osb-instance-"+iid) {
 			t.Errorf("tags = %v, want osb-instance-%s", got[0]["tags"], iid)
@@ -189,7 +227,8 @@ func generatedLifecycle(t *testing.T, s *suite, f *flow, gc genCase) {
 	if creds["id"] != got[0]["id"] {
 		t.Errorf("binding id = %v, want the resource's %v (binding %v)", creds["id"], got[0]["id"], creds)
 	}
-	if n, ok := creds["name"]; ok && !strings.HasPrefix(str(n), "osb-") {
+	// (A resource without a name, an RBAC policy, has name null.)
+	if n, ok := creds["name"]; ok && n != nil && !strings.HasPrefix(str(n), "osb-") {
 		t.Errorf("binding name = %v, want %s", n, name)
 	}
 	f.succeeded("unbind", f.unbind(iid, bid))
@@ -221,4 +260,37 @@ if i: c.image.delete_image(i)
 emit(None)`, name))
 	})
 	return name
+}
+
+// portNetworkNotGiven: a port provision without network in a project with
+// two networks of its own (alt's private and one more) fails naming the
+// parameter and the networks, and leaves nothing; the deprovision
+// succeeds.
+func portNetworkNotGiven(t *testing.T, s *suite, f *flow) {
+	c := s.cloud
+	iid := newID(t)
+	second := "osb-e2e-second-" + iid[:8]
+	c.Python(t, fmt.Sprintf(`
+c = connect("emulator-alt")
+emit(c.network.create_network(name=%q).id)`, second))
+	t.Cleanup(func() {
+		c.Python(t, fmt.Sprintf(`
+c = connect("emulator-alt")
+n = c.network.find_network(%q)
+if n: c.network.delete_network(n)
+emit(None)`, second))
+	})
+	params := map[string]any{"cloud": "emulator-alt"}
+	lo := f.provision(iid, "default", params)
+	if lo.State != osbapi.StateFailed || !strings.Contains(lo.Description, "parameter network not given") ||
+		!strings.Contains(lo.Description, "2 networks") || !strings.Contains(lo.Description, second) {
+		t.Errorf("a port provision without network on two networks: %s %q, want failed naming network and both networks", lo.State, lo.Description)
+	}
+	f.succeeded("deprovision after a failed provision", f.deprovision(iid))
+	left := asList(t, c.Python(t, fmt.Sprintf(`
+c = connect("emulator-alt")
+emit([p.id for p in c.network.ports(name="osb-%s")])`, iid)))
+	if len(left) != 0 {
+		t.Errorf("ports left: %v", left)
+	}
 }

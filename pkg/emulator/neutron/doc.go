@@ -6,6 +6,7 @@
 // groups, allowed address pairs, bindings), routers (external gateway,
 // interfaces by subnet or port, extra routes), floating IPs, security
 // groups and rules (a project's `default` group made on first use),
+// address scopes, RBAC policies (sharing with one project or all),
 // quotas, standard-attribute tags, availability zones; filters, fields,
 // sorting and pagination as the real API does them.
 //

@@ -189,7 +189,7 @@ func (n *Neutron) createFloatingIP(s *state, c *caller, in map[string]any) (stri
 		req.SubnetID = id
 	}
 	net := s.Networks[netID]
-	if net == nil || !net.visible(c) {
+	if net == nil || !s.netVisible(net, c) {
 		return "", networkNotFound(netID)
 	}
 	if !net.External {

@@ -91,6 +91,9 @@ type kind struct {
 	hidden     []string // attributes kept for filtering, never shown
 	tagged     bool
 	bulk       bool
+	// unpaginated: the controller has allow_pagination=False, so limit
+	// and marker are ignored.
+	unpaginated bool
 	// items returns the bodies of what the caller may see (all: every
 	// project's, for admins), in creation order.
 	items func(n *Neutron, s *state, c *caller) []map[string]any
@@ -763,7 +766,7 @@ func (n *Neutron) list(w http.ResponseWriter, r *http.Request, k *kind) error {
 		return err
 	}
 	limit := 0
-	if v := q.Get("limit"); v != "" {
+	if v := q.Get("limit"); v != "" && !k.unpaginated {
 		l, err := strconv.Atoi(v)
 		if err != nil || l < 0 {
 			return badResource("limit", "Limit must be an integer 0 or greater and not '%s'", v)
@@ -771,6 +774,9 @@ func (n *Neutron) list(w http.ResponseWriter, r *http.Request, k *kind) error {
 		limit = l
 	}
 	marker := q.Get("marker")
+	if k.unpaginated {
+		marker = ""
+	}
 	reverse := strings.EqualFold(q.Get("page_reverse"), "true")
 	if k.resource == "security_group" {
 		// Neutron makes a project's default group when it first lists them.

@@ -19,8 +19,8 @@ var networkKind = &kind{
 	items: func(n *Neutron, s *state, c *caller) []map[string]any {
 		var out []map[string]any
 		for _, x := range byCreation(s.Networks) {
-			if x.visible(c) {
-				out = append(out, x.body(s))
+			if s.netVisible(x, c) {
+				out = append(out, x.body(s, c))
 			}
 		}
 		return out
@@ -30,7 +30,7 @@ var networkKind = &kind{
 		if err != nil {
 			return nil, err
 		}
-		return x.body(s), nil
+		return x.body(s, c), nil
 	},
 	create: func(n *Neutron, s *state, c *caller, in map[string]any) (string, error) {
 		x, err := n.createNetwork(s, c, in)
@@ -66,10 +66,18 @@ func byCreation[T interface{ seq() int64 }](m map[string]T) []T {
 
 func (st *Std) seq() int64 { return st.Seq }
 
-// visible is get_network's policy: the owner, shared and external
-// networks, admins.
-func (x *Network) visible(c *caller) bool {
-	return c.owns(x.ProjectID) || x.Shared || x.External
+// netVisible is get_network's policy with the RBAC query hook: the owner,
+// admins, and the projects an access_as_shared or access_as_external
+// entry names (or every project, "*").
+func (s *state) netVisible(x *Network, c *caller) bool {
+	return c.owns(x.ProjectID) || s.rbacGrants("network", x.ID, accessShared, c.ProjectID) ||
+		s.rbacGrants("network", x.ID, accessExternal, c.ProjectID)
+}
+
+// netUsable: the project may put ports and subnets on the network (its
+// own, or shared with it).
+func (s *state) netUsable(x *Network, project string) bool {
+	return x.ProjectID == project || s.sharedWith("network", x.ID, project)
 }
 
 func networkNotFound(id string) error {
@@ -79,13 +87,15 @@ func networkNotFound(id string) error {
 // network returns the network the caller may see.
 func (s *state) network(c *caller, id string) (*Network, error) {
 	x := s.Networks[id]
-	if x == nil || !x.visible(c) {
+	if x == nil || !s.netVisible(x, c) {
 		return nil, networkNotFound(id)
 	}
 	return x, nil
 }
 
-func (x *Network) body(s *state) map[string]any {
+// body: shared is whether it is shared with the caller's project (or
+// everyone), as is_network_shared says.
+func (x *Network) body(s *state, c *caller) map[string]any {
 	subnets := []string{}
 	for _, sub := range byCreation(s.Subnets) {
 		if sub.NetworkID == x.ID {
@@ -105,10 +115,11 @@ func (x *Network) body(s *state) map[string]any {
 		physnet = *x.PhysicalNetwork
 	}
 	return x.put(map[string]any{
-		"admin_state_up": x.AdminStateUp, "status": "ACTIVE", "subnets": subnets, "shared": x.Shared,
+		"admin_state_up": x.AdminStateUp, "status": "ACTIVE", "subnets": subnets, "shared": s.sharedWith("network", x.ID, c.ProjectID),
 		"router:external": x.External, "mtu": x.MTU, "port_security_enabled": x.PortSecurity,
 		"availability_zone_hints": hints, "availability_zones": []string{AvailabilityZone},
 		"provider:network_type": x.NetworkType, "provider:physical_network": physnet, "provider:segmentation_id": segID,
+		"ipv4_address_scope": s.networkAddressScope(x.ID, 4), "ipv6_address_scope": s.networkAddressScope(x.ID, 6),
 	}, true)
 }
 
@@ -167,6 +178,10 @@ func (s *state) usage(project, resource string) int {
 		}
 	case "security_group_rule":
 		for _, x := range s.Rules {
+			count(x.ProjectID)
+		}
+	case "rbac_policy":
+		for _, x := range s.RBAC {
 			count(x.ProjectID)
 		}
 	}
@@ -358,6 +373,13 @@ func (n *Neutron) createNetwork(s *state, c *caller, in map[string]any) (*Networ
 	x.Std = n.newStd(s, project)
 	x.Name, x.Description = spec.Name, spec.Description
 	s.Networks[x.ID] = &x
+	// Neutron records sharing and external access as RBAC entries.
+	if x.Shared {
+		n.addRBAC(s, project, "network", x.ID, accessShared, "*")
+	}
+	if x.External {
+		n.addRBAC(s, project, "network", x.ID, accessExternal, "*")
+	}
 	n.ensureDefaultSG(s, project)
 	return &x, nil
 }
@@ -387,9 +409,12 @@ func (n *Neutron) updateNetwork(s *state, c *caller, id string, in map[string]an
 		}
 	}
 	if x.Shared && spec.set["shared"] && !spec.Shared {
+		// _validate_shared_update: other projects' ports need an entry of
+		// their own.
 		for _, p := range s.Ports {
-			if p.NetworkID == x.ID && p.ProjectID != x.ProjectID && p.ProjectID != "" {
-				return errf(http.StatusConflict, "InvalidSharedSetting", "Unable to reconfigure sharing settings for network %s. Multiple tenants are using it.", x.ID)
+			if p.NetworkID == x.ID && p.ProjectID != x.ProjectID && p.ProjectID != "" &&
+				!slices.ContainsFunc(s.rbacEntries("network", x.ID, accessShared), func(e *RBACPolicy) bool { return e.Target == p.ProjectID }) {
+				return errf(http.StatusConflict, "InvalidSharedSetting", "Unable to reconfigure sharing settings for network %s. Multiple tenants are using it.", x.Name)
 			}
 		}
 	}
@@ -401,10 +426,23 @@ func (n *Neutron) updateNetwork(s *state, c *caller, id string, in map[string]an
 		}
 	}
 	std := x.Std
+	wasShared, wasExternal := x.Shared, x.External
 	*x = spec.Network
 	x.Std = std
 	x.Name, x.Description = spec.Name, spec.Description
 	n.touch(&x.Std)
+	switch {
+	case x.Shared && !wasShared:
+		n.addRBAC(s, x.ProjectID, "network", x.ID, accessShared, "*")
+	case !x.Shared && wasShared:
+		s.dropRBAC("network", x.ID, accessShared, "*")
+	}
+	switch {
+	case x.External && !wasExternal:
+		n.addRBAC(s, x.ProjectID, "network", x.ID, accessExternal, "*")
+	case !x.External && wasExternal:
+		s.dropRBAC("network", x.ID, accessExternal, "")
+	}
 	return nil
 }
 
@@ -435,5 +473,6 @@ func (n *Neutron) deleteNetwork(s *state, c *caller, id string) error {
 		}
 	}
 	delete(s.Networks, id)
+	s.dropRBAC("network", id, "", "")
 	return nil
 }

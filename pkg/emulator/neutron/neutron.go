@@ -1,6 +1,7 @@
 package neutron
 
 import (
+	"encoding/json"
 	"sort"
 	"time"
 
@@ -23,11 +24,48 @@ type state struct {
 	FloatingIPs    map[string]*FloatingIP    `json:"floatingips"`
 	SecurityGroups map[string]*SecurityGroup `json:"security_groups"`
 	Rules          map[string]*Rule          `json:"security_group_rules"`
+	AddressScopes  map[string]*AddressScope  `json:"address_scopes"`
+	RBAC           map[string]*RBACPolicy    `json:"rbac_policies"`
 	Quotas         core.Quotas               `json:"quotas"`
 	// Seq orders resources by creation (the default listing order).
 	Seq int64 `json:"seq"`
 	// NextVNI is the next segmentation id of a project (vxlan) network.
 	NextVNI int `json:"next_vni"`
+}
+
+// UnmarshalJSON restores a saved state; one saved before RBAC policies
+// existed gets the entries its shared and external resources imply.
+func (s *state) UnmarshalJSON(b []byte) error {
+	type plain state
+	var p plain
+	if err := json.Unmarshal(b, &p); err != nil {
+		return err
+	}
+	*s = state(p)
+	if s.AddressScopes == nil {
+		s.AddressScopes = map[string]*AddressScope{}
+	}
+	if s.RBAC == nil {
+		s.RBAC = map[string]*RBACPolicy{}
+		add := func(project, objectType, objectID, action string, seq int64) {
+			id := core.NewUUID()
+			s.RBAC[id] = &RBACPolicy{ID: id, ProjectID: project, ObjectType: objectType, ObjectID: objectID, Action: action, Target: "*", Seq: seq}
+		}
+		for _, x := range s.Networks {
+			if x.Shared {
+				add(x.ProjectID, "network", x.ID, accessShared, x.Seq)
+			}
+			if x.External {
+				add(x.ProjectID, "network", x.ID, accessExternal, x.Seq)
+			}
+		}
+		for _, x := range s.SubnetPools {
+			if x.Shared {
+				add(x.ProjectID, "subnetpool", x.ID, accessShared, x.Seq)
+			}
+		}
+	}
+	return nil
 }
 
 // Std is what every standard-attribute resource has.
@@ -97,6 +135,8 @@ type SubnetPool struct {
 	Shared           bool     `json:"shared"`
 	IsDefault        bool     `json:"is_default"`
 	DefaultQuota     *int     `json:"default_quota"`
+	// AddressScopeID is the address scope the pool is in ("" none).
+	AddressScopeID string `json:"address_scope_id,omitempty"`
 }
 
 // FixedIP is an address of a port.
@@ -215,6 +255,7 @@ func New(env *core.Env, p Projects) *Neutron {
 		Networks: map[string]*Network{}, Subnets: map[string]*Subnet{}, SubnetPools: map[string]*SubnetPool{},
 		Ports: map[string]*Port{}, Routers: map[string]*Router{}, FloatingIPs: map[string]*FloatingIP{},
 		SecurityGroups: map[string]*SecurityGroup{}, Rules: map[string]*Rule{},
+		AddressScopes: map[string]*AddressScope{}, RBAC: map[string]*RBACPolicy{},
 		Quotas: core.NewQuotas(defaultQuotas()), NextVNI: 1,
 	}
 	n := &Neutron{env: env}
@@ -305,6 +346,12 @@ func (n *Neutron) Resources() []core.Resource {
 		}
 		for _, x := range s.Rules {
 			out = append(out, core.Resource{Type: "security_group_rule", ID: x.ID, ProjectID: x.ProjectID})
+		}
+		for _, x := range s.AddressScopes {
+			out = append(out, core.Resource{Type: "address_scope", ID: x.ID, Name: x.Name, ProjectID: x.ProjectID})
+		}
+		for _, x := range s.RBAC {
+			out = append(out, core.Resource{Type: "rbac_policy", ID: x.ID, ProjectID: x.ProjectID})
 		}
 		return nil
 	})

@@ -157,7 +157,7 @@ type portFields struct {
 	vnicType string
 }
 
-func parsePortFields(c *caller, net *Network, in map[string]any, create bool) (*portFields, error) {
+func parsePortFields(s *state, c *caller, net *Network, in map[string]any, create bool) (*portFields, error) {
 	f := &portFields{set: map[string]bool{}, admin: true}
 	action := "update_port"
 	if create {
@@ -183,7 +183,7 @@ func parsePortFields(c *caller, net *Network, in map[string]any, create bool) (*
 		case "device_id":
 			f.device, err = str(key, v, 255)
 		case "fixed_ips":
-			if !netOwner(c, net) && !(create && net.Shared) {
+			if !netOwner(c, net) && !(create && s.sharedWith("network", net.ID, c.ProjectID)) {
 				return nil, policyAttr(action, key)
 			}
 			if v == nil {
@@ -317,7 +317,7 @@ func parsePairs(v any) ([]AddressPair, error) {
 func (s *state) checkSGs(project string, ids []string) error {
 	for _, id := range ids {
 		sg := s.SecurityGroups[id]
-		if sg == nil || sg.ProjectID != project {
+		if sg == nil || (sg.ProjectID != project && !s.sharedWith("security_group", id, project)) {
 			return sgNotFound(id)
 		}
 	}
@@ -334,17 +334,17 @@ func (n *Neutron) createPort(s *state, c *caller, in map[string]any) (*Port, err
 		return nil, err
 	}
 	net := s.Networks[netID]
-	if net == nil || !net.visible(c) {
+	if net == nil || !s.netVisible(net, c) {
 		return nil, networkNotFound(netID)
 	}
-	if !c.privileged() && !net.Shared && net.ProjectID != project {
+	if !c.privileged() && !s.netUsable(net, project) {
 		return nil, hiddenNotFound()
 	}
 	var std Std
 	if err := setStdFields(&std, in, true); err != nil {
 		return nil, err
 	}
-	f, err := parsePortFields(c, net, in, true)
+	f, err := parsePortFields(s, c, net, in, true)
 	if err != nil {
 		return nil, err
 	}
@@ -434,7 +434,7 @@ func (n *Neutron) updatePort(s *state, c *caller, id string, in map[string]any) 
 	if _, ok := in["tags"]; ok {
 		return badRequest("Cannot update read-only attribute tags")
 	}
-	f, err := parsePortFields(c, net, in, false)
+	f, err := parsePortFields(s, c, net, in, false)
 	if err != nil {
 		return err
 	}

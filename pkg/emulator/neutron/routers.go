@@ -252,7 +252,7 @@ func (n *Neutron) createRouter(s *state, c *caller, in map[string]any) (*Router,
 // validates before it changes anything.
 func (n *Neutron) setGateway(s *state, c *caller, x *Router, g *gatewayRequest) error {
 	net := s.Networks[g.networkID]
-	if net == nil || !net.visible(c) {
+	if net == nil || !s.netVisible(net, c) {
 		return networkNotFound(g.networkID)
 	}
 	if !net.External {

@@ -17,7 +17,7 @@ var sgKind = &kind{
 	items: func(n *Neutron, s *state, c *caller) []map[string]any {
 		var out []map[string]any
 		for _, x := range byCreation(s.SecurityGroups) {
-			if c.owns(x.ProjectID) {
+			if c.owns(x.ProjectID) || s.sharedWith("security_group", x.ID, c.ProjectID) {
 				out = append(out, x.body(s))
 			}
 		}
@@ -111,7 +111,7 @@ func sgNotFound(id string) error {
 
 func (s *state) securityGroup(c *caller, id string) (*SecurityGroup, error) {
 	x := s.SecurityGroups[id]
-	if x == nil || !c.owns(x.ProjectID) {
+	if x == nil || !(c.owns(x.ProjectID) || s.sharedWith("security_group", id, c.ProjectID)) {
 		return nil, sgNotFound(id)
 	}
 	return x, nil
@@ -261,6 +261,9 @@ func (n *Neutron) updateSG(s *state, c *caller, id string, in map[string]any) er
 	if err != nil {
 		return err
 	}
+	if !c.owns(x.ProjectID) {
+		return policyRefused("rule:update_security_group")
+	}
 	cp := *x
 	if x.Name == DefaultSGName {
 		if v, ok := in["name"]; ok && v != DefaultSGName {
@@ -288,6 +291,9 @@ func (n *Neutron) deleteSG(s *state, c *caller, id string) error {
 	if err != nil {
 		return err
 	}
+	if !c.owns(x.ProjectID) {
+		return policyRefused("rule:delete_security_group")
+	}
 	if x.Name == DefaultSGName && !c.admin() {
 		return errf(http.StatusConflict, "SecurityGroupCannotRemoveDefault", "Insufficient rights for removing default security group.")
 	}
@@ -302,6 +308,7 @@ func (n *Neutron) deleteSG(s *state, c *caller, id string) error {
 		}
 	}
 	delete(s.SecurityGroups, id)
+	s.dropRBAC("security_group", id, "", "")
 	return nil
 }
 

@@ -3,6 +3,8 @@ package neutron
 import (
 	"net/http"
 	"net/netip"
+
+	"github.com/openstack-service-broker/openstack-service-broker/pkg/emulator/core"
 )
 
 var subnetPoolKind = &kind{
@@ -16,8 +18,8 @@ var subnetPoolKind = &kind{
 	items: func(n *Neutron, s *state, c *caller) []map[string]any {
 		var out []map[string]any
 		for _, x := range byCreation(s.SubnetPools) {
-			if c.owns(x.ProjectID) || x.Shared {
-				out = append(out, x.body())
+			if s.subnetPoolVisible(x, c) {
+				out = append(out, x.body(s, c))
 			}
 		}
 		return out
@@ -27,7 +29,7 @@ var subnetPoolKind = &kind{
 		if err != nil {
 			return nil, err
 		}
-		return x.body(), nil
+		return x.body(s, c), nil
 	},
 	create: func(n *Neutron, s *state, c *caller, in map[string]any) (string, error) {
 		return n.createSubnetPool(s, c, in)
@@ -49,6 +51,7 @@ var subnetPoolKind = &kind{
 			}
 		}
 		delete(s.SubnetPools, id)
+		s.dropRBAC("subnetpool", id, "", "")
 		return nil
 	},
 	std: func(s *state, c *caller, id string) (*Std, error) {
@@ -62,22 +65,33 @@ var subnetPoolKind = &kind{
 
 func init() { kinds = append(kinds, subnetPoolKind) }
 
+// subnetPoolVisible: the owner, admins, projects it is shared with.
+func (s *state) subnetPoolVisible(x *SubnetPool, c *caller) bool {
+	return c.owns(x.ProjectID) || s.sharedWith("subnetpool", x.ID, c.ProjectID)
+}
+
 func (s *state) subnetPool(c *caller, id string) (*SubnetPool, error) {
 	x := s.SubnetPools[id]
-	if x == nil || !(c.owns(x.ProjectID) || x.Shared) {
+	if x == nil || !s.subnetPoolVisible(x, c) {
 		return nil, errf(http.StatusNotFound, "SubnetPoolNotFound", "Subnet pool %s could not be found.", id)
 	}
 	return x, nil
 }
 
-func (x *SubnetPool) body() map[string]any {
+// body: shared is whether it is shared with the caller's project (or
+// everyone), as the RBAC object's to_dict says.
+func (x *SubnetPool) body(s *state, c *caller) map[string]any {
 	var quota any
 	if x.DefaultQuota != nil {
 		quota = *x.DefaultQuota
 	}
+	var scope any
+	if x.AddressScopeID != "" {
+		scope = x.AddressScopeID
+	}
 	return x.put(map[string]any{"prefixes": x.Prefixes, "ip_version": x.IPVersion, "default_prefixlen": x.DefaultPrefixLen,
-		"min_prefixlen": x.MinPrefixLen, "max_prefixlen": x.MaxPrefixLen, "shared": x.Shared, "is_default": x.IsDefault,
-		"default_quota": quota, "address_scope_id": nil}, true)
+		"min_prefixlen": x.MinPrefixLen, "max_prefixlen": x.MaxPrefixLen, "shared": s.sharedWith("subnetpool", x.ID, c.ProjectID),
+		"is_default": x.IsDefault, "default_quota": quota, "address_scope_id": scope}, true)
 }
 
 // parseSubnetPool applies the attributes present in in to x.
@@ -154,8 +168,14 @@ func parseSubnetPool(c *caller, in map[string]any, x *SubnetPool, create bool) e
 			}
 			x.DefaultQuota = &i
 		case "address_scope_id":
+			// type:uuid_or_none; checkAddressScope validates the scope.
+			x.AddressScopeID = ""
 			if v != nil {
-				return errf(http.StatusNotFound, "AddressScopeNotFound", "Address scope %s could not be found.", pyStr(v))
+				id, err := uuid(key, v)
+				if err != nil {
+					return err
+				}
+				x.AddressScopeID = id
 			}
 		}
 	}
@@ -208,13 +228,23 @@ func (n *Neutron) createSubnetPool(s *state, c *caller, in map[string]any) (stri
 			}
 		}
 	}
+	id := core.NewUUID()
+	if x.AddressScopeID != "" {
+		if err := s.checkAddressScope(c, x.AddressScopeID, id, x.Prefixes, x.IPVersion); err != nil {
+			return "", err
+		}
+	}
 	if err := s.checkQuota(project, "subnetpool", 1); err != nil {
 		return "", err
 	}
 	std := x.Std
 	x.Std = n.newStd(s, project)
+	x.ID = id
 	x.Name, x.Description = std.Name, std.Description
 	s.SubnetPools[x.ID] = x
+	if x.Shared {
+		n.addRBAC(s, project, "subnetpool", x.ID, accessShared, "*")
+	}
 	return x.ID, nil
 }
 
@@ -230,6 +260,27 @@ func (n *Neutron) updateSubnetPool(s *state, c *caller, id string, in map[string
 	if err := parseSubnetPool(c, in, &cp, false); err != nil {
 		return err
 	}
+	if x.AddressScopeID != "" {
+		// _check_subnetpool_update_allowed: a pool in a shared scope of
+		// another project is frozen.
+		if as := s.AddressScopes[x.AddressScopeID]; as != nil && !c.owns(as.ProjectID) {
+			return errf(http.StatusBadRequest, "IllegalSubnetPoolUpdate", "Illegal subnetpool update : subnetpool %s cannot be updated when associated with shared address scope %s.", id, x.AddressScopeID)
+		}
+	}
+	if cp.AddressScopeID != "" {
+		if err := s.checkAddressScope(c, cp.AddressScopeID, id, cp.Prefixes, cp.IPVersion); err != nil {
+			return err
+		}
+	}
+	if _, ok := in["shared"]; ok && cp.Shared != x.Shared && !cp.Shared {
+		for _, e := range s.rbacEntries("subnetpool", id, accessShared) {
+			if e.Target == "*" {
+				if err := s.checkRBACRemoval(e, ""); err != nil {
+					return err
+				}
+			}
+		}
+	}
 	if _, ok := in["prefixes"]; ok {
 		// Prefixes may grow, never shrink.
 		for _, old := range x.Prefixes {
@@ -244,8 +295,14 @@ func (n *Neutron) updateSubnetPool(s *state, c *caller, id string, in map[string
 			}
 		}
 	}
+	wasShared := x.Shared
 	*x = cp
 	n.touch(&x.Std)
+	if x.Shared && !wasShared {
+		n.addRBAC(s, x.ProjectID, "subnetpool", id, accessShared, "*")
+	} else if !x.Shared && wasShared {
+		s.dropRBAC("subnetpool", id, accessShared, "*")
+	}
 	return nil
 }
 

@@ -66,7 +66,7 @@ func (x *Subnet) visible(c *caller, s *state) bool {
 		return true
 	}
 	net := s.Networks[x.NetworkID]
-	return net != nil && net.Shared
+	return net != nil && s.sharedWith("network", net.ID, c.ProjectID)
 }
 
 func (s *state) subnet(c *caller, id string) (*Subnet, error) {
@@ -362,10 +362,10 @@ func (n *Neutron) createSubnet(s *state, c *caller, in map[string]any) (*Subnet,
 		return nil, invalidInput("ipv6_ra_mode set to '%s' with ipv6_address_mode set to '%s' is not valid. If both attributes are set, they must be the same value", *ra, *am)
 	}
 	net := s.Networks[netID]
-	if net == nil || !net.visible(c) {
+	if net == nil || !s.netVisible(net, c) {
 		return nil, networkNotFound(netID)
 	}
-	if !c.privileged() && !net.Shared && net.ProjectID != project {
+	if !c.privileged() && !s.netUsable(net, project) {
 		return nil, hiddenNotFound()
 	}
 	// The prefix: given, or from a subnet pool.
@@ -412,7 +412,7 @@ func (n *Neutron) createSubnet(s *state, c *caller, in map[string]any) (*Subnet,
 	}
 	if poolID != nil {
 		pool := s.SubnetPools[*poolID]
-		if pool == nil || !(c.owns(pool.ProjectID) || pool.Shared) {
+		if pool == nil || !s.subnetPoolVisible(pool, c) {
 			return nil, errf(http.StatusNotFound, "SubnetPoolNotFound", "Subnet pool %s could not be found.", *poolID)
 		}
 		if pool.IPVersion != version {
