@@ -1,7 +1,9 @@
 package emulator
 
 import (
+	"bytes"
 	"encoding/json"
+	"io"
 	"net/http"
 	"sort"
 	"strconv"
@@ -93,51 +95,105 @@ func (c *Cloud) adminReset(w http.ResponseWriter, r *http.Request) error {
 }
 
 // Fault is an injected failure or delay: requests whose method and path
-// match get Status and Body instead of the service's answer (after Delay),
-// or only the Delay when Status is 0. Count > 0 limits how many requests
-// it applies to. Path uses access-rule globbing on the full path:
-// "/compute/v2.1/servers/**". Paths under /_emulator are never faulted.
+// match (and whose body holds BodyContains, when set) get Status and Body
+// instead of the service's answer (after Delay), or only the Delay when
+// Status is 0. Count > 0 limits how many requests it applies to. Path uses
+// access-rule globbing on the full path: "/compute/v2.1/servers/**". Paths
+// under /_emulator are never faulted.
+//
+// Faults are cloud-wide; BodyContains is what lets a test fault only its
+// own requests while others run: the name it gives what it creates
+// ("osb-<instance id>") is in the create request's body.
 type Fault struct {
-	ID          string            `json:"id"`
-	Method      string            `json:"method,omitempty"` // "" or "*": any
-	Path        string            `json:"path"`
-	Status      int               `json:"status,omitempty"`
-	Body        json.RawMessage   `json:"body,omitempty"` // a JSON value, sent as is; a JSON string is sent as its text
-	ContentType string            `json:"content_type,omitempty"`
-	Headers     map[string]string `json:"headers,omitempty"`
-	Delay       string            `json:"delay,omitempty"` // Go duration: "1.5s"
-	Count       int               `json:"count,omitempty"`
-	Remaining   int               `json:"remaining,omitempty"`
-	Hits        int               `json:"hits"`
+	ID           string            `json:"id"`
+	Method       string            `json:"method,omitempty"` // "" or "*": any
+	Path         string            `json:"path"`
+	BodyContains string            `json:"body_contains,omitempty"` // matched against the body's first maxFaultBody bytes, as sent
+	Status       int               `json:"status,omitempty"`
+	Body         json.RawMessage   `json:"body,omitempty"` // a JSON value, sent as is; a JSON string is sent as its text
+	ContentType  string            `json:"content_type,omitempty"`
+	Headers      map[string]string `json:"headers,omitempty"`
+	Delay        string            `json:"delay,omitempty"` // Go duration: "1.5s"
+	Count        int               `json:"count,omitempty"`
+	Remaining    int               `json:"remaining,omitempty"`
+	Hits         int               `json:"hits"`
 
 	delay time.Duration
+	// released is closed when the fault is removed (DELETE, reset): the
+	// requests its delay holds go on at once, so a test can hold a
+	// request with a long delay and let it go when it is ready.
+	released chan struct{}
 }
+
+// maxFaultBody is how much of a request body body_contains looks at: the
+// names it is meant for are at the start of a create request, and a
+// large upload (an image, an object) is not read into memory for it.
+const maxFaultBody = 64 << 10
 
 type faults struct {
 	mu   sync.Mutex
 	list []*Fault
+	// bodyLimit bounds the bytes of a body read for body_contains.
+	bodyLimit int64
 }
 
-func newFaults() *faults { return &faults{} }
+func newFaults() *faults { return &faults{bodyLimit: maxFaultBody} }
 
+// clear removes every fault, releasing the requests their delays hold.
 func (f *faults) clear() {
 	f.mu.Lock()
+	for _, ft := range f.list {
+		ft.release()
+	}
 	f.list = nil
 	f.mu.Unlock()
 }
 
-// match returns a copy of the first live fault for r and uses it up.
+func (ft *Fault) release() {
+	if ft.released != nil {
+		close(ft.released)
+	}
+}
+
+// matchesLine reports whether the request's method and path are the
+// fault's.
+func (ft *Fault) matchesLine(r *http.Request) bool {
+	if ft.Method != "" && ft.Method != "*" && !strings.EqualFold(ft.Method, r.Method) {
+		return false
+	}
+	return core.PathMatches(r.URL.Path, ft.Path)
+}
+
+// match returns a copy of the first live fault for r and uses it up. The
+// body is read (at most bodyLimit bytes, outside the lock: a client may
+// send it slowly) only when a fault for this method and path needs it,
+// and is put back for the service.
 func (f *faults) match(r *http.Request) *Fault {
 	if strings.HasPrefix(r.URL.Path, AdminPrefix) {
 		return nil
 	}
 	f.mu.Lock()
+	needBody := false
+	for _, ft := range f.list {
+		if ft.BodyContains != "" && ft.matchesLine(r) {
+			needBody = true
+			break
+		}
+	}
+	f.mu.Unlock()
+	var body []byte
+	if needBody {
+		body = peekBody(r, f.bodyLimit)
+	}
+	f.mu.Lock()
 	defer f.mu.Unlock()
 	for i, ft := range f.list {
-		if ft.Method != "" && ft.Method != "*" && !strings.EqualFold(ft.Method, r.Method) {
+		if !ft.matchesLine(r) {
 			continue
 		}
-		if !core.PathMatches(r.URL.Path, ft.Path) {
+		// A fault added while the body was read, when none needed it
+		// before, sees no body: it did not exist when the request came.
+		if ft.BodyContains != "" && !bytes.Contains(body, []byte(ft.BodyContains)) {
 			continue
 		}
 		ft.Hits++
@@ -153,6 +209,31 @@ func (f *faults) match(r *http.Request) *Fault {
 	return nil
 }
 
+// peekBody reads at most limit bytes of r's body and puts them back in
+// front of the rest, so the service reads the whole body as sent (and a
+// read error, after the bytes read before it).
+func peekBody(r *http.Request, limit int64) []byte {
+	if r.Body == nil || r.Body == http.NoBody {
+		return nil
+	}
+	head, err := io.ReadAll(io.LimitReader(r.Body, limit))
+	rest := io.Reader(r.Body)
+	if err != nil {
+		rest = errReader{err}
+	}
+	r.Body = peekedBody{Reader: io.MultiReader(bytes.NewReader(head), rest), Closer: r.Body}
+	return head
+}
+
+type peekedBody struct {
+	io.Reader
+	io.Closer
+}
+
+type errReader struct{ err error }
+
+func (e errReader) Read([]byte) (int, error) { return 0, e.err }
+
 // apply waits the delay, then answers when the fault has a status; it
 // reports whether it answered.
 func (ft *Fault) apply(w http.ResponseWriter, r *http.Request) bool {
@@ -161,8 +242,9 @@ func (ft *Fault) apply(w http.ResponseWriter, r *http.Request) bool {
 		select {
 		case <-t.C:
 		case <-r.Context().Done():
-			t.Stop()
+		case <-ft.released:
 		}
+		t.Stop()
 	}
 	if ft.Status == 0 {
 		return false
@@ -235,9 +317,13 @@ func (c *Cloud) addFault(w http.ResponseWriter, r *http.Request) error {
 	if f.Count < 0 {
 		return core.BadRequest("fault.count must not be negative")
 	}
+	if len(f.BodyContains) > maxFaultBody {
+		return core.BadRequest("fault.body_contains is longer than the %d bytes of a body a fault looks at", maxFaultBody)
+	}
 	f.ID = core.NewUUID()
 	f.Remaining = f.Count
 	f.Hits = 0
+	f.released = make(chan struct{})
 	c.faults.mu.Lock()
 	c.faults.list = append(c.faults.list, f)
 	c.faults.mu.Unlock()
@@ -256,6 +342,7 @@ func (c *Cloud) deleteFault(w http.ResponseWriter, r *http.Request) error {
 	defer c.faults.mu.Unlock()
 	for i, f := range c.faults.list {
 		if f.ID == r.PathValue("id") {
+			f.release()
 			c.faults.list = append(c.faults.list[:i], c.faults.list[i+1:]...)
 			w.WriteHeader(http.StatusNoContent)
 			return nil

@@ -11,6 +11,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strings"
 	"sync"
@@ -116,10 +117,41 @@ func leftovers(before, now []Resource) []Resource {
 	return out
 }
 
-// Fault injects an emulator fault (README: Admin API) and removes it when
-// the test ends; the returned func removes it earlier.
-func (c *Cloud) Fault(t *testing.T, method, path string, status int, body any) func() {
+// fault is an emulator fault (pkg/emulator/README.md: Admin API) as the
+// suite injects it. Faults are cloud-wide and the failed provisions run
+// in parallel, so every fault names one instance: BodyContains (the name
+// the instance gives what it creates is in the create request's body)
+// or an id in Path.
+type fault struct {
+	Method, Path string
+	BodyContains string
+	Status       int    // 0: the request is only delayed (a hold)
+	Body         any    // what the faulted request gets
+	Delay        string // Go duration
+}
+
+// uuidIn finds an id in what scopes a fault.
+var uuidIn = regexp.MustCompile(`[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}`)
+
+// injectedFault is a fault in the emulator until Remove or the end of the
+// test that injected it.
+type injectedFault struct {
+	c    *Cloud
+	t    *testing.T
+	tok  string
+	f    fault
+	id   string
+	once sync.Once
+}
+
+// Fault injects f; it fails t unless f names an instance's id (Path or
+// BodyContains), and, when the fault is removed, unless a request hit it:
+// a fault that never fires tests nothing.
+func (c *Cloud) Fault(t *testing.T, f fault) *injectedFault {
 	t.Helper()
+	if !uuidIn.MatchString(f.Path) && !uuidIn.MatchString(f.BodyContains) {
+		t.Fatalf("fault %s %s names no instance (an id in its path or body_contains): it would fail the tests running beside this one", f.Method, f.Path)
+	}
 	tok, err := c.token("admin")
 	if err != nil {
 		t.Fatal(err)
@@ -129,20 +161,72 @@ func (c *Cloud) Fault(t *testing.T, method, path string, status int, body any) f
 			ID string `json:"id"`
 		} `json:"fault"`
 	}
-	f := map[string]any{"method": method, "path": path, "status": status, "body": body}
-	if err := c.adminCall(tok, http.MethodPost, emulator.AdminPrefix+"/faults", map[string]any{"fault": f}, &out); err != nil {
+	spec := map[string]any{"method": f.Method, "path": f.Path, "body_contains": f.BodyContains, "status": f.Status,
+		"body": f.Body, "delay": f.Delay}
+	if err := c.adminCall(tok, http.MethodPost, emulator.AdminPrefix+"/faults", map[string]any{"fault": spec}, &out); err != nil {
 		t.Fatalf("injecting a fault: %v", err)
 	}
-	var once sync.Once
-	remove := func() {
-		once.Do(func() {
-			if err := c.adminCall(tok, http.MethodDelete, emulator.AdminPrefix+"/faults/"+out.Fault.ID, nil, nil); err != nil {
-				t.Errorf("removing fault %s: %v", out.Fault.ID, err)
-			}
-		})
+	inj := &injectedFault{c: c, t: t, tok: tok, f: f, id: out.Fault.ID}
+	t.Cleanup(inj.Remove)
+	return inj
+}
+
+func (inj *injectedFault) String() string {
+	return fmt.Sprintf("fault %s %s (body_contains %q)", inj.f.Method, inj.f.Path, inj.f.BodyContains)
+}
+
+// hits is how many requests hit the fault so far.
+func (inj *injectedFault) hits() (int, error) {
+	var out struct {
+		Faults []struct {
+			ID   string `json:"id"`
+			Hits int    `json:"hits"`
+		} `json:"faults"`
 	}
-	t.Cleanup(remove)
-	return remove
+	if err := inj.c.adminCall(inj.tok, http.MethodGet, emulator.AdminPrefix+"/faults", nil, &out); err != nil {
+		return 0, err
+	}
+	for _, f := range out.Faults {
+		if f.ID == inj.id {
+			return f.Hits, nil
+		}
+	}
+	return 0, fmt.Errorf("%s is no longer in the emulator", inj)
+}
+
+// AwaitHit waits until a request hit the fault: with a hold (a delay
+// only), that request is held there until Remove.
+func (inj *injectedFault) AwaitHit(ctx context.Context) {
+	inj.t.Helper()
+	for {
+		n, err := inj.hits()
+		if err != nil {
+			inj.t.Fatal(err)
+		}
+		if n > 0 {
+			return
+		}
+		select {
+		case <-ctx.Done():
+			inj.t.Fatalf("no request hit %s: %v", inj, ctx.Err())
+		case <-time.After(100 * time.Millisecond):
+		}
+	}
+}
+
+// Remove removes the fault (releasing a request it holds) and fails the
+// test if no request hit it. Once; also when the test ends.
+func (inj *injectedFault) Remove() {
+	inj.once.Do(func() {
+		if n, err := inj.hits(); err != nil {
+			inj.t.Errorf("reading the hits of %s: %v", inj, err)
+		} else if n == 0 {
+			inj.t.Errorf("no request hit %s: the test did not test what it says", inj)
+		}
+		if err := inj.c.adminCall(inj.tok, http.MethodDelete, emulator.AdminPrefix+"/faults/"+inj.id, nil, nil); err != nil {
+			inj.t.Errorf("removing %s: %v", inj, err)
+		}
+	})
 }
 
 // token is a project-scoped token of a built-in user, from Keystone.

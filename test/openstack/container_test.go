@@ -123,9 +123,10 @@ func containerFailure(t *testing.T, s *suite, f *flow) {
 
 	// Swift failing: the error is Swift's.
 	iid2 := newID(t)
-	remove := c.Fault(t, "PUT", "/object-store/v1/*/osb-"+iid2, 507, "<html><h1>Insufficient Storage</h1><p>injected: no space left</p></html>")
+	swift := c.Fault(t, fault{Method: "PUT", Path: "/object-store/v1/*/osb-" + iid2,
+		Status: 507, Body: "<html><h1>Insufficient Storage</h1><p>injected: no space left</p></html>"})
 	lo = f.provision(iid2, "default", nil)
-	remove()
+	swift.Remove()
 	if lo.State != osbapi.StateFailed || !strings.Contains(lo.Description, "507") {
 		t.Errorf("provision with Swift failing: %s %q, want failed naming Swift's 507", lo.State, lo.Description)
 	}

@@ -125,10 +125,10 @@ func databaseLifecycle(t *testing.T, s *suite, f *flow) {
 func databaseFailure(t *testing.T, s *suite, f *flow) {
 	c := s.cloud
 	iid := newID(t)
-	remove := c.Fault(t, "POST", "/database/v1.0/*/instances", 413,
-		map[string]any{"overLimit": map[string]any{"code": 413, "message": "injected: Quota exceeded for resources: ['instances']."}})
+	trove := c.Fault(t, fault{Method: "POST", Path: "/database/v1.0/*/instances", BodyContains: "osb-" + iid,
+		Status: 413, Body: map[string]any{"overLimit": map[string]any{"code": 413, "message": "injected: Quota exceeded for resources: ['instances']."}}})
 	lo := f.provision(iid, "mysql", nil)
-	remove()
+	trove.Remove()
 	if lo.State != osbapi.StateFailed || !strings.Contains(lo.Description, "Quota exceeded for resources") {
 		t.Errorf("provision with Trove refusing the instance: %s %q, want failed naming Trove's error", lo.State, lo.Description)
 	}

@@ -107,10 +107,11 @@ func dnsFailure(t *testing.T, s *suite, f *flow) {
 
 	iid2 := newID(t)
 	zone2 := "e2e-" + iid2[:8] + ".example.net."
-	remove := c.Fault(t, "POST", "/dns/v2/zones/*/recordsets", 413,
-		map[string]any{"code": 413, "type": "over_quota", "message": "injected: Quota exceeded for zone_recordsets"})
+	// The recordset's description names the instance (Designate has no tags).
+	designate := c.Fault(t, fault{Method: "POST", Path: "/dns/v2/zones/*/recordsets", BodyContains: "osb-instance-" + iid2,
+		Status: 413, Body: map[string]any{"code": 413, "type": "over_quota", "message": "injected: Quota exceeded for zone_recordsets"}})
 	lo = f.provision(iid2, "default", map[string]any{"zone": zone2, "records": "www A 192.0.2.1"})
-	remove()
+	designate.Remove()
 	if lo.State != osbapi.StateFailed || !strings.Contains(lo.Description, "Quota exceeded for zone_recordsets") {
 		t.Errorf("provision with Designate refusing the recordset: %s %q, want failed naming Designate's error", lo.State, lo.Description)
 	}

@@ -66,6 +66,17 @@ func (f *flow) provision(instance, plan string, params map[string]any) *osbapi.L
 // tryProvision returns the broker's error answer instead of failing.
 func (f *flow) tryProvision(instance, plan string, params map[string]any) (*osbapi.LastOperationResponse, error) {
 	f.t.Helper()
+	wait, err := f.startProvision(instance, plan, params)
+	if err != nil {
+		return nil, err
+	}
+	return wait(), nil
+}
+
+// startProvision asks for the provision and returns what waits for its
+// end, so that a test can act on the cloud while the bundle runs.
+func (f *flow) startProvision(instance, plan string, params map[string]any) (func() *osbapi.LastOperationResponse, error) {
+	f.t.Helper()
 	f.mu.Lock()
 	f.plans[instance] = plan
 	f.mu.Unlock()
@@ -79,9 +90,12 @@ func (f *flow) tryProvision(instance, plan string, params map[string]any) (*osba
 	if !r.Async {
 		f.t.Fatalf("provision %s answered synchronously", instance)
 	}
-	return f.timed("provision", start, func() (*osbapi.LastOperationResponse, error) {
-		return f.c.LastOperation(f.ctx, instance, &osbapi.LastOperationRequest{Operation: r.Operation})
-	}), nil
+	return func() *osbapi.LastOperationResponse {
+		f.t.Helper()
+		return f.timed("provision", start, func() (*osbapi.LastOperationResponse, error) {
+			return f.c.LastOperation(f.ctx, instance, &osbapi.LastOperationRequest{Operation: r.Operation})
+		})
+	}, nil
 }
 
 func (f *flow) update(instance string, params map[string]any) *osbapi.LastOperationResponse {

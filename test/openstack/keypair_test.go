@@ -110,10 +110,10 @@ emit(k.public_key().public_bytes(serialization.Encoding.OpenSSH, serialization.P
 func keypairFailure(t *testing.T, s *suite, f *flow) {
 	c := s.cloud
 	iid := newID(t)
-	remove := c.Fault(t, "POST", "/compute/v2.1/os-keypairs", 503,
-		map[string]any{"computeFault": map[string]any{"code": 503, "message": "injected: nova-api is unavailable"}})
+	nova := c.Fault(t, fault{Method: "POST", Path: "/compute/v2.1/os-keypairs", BodyContains: "osb-" + iid,
+		Status: 503, Body: map[string]any{"computeFault": map[string]any{"code": 503, "message": "injected: nova-api is unavailable"}}})
 	lo := f.provision(iid, "default", nil)
-	remove()
+	nova.Remove()
 	if lo.State != osbapi.StateFailed || !strings.Contains(lo.Description, "nova-api is unavailable") {
 		t.Errorf("provision with Nova failing: %s %q, want failed naming Nova's error", lo.State, lo.Description)
 	}

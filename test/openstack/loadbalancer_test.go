@@ -148,10 +148,10 @@ func loadbalancerFailure(t *testing.T, s *suite, f *flow) {
 	c := s.cloud
 	iid := newID(t)
 	tag := "osb-instance-" + iid
-	remove := c.Fault(t, "POST", "/load-balancer/*/lbaas/listeners", 409,
-		map[string]any{"faultcode": "Client", "faultstring": "injected: Quota has been met for resources: Listener", "debuginfo": nil})
+	octavia := c.Fault(t, fault{Method: "POST", Path: "/load-balancer/*/lbaas/listeners", BodyContains: "osb-" + iid,
+		Status: 409, Body: map[string]any{"faultcode": "Client", "faultstring": "injected: Quota has been met for resources: Listener", "debuginfo": nil}})
 	lo := f.provision(iid, "http", nil)
-	remove()
+	octavia.Remove()
 	if lo.State != osbapi.StateFailed || !strings.Contains(lo.Description, "Quota has been met for resources: Listener") {
 		t.Errorf("provision with Octavia refusing the listener: %s %q, want failed naming Octavia's error", lo.State, lo.Description)
 	}

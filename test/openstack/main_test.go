@@ -112,9 +112,9 @@ type suite struct {
 	b     *Broker
 }
 
-// bundleTest is one bundle's tests: its lifecycle (in parallel with the
-// other bundles') and its failed provision (alone: faults are
-// cloud-wide).
+// bundleTest is one bundle's tests: its lifecycle and its failed
+// provision, each in parallel with the other bundles' (every fault a
+// failed provision injects names its own instance: Cloud.Fault).
 type bundleTest struct {
 	bundle    string
 	lifecycle func(t *testing.T, s *suite, f *flow)
@@ -147,7 +147,10 @@ func TestBundles(t *testing.T) {
 			})
 			t.Run("failed-provision", func(t *testing.T) {
 				for _, bt := range bundleTests {
-					t.Run(bt.bundle, func(t *testing.T) { bt.failure(t, s, s.flow(t, bt.bundle)) })
+					t.Run(bt.bundle, func(t *testing.T) {
+						t.Parallel()
+						bt.failure(t, s, s.flow(t, bt.bundle))
+					})
 				}
 			})
 		})

@@ -120,10 +120,10 @@ func networkFailure(t *testing.T, s *suite, f *flow) {
 	c := s.cloud
 	tenantCredentials(t, s, f.ns, "mine", false)
 	iid := newID(t)
-	remove := c.Fault(t, "POST", "/networking/v2.0/routers", 409,
-		map[string]any{"NeutronError": map[string]any{"type": "OverQuota", "message": "injected: Quota exceeded for resources: ['router'].", "detail": ""}})
+	neutron := c.Fault(t, fault{Method: "POST", Path: "/networking/v2.0/routers", BodyContains: "osb-" + iid,
+		Status: 409, Body: map[string]any{"NeutronError": map[string]any{"type": "OverQuota", "message": "injected: Quota exceeded for resources: ['router'].", "detail": ""}}})
 	lo := f.provision(iid, "routed", map[string]any{"credentials_secret": tenantSecret})
-	remove()
+	neutron.Remove()
 	if lo.State != osbapi.StateFailed || !strings.Contains(lo.Description, "Quota exceeded for resources") {
 		t.Errorf("provision with Neutron refusing the router: %s %q, want failed naming Neutron's error", lo.State, lo.Description)
 	}

@@ -104,10 +104,10 @@ func queueLifecycle(t *testing.T, s *suite, f *flow) {
 func queueFailure(t *testing.T, s *suite, f *flow) {
 	c := s.cloud
 	iid := newID(t)
-	remove := c.Fault(t, "PUT", "/messaging/v2/queues/osb-"+iid, 503,
-		map[string]any{"title": "Service temporarily unavailable", "description": "injected: the message store is down"})
+	zaqar := c.Fault(t, fault{Method: "PUT", Path: "/messaging/v2/queues/osb-" + iid,
+		Status: 503, Body: map[string]any{"title": "Service temporarily unavailable", "description": "injected: the message store is down"}})
 	lo := f.provision(iid, "default", nil)
-	remove()
+	zaqar.Remove()
 	if lo.State != osbapi.StateFailed || !strings.Contains(lo.Description, "message store is down") {
 		t.Errorf("provision with Zaqar refusing the queue: %s %q, want failed naming Zaqar's error", lo.State, lo.Description)
 	}

@@ -1,6 +1,7 @@
 package openstack
 
 import (
+	"context"
 	"encoding/base64"
 	"fmt"
 	"path/filepath"
@@ -35,6 +36,19 @@ fips = [{"ip": f.floating_ip_address, "port_id": f.port_id} for f in c.network.i
 ports = {p.id: p.device_id for p in c.network.ports()}
 nodes = [{"id": n.id, "instance_id": n.instance_id, "state": n.provision_state} for n in admin.baremetal.nodes(details=True)]
 emit({"servers": servers, "groups": groups, "fips": fips, "fip_devices": [ports.get(f["port_id"]) for f in fips], "nodes": nodes})`, iid)))
+}
+
+// serverPort is the id of the one port of the instance's server.
+func serverPort(t *testing.T, c *Cloud, iid string) string {
+	t.Helper()
+	ids := asList(t, c.Python(t, fmt.Sprintf(`
+c = connect("emulator")
+s = c.compute.find_server("osb-%s", ignore_missing=False)
+emit([p.id for p in c.network.ports(device_id=s.id)])`, iid)))
+	if len(ids) != 1 {
+		t.Fatalf("server osb-%s has ports %v, want one", iid, ids)
+	}
+	return fmt.Sprint(ids[0])
 }
 
 func serverLifecycle(t *testing.T, s *suite, f *flow) {
@@ -166,10 +180,24 @@ func serverLifecycle(t *testing.T, s *suite, f *flow) {
 func serverFailure(t *testing.T, s *suite, f *flow) {
 	c := s.cloud
 	iid := newID(t)
-	remove := c.Fault(t, "POST", "/networking/v2.0/floatingips", 409, map[string]any{"NeutronError": map[string]any{
-		"type": "OverQuota", "message": "injected: Quota exceeded for resources: ['floatingip'].", "detail": ""}})
-	lo := f.provision(iid, "vm", map[string]any{"floating_ip": true})
-	remove()
+	// The floating IP request names no instance, only the external
+	// network and the server's port, which exists once the server does:
+	// hold the provision at the server's tagging (its path names the
+	// instance), fault the floating IPs of that port, let it go on.
+	hold := c.Fault(t, fault{Method: "PUT", Path: "/compute/v2.1/servers/*/tags/osb-instance-" + iid, Delay: "8m"})
+	wait, err := f.startProvision(iid, "vm", map[string]any{"floating_ip": true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(f.ctx, actionLimit)
+	defer cancel()
+	hold.AwaitHit(ctx)
+	neutron := c.Fault(t, fault{Method: "POST", Path: "/networking/v2.0/floatingips", BodyContains: serverPort(t, c, iid),
+		Status: 409, Body: map[string]any{"NeutronError": map[string]any{
+			"type": "OverQuota", "message": "injected: Quota exceeded for resources: ['floatingip'].", "detail": ""}}})
+	hold.Remove()
+	lo := wait()
+	neutron.Remove()
 	if lo.State != osbapi.StateFailed || !strings.Contains(lo.Description, "Quota exceeded for resources") {
 		t.Errorf("provision with Neutron refusing the floating IP: %s %q, want failed naming Neutron's error", lo.State, lo.Description)
 	}

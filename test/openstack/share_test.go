@@ -118,10 +118,10 @@ func shareLifecycle(t *testing.T, s *suite, f *flow) {
 func shareFailure(t *testing.T, s *suite, f *flow) {
 	c := s.cloud
 	iid := newID(t)
-	remove := c.Fault(t, "POST", "/share/v2/*/shares", 413,
-		map[string]any{"overLimit": map[string]any{"code": 413, "message": "injected: Requested share exceeds allowed project/user or share type gigabytes quota."}})
+	manila := c.Fault(t, fault{Method: "POST", Path: "/share/v2/*/shares", BodyContains: "osb-" + iid,
+		Status: 413, Body: map[string]any{"overLimit": map[string]any{"code": 413, "message": "injected: Requested share exceeds allowed project/user or share type gigabytes quota."}}})
 	lo := f.provision(iid, "nfs", nil)
-	remove()
+	manila.Remove()
 	if lo.State != osbapi.StateFailed || !strings.Contains(lo.Description, "exceeds allowed project/user or share type gigabytes quota") {
 		t.Errorf("provision with Manila refusing the share: %s %q, want failed naming Manila's error", lo.State, lo.Description)
 	}

@@ -126,11 +126,13 @@ func stackFailure(t *testing.T, s *suite, f *flow) {
 	c := s.cloud
 	iid := newID(t)
 	tag := "osb-instance-" + iid
-	key := "e2e-stack-" + iid[:8]
-	remove := c.Fault(t, "POST", "/compute/v2.1/os-keypairs", 403,
-		map[string]any{"forbidden": map[string]any{"code": 403, "message": "injected: Quota exceeded, too many key pairs."}})
+	// Heat's own call to Nova carries the template's key name: the
+	// instance id in it scopes the fault.
+	key := "e2e-stack-" + iid
+	nova := c.Fault(t, fault{Method: "POST", Path: "/compute/v2.1/os-keypairs", BodyContains: key,
+		Status: 403, Body: map[string]any{"forbidden": map[string]any{"code": 403, "message": "injected: Quota exceeded, too many key pairs."}}})
 	lo := f.provision(iid, "default", map[string]any{"template": stackTemplate, "template_parameters": "key_name: " + key})
-	remove()
+	nova.Remove()
 	if lo.State != osbapi.StateFailed || !strings.Contains(lo.Description, "CREATE_FAILED") || !strings.Contains(lo.Description, "too many key pairs") {
 		t.Errorf("provision with Nova refusing the keypair: %s %q, want failed naming the stack's reason", lo.State, lo.Description)
 	}

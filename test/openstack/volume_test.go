@@ -112,10 +112,11 @@ emit(True)`, restored))
 func volumeFailure(t *testing.T, s *suite, f *flow) {
 	c := s.cloud
 	iid := newID(t)
-	remove := c.Fault(t, "POST", "/volume/v3/*/volumes", 413, map[string]any{"overLimit": map[string]any{
-		"code": 413, "message": "injected: VolumeSizeExceedsAvailableQuota: Requested volume or snapshot exceeds allowed gigabytes quota.", "retryAfter": "0"}})
+	cinder := c.Fault(t, fault{Method: "POST", Path: "/volume/v3/*/volumes", BodyContains: "osb-" + iid,
+		Status: 413, Body: map[string]any{"overLimit": map[string]any{
+			"code": 413, "message": "injected: VolumeSizeExceedsAvailableQuota: Requested volume or snapshot exceeds allowed gigabytes quota.", "retryAfter": "0"}}})
 	lo := f.provision(iid, "standard", map[string]any{"size": 5})
-	remove()
+	cinder.Remove()
 	if lo.State != osbapi.StateFailed || !strings.Contains(lo.Description, "exceeds allowed gigabytes quota") {
 		t.Errorf("provision with Cinder over quota: %s %q, want failed naming Cinder's error", lo.State, lo.Description)
 	}
