@@ -104,6 +104,9 @@ func TestGeneratedBundles(t *testing.T) {
 		t.Run(p.Name(), func(t *testing.T) {
 			s := &suite{cloud: c, p: p, b: p.StartBroker(t, brokerSecret(c), "emulator")}
 			for _, gc := range generatedCases {
+				if !p.runs("generated", gc.bundle) {
+					continue
+				}
 				t.Run(gc.bundle, func(t *testing.T) {
 					t.Parallel()
 					generatedLifecycle(t, s, s.flow(t, gc.bundle), gc)
