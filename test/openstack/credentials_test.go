@@ -72,6 +72,8 @@ func TestCredentials(t *testing.T) {
 	c := cloud(t)
 	for _, p := range platforms(t) {
 		t.Run(p.Name(), func(t *testing.T) {
+			t.Parallel() // the platforms at once, as in TestBundles
+			timePlatform(t, p.Name())
 			s := &suite{cloud: c, p: p, b: p.StartBroker(t, brokerSecret(c), "emulator")}
 			if p.Name() == "docker" {
 				dockerRefusesTenantSecret(t, s)

@@ -247,6 +247,14 @@ func record(platform, bundle, action string, d time.Duration) {
 	times.rows[k] = append(times.rows[k], d)
 }
 
+// timePlatform records, when t ends (its parallel subtests with it), how
+// long t took on the platform: a line "<platform> <test>: wall Ns".
+func timePlatform(t *testing.T, platform string) {
+	start := time.Now()
+	test := strings.SplitN(t.Name(), "/", 2)[0]
+	t.Cleanup(func() { record(platform, test, "wall", time.Since(start)) })
+}
+
 // timesTable is one line per platform and bundle: each action's times.
 func timesTable() string {
 	times.Lock()

@@ -59,11 +59,13 @@ func TestMain(m *testing.M) {
 	flag.Parse()
 	// The lifecycles wait on pods and on the emulator's delays far more
 	// than they compute: run more of them at once than go test's default
-	// (GOMAXPROCS) unless -parallel says otherwise.
+	// (GOMAXPROCS) unless -parallel says otherwise; both platforms' at once
+	// (TestBundles), so a few more than one platform's CPU-bound
+	// containers need.
 	set := false
 	flag.Visit(func(f *flag.Flag) { set = set || f.Name == "test.parallel" })
 	if !set {
-		_ = flag.Set("test.parallel", "4")
+		_ = flag.Set("test.parallel", "6")
 	}
 	os.Exit(runChecked(m))
 }
@@ -134,15 +136,26 @@ var bundleTests = []bundleTest{
 	{"openstack-application-credential-apb", appcredLifecycle, appcredFailure},
 }
 
+// faultsAlone keeps a platform's failed provisions (emulator faults are
+// cloud-wide) apart from every lifecycle, of any platform, and from the
+// other platform's failed provisions: lifecycles hold it shared.
+var faultsAlone sync.RWMutex
+
 // TestBundles runs every bundle's lifecycle, then every bundle's failed
 // provision, on each platform (those of its subset on a platform that does
 // not run the full matrix: platforms()), through one broker per platform.
+// The platforms run at once: the lifecycles on Docker keep the CPUs busy
+// while those on Kubernetes mostly wait for pods.
 func TestBundles(t *testing.T) {
 	c := cloud(t)
 	for _, p := range platforms(t) {
 		t.Run(p.Name(), func(t *testing.T) {
+			t.Parallel()
+			timePlatform(t, p.Name())
 			s := &suite{cloud: c, p: p, b: p.StartBroker(t, brokerSecret(c), "emulator")}
 			t.Run("lifecycle", func(t *testing.T) {
+				faultsAlone.RLock()
+				t.Cleanup(faultsAlone.RUnlock) // after the parallel lifecycles
 				for _, bt := range bundleTests {
 					if !p.runs("lifecycle", bt.bundle) {
 						continue
@@ -154,6 +167,8 @@ func TestBundles(t *testing.T) {
 				}
 			})
 			t.Run("failed-provision", func(t *testing.T) {
+				faultsAlone.Lock()
+				t.Cleanup(faultsAlone.Unlock)
 				for _, bt := range bundleTests {
 					if !p.runs("failed-provision", bt.bundle) {
 						continue
