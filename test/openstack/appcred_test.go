@@ -118,9 +118,8 @@ emit({"read": status_of(lambda: list(c.compute.servers())),
 // provision fails saying so, and the deprovision succeeds.
 func appcredFailure(t *testing.T, s *suite, f *flow) {
 	c := s.cloud
-	tenantCredentials(t, s, f.ns, "mine", false)
+	params := ownCredentials(t, s, f, false)
 	iid := newID(t)
-	params := map[string]any{"credentials_secret": tenantSecret}
 	lo := f.provision(iid, "default", params)
 	if lo.State != osbapi.StateFailed || !strings.Contains(lo.Description, "restricted application credential") || !strings.Contains(lo.Description, "403") {
 		t.Errorf("provision with a restricted credential: %s %q, want failed naming Keystone's 403", lo.State, lo.Description)

@@ -185,14 +185,16 @@ func (f *flow) runDirect(action, instance, plan string, params map[string]any) (
 		vars[k] = v
 	}
 	// The credentials as the broker chooses them: the instance's own
-	// Secret when it names one, else the broker's.
+	// Secret, else the broker's with the cloud the instance picks.
 	mount := f.b.CloudsMount
+	cloud, _ := params[broker.ParamCloud].(string)
 	if s, _ := params[broker.ParamCredentialsSecret].(string); s != "" {
-		cloud, _ := params[broker.ParamCloud].(string)
 		mount = broker.TenantCloudsMount(s, cloud)
+	} else if cloud != "" {
+		mount = broker.CloudsMount(mount.Source, cloud)
 	}
 	start := time.Now()
-	res, err := f.p.Run(f.t, f.ctx, runtime.Action{Name: action, OperationID: "direct-" + newID(f.t), Image: bundleImage(f.bundle),
+	res, err := f.p.Run(f.t, f.ctx, runtime.Action{Name: action, OperationID: "direct-" + newID(f.t), Image: f.b.bundleImage(f.bundle),
 		Runtime: 2, FQName: f.fq, InstanceID: instance, Target: f.ns, ExtraVars: vars, Mounts: []runtime.Mount{mount}})
 	record(f.platform, f.bundle, action+" (direct)", time.Since(start))
 	return res, err
@@ -257,6 +259,14 @@ func record(platform, bundle, action string, d time.Duration) {
 	}
 	k := [3]string{platform, bundle, action}
 	times.rows[k] = append(times.rows[k], d)
+}
+
+// timePlatform records, when t ends (its parallel subtests with it), how
+// long t took on the platform: a line "<platform> <test>: wall Ns".
+func timePlatform(t *testing.T, platform string) {
+	start := time.Now()
+	test := strings.SplitN(t.Name(), "/", 2)[0]
+	t.Cleanup(func() { record(platform, test, "wall", time.Since(start)) })
 }
 
 // timesTable is one line per platform and bundle: each action's times.

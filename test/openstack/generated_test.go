@@ -158,8 +158,13 @@ func TestGeneratedBundles(t *testing.T) {
 	c := cloud(t)
 	for _, p := range platforms(t) {
 		t.Run(p.Name(), func(t *testing.T) {
+			t.Parallel() // the platforms at once, as in TestBundles
+			timePlatform(t, p.Name())
 			s := &suite{cloud: c, p: p, b: p.StartBroker(t, brokerSecret(c), "emulator")}
 			for _, gc := range generatedCases {
+				if !p.runs("generated", gc.bundle) {
+					continue
+				}
 				t.Run(gc.bundle, func(t *testing.T) {
 					t.Parallel()
 					generatedLifecycle(t, s, s.flow(t, gc.bundle), gc)

@@ -2,6 +2,7 @@ package openstack
 
 import (
 	"fmt"
+	"maps"
 	"slices"
 	"strings"
 	"testing"
@@ -30,6 +31,13 @@ emit({"networks": rows(c.network.networks()), "subnets": rows(c.network.subnets(
 	return out
 }
 
+// with is params and more in a new map.
+func with(params, more map[string]any) map[string]any {
+	out := maps.Clone(params)
+	maps.Copy(out, more)
+	return out
+}
+
 // checkNeutron fails unless there are exactly the wanted numbers of
 // networks, subnets and routers named name, each tagged with the
 // instance's tag.
@@ -48,11 +56,11 @@ func checkNeutron(t *testing.T, got map[string][]map[string]any, tag string, net
 }
 
 // networkLifecycle runs in project alt, with the namespace's own
-// application credential (topology b), both plans.
+// application credential (topology b on Kubernetes), both plans.
 func networkLifecycle(t *testing.T, s *suite, f *flow) {
 	c := s.cloud
-	tenantCredentials(t, s, f.ns, "mine", false)
-	params := map[string]any{"credentials_secret": tenantSecret, "dns_nameservers": "10.0.0.2"}
+	own := ownCredentials(t, s, f, false)
+	params := with(own, map[string]any{"dns_nameservers": "10.0.0.2"})
 	iid := newID(t)
 	name, tag := "osb-"+iid, "osb-instance-"+iid
 
@@ -106,7 +114,7 @@ func networkLifecycle(t *testing.T, s *suite, f *flow) {
 
 	// The isolated plan: no router.
 	iid2 := newID(t)
-	f.succeeded("provision (isolated)", f.provision(iid2, "isolated", map[string]any{"credentials_secret": tenantSecret, "cidr": "10.20.0.0/24", "enable_dhcp": false}))
+	f.succeeded("provision (isolated)", f.provision(iid2, "isolated", with(own, map[string]any{"cidr": "10.20.0.0/24", "enable_dhcp": false})))
 	got = neutronOf(t, c, "emulator-alt", "osb-"+iid2)
 	checkNeutron(t, got, "osb-instance-"+iid2, 1, 1, 0)
 	f.succeeded("deprovision (isolated)", f.deprovision(iid2))
@@ -118,11 +126,11 @@ func networkLifecycle(t *testing.T, s *suite, f *flow) {
 // deprovision deletes the half-made network.
 func networkFailure(t *testing.T, s *suite, f *flow) {
 	c := s.cloud
-	tenantCredentials(t, s, f.ns, "mine", false)
+	own := ownCredentials(t, s, f, false)
 	iid := newID(t)
 	neutron := c.Fault(t, fault{Method: "POST", Path: "/networking/v2.0/routers", BodyContains: "osb-" + iid,
 		Status: 409, Body: map[string]any{"NeutronError": map[string]any{"type": "OverQuota", "message": "injected: Quota exceeded for resources: ['router'].", "detail": ""}}})
-	lo := f.provision(iid, "routed", map[string]any{"credentials_secret": tenantSecret})
+	lo := f.provision(iid, "routed", own)
 	neutron.Remove()
 	if lo.State != osbapi.StateFailed || !strings.Contains(lo.Description, "Quota exceeded for resources") {
 		t.Errorf("provision with Neutron refusing the router: %s %q, want failed naming Neutron's error", lo.State, lo.Description)

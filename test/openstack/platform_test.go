@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -25,8 +26,8 @@ import (
 // for instances, Secrets in them (a tenant's own credentials), and the
 // runtime itself for running an action as the broker would. The tests
 // are written against this interface only, so that every runtime runs
-// the same tests; OSB_TEST_RUNTIMES names the platforms to run
-// (default: kubernetes).
+// the same tests; platforms() says which platforms run and which tests
+// each runs.
 type Platform interface {
 	// Name is the runtime's name ("kubernetes", "docker").
 	Name() string
@@ -39,6 +40,13 @@ type Platform interface {
 	Namespace(t *testing.T, prefix string) string
 	// PutSecret stores files as the Secret name of namespace.
 	PutSecret(t *testing.T, namespace, name string, files map[string][]byte)
+	// TenantCredentials gives namespace its own credentials, clouds (a
+	// clouds.yaml whose one cloud is named cloud), and returns the
+	// parameters by which an instance there uses them: on Kubernetes a
+	// Secret of the namespace (credentials_secret, topology b); on Docker,
+	// which has no namespaces, an entry of the broker-wide clouds.yaml
+	// (cloud).
+	TenantCredentials(t *testing.T, namespace, cloud string, clouds []byte) map[string]any
 	// Run runs one action on the runtime of the last broker started, with
 	// the broker-wide credentials mounted as that broker mounts them, and
 	// releases what it left.
@@ -52,31 +60,98 @@ type Broker struct {
 	Logs fmt.Stringer
 	// CloudsMount is the mount the broker gives OpenStack bundles.
 	CloudsMount runtime.Mount
+	// Tag is the tag of its local registry "local": a bundle's image is
+	// local/<bundle>:<Tag>.
+	Tag string
 }
 
-// platforms are those OSB_TEST_RUNTIMES names (default kubernetes),
-// each ready or failing t with how to set it up.
-func platforms(t *testing.T) []Platform {
+// bundleImage is the image the broker's local registry "local" names for
+// a bundle of registries/.
+func (b *Broker) bundleImage(bundle string) string { return "local/" + bundle + ":" + b.Tag }
+
+// Which platforms run, and what each runs. The Docker runtime runs the
+// full matrix (every bundle's lifecycle and failed provision, every
+// generated bundle): it starts an action in under 2 s where a pod takes
+// about 15 s, and needs no image imported into a node. Kubernetes runs
+// the subset listed in kubernetes-subset.txt, chosen for what differs on
+// a pod (hack/test.d/40-openstack.sh imports only those bundles' images),
+// unless it is the only platform or OSB_TEST_FULL_MATRIX names it.
+//
+//	OSB_TEST_RUNTIMES     the platforms (default "docker kubernetes")
+//	OSB_SKIP              docker and kube leave those platforms out
+//	OSB_TEST_FULL_MATRIX  platforms that run the full matrix besides docker
+//	                      (e.g. kubernetes)
+const kubeSubsetFile = "kubernetes-subset.txt"
+
+// selected is a platform and what it runs.
+type selected struct {
+	Platform
+	// full: every test; else only those of subset, test kind ("lifecycle",
+	// "failed-provision", "generated") and bundle.
+	full   bool
+	subset map[[2]string]bool
+}
+
+// runs says whether the platform runs the test kind of bundle.
+func (s selected) runs(kind, bundle string) bool { return s.full || s.subset[[2]string{kind, bundle}] }
+
+// platforms are those OSB_TEST_RUNTIMES names, less those OSB_SKIP
+// names, each ready or failing t with how to set it up.
+func platforms(t *testing.T) []selected {
 	t.Helper()
 	names := strings.Fields(os.Getenv("OSB_TEST_RUNTIMES"))
 	if len(names) == 0 {
-		names = []string{"kubernetes"}
+		names = []string{"docker", "kubernetes"}
 	}
-	var out []Platform
+	full := strings.Fields(os.Getenv("OSB_TEST_FULL_MATRIX"))
+	var out []selected
 	for _, n := range names {
-		switch n {
-		case "kubernetes":
-			out = append(out, newKubePlatform(t))
-		default:
-			t.Fatalf("OSB_TEST_RUNTIMES: no platform %q in this suite (kubernetes)", n)
+		if skipped(map[string]string{"kubernetes": "kube"}[n]) || skipped(n) {
+			continue
 		}
+		switch n {
+		case "docker":
+			out = append(out, selected{Platform: newDockerPlatform(t), full: true})
+		case "kubernetes":
+			// The full matrix runs on Kubernetes when Docker does not run
+			// it: the suite always runs every bundle somewhere.
+			out = append(out, selected{Platform: newKubePlatform(t),
+				full:   slices.Contains(full, n) || !slices.Contains(names, "docker") || skipped("docker"),
+				subset: kubeSubset(t)})
+		default:
+			t.Fatalf("OSB_TEST_RUNTIMES: no platform %q in this suite (docker, kubernetes)", n)
+		}
+	}
+	if len(out) == 0 {
+		t.Skipf("no platform left: OSB_TEST_RUNTIMES %q, OSB_SKIP %q", names, os.Getenv("OSB_SKIP"))
 	}
 	return out
 }
 
-// bundleImage is the image the broker's local registry "local" names for
-// a bundle of registries/ (hack/test.d/40-openstack.sh tags it so).
-func bundleImage(bundle string) string { return "local/" + bundle + ":latest" }
+// kubeSubset reads kubernetes-subset.txt: "KIND BUNDLE  # why" a line.
+func kubeSubset(t *testing.T) map[[2]string]bool {
+	t.Helper()
+	b, err := os.ReadFile(kubeSubsetFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := map[[2]string]bool{}
+	for i, line := range strings.Split(string(b), "\n") {
+		line, _, _ = strings.Cut(line, "#")
+		f := strings.Fields(line)
+		if len(f) == 0 {
+			continue
+		}
+		if len(f) != 2 || !slices.Contains([]string{"lifecycle", "failed-provision", "generated"}, f[0]) {
+			t.Fatalf("%s:%d: want KIND BUNDLE (lifecycle, failed-provision or generated), got %q", kubeSubsetFile, i+1, line)
+		}
+		if _, err := os.Stat(filepath.Join("../../registries", f[1], "apb.yml")); err != nil {
+			t.Fatalf("%s:%d: no bundle %s in registries/", kubeSubsetFile, i+1, f[1])
+		}
+		out[[2]string{f[0], f[1]}] = true
+	}
+	return out
+}
 
 const cloudsSecret = "openstack-clouds"
 
@@ -92,9 +167,6 @@ type kubePlatform struct {
 
 func newKubePlatform(t *testing.T) *kubePlatform {
 	t.Helper()
-	if skipped("kube") {
-		t.Skip("OSB_SKIP names kube: the bundles run on the one-node cluster")
-	}
 	return &kubePlatform{c: kubetest.ConnectCluster(t), log: &kubetest.Buffer{}}
 }
 
@@ -126,7 +198,9 @@ func (p *kubePlatform) StartBroker(t *testing.T, files map[string][]byte, cloud 
 		t.Fatal(err)
 	}
 	p.rt = rt
-	return &Broker{Client: b.Client, Logs: b.Logs, CloudsMount: broker.CloudsMount(cloudsSecret, cloud)}
+	// hack/test.d/40-openstack.sh imports the bundle images into the node
+	// as local/<bundle>:latest.
+	return &Broker{Client: b.Client, Logs: b.Logs, CloudsMount: broker.CloudsMount(cloudsSecret, cloud), Tag: "latest"}
 }
 
 func (p *kubePlatform) Namespace(t *testing.T, prefix string) string {
@@ -159,6 +233,14 @@ func (p *kubePlatform) PutSecret(t *testing.T, namespace, name string, files map
 		ObjectMeta: metav1.ObjectMeta{Name: name}, Data: files}, metav1.CreateOptions{}); err != nil {
 		t.Fatalf("creating Secret %s/%s: %v", namespace, name, err)
 	}
+}
+
+// TenantCredentials is topology (b): the Secret tenantSecret of the
+// namespace, named by credentials_secret.
+func (p *kubePlatform) TenantCredentials(t *testing.T, namespace, cloud string, clouds []byte) map[string]any {
+	t.Helper()
+	p.PutSecret(t, namespace, tenantSecret, map[string][]byte{"clouds.yaml": clouds})
+	return map[string]any{broker.ParamCredentialsSecret: tenantSecret}
 }
 
 func (p *kubePlatform) Run(t *testing.T, ctx context.Context, a runtime.Action) (*runtime.Result, error) {

@@ -47,6 +47,10 @@ type Options struct {
 	Secrets   []map[string]string
 	// LogLevel is log.level (default debug, which streams bundle output).
 	LogLevel string
+	// Registry, when set, is the registry: section instead of the test
+	// bundle's local registry (Image and APBYML are then unused): the
+	// caller names and tags its own bundles.
+	Registry []map[string]any
 }
 
 // Broker is a running daemon.
@@ -110,13 +114,20 @@ func bundleTag(tb testing.TB, c *client.Client, image string) string {
 // data lives there) on the engine c.
 func StartBroker(tb testing.TB, c *client.Client, dir string, o Options) *Broker {
 	tb.Helper()
-	tg := bundleTag(tb, c, o.Image)
-	reg := filepath.Join(dir, "registry", "testbundle-apb")
-	if err := os.MkdirAll(reg, 0o755); err != nil {
-		tb.Fatal(err)
+	registry := make([]any, 0, 1)
+	for _, r := range o.Registry {
+		registry = append(registry, r)
 	}
-	if err := os.WriteFile(filepath.Join(reg, "apb.yml"), o.APBYML, 0o644); err != nil {
-		tb.Fatal(err)
+	if o.Registry == nil {
+		tg := bundleTag(tb, c, o.Image)
+		reg := filepath.Join(dir, "registry", "testbundle-apb")
+		if err := os.MkdirAll(reg, 0o755); err != nil {
+			tb.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(reg, "apb.yml"), o.APBYML, 0o644); err != nil {
+			tb.Fatal(err)
+		}
+		registry = append(registry, map[string]any{"type": "local", "name": Registry, "path": filepath.Join(dir, "registry"), "tag": tg, "white_list": []string{".*"}})
 	}
 	authDir := filepath.Join(dir, "auth")
 	if err := os.MkdirAll(authDir, 0o700); err != nil {
@@ -142,7 +153,7 @@ func StartBroker(tb testing.TB, c *client.Client, dir string, o Options) *Broker
 		level = "debug"
 	}
 	doc := map[string]any{
-		"registry": []any{map[string]any{"type": "local", "name": Registry, "path": filepath.Join(dir, "registry"), "tag": tg, "white_list": []string{".*"}}},
+		"registry": registry,
 		"dao":      map[string]any{"etcd_data_dir": filepath.Join(dir, "etcd")},
 		"log":      map[string]any{"stdout": true, "level": level},
 		"docker":   dockerSec,
