@@ -149,6 +149,7 @@ func TestBundles(t *testing.T) {
 			timePlatform(t, p.Name())
 			s := &suite{cloud: c, p: p, b: p.StartBroker(t, brokerSecret(c), "emulator")}
 			t.Run("lifecycle", func(t *testing.T) {
+				t.Parallel() // with the failed provisions: faults are scoped
 				for _, bt := range bundleTests {
 					if !p.runs("lifecycle", bt.bundle) {
 						continue
@@ -160,6 +161,7 @@ func TestBundles(t *testing.T) {
 				}
 			})
 			t.Run("failed-provision", func(t *testing.T) {
+				t.Parallel()
 				for _, bt := range bundleTests {
 					if !p.runs("failed-provision", bt.bundle) {
 						continue
