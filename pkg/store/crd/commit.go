@@ -61,9 +61,13 @@ func (g *group) hasCond() bool {
 
 var order = map[schema.GroupVersionResource]int{BundleInstances: 0, BundleBindings: 1, Bundles: 2, secrets: 3}
 
-// groups files ops by object: conditional groups first (instances before
-// bindings, the instance being what "one mutation per instance" locks),
-// so that a lost race is found before anything is written.
+// groups files ops by object: credentials Secrets first, so that the job
+// record a reader takes as the outcome (last_operation) is written after
+// them: who sees a deprovision succeeded sees its credentials gone, who
+// sees a provision or bind done can read them; then conditional groups
+// (instances before bindings, the instance being what "one mutation per
+// instance" locks), so that a lost race is found before the other objects
+// are written (a Secret already written is restored by the rollback).
 func groups(ops []store.Op, stamp int64) ([]*group, error) {
 	byKey := map[string]*group{}
 	var out []*group
@@ -128,6 +132,9 @@ func groups(ops []store.Op, stamp int64) ([]*group, error) {
 		}
 	}
 	sort.SliceStable(out, func(a, b int) bool {
+		if sa, sb := out[a].res == secrets, out[b].res == secrets; sa != sb {
+			return sa
+		}
 		ca, cb := out[a].hasCond(), out[b].hasCond()
 		if ca != cb {
 			return ca
@@ -272,7 +279,12 @@ func (s *Store) apply(ctx context.Context, g *group) (*group, error) {
 			if o.val == nil && cur == nil {
 				continue
 			}
+			// The undo applies while the record is as this write left it:
+			// carrying this Commit's stamp, or absent after a delete.
 			u := lop{main: o.main, token: o.token, cond: true, rev: o.setRev}
+			if o.val == nil {
+				u.rev = 0
+			}
 			if cur != nil {
 				u.val, u.setRev = cur.val, cur.rev
 			}
