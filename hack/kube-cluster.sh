@@ -169,16 +169,24 @@ EOF
 # import_images IMAGE...: docker save | ctr import, skipped when the node
 # already has that image id under that name.
 import_images() {
-  local img id stamp
+  local img id stamp todo=() ids=()
   mkdir -p "$DIR/imported"
   for img in "$@"; do
     id=$("${DOCKER:-docker}" image inspect -f '{{.Id}}' "$img") || die "no local image $img"
     stamp=$DIR/imported/$(printf '%s' "$img" | tr '/:' '__')
     if [ "$(cat "$stamp" 2>/dev/null)" = "$id" ]; then continue; fi
-    log "importing $img into the node"
-    "${DOCKER:-docker}" save "$img" | ctr -a "$SOCK" -n k8s.io images import - >/dev/null \
-      || die "cannot import $img into containerd"
-    echo "$id" >"$stamp"
+    todo+=("$img")
+    ids+=("$id")
+  done
+  [ ${#todo[@]} -gt 0 ] || return 0
+  log "importing ${todo[*]} into the node"
+  # One archive for all: images FROM one base (the bundles, FROM
+  # openstack-apb) carry its layers once, not once per image.
+  "${DOCKER:-docker}" save "${todo[@]}" | ctr -a "$SOCK" -n k8s.io images import - >/dev/null \
+    || die "cannot import ${todo[*]} into containerd"
+  local i
+  for i in "${!todo[@]}"; do
+    echo "${ids[$i]}" >"$DIR/imported/$(printf '%s' "${todo[$i]}" | tr '/:' '__')"
   done
 }
 
